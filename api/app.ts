@@ -1,0 +1,90 @@
+/**
+ * The fastify application: request ids, problem+json for every error, the authentication seam, metrics,
+ * and the routes. Built without listening, so tests can inject requests.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { USERNAME_RULE } from '../protocol/names.ts';
+import type { BrokerClient } from './broker-client.ts';
+import { serviceCaller } from './call-service.ts';
+import type { ApiMetrics } from './metrics.ts';
+import { HttpProblem, sendProblem } from './problem.ts';
+import { requestIdOf } from './request-id.ts';
+import { healthRoutes } from './routes/health.ts';
+import { usersRoutes } from './routes/users.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller's username; null until authentication lands (issue: accounts and tokens). */
+    principal: string | null;
+  }
+}
+
+export interface AppOptions {
+  broker: BrokerClient;
+  logger: FastifyBaseLogger;
+  metrics: ApiMetrics;
+  commandTimeoutMs: number;
+  readinessTimeoutMs: number;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    genReqId: requestIdOf,
+    requestIdLogLabel: 'requestId',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  app.decorateRequest('principal', null);
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    // Authentication seam: the accounts issue resolves the bearer token into request.principal here.
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.requests.inc({ method: request.method, route, status: reply.statusCode });
+    options.metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof HttpProblem)
+      return sendProblem(reply, error.status, error.message, error.retryAfter);
+    if (error.validation !== undefined) {
+      const usernameRule = error.validation.some((v) => v.instancePath === '/username');
+      return sendProblem(
+        reply,
+        400,
+        usernameRule ? USERNAME_RULE : `${error.validationContext} ${error.message}`,
+      );
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return sendProblem(reply, status, error.message);
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, 500, `internal error (request ${request.id})`);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, 404, `no route for ${request.method} ${request.url}`),
+  );
+
+  const call = serviceCaller(options.broker, options.commandTimeoutMs);
+  await app.register(healthRoutes(options.broker, options.metrics.registry, options.readinessTimeoutMs));
+  await app.register(usersRoutes(call));
+  return app;
+}

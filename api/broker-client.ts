@@ -1,0 +1,171 @@
+/**
+ * The api's connection to the broker: one DEALER, many concurrent calls matched to replies by id. It
+ * pings the broker (the `broker.status` service) every heartbeat interval; while the broker is silent,
+ * calls fail at once with `unavailable` instead of waiting for their deadline.
+ */
+import { Dealer } from 'zeromq';
+import { encodeCommandBody } from '../protocol/command-body.ts';
+import {
+  type BrokerErrorCode,
+  decodeClientMessage,
+  encodeClientRequest,
+  ProtocolError,
+} from '../protocol/frames.ts';
+import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
+import type { Logger } from '../protocol/process/logger.ts';
+import { SocketWriter } from '../protocol/socket-writer.ts';
+
+export interface BrokerClientOptions {
+  endpoint: string;
+  heartbeatMs: number;
+  liveness: number;
+  highWaterMark: number;
+}
+
+export interface CallOptions {
+  actor: string | null;
+  requestId: string;
+  idempotent: boolean;
+  timeoutMs: number;
+}
+
+/** Why a call got no outcome from a worker: the broker's own error, or no broker at all. */
+export class BrokerCallError extends Error {
+  override name = 'BrokerCallError';
+  constructor(readonly code: BrokerErrorCode | 'unavailable' | 'no_reply') {
+    super(`broker call failed: ${code}`);
+  }
+}
+
+export interface BrokerStatus {
+  services: Record<string, { workers: number; queued: number }>;
+  workers: { id: string; services: string[]; capacity: number; inFlight: number; dispatched: number }[];
+}
+
+interface Pending {
+  resolve: (outcome: Outcome) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Slack past the deadline before the api stops waiting for the broker's own timeout answer. */
+const REPLY_GRACE_MS = 1000;
+
+export class BrokerClient {
+  readonly #socket: Dealer;
+  readonly #writer: SocketWriter;
+  readonly #pending = new Map<string, Pending>();
+  #nextId = 0;
+  #lastHeard = 0;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: BrokerClientOptions,
+    private readonly logger: Logger,
+  ) {
+    this.#socket = new Dealer({
+      linger: 0,
+      sendHighWaterMark: options.highWaterMark,
+      receiveHighWaterMark: options.highWaterMark,
+    });
+    this.#writer = new SocketWriter(this.#socket);
+  }
+
+  /** True while the broker has answered within the liveness window. */
+  get available(): boolean {
+    return Date.now() - this.#lastHeard <= this.options.heartbeatMs * this.options.liveness;
+  }
+
+  start(): void {
+    this.#socket.connect(this.options.endpoint);
+    this.#loop = this.#receive();
+    const ping = () => {
+      this.status(this.options.heartbeatMs * this.options.liveness).catch(() => undefined);
+    };
+    ping();
+    this.#pingTimer = setInterval(ping, this.options.heartbeatMs);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pingTimer);
+    this.#socket.close();
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new BrokerCallError('unavailable'));
+      this.#pending.delete(id);
+    }
+    await this.#loop;
+  }
+
+  /** Sends a command to `service` and resolves to the worker's outcome. */
+  call(service: string, command: string, args: object, options: CallOptions): Promise<Outcome> {
+    if (!this.available) return Promise.reject(new BrokerCallError('unavailable'));
+    return this.#request(service, command, encodeCommandBody({ actor: options.actor, args }), options);
+  }
+
+  /** Asks the broker which workers serve what. */
+  async status(timeoutMs: number): Promise<BrokerStatus> {
+    const outcome = await this.#request('broker.status', 'status', Buffer.of(0xc0), {
+      actor: null,
+      requestId: 'status',
+      idempotent: true,
+      timeoutMs,
+    });
+    if (!outcome.ok) throw new BrokerCallError('no_reply');
+    return outcome.value as BrokerStatus;
+  }
+
+  #request(service: string, command: string, body: Buffer, options: CallOptions): Promise<Outcome> {
+    const id = (this.#nextId++).toString(36);
+    const deadline = Date.now() + options.timeoutMs;
+    const header = {
+      id,
+      service,
+      command,
+      deadline,
+      idempotent: options.idempotent,
+      requestId: options.requestId,
+    };
+    return new Promise<Outcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new BrokerCallError('no_reply'));
+      }, options.timeoutMs + REPLY_GRACE_MS);
+      this.#pending.set(id, { resolve, reject, timer });
+      this.#writer.send(encodeClientRequest(header, body)).catch((err: Error) => {
+        clearTimeout(timer);
+        this.#pending.delete(id);
+        this.logger.warn({ err: err.message, requestId: options.requestId }, 'send to broker failed');
+        reject(new BrokerCallError('unavailable'));
+      });
+    });
+  }
+
+  async #receive(): Promise<void> {
+    try {
+      for await (const frames of this.#socket) this.#onReply(frames);
+    } catch (err) {
+      if (!this.#socket.closed) this.logger.error({ err }, 'broker receive loop failed');
+    }
+  }
+
+  #onReply(frames: Buffer[]): void {
+    this.#lastHeard = Date.now();
+    let pending: Pending | undefined;
+    try {
+      const message = decodeClientMessage(frames);
+      if (message.command !== 'FINAL') return; // streamed replies arrive with files support
+      pending = this.#pending.get(message.header.id);
+      if (pending === undefined) return; // answered already (timed out here)
+      this.#pending.delete(message.header.id);
+      clearTimeout(pending.timer);
+      if (message.header.error !== undefined) pending.reject(new BrokerCallError(message.header.error));
+      else pending.resolve(decodeOutcome(message.body));
+    } catch (err) {
+      if (!(err instanceof ProtocolError || err instanceof TypeError || err instanceof RangeError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed reply from broker dropped');
+      pending?.reject(new BrokerCallError('no_reply'));
+    }
+  }
+}

@@ -1,0 +1,20 @@
+/** Api process: configuration in, parts wired, signals handled. */
+import { createLogger } from '../protocol/process/logger.ts';
+import { onShutdown } from '../protocol/process/shutdown.ts';
+import { buildApp } from './app.ts';
+import { BrokerClient } from './broker-client.ts';
+import { loadApiConfig } from './config.ts';
+import { createApiMetrics } from './metrics.ts';
+
+const logger = createLogger('api');
+const config = loadApiConfig();
+
+const broker = new BrokerClient({ ...config, endpoint: config.broker }, logger);
+broker.start();
+const app = await buildApp({ ...config, broker, logger, metrics: createApiMetrics() });
+await app.listen({ host: config.host, port: config.port });
+
+onShutdown(logger, config.graceMs + 2000, async () => {
+  await app.close();
+  await broker.close();
+});

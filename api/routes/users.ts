@@ -1,0 +1,132 @@
+/**
+ * The users resource: PUT creates or replaces a profile, GET reads it, PATCH merges a JSON merge patch
+ * into it, DELETE removes the user and their pod. Validation happens here (400/413/415 before any broker
+ * round trip); the worker decides everything else.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_PROFILE_BYTES, USERNAME_PATTERN } from '../../protocol/names.ts';
+import type { CallService } from '../call-service.ts';
+import { noneMatchHits, parseEtagHeader, quoteEtag } from '../etag.ts';
+import { HttpProblem } from '../problem.ts';
+
+interface UserRecord {
+  username: string;
+  profile: Record<string, unknown>;
+  etag: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const params = {
+  type: 'object',
+  required: ['username'],
+  properties: { username: { type: 'string', pattern: USERNAME_PATTERN } },
+} as const;
+
+const profileBody = { type: 'object' } as const;
+
+const MERGE_PATCH = 'application/merge-patch+json';
+
+function requireMediaType(request: FastifyRequest, allowed: string[]): void {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type === undefined || !allowed.includes(type)) {
+    throw new HttpProblem(415, `send the body as ${allowed.join(' or ')}`);
+  }
+}
+
+function sendUser(reply: FastifyReply, user: UserRecord, status = 200) {
+  return reply
+    .code(status)
+    .header('etag', quoteEtag(user.etag))
+    .header('last-modified', new Date(user.updatedAt).toUTCString())
+    .send(user.profile);
+}
+
+function conditions(request: FastifyRequest) {
+  const ifMatch = parseEtagHeader(request.headers['if-match']);
+  const ifNoneMatch = request.headers['if-none-match']?.trim() === '*' ? '*' : undefined;
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
+}
+
+export function usersRoutes(call: CallService) {
+  return async (app: FastifyInstance) => {
+    app.put<{ Params: { username: string } }>(
+      '/v1/users/:username',
+      {
+        schema: { params, body: profileBody },
+        bodyLimit: MAX_PROFILE_BYTES,
+        preValidation: async (request) => requireMediaType(request, ['application/json']),
+      },
+      async (request, reply) => {
+        const { username } = request.params;
+        const result = await call<{ created: boolean; user: UserRecord }>(
+          request,
+          'users',
+          'users.put',
+          { username, profile: request.body, ...conditions(request) },
+          { idempotent: true },
+        );
+        if (result.created) reply.header('location', `/v1/users/${username}`);
+        return sendUser(reply, result.user, result.created ? 201 : 200);
+      },
+    );
+
+    app.get<{ Params: { username: string } }>(
+      '/v1/users/:username',
+      { schema: { params } },
+      async (request, reply) => {
+        const user = await call<UserRecord>(request, 'users', 'users.get', request.params, {
+          idempotent: true,
+        });
+        if (noneMatchHits(request.headers['if-none-match'], user.etag)) {
+          return reply.code(304).header('etag', quoteEtag(user.etag)).send();
+        }
+        return sendUser(reply, user);
+      },
+    );
+
+    app.patch<{ Params: { username: string } }>(
+      '/v1/users/:username',
+      {
+        schema: { params, body: profileBody },
+        bodyLimit: MAX_PROFILE_BYTES,
+        preValidation: async (request) => requireMediaType(request, [MERGE_PATCH, 'application/json']),
+      },
+      async (request, reply) => {
+        const { ifMatch } = conditions(request);
+        const user = await call<UserRecord>(
+          request,
+          'users',
+          'users.patch',
+          {
+            username: request.params.username,
+            patch: request.body,
+            ...(ifMatch === undefined ? {} : { ifMatch }),
+          },
+          // A patch applied twice is the same as once only when it is conditional on a version.
+          { idempotent: ifMatch !== undefined && ifMatch !== '*' },
+        );
+        return sendUser(reply, user);
+      },
+    );
+
+    app.delete<{ Params: { username: string } }>(
+      '/v1/users/:username',
+      { schema: { params } },
+      async (request, reply) => {
+        const { ifMatch } = conditions(request);
+        await call(
+          request,
+          'users',
+          'users.delete',
+          { username: request.params.username, ...(ifMatch === undefined ? {} : { ifMatch }) },
+          { idempotent: true },
+        );
+        return reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * The broker's logic, Majordomo-style, with no sockets: messages come in through the `on*` methods, go
+ * out through the Outbox, and time moves only when the caller passes `now`. broker.ts wires it to two
+ * ROUTER sockets; the unit tests drive it directly.
+ *
+ * Routing reads only the small header frame; bodies are forwarded as the bytes they arrived as.
+ */
+import {
+  BrokerError,
+  type BrokerErrorCode,
+  encodeClientReply,
+  encodeWorkerSignal,
+  type ReadyHeader,
+  type RequestHeader,
+  relayToClient,
+  relayToWorker,
+} from '../protocol/frames.ts';
+import { encodeOutcome } from '../protocol/outcome.ts';
+import type { BrokerMetrics } from './metrics.ts';
+import { RequestQueues } from './request-queue.ts';
+import { WorkerRegistry } from './worker-registry.ts';
+
+export interface Outbox {
+  toClient(identity: Buffer, frames: Buffer[]): void;
+  toWorker(identity: Buffer, frames: Buffer[]): void;
+}
+
+export interface BrokerSettings {
+  heartbeatMs: number;
+  liveness: number;
+  maxQueuePerService: number;
+  /** How long a request may wait for a service that has no worker at all before NO_WORKER. */
+  noWorkerGraceMs: number;
+}
+
+/** The broker answers this service itself, like Majordomo's `mmi.*`. */
+export const STATUS_SERVICE = 'broker.status';
+
+interface PendingRequest {
+  key: string;
+  client: Buffer;
+  header: RequestHeader;
+  headerFrame: Buffer;
+  body: Buffer;
+  receivedAt: number;
+  attempts: number;
+  worker?: string;
+  /** The client already got an answer (timeout) while the worker still runs the command. */
+  answered: boolean;
+}
+
+export class BrokerCore {
+  readonly workers: WorkerRegistry;
+  readonly #queues: RequestQueues<PendingRequest>;
+  readonly #requests = new Map<string, PendingRequest>();
+
+  constructor(
+    private readonly settings: BrokerSettings,
+    private readonly outbox: Outbox,
+    private readonly metrics: BrokerMetrics,
+  ) {
+    this.workers = new WorkerRegistry(settings.heartbeatMs * settings.liveness);
+    this.#queues = new RequestQueues(settings.maxQueuePerService);
+  }
+
+  // ------------------------------------------------------------------------------------------ clients
+
+  onClientRequest(
+    client: Buffer,
+    header: RequestHeader,
+    headerFrame: Buffer,
+    body: Buffer,
+    now: number,
+  ): void {
+    this.metrics.requests.inc({ service: header.service });
+    if (header.service === STATUS_SERVICE) {
+      this.#answerStatus(client, header.id);
+      return;
+    }
+    const key = `${client.toString('hex')}/${header.id}`;
+    if (this.#requests.has(key)) {
+      this.#fail(client, header.id, BrokerError.MALFORMED);
+      return;
+    }
+    if (header.deadline <= now) {
+      this.#fail(client, header.id, BrokerError.TIMEOUT);
+      return;
+    }
+    const request: PendingRequest = {
+      key,
+      client,
+      header,
+      headerFrame,
+      body,
+      receivedAt: now,
+      attempts: 0,
+      answered: false,
+    };
+    const worker = this.workers.pick(header.service);
+    if (worker !== undefined) {
+      this.#requests.set(key, request);
+      this.#dispatch(request, worker.id, now);
+    } else if (this.#queues.push(header.service, request)) {
+      this.#requests.set(key, request);
+    } else {
+      this.#fail(client, header.id, BrokerError.OVERLOADED);
+    }
+    this.#updateGauges(header.service);
+  }
+
+  /** A frame from the frontend that cannot be routed; answered if it carried a usable id. */
+  onClientMalformed(client: Buffer, id: string | undefined): void {
+    this.metrics.malformed.inc({ side: 'client' });
+    if (id !== undefined) this.#fail(client, id, BrokerError.MALFORMED);
+  }
+
+  // ------------------------------------------------------------------------------------------ workers
+
+  onWorkerReady(identity: Buffer, ready: ReadyHeader, now: number): void {
+    this.workers.register(identity, ready.services, ready.capacity, now);
+    for (const service of ready.services) this.#drainQueue(service, now);
+    this.#updateWorkerGauges();
+  }
+
+  onWorkerReply(
+    identity: Buffer,
+    kind: 'PARTIAL' | 'FINAL',
+    client: Buffer,
+    id: string,
+    headerFrame: Buffer,
+    body: Buffer,
+    now: number,
+  ): void {
+    const workerId = identity.toString('hex');
+    if (!this.workers.touch(workerId, now)) {
+      this.outbox.toWorker(identity, encodeWorkerSignal('DISCONNECT'));
+      return;
+    }
+    const key = `${client.toString('hex')}/${id}`;
+    const request = this.#requests.get(key);
+    if (request === undefined || request.worker !== workerId) return; // late reply for a forgotten request
+    if (!request.answered) {
+      this.outbox.toClient(client, relayToClient(kind, headerFrame, body));
+    }
+    if (kind === 'PARTIAL') return;
+    this.metrics.replies.inc({ service: request.header.service });
+    this.#finish(request, now);
+  }
+
+  onWorkerHeartbeat(identity: Buffer, now: number): void {
+    if (!this.workers.touch(identity.toString('hex'), now)) {
+      this.outbox.toWorker(identity, encodeWorkerSignal('DISCONNECT'));
+    }
+  }
+
+  /** The worker is leaving: nothing new goes to it; what it runs may still finish. */
+  onWorkerDisconnect(identity: Buffer): void {
+    const entry = this.workers.get(identity.toString('hex'));
+    if (entry === undefined) return;
+    entry.draining = true;
+    if (entry.inFlight.size === 0) this.workers.remove(entry.id);
+    this.#updateWorkerGauges();
+  }
+
+  onWorkerMalformed(): void {
+    this.metrics.malformed.inc({ side: 'worker' });
+  }
+
+  // ------------------------------------------------------------------------------------------ time
+
+  /** Sends heartbeats to every worker. Called every heartbeat interval. */
+  heartbeat(): void {
+    for (const w of this.workers.all()) this.outbox.toWorker(w.identity, encodeWorkerSignal('HEARTBEAT'));
+  }
+
+  /** Expires silent workers and late requests. Called often (every ~100 ms). */
+  tick(now: number): void {
+    for (const dead of this.workers.expired(now)) this.#lose(dead.id, now);
+    const late = this.#queues.removeWhere((r, service) => {
+      if (r.header.deadline <= now) return true;
+      return this.workers.countServing(service) === 0 && now - r.receivedAt >= this.settings.noWorkerGraceMs;
+    });
+    for (const r of late) {
+      this.#requests.delete(r.key);
+      const reason = r.header.deadline <= now ? BrokerError.TIMEOUT : BrokerError.NO_WORKER;
+      this.#fail(r.client, r.header.id, reason);
+      this.#updateGauges(r.header.service);
+    }
+    for (const r of this.#requests.values()) {
+      if (r.worker !== undefined && !r.answered && r.header.deadline <= now) {
+        // The worker still holds the command (and its capacity) until it answers or dies.
+        r.answered = true;
+        this.#fail(r.client, r.header.id, BrokerError.TIMEOUT);
+      }
+    }
+  }
+
+  get pendingCount(): number {
+    return this.#requests.size;
+  }
+
+  // ------------------------------------------------------------------------------------------ internals
+
+  #dispatch(request: PendingRequest, workerId: string, now: number): void {
+    const worker = this.workers.get(workerId);
+    if (worker === undefined) return;
+    request.worker = workerId;
+    request.attempts += 1;
+    worker.inFlight.add(request.key);
+    worker.lastDispatchAt = now;
+    worker.dispatched += 1;
+    this.metrics.dispatched.inc({ service: request.header.service });
+    this.outbox.toWorker(worker.identity, relayToWorker(request.client, request.headerFrame, request.body));
+  }
+
+  #finish(request: PendingRequest, now: number): void {
+    this.#requests.delete(request.key);
+    const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
+    if (worker === undefined) return;
+    worker.inFlight.delete(request.key);
+    if (worker.draining && worker.inFlight.size === 0) {
+      this.workers.remove(worker.id);
+      this.#updateWorkerGauges();
+      return;
+    }
+    for (const service of worker.services) this.#drainQueue(service, now);
+  }
+
+  #drainQueue(service: string, now: number): void {
+    for (;;) {
+      if (this.#queues.depth(service) === 0) break;
+      const worker = this.workers.pick(service);
+      if (worker === undefined) break;
+      const request = this.#queues.shift(service);
+      if (request === undefined) break;
+      this.#dispatch(request, worker.id, now);
+    }
+    this.#updateGauges(service);
+  }
+
+  /** A worker died or went silent: retry its idempotent commands once elsewhere, fail the rest. */
+  #lose(workerId: string, now: number): void {
+    const worker = this.workers.remove(workerId);
+    if (worker === undefined) return;
+    this.metrics.workersLost.inc();
+    for (const key of worker.inFlight) {
+      const request = this.#requests.get(key);
+      if (request === undefined) continue;
+      request.worker = undefined;
+      if (request.answered) {
+        this.#requests.delete(key);
+      } else if (request.header.idempotent && request.attempts < 2 && request.header.deadline > now) {
+        this.metrics.retried.inc({ service: request.header.service });
+        this.#queues.pushFront(request.header.service, request);
+      } else {
+        this.#requests.delete(key);
+        this.#fail(request.client, request.header.id, BrokerError.WORKER_LOST);
+      }
+    }
+    this.#updateWorkerGauges();
+    for (const service of worker.services) this.#drainQueue(service, now);
+  }
+
+  #fail(client: Buffer, id: string, error: BrokerErrorCode): void {
+    this.metrics.errors.inc({ code: error });
+    this.outbox.toClient(client, encodeClientReply('FINAL', { id, error }));
+  }
+
+  #answerStatus(client: Buffer, id: string): void {
+    const services: Record<string, { workers: number; queued: number }> = {};
+    const workers = [...this.workers.all()].map((w) => {
+      for (const s of w.services) {
+        const entry = services[s] ?? { workers: 0, queued: this.#queues.depth(s) };
+        if (!w.draining) entry.workers += 1;
+        services[s] = entry;
+      }
+      return {
+        id: w.id,
+        services: w.services,
+        capacity: w.capacity,
+        inFlight: w.inFlight.size,
+        dispatched: w.dispatched,
+        draining: w.draining,
+      };
+    });
+    const body = encodeOutcome({ ok: true, value: { services, workers } });
+    this.outbox.toClient(client, encodeClientReply('FINAL', { id }, body));
+  }
+
+  #updateGauges(service: string): void {
+    this.metrics.queueDepth.set({ service }, this.#queues.depth(service));
+  }
+
+  #updateWorkerGauges(): void {
+    this.metrics.workersAlive.set(this.workers.size);
+  }
+}

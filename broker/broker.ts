@@ -1,0 +1,164 @@
+/**
+ * The broker process's moving parts: a ROUTER for clients (frontend), a ROUTER for workers (backend), a
+ * heartbeat timer and a tick for deadlines, all feeding BrokerCore. One receive loop per socket;
+ * every decision is in BrokerCore.
+ */
+import { Router } from 'zeromq';
+import { unpack } from '../protocol/codec.ts';
+import { decodeClientMessage, decodeWorkerMessage, ProtocolError } from '../protocol/frames.ts';
+import type { Logger } from '../protocol/process/logger.ts';
+import { SocketWriter } from '../protocol/socket-writer.ts';
+import { BrokerCore, type BrokerSettings } from './broker-core.ts';
+import type { BrokerMetrics } from './metrics.ts';
+
+export interface BrokerOptions extends BrokerSettings {
+  frontend: string;
+  backend: string;
+  /** ZeroMQ high-water mark (messages) on both sockets. */
+  highWaterMark: number;
+}
+
+export class Broker {
+  readonly core: BrokerCore;
+  readonly #frontend: Router;
+  readonly #backend: Router;
+  readonly #timers: NodeJS.Timeout[] = [];
+  #loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly options: BrokerOptions,
+    private readonly logger: Logger,
+    metrics: BrokerMetrics,
+  ) {
+    const socketOptions = {
+      mandatory: true,
+      sendHighWaterMark: options.highWaterMark,
+      receiveHighWaterMark: options.highWaterMark,
+      linger: 0,
+    };
+    this.#frontend = new Router(socketOptions);
+    this.#backend = new Router(socketOptions);
+    const toClients = new SocketWriter(this.#frontend);
+    const toWorkers = new SocketWriter(this.#backend);
+    const send = (writer: SocketWriter, side: string, identity: Buffer, frames: Buffer[]) => {
+      writer.send([identity, ...frames]).catch((err: Error) => {
+        this.logger.warn(
+          { side, peer: identity.toString('hex'), err: err.message },
+          'send failed: peer gone',
+        );
+      });
+    };
+    this.core = new BrokerCore(
+      options,
+      {
+        toClient: (identity, frames) => send(toClients, 'client', identity, frames),
+        toWorker: (identity, frames) => send(toWorkers, 'worker', identity, frames),
+      },
+      metrics,
+    );
+  }
+
+  /** Binds both sockets; resolves to the endpoints actually bound (useful with port `*`). */
+  async start(): Promise<{ frontend: string; backend: string }> {
+    await this.#frontend.bind(this.options.frontend);
+    await this.#backend.bind(this.options.backend);
+    this.#loops = [this.#clientLoop(), this.#workerLoop()];
+    this.#timers.push(setInterval(() => this.core.heartbeat(), this.options.heartbeatMs));
+    this.#timers.push(setInterval(() => this.core.tick(Date.now()), Math.min(100, this.options.heartbeatMs)));
+    const endpoints = {
+      frontend: this.#frontend.lastEndpoint ?? this.options.frontend,
+      backend: this.#backend.lastEndpoint ?? this.options.backend,
+    };
+    this.logger.info(endpoints, 'broker listening');
+    return endpoints;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#frontend.close();
+    this.#backend.close();
+    await Promise.allSettled(this.#loops);
+  }
+
+  async #clientLoop(): Promise<void> {
+    for await (const [identity, ...frames] of this.#frontend) {
+      if (identity === undefined) continue;
+      try {
+        const message = decodeClientMessage(frames);
+        if (message.command !== 'REQUEST')
+          throw new ProtocolError(`${message.command} from a client is not supported`);
+        this.logger.debug(
+          {
+            requestId: message.header.requestId,
+            service: message.header.service,
+            command: message.header.command,
+          },
+          'request',
+        );
+        this.core.onClientRequest(identity, message.header, frames[2] as Buffer, message.body, Date.now());
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.logger.warn(
+          { peer: identity.toString('hex'), err: err.message },
+          'malformed client message dropped',
+        );
+        this.core.onClientMalformed(identity, readIdQuietly(frames[2]));
+      }
+    }
+  }
+
+  async #workerLoop(): Promise<void> {
+    for await (const [identity, ...frames] of this.#backend) {
+      if (identity === undefined) continue;
+      const now = Date.now();
+      try {
+        const message = decodeWorkerMessage(frames);
+        switch (message.command) {
+          case 'READY':
+            this.logger.info({ worker: identity.toString('hex'), ...message.header }, 'worker ready');
+            this.core.onWorkerReady(identity, message.header, now);
+            break;
+          case 'PARTIAL':
+          case 'FINAL':
+            this.core.onWorkerReply(
+              identity,
+              message.command,
+              message.client,
+              message.header.id,
+              frames[3] as Buffer,
+              message.body,
+              now,
+            );
+            break;
+          case 'HEARTBEAT':
+            this.core.onWorkerHeartbeat(identity, now);
+            break;
+          case 'DISCONNECT':
+            this.logger.info({ worker: identity.toString('hex') }, 'worker leaving');
+            this.core.onWorkerDisconnect(identity);
+            break;
+          case 'REQUEST':
+            throw new ProtocolError('REQUEST from a worker is not supported');
+        }
+      } catch (err) {
+        if (!(err instanceof ProtocolError)) throw err;
+        this.logger.warn(
+          { peer: identity.toString('hex'), err: err.message },
+          'malformed worker message dropped',
+        );
+        this.core.onWorkerMalformed();
+      }
+    }
+  }
+}
+
+/** The request id of a malformed request, if its header frame still yields one, so the client can be told. */
+function readIdQuietly(frame: Buffer | undefined): string | undefined {
+  if (frame === undefined || frame.length === 0 || frame.length > 4096) return undefined;
+  try {
+    const value = unpack(frame) as { id?: unknown } | null;
+    return typeof value?.id === 'string' && value.id.length <= 128 ? value.id : undefined;
+  } catch {
+    return undefined;
+  }
+}

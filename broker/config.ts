@@ -1,0 +1,46 @@
+/** The broker's settings, from environment variables. */
+import { integer, loadConfig, text } from '../protocol/process/env.ts';
+
+export const brokerSpec = {
+  frontend: text('BROKER_FRONTEND', 'tcp://0.0.0.0:5555', 'Where the broker binds for clients (api, CLI)'),
+  backend: text('BROKER_BACKEND', 'tcp://0.0.0.0:5556', 'Where the broker binds for workers'),
+  heartbeatMs: integer(
+    'HEARTBEAT_INTERVAL_MS',
+    1000,
+    'Heartbeat interval between broker and workers',
+    50,
+    60_000,
+  ),
+  liveness: integer('HEARTBEAT_LIVENESS', 3, 'Missed heartbeats before a peer is taken for dead', 1, 100),
+  maxQueuePerService: integer(
+    'BROKER_MAX_QUEUE',
+    1000,
+    'Requests that may wait per service before 503',
+    0,
+    1_000_000,
+  ),
+  noWorkerGraceMs: integer(
+    'BROKER_NO_WORKER_GRACE_MS',
+    2000,
+    'How long a request waits for a service with no worker',
+    0,
+    600_000,
+  ),
+  highWaterMark: integer(
+    'BROKER_HWM',
+    10_000,
+    'ZeroMQ high-water mark (messages) of the broker sockets',
+    1,
+    10_000_000,
+  ),
+  metricsPort: integer(
+    'BROKER_METRICS_PORT',
+    9100,
+    'Port of the broker Prometheus endpoint (0: off)',
+    0,
+    65535,
+  ),
+  metricsHost: text('BROKER_METRICS_HOST', '0.0.0.0', 'Address the broker metrics endpoint binds'),
+};
+
+export const loadBrokerConfig = (env = process.env) => loadConfig(brokerSpec, env);

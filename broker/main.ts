@@ -1,0 +1,22 @@
+/** Broker process: configuration in, parts wired, signals handled. The logic is in broker-core.ts. */
+import { collectDefaultMetrics } from 'prom-client';
+import { createLogger } from '../protocol/process/logger.ts';
+import { serveMetrics } from '../protocol/process/metrics-server.ts';
+import { onShutdown } from '../protocol/process/shutdown.ts';
+import { Broker } from './broker.ts';
+import { loadBrokerConfig } from './config.ts';
+import { createBrokerMetrics } from './metrics.ts';
+
+const logger = createLogger('broker');
+const config = loadBrokerConfig();
+const metrics = createBrokerMetrics();
+collectDefaultMetrics({ register: metrics.registry });
+
+const broker = new Broker(config, logger, metrics);
+await broker.start();
+const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
+
+onShutdown(logger, 5000, async () => {
+  metricsServer?.close();
+  await broker.stop();
+});

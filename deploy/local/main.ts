@@ -1,0 +1,52 @@
+/**
+ * `npm start [-- --workers N]`: the local runner. Starts broker, N workers (default 2, or WORKERS) and
+ * the api on API_PORT (default 8080) as real processes, the same topology as
+ * `docker compose up --scale worker=N`. Storage is ./data unless MINIO_ENDPOINT is set. Ctrl-C or
+ * SIGTERM stops everything gracefully.
+ */
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../protocol/process/logger.ts';
+import { LocalStack } from './stack.ts';
+
+const { values } = parseArgs({ options: { workers: { type: 'string' } }, allowPositionals: false });
+const workers = Number(values.workers ?? process.env.WORKERS ?? 2);
+if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+  console.error('--workers takes a whole number from 1 to 64');
+  process.exit(2);
+}
+const logger = createLogger('runner');
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+
+const stack = new LocalStack({
+  workers,
+  host: process.env.LOCAL_HOST ?? '127.0.0.1',
+  apiPort: port('API_PORT', 8080),
+  frontendPort: port('BROKER_FRONTEND_PORT', 5555),
+  backendPort: port('BROKER_BACKEND_PORT', 5556),
+  brokerMetricsPort: port('BROKER_METRICS_PORT', 9100),
+  workerMetricsBasePort: port('WORKER_METRICS_PORT', 9101),
+  env: {},
+  stdio: 'inherit',
+});
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping podstore');
+    stack.stop('SIGTERM').then(() => process.exit(0));
+  });
+}
+
+try {
+  await stack.start();
+  logger.info(
+    { api: stack.apiUrl, workers, storage: process.env.MINIO_ENDPOINT || (process.env.DATA_DIR ?? './data') },
+    'podstore is up',
+  );
+} catch (err) {
+  logger.error({ err: (err as Error).message }, 'podstore did not start');
+  await stack.stop('SIGKILL');
+  process.exit(1);
+}

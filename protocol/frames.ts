@@ -1,0 +1,267 @@
+/**
+ * podstore wire protocol, version 1 (PSC1 for clients, PSW1 for workers).
+ *
+ * Modelled on ZeroMQ's Majordomo protocol (MDP/0.2). Every message is a multipart ZeroMQ message whose
+ * first frame names the protocol and version and whose second frame is a one-byte command. The header
+ * frame is a small msgpack map that the broker reads for routing; the body frame is opaque bytes that
+ * the broker forwards without decoding. See protocol/README.md for the frame tables.
+ *
+ * This module is pure: it turns frames into typed messages and back, and never touches a socket.
+ */
+import { pack, unpack } from './codec.ts';
+
+export const CLIENT_PROTOCOL = 'PSC1';
+export const WORKER_PROTOCOL = 'PSW1';
+
+export const Command = {
+  READY: 0x01,
+  REQUEST: 0x02,
+  PARTIAL: 0x03,
+  FINAL: 0x04,
+  HEARTBEAT: 0x05,
+  DISCONNECT: 0x06,
+} as const;
+export type CommandName = keyof typeof Command;
+
+/** What a client says about a command: read by the broker for routing and by the worker for dispatch. */
+export interface RequestHeader {
+  /** Unique per client connection; replies carry it back. */
+  id: string;
+  /** Service that executes the command, e.g. `users`. */
+  service: string;
+  /** Operation within the service, e.g. `users.get`. */
+  command: string;
+  /** Absolute deadline, milliseconds since the epoch. Past it nobody works on the command. */
+  deadline: number;
+  /** Whether running the command twice has the same effect as once (it may be re-dispatched). */
+  idempotent: boolean;
+  /** Correlates log lines from api, broker and worker. */
+  requestId: string;
+}
+
+/** Errors raised by the broker itself, without any worker involved. */
+export const BrokerError = {
+  /** Every worker is busy and the service's queue is full. */
+  OVERLOADED: 'overloaded',
+  /** The deadline passed before a worker answered. */
+  TIMEOUT: 'timeout',
+  /** No worker serves this service right now (after a grace period in the queue). */
+  NO_WORKER: 'no_worker',
+  /** The worker executing the command went away and the command could not be retried. */
+  WORKER_LOST: 'worker_lost',
+  /** The client sent something the broker cannot route. */
+  MALFORMED: 'malformed',
+} as const;
+export type BrokerErrorCode = (typeof BrokerError)[keyof typeof BrokerError];
+
+export interface ReplyHeader {
+  id: string;
+  /** Set when the broker answers on a worker's behalf; the body is then empty. */
+  error?: BrokerErrorCode;
+}
+
+export interface ReadyHeader {
+  services: string[];
+  /** How many commands the worker runs at once. */
+  capacity: number;
+}
+
+export type ClientMessage =
+  | { command: 'REQUEST'; header: RequestHeader; body: Buffer }
+  | { command: 'PARTIAL' | 'FINAL'; header: ReplyHeader; body: Buffer };
+
+export type WorkerMessage =
+  | { command: 'READY'; header: ReadyHeader }
+  | { command: 'REQUEST'; client: Buffer; header: RequestHeader; body: Buffer }
+  | { command: 'PARTIAL' | 'FINAL'; client: Buffer; header: ReplyHeader; body: Buffer }
+  | { command: 'HEARTBEAT' }
+  | { command: 'DISCONNECT' };
+
+/** A frame sequence that does not follow the protocol. Callers log it and drop it (or answer MALFORMED). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+const EMPTY = Buffer.alloc(0);
+const commandByte = (name: CommandName): Buffer => Buffer.of(Command[name]);
+const commandNames = new Map<number, CommandName>(
+  Object.entries(Command).map(([name, byte]) => [byte, name as CommandName]),
+);
+
+// ---------------------------------------------------------------------------------------------- encode
+
+export function encodeClientRequest(header: RequestHeader, body: Buffer): Buffer[] {
+  return [Buffer.from(CLIENT_PROTOCOL), commandByte('REQUEST'), pack(header), body];
+}
+
+export function encodeClientReply(
+  kind: 'PARTIAL' | 'FINAL',
+  header: ReplyHeader,
+  body: Buffer = EMPTY,
+): Buffer[] {
+  return [Buffer.from(CLIENT_PROTOCOL), commandByte(kind), pack(header), body];
+}
+
+/** The broker relays a worker's reply to its client: the header frame is forwarded as received. */
+export function relayToClient(kind: 'PARTIAL' | 'FINAL', headerFrame: Buffer, body: Buffer): Buffer[] {
+  return [Buffer.from(CLIENT_PROTOCOL), commandByte(kind), headerFrame, body];
+}
+
+/** The broker relays a client's request to a worker: the header frame is forwarded as received. */
+export function relayToWorker(client: Buffer, headerFrame: Buffer, body: Buffer): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte('REQUEST'), client, headerFrame, body];
+}
+
+export function encodeWorkerReady(header: ReadyHeader): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte('READY'), pack(header)];
+}
+
+export function encodeWorkerRequest(client: Buffer, header: RequestHeader, body: Buffer): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte('REQUEST'), client, pack(header), body];
+}
+
+export function encodeWorkerReply(
+  kind: 'PARTIAL' | 'FINAL',
+  client: Buffer,
+  header: ReplyHeader,
+  body: Buffer,
+): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind), client, pack(header), body];
+}
+
+export function encodeWorkerSignal(kind: 'HEARTBEAT' | 'DISCONNECT'): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind)];
+}
+
+// ---------------------------------------------------------------------------------------------- decode
+
+function readCommand(frames: Buffer[], protocol: string): CommandName {
+  const [proto, cmd] = frames;
+  if (proto === undefined || cmd === undefined) throw new ProtocolError('truncated message');
+  if (!proto.equals(Buffer.from(protocol))) {
+    throw new ProtocolError(
+      `unknown protocol or version ${JSON.stringify(proto.toString('latin1').slice(0, 16))}`,
+    );
+  }
+  const name = cmd.length === 1 ? commandNames.get(cmd[0] as number) : undefined;
+  if (name === undefined) throw new ProtocolError(`unknown command 0x${cmd.toString('hex').slice(0, 8)}`);
+  return name;
+}
+
+function expectFrames(frames: Buffer[], count: number, what: string): void {
+  if (frames.length !== count) {
+    throw new ProtocolError(`${what} takes ${count} frames, got ${frames.length}`);
+  }
+}
+
+function decodeMap(frame: Buffer | undefined): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = unpack(frame ?? EMPTY);
+  } catch {
+    throw new ProtocolError('header is not valid msgpack');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ProtocolError('header is not a map');
+  }
+  return value as Record<string, unknown>;
+}
+
+const isString = (v: unknown, max = 256): v is string =>
+  typeof v === 'string' && v.length > 0 && v.length <= max;
+
+function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
+  const h = decodeMap(frame);
+  if (!isString(h.id, 128)) throw new ProtocolError('request header needs an id');
+  if (!isString(h.service, 64)) throw new ProtocolError('request header needs a service');
+  if (!isString(h.command, 64)) throw new ProtocolError('request header needs a command');
+  if (typeof h.deadline !== 'number' || !Number.isFinite(h.deadline)) {
+    throw new ProtocolError('request header needs a numeric deadline');
+  }
+  if (typeof h.idempotent !== 'boolean') throw new ProtocolError('request header needs idempotent');
+  const requestId = isString(h.requestId, 128) ? h.requestId : h.id;
+  return {
+    id: h.id,
+    service: h.service,
+    command: h.command,
+    deadline: h.deadline,
+    idempotent: h.idempotent,
+    requestId,
+  };
+}
+
+const brokerErrors = new Set<string>(Object.values(BrokerError));
+
+function decodeReplyHeader(frame: Buffer | undefined): ReplyHeader {
+  const h = decodeMap(frame);
+  if (!isString(h.id, 128)) throw new ProtocolError('reply header needs an id');
+  if (h.error === undefined) return { id: h.id };
+  if (typeof h.error !== 'string' || !brokerErrors.has(h.error))
+    throw new ProtocolError('unknown error code');
+  return { id: h.id, error: h.error as BrokerErrorCode };
+}
+
+function decodeReadyHeader(frame: Buffer | undefined): ReadyHeader {
+  const h = decodeMap(frame);
+  const services = h.services;
+  if (
+    !Array.isArray(services) ||
+    services.length === 0 ||
+    services.length > 64 ||
+    !services.every((s) => isString(s, 64))
+  ) {
+    throw new ProtocolError('READY needs a list of services');
+  }
+  const capacity = h.capacity;
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 100_000) {
+    throw new ProtocolError('READY needs an integer capacity ≥ 1');
+  }
+  return { services: services as string[], capacity };
+}
+
+/** Decodes what a client (api, CLI) sends to the broker's frontend, or what the broker sends back. */
+export function decodeClientMessage(frames: Buffer[]): ClientMessage {
+  const command = readCommand(frames, CLIENT_PROTOCOL);
+  switch (command) {
+    case 'REQUEST':
+      expectFrames(frames, 4, command);
+      return { command, header: decodeRequestHeader(frames[2]), body: frames[3] as Buffer };
+    case 'PARTIAL':
+    case 'FINAL':
+      expectFrames(frames, 4, command);
+      return { command, header: decodeReplyHeader(frames[2]), body: frames[3] as Buffer };
+    default:
+      throw new ProtocolError(`${command} is not a client command`);
+  }
+}
+
+/** Decodes what a worker sends to the broker's backend, or what the broker sends to a worker. */
+export function decodeWorkerMessage(frames: Buffer[]): WorkerMessage {
+  const command = readCommand(frames, WORKER_PROTOCOL);
+  switch (command) {
+    case 'READY':
+      expectFrames(frames, 3, command);
+      return { command, header: decodeReadyHeader(frames[2]) };
+    case 'REQUEST':
+      expectFrames(frames, 5, command);
+      return {
+        command,
+        client: frames[2] as Buffer,
+        header: decodeRequestHeader(frames[3]),
+        body: frames[4] as Buffer,
+      };
+    case 'PARTIAL':
+    case 'FINAL':
+      expectFrames(frames, 5, command);
+      return {
+        command,
+        client: frames[2] as Buffer,
+        header: decodeReplyHeader(frames[3]),
+        body: frames[4] as Buffer,
+      };
+    case 'HEARTBEAT':
+    case 'DISCONNECT':
+      expectFrames(frames, 2, command);
+      return { command };
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a worker answers in the body of a FINAL frame: the command's value, or a domain error. The api
+ * maps error codes to HTTP statuses; the worker never speaks HTTP.
+ */
+import { pack, unpack } from './codec.ts';
+
+export const ErrorCode = {
+  /** The input is not acceptable (bad name, bad shape). */
+  INVALID: 'invalid',
+  NOT_FOUND: 'not_found',
+  /** The target exists already or its state forbids the change. */
+  CONFLICT: 'conflict',
+  /** An If-Match / If-None-Match condition does not hold. */
+  PRECONDITION_FAILED: 'precondition_failed',
+  FORBIDDEN: 'forbidden',
+  /** The worker does not know the command. */
+  UNKNOWN_COMMAND: 'unknown_command',
+  /** The object store cannot be reached or refused the operation for a transient reason. */
+  STORAGE_UNAVAILABLE: 'storage_unavailable',
+  /** The command's deadline passed while the worker was on it. */
+  TIMEOUT: 'timeout',
+  /** A bug: logged with the request id. */
+  INTERNAL: 'internal',
+} as const;
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export type Outcome<T = unknown> =
+  | { ok: true; value: T }
+  | { ok: false; error: { code: ErrorCodeValue; detail: string } };
+
+/** Thrown by command handlers for expected failures; anything else thrown becomes INTERNAL. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+  constructor(
+    readonly code: ErrorCodeValue,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export function encodeOutcome(outcome: Outcome): Buffer {
+  return pack(outcome);
+}
+
+const codes = new Set<string>(Object.values(ErrorCode));
+
+export function decodeOutcome(body: Buffer): Outcome {
+  const value = unpack(body) as Partial<{
+    ok: unknown;
+    value: unknown;
+    error: { code?: unknown; detail?: unknown };
+  }>;
+  if (value?.ok === true) return { ok: true, value: value.value };
+  const code = value?.error?.code;
+  if (value?.ok === false && typeof code === 'string' && codes.has(code)) {
+    return { ok: false, error: { code: code as ErrorCodeValue, detail: String(value.error?.detail ?? '') } };
+  }
+  throw new TypeError('reply body is not an outcome');
+}

@@ -1,0 +1,151 @@
+/**
+ * The worker's side of the protocol: one DEALER to the broker's backend. Says READY with its services
+ * and capacity, exchanges heartbeats, runs requests concurrently through `handle`, and starts a fresh
+ * session (new socket, new READY) when the broker goes silent or says DISCONNECT, as in Majordomo.
+ */
+import { Dealer } from 'zeromq';
+import {
+  decodeWorkerMessage,
+  encodeWorkerReady,
+  encodeWorkerReply,
+  encodeWorkerSignal,
+  ProtocolError,
+  type RequestHeader,
+} from '../protocol/frames.ts';
+import type { Logger } from '../protocol/process/logger.ts';
+import { SocketWriter } from '../protocol/socket-writer.ts';
+
+export interface SessionOptions {
+  endpoint: string;
+  services: string[];
+  capacity: number;
+  heartbeatMs: number;
+  liveness: number;
+  highWaterMark: number;
+}
+
+/** Runs one command; resolves to the reply body. Must not reject (errors belong in the body). */
+export type RequestHandler = (header: RequestHeader, body: Buffer) => Promise<Buffer>;
+
+export class BrokerSession {
+  #socket: Dealer | undefined;
+  #writer: SocketWriter | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #lastHeard = 0;
+  #stopping = false;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly handle: RequestHandler,
+    private readonly logger: Logger,
+  ) {}
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.#connect();
+    this.#heartbeatTimer = setInterval(() => this.#heartbeat(), this.options.heartbeatMs);
+  }
+
+  /** Leaves gracefully: DISCONNECT, then waits (up to graceMs) for in-flight commands to finish. */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    await this.#send(encodeWorkerSignal('DISCONNECT'));
+    if (this.#inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => this.#idle.push(resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    clearInterval(this.#heartbeatTimer);
+    this.#socket?.close();
+  }
+
+  #connect(): void {
+    this.#socket?.close();
+    const socket = new Dealer({
+      linger: 0,
+      sendHighWaterMark: this.options.highWaterMark,
+      receiveHighWaterMark: this.options.highWaterMark,
+    });
+    socket.connect(this.options.endpoint);
+    this.#socket = socket;
+    this.#writer = new SocketWriter(socket);
+    this.#lastHeard = Date.now();
+    void this.#send(encodeWorkerReady({ services: this.options.services, capacity: this.options.capacity }));
+    void this.#receive(socket);
+    this.logger.info(
+      { endpoint: this.options.endpoint, services: this.options.services, capacity: this.options.capacity },
+      'connecting to broker',
+    );
+  }
+
+  async #receive(socket: Dealer): Promise<void> {
+    try {
+      for await (const frames of socket) this.#onMessage(frames);
+    } catch (err) {
+      if (!socket.closed) this.logger.error({ err }, 'receive loop failed');
+    }
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    this.#lastHeard = Date.now();
+    let message: ReturnType<typeof decodeWorkerMessage>;
+    try {
+      message = decodeWorkerMessage(frames);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed message from broker dropped');
+      return;
+    }
+    switch (message.command) {
+      case 'REQUEST':
+        this.#run(message.client, message.header, message.body);
+        break;
+      case 'HEARTBEAT':
+        break;
+      case 'DISCONNECT':
+        if (!this.#stopping) {
+          this.logger.info('broker does not know this worker: registering again');
+          this.#connect();
+        }
+        break;
+      default:
+        this.logger.warn({ command: message.command }, 'unexpected command from broker dropped');
+    }
+  }
+
+  #run(client: Buffer, header: RequestHeader, body: Buffer): void {
+    this.#inFlight++;
+    this.handle(header, body)
+      .then((reply) => this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply)))
+      .catch((err: unknown) =>
+        this.logger.error({ err, requestId: header.requestId }, 'could not send reply'),
+      )
+      .finally(() => {
+        this.#inFlight--;
+        if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+  }
+
+  #heartbeat(): void {
+    if (Date.now() - this.#lastHeard > this.options.heartbeatMs * this.options.liveness && !this.#stopping) {
+      this.logger.warn('broker silent: reconnecting');
+      this.#connect();
+      return;
+    }
+    void this.#send(encodeWorkerSignal('HEARTBEAT'));
+  }
+
+  async #send(frames: Buffer[]): Promise<void> {
+    try {
+      await this.#writer?.send(frames);
+    } catch (err) {
+      this.logger.debug({ err: (err as Error).message }, 'send to broker failed');
+    }
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Maps a command name (`users.get`) to its handler and turns whatever happens into an Outcome for the
+ * reply: a value, a CommandError's code, `storage_unavailable`, `timeout`, or `internal` (logged).
+ */
+
+import { CommandError, ErrorCode, type Outcome } from '../protocol/outcome.ts';
+import type { Logger } from '../protocol/process/logger.ts';
+import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
+
+export interface CommandContext {
+  actor: string | null;
+  requestId: string;
+  deadline: number;
+  logger: Logger;
+}
+
+export type Handler = (args: Record<string, unknown>, ctx: CommandContext) => Promise<unknown>;
+
+export class CommandRouter {
+  readonly #handlers = new Map<string, Handler>();
+
+  register(command: string, handler: Handler): this {
+    this.#handlers.set(command, handler);
+    return this;
+  }
+
+  async execute(command: string, args: Record<string, unknown>, ctx: CommandContext): Promise<Outcome> {
+    const handler = this.#handlers.get(command);
+    if (handler === undefined) {
+      return { ok: false, error: { code: ErrorCode.UNKNOWN_COMMAND, detail: `unknown command ${command}` } };
+    }
+    const remaining = ctx.deadline - Date.now();
+    if (remaining <= 0) return { ok: false, error: { code: ErrorCode.TIMEOUT, detail: 'deadline passed' } };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new CommandError(ErrorCode.TIMEOUT, 'deadline passed')), remaining);
+    });
+    try {
+      return { ok: true, value: await Promise.race([handler(args, ctx), deadline]) };
+    } catch (err) {
+      return { ok: false, error: toError(err, ctx) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function toError(
+  err: unknown,
+  ctx: CommandContext,
+): { code: (typeof ErrorCode)[keyof typeof ErrorCode]; detail: string } {
+  if (err instanceof CommandError) return { code: err.code, detail: err.message };
+  if (err instanceof StorageUnavailableError) {
+    ctx.logger.warn({ err: err.message, requestId: ctx.requestId }, 'storage unavailable');
+    return { code: ErrorCode.STORAGE_UNAVAILABLE, detail: 'storage unavailable' };
+  }
+  if (err instanceof InvalidKeyError) return { code: ErrorCode.INVALID, detail: err.message };
+  ctx.logger.error({ err, requestId: ctx.requestId }, 'command failed');
+  return { code: ErrorCode.INTERNAL, detail: `internal error (request ${ctx.requestId})` };
+}

@@ -1,0 +1,40 @@
+/**
+ * One request, from frames to reply body: decode the command body, run it through the router with a
+ * request-scoped logger, count it, encode the outcome. Never throws.
+ */
+import { decodeCommandBody } from '../protocol/command-body.ts';
+import type { RequestHeader } from '../protocol/frames.ts';
+import { ErrorCode, encodeOutcome, type Outcome } from '../protocol/outcome.ts';
+import type { Logger } from '../protocol/process/logger.ts';
+import type { CommandRouter } from './command-router.ts';
+import type { WorkerMetrics } from './metrics.ts';
+
+export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, logger: Logger) {
+  return async (header: RequestHeader, body: Buffer): Promise<Buffer> => {
+    const log = logger.child({ requestId: header.requestId });
+    const started = performance.now();
+    metrics.inFlight.inc();
+    let outcome: Outcome;
+    try {
+      const { actor, args } = decodeCommandBody(body);
+      outcome = await router.execute(header.command, args, {
+        actor,
+        requestId: header.requestId,
+        deadline: header.deadline,
+        logger: log,
+      });
+    } catch (err) {
+      outcome = {
+        ok: false,
+        error: { code: ErrorCode.INVALID, detail: `bad command body: ${(err as Error).message}` },
+      };
+    }
+    const code = outcome.ok ? 'ok' : outcome.error.code;
+    const ms = performance.now() - started;
+    metrics.inFlight.dec();
+    metrics.commands.inc({ command: header.command, outcome: code });
+    metrics.duration.observe({ command: header.command }, ms / 1000);
+    log.debug({ command: header.command, outcome: code, ms: Math.round(ms * 10) / 10 }, 'command');
+    return encodeOutcome(outcome);
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The object store seen by the worker: a flat key space of small-to-medium objects with conditional
+ * writes. Two adapters implement it: S3 (MinIO or any S3) and the local filesystem. Both pass the same
+ * contract suite (test/integration/storage-contract.test.ts).
+ *
+ * Keys are `/`-separated, never start with `/`, and have no empty, `.` or `..` segment.
+ */
+export interface ObjectInfo {
+  key: string;
+  /** Opaque version tag: changes on every successful write of the key. Quoted as an HTTP entity tag. */
+  etag: string;
+  size: number;
+  lastModified: Date;
+}
+
+export interface StoredObject extends ObjectInfo {
+  body: Buffer;
+}
+
+export interface PutOptions {
+  /** Write only if the current version has this etag (else PreconditionFailedError). */
+  ifMatch?: string;
+  /** `*`: write only if the key does not exist (else PreconditionFailedError). */
+  ifNoneMatch?: '*';
+  contentType?: string;
+}
+
+export interface ListPage {
+  items: ObjectInfo[];
+  /** Pass as `startAfter` to get the next page; absent on the last page. */
+  next?: string;
+}
+
+export interface ObjectStore {
+  readonly kind: 's3' | 'fs';
+  /** Creates the bucket or folder if missing. Idempotent. */
+  init(): Promise<void>;
+  /** Resolves when the store answers; rejects with StorageUnavailableError otherwise. */
+  ping(): Promise<void>;
+  get(key: string): Promise<StoredObject | undefined>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Atomic: readers see the old object or the new one, never a part. */
+  put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }>;
+  /** Resolves true if the key existed. */
+  delete(key: string): Promise<boolean>;
+  /** Keys under `prefix`, in ascending byte order of key, at most `limit` per page. */
+  list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
+  /** Deletes every key under `prefix`; resolves to how many were deleted. */
+  deletePrefix(prefix: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class PreconditionFailedError extends Error {
+  override name = 'PreconditionFailedError';
+}
+
+/** The store cannot be reached, or failed in a way a retry later may fix. */
+export class StorageUnavailableError extends Error {
+  override name = 'StorageUnavailableError';
+}
+
+export class InvalidKeyError extends Error {
+  override name = 'InvalidKeyError';
+}
+
+/** Throws InvalidKeyError unless `key` is a well-formed object key (see the module comment). */
+export function assertValidKey(key: string): void {
+  if (key.length === 0 || Buffer.byteLength(key) > 2048) throw new InvalidKeyError('key length out of range');
+  if (key.startsWith('/')) throw new InvalidKeyError('key starts with /');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidKeyError('key has a control character');
+  for (const segment of key.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') throw new InvalidKeyError(`bad key segment in ${key}`);
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The users service: a user's profile is one JSON document at `users/{username}/profile.json`, written
+ * with conditional puts so that concurrent writers never lose each other's changes (optimistic
+ * concurrency: read, change, write if unchanged, else retry).
+ */
+import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
+import { type Json, mergePatch } from './merge-patch.ts';
+
+export type Profile = { [key: string]: Json };
+
+export interface UserRecord {
+  username: string;
+  profile: Profile;
+  etag: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface StoredUser {
+  username: string;
+  profile: Profile;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WriteConditions {
+  /** An etag, or `*` for "any existing version". */
+  ifMatch?: string;
+  ifNoneMatch?: '*';
+}
+
+const MAX_ATTEMPTS = 8;
+export const profileKey = (username: string) => `users/${username}/profile.json`;
+export const userPrefix = (username: string) => `users/${username}/`;
+
+export class UsersService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async get(username: string): Promise<UserRecord> {
+    const found = await this.#read(checkUsername(username));
+    if (found === undefined) throw notFound(username);
+    return found;
+  }
+
+  /** Creates (created: true) or replaces the profile. */
+  async put(
+    username: string,
+    profile: unknown,
+    conditions: WriteConditions = {},
+  ): Promise<{ created: boolean; user: UserRecord }> {
+    checkUsername(username);
+    const body = checkProfile(profile);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = conditions.ifNoneMatch === '*' ? undefined : await this.#read(username);
+      if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
+      const now = this.clock().toISOString();
+      const doc: StoredUser = {
+        username,
+        profile: body,
+        createdAt: current?.createdAt ?? now,
+        updatedAt: now,
+      };
+      try {
+        const written = await this.#write(username, doc, current);
+        return { created: current === undefined, user: { ...doc, etag: written } };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        if (conditions.ifMatch !== undefined || conditions.ifNoneMatch === '*') throw preconditionFailed();
+      }
+    }
+    throw tooContended(username);
+  }
+
+  /** Applies a JSON merge patch (RFC 7396) to the profile. */
+  async patch(username: string, patch: unknown, conditions: WriteConditions = {}): Promise<UserRecord> {
+    checkUsername(username);
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+      throw new CommandError(ErrorCode.INVALID, 'a merge patch of a profile must be a JSON object');
+    }
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.#read(username);
+      if (current === undefined) throw notFound(username);
+      if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
+      const profile = checkProfile(mergePatch(current.profile, patch as Json));
+      const doc: StoredUser = { ...current, profile, updatedAt: this.clock().toISOString() };
+      try {
+        const etag = await this.#write(username, doc, current);
+        return { ...doc, etag };
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        if (conditions.ifMatch !== undefined) throw preconditionFailed();
+      }
+    }
+    throw tooContended(username);
+  }
+
+  /** Deletes the user and everything in their pod. The profile goes first, so the user is gone at once. */
+  async delete(username: string, conditions: WriteConditions = {}): Promise<void> {
+    checkUsername(username);
+    const current = await this.store.head(profileKey(username));
+    if (current === undefined) throw notFound(username);
+    if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
+    await this.store.delete(profileKey(username));
+    await this.store.deletePrefix(userPrefix(username));
+  }
+
+  async #read(username: string): Promise<UserRecord | undefined> {
+    const object = await this.store.get(profileKey(username));
+    return object === undefined ? undefined : parseStoredUser(object);
+  }
+
+  /** Writes `doc` only if the stored version is still `current` (or still absent). Returns the new etag. */
+  async #write(username: string, doc: StoredUser, current: UserRecord | undefined): Promise<string> {
+    const body = Buffer.from(JSON.stringify(doc));
+    const condition = current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
+    const { etag } = await this.store.put(profileKey(username), body, {
+      ...condition,
+      contentType: 'application/json',
+    });
+    return etag;
+  }
+}
+
+/** If-Match semantics: absent matches anything; `*` matches any existing version; else the exact etag. */
+function matches(current: { etag: string } | undefined, ifMatch: string | undefined): boolean {
+  if (ifMatch === undefined) return true;
+  return current !== undefined && (ifMatch === '*' || current.etag === ifMatch);
+}
+
+function parseStoredUser(object: StoredObject): UserRecord {
+  const doc = JSON.parse(object.body.toString('utf8')) as StoredUser;
+  return { ...doc, etag: object.etag };
+}
+
+function checkUsername(username: string): string {
+  if (!isValidUsername(username)) throw new CommandError(ErrorCode.INVALID, USERNAME_RULE);
+  return username;
+}
+
+function checkProfile(profile: unknown): Profile {
+  if (profile === null || typeof profile !== 'object' || Array.isArray(profile)) {
+    throw new CommandError(ErrorCode.INVALID, 'a profile must be a JSON object');
+  }
+  if (Buffer.byteLength(JSON.stringify(profile)) > MAX_PROFILE_BYTES) {
+    throw new CommandError(ErrorCode.INVALID, `a profile is at most ${MAX_PROFILE_BYTES} bytes of JSON`);
+  }
+  return profile as Profile;
+}
+
+const notFound = (username: string) => new CommandError(ErrorCode.NOT_FOUND, `no user named ${username}`);
+const preconditionFailed = () =>
+  new CommandError(
+    ErrorCode.PRECONDITION_FAILED,
+    'the profile does not match the If-Match / If-None-Match condition',
+  );
+const tooContended = (username: string) =>
+  new CommandError(ErrorCode.CONFLICT, `too many concurrent changes to ${username}; try again`);
