@@ -31,7 +31,10 @@ export interface WriteConditions {
   ifNoneMatch?: '*';
 }
 
-const MAX_ATTEMPTS = 8;
+/** Optimistic-concurrency retries before answering 409; each waits a little longer, with jitter. */
+const MAX_ATTEMPTS = 16;
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
 export const profileKey = (username: string) => `users/${username}/profile.json`;
 export const userPrefix = (username: string) => `users/${username}/`;
 
@@ -71,6 +74,7 @@ export class UsersService {
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         if (conditions.ifMatch !== undefined || conditions.ifNoneMatch === '*') throw preconditionFailed();
+        await backoff(attempt);
       }
     }
     throw tooContended(username);
@@ -94,6 +98,7 @@ export class UsersService {
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         if (conditions.ifMatch !== undefined) throw preconditionFailed();
+        await backoff(attempt);
       }
     }
     throw tooContended(username);
