@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -387,6 +388,14 @@ describe('FsObjectStore', () => {
     expect((await store.list('')).items.map((item) => item.key)).toEqual(['.locks', '.tmp/real']);
   });
 
+  it('rejects a key whose escaped name is too long for the filesystem', async () => {
+    const store = new FsObjectStore(await tempRoot());
+    await store.init();
+    // 100 bytes as a key segment, 300 bytes once each % is escaped: over the 255-byte name limit.
+    await expect(store.put('%'.repeat(100), text('x'))).rejects.toBeInstanceOf(InvalidKeyError);
+    expect((await store.list('')).items).toEqual([]);
+  });
+
   it('fails with StorageUnavailableError when its folder is unusable', async () => {
     const root = await tempRoot();
     const file = path.join(root, 'not-a-folder');
@@ -462,6 +471,28 @@ describe('S3ObjectStore', () => {
       await store.close();
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('maps 5xx answers to StorageUnavailableError', async () => {
+    const failing = http.createServer((request, response) => {
+      request.resume();
+      response.writeHead(503, { 'content-type': 'application/xml' });
+      response.end('<Error><Code>ServiceUnavailable</Code><Message>down for a test</Message></Error>');
+    });
+    await new Promise<void>((resolve) => failing.listen(0, '127.0.0.1', resolve));
+    const address = failing.address() as net.AddressInfo;
+    const store = s3Store('any-bucket', { endpoint: `http://127.0.0.1:${address.port}` });
+    try {
+      await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.get('a')).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.put('a', text('x'), { ifNoneMatch: '*' })).rejects.toBeInstanceOf(
+        StorageUnavailableError,
+      );
+      await expect(store.list('')).rejects.toBeInstanceOf(StorageUnavailableError);
+    } finally {
+      await store.close();
+      await new Promise((resolve) => failing.close(resolve));
     }
   });
 

@@ -1,7 +1,7 @@
 /** assertValidKey (the key rules of the storage interface) and the adapters' shared key limits. */
 import { describe, expect, it } from 'vitest';
 import { assertValidKey, InvalidKeyError } from '../../worker/storage/object-store.ts';
-import { assertStorableKey, compareKeys } from '../../worker/storage/storable-key.ts';
+import { assertStorableKey, compareKeys, prefixCanMatch } from '../../worker/storage/storable-key.ts';
 
 describe('assertValidKey', () => {
   it.each([
@@ -64,5 +64,18 @@ describe('compareKeys', () => {
       '\u{e000}',
       '😀',
     ]);
+  });
+});
+
+describe('prefixCanMatch', () => {
+  it.each(['', 'a', 'a/', 'a/b', 'a/b/', '.', '..', 'a/.', 'a/..', 'users/alice/files/'])(
+    '%j can match',
+    (prefix) => {
+      expect(prefixCanMatch(prefix)).toBe(true);
+    },
+  );
+
+  it.each(['/', '/a', 'a//', '../', 'a/./', 'a/../b', 'x\u0000'])('%j cannot match', (prefix) => {
+    expect(prefixCanMatch(prefix)).toBe(false);
   });
 });

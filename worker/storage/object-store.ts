@@ -3,11 +3,20 @@
  * writes. Two adapters implement it: S3 (MinIO or any S3) and the local filesystem. Both pass the same
  * contract suite (test/integration/storage-contract.test.ts).
  *
- * Keys are `/`-separated, never start with `/`, and have no empty, `.` or `..` segment.
+ * Keys are `/`-separated, never start with `/`, and have no empty, `.` or `..` segment. Adapters also
+ * refuse keys over 1024 bytes or with a segment over 255 bytes (storable-key.ts).
+ *
+ * A key must not also be a folder of other keys (`a` together with `a/b`): MinIO stores objects as
+ * folders, and once `a` exists it no longer lists (or deletes by prefix) the keys under `a/`. Callers
+ * keep file and folder names apart, as the HTTP contract requires anyway.
  */
 export interface ObjectInfo {
   key: string;
-  /** Opaque version tag: changes on every successful write of the key. Quoted as an HTTP entity tag. */
+  /**
+   * Opaque version tag, bare (no surrounding quotes; the api adds them for the HTTP ETag header, and
+   * `ifMatch` accepts it bare or quoted). Changes whenever the stored bytes change; S3 derives it from
+   * the content, so rewriting identical bytes may keep it.
+   */
   etag: string;
   size: number;
   lastModified: Date;
@@ -70,6 +79,7 @@ export function assertValidKey(key: string): void {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(key)) throw new InvalidKeyError('key has a control character');
   for (const segment of key.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') throw new InvalidKeyError(`bad key segment in ${key}`);
+    if (segment === '' || segment === '.' || segment === '..')
+      throw new InvalidKeyError(`bad key segment in ${key}`);
   }
 }

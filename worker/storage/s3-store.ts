@@ -1,0 +1,248 @@
+/**
+ * ObjectStore on S3 (MinIO or any S3 server), through the minio npm package. Uses plain S3 only:
+ * conditional writes are the PutObject `If-None-Match: *` and `If-Match` headers, which the server
+ * enforces atomically (MinIO and AWS S3 both do).
+ *
+ * ETags are the server's, without quotes (for single-part uploads that is the MD5 of the body, so
+ * writing identical bytes again keeps the same tag). Bodies are held in memory, so every put is one
+ * PutObject request (never multipart, whose conditional headers S3 handles differently).
+ */
+import http from 'node:http';
+import { Client } from 'minio';
+import { bareEtag } from './etag-text.ts';
+import {
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  PreconditionFailedError,
+  type PutOptions,
+  StorageUnavailableError,
+  type StoredObject,
+} from './object-store.ts';
+import { isMissingObjectError, translateS3Error } from './s3-errors.ts';
+import { createTimedTransport } from './s3-transport.ts';
+import { assertStorableKey, prefixCanMatch } from './storable-key.ts';
+
+export interface S3StoreConfig {
+  /** `http://host:port` or `https://host[:port]`. */
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  region?: string;
+  /** A request with no progress for this long fails with StorageUnavailableError. Default 5000. */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_LIST_LIMIT = 1000;
+/** Most keys one ListObjectsV2 or DeleteObjects request handles. */
+const S3_BATCH = 1000;
+/** S3 accepts single PUTs up to 5 GiB; setting the part size that high keeps every put single-part. */
+const SINGLE_PUT_MAX = 5 * 1024 * 1024 * 1024;
+
+export class S3ObjectStore implements ObjectStore {
+  readonly kind = 's3' as const;
+  readonly bucket: string;
+  readonly #client: Client;
+  readonly #agent: http.Agent;
+  readonly #region: string;
+
+  constructor(config: S3StoreConfig) {
+    const url = new URL(config.endpoint);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`S3 endpoint must be http:// or https://, got ${config.endpoint}`);
+    }
+    if (url.pathname !== '/' && url.pathname !== '') {
+      throw new Error(`S3 endpoint must not have a path, got ${config.endpoint}`);
+    }
+    const { transport, agent } = createTimedTransport(url.protocol, config.requestTimeoutMs ?? 5000);
+    this.bucket = config.bucket;
+    this.#agent = agent;
+    this.#region = config.region || 'us-east-1';
+    this.#client = new Client({
+      endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: url.port === '' ? undefined : Number(url.port),
+      useSSL: url.protocol === 'https:',
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      region: this.#region,
+      pathStyle: true,
+      partSize: SINGLE_PUT_MAX,
+      transport,
+      transportAgent: agent,
+      // minio-js retries 5xx answers once after logging to the console; callers decide about retries.
+      retryOptions: { disableRetry: true },
+    });
+  }
+
+  async init(): Promise<void> {
+    await this.#call('init', async () => {
+      if (await this.#client.bucketExists(this.bucket)) return;
+      try {
+        await this.#client.makeBucket(this.bucket, this.#region);
+      } catch (error) {
+        // Another worker created it between our check and our request.
+        const code = (error as { code?: string }).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw error;
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    const exists = await this.#call('ping', () => this.#client.bucketExists(this.bucket));
+    if (!exists) throw new StorageUnavailableError(`S3 store: bucket ${this.bucket} does not exist`);
+  }
+
+  async get(key: string): Promise<StoredObject | undefined> {
+    assertStorableKey(key);
+    return this.#call('get', async () => {
+      let stream: NodeJS.ReadableStream;
+      try {
+        stream = await this.#client.getObject(this.bucket, key);
+      } catch (error) {
+        if (isMissingObjectError(error)) return undefined;
+        throw error;
+      }
+      const body = await readAll(stream);
+      // minio-js resolves getObject with the HTTP response itself: its headers describe the very
+      // version whose body we read (a separate HEAD could see a newer version).
+      if (!(stream instanceof http.IncomingMessage)) {
+        throw new Error('minio-js getObject no longer resolves with the HTTP response');
+      }
+      const headers = stream.headers;
+      return {
+        key,
+        etag: bareEtag(headers.etag ?? ''),
+        size: body.length,
+        lastModified: new Date(headers['last-modified'] ?? 0),
+        body,
+      };
+    });
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    assertStorableKey(key);
+    return this.#call('head', async () => {
+      try {
+        const stat = await this.#client.statObject(this.bucket, key);
+        return { key, etag: bareEtag(stat.etag), size: stat.size, lastModified: stat.lastModified };
+      } catch (error) {
+        if (isMissingObjectError(error)) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
+    assertStorableKey(key);
+    const headers: Record<string, string> = {
+      'Content-Type': options.contentType ?? 'application/octet-stream',
+    };
+    // minio-js passes these two through as request headers (not as x-amz-meta-*).
+    if (options.ifNoneMatch === '*') headers['If-None-Match'] = '*';
+    if (options.ifMatch !== undefined) headers['If-Match'] = `"${bareEtag(options.ifMatch)}"`;
+    return this.#call('put', async () => {
+      try {
+        const result = await this.#client.putObject(this.bucket, key, body, body.length, headers);
+        return { etag: bareEtag(result.etag) };
+      } catch (error) {
+        // If-Match on a missing key answers 404 NoSuchKey, not 412.
+        if (options.ifMatch !== undefined && isMissingObjectError(error)) {
+          throw new PreconditionFailedError(`put: ${key} does not exist`, { cause: error });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async delete(key: string): Promise<boolean> {
+    assertStorableKey(key);
+    return this.#call('delete', async () => {
+      // DeleteObject answers 204 whether or not the key existed, so ask first.
+      try {
+        await this.#client.statObject(this.bucket, key);
+      } catch (error) {
+        if (isMissingObjectError(error)) return false;
+        throw error;
+      }
+      await this.#client.removeObject(this.bucket, key);
+      return true;
+    });
+  }
+
+  async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
+    const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
+    if (!prefixCanMatch(prefix)) return { items: [] };
+    return this.#call('list', async () => {
+      const items: ObjectInfo[] = [];
+      let token = '';
+      let truncated = true;
+      while (items.length < limit && truncated) {
+        const page = await this.#client.listObjectsV2Query(
+          this.bucket,
+          prefix,
+          token,
+          '',
+          Math.min(limit - items.length, S3_BATCH),
+          token === '' ? (options.startAfter ?? '') : '',
+        );
+        for (const object of page.objects) {
+          if (object.name === undefined) continue;
+          items.push({
+            key: object.name,
+            etag: bareEtag(object.etag),
+            size: object.size,
+            lastModified: object.lastModified,
+          });
+        }
+        truncated = page.isTruncated;
+        token = page.nextContinuationToken ?? '';
+        if (truncated && token === '') break;
+      }
+      const last = items.at(-1);
+      return truncated && last !== undefined ? { items, next: last.key } : { items };
+    });
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await this.list(prefix, { startAfter, limit: S3_BATCH });
+      if (page.items.length > 0) {
+        const keys = page.items.map((item) => item.key);
+        const failures = await this.#call('deletePrefix', () =>
+          this.#client.removeObjects(this.bucket, keys),
+        );
+        const failed = failures.filter((entry) => entry?.Error !== undefined);
+        if (failed.length > 0) {
+          const first = failed[0]?.Error;
+          throw new StorageUnavailableError(
+            `S3 store: deletePrefix could not delete ${failed.length} keys (${first?.Code}: ${first?.Key})`,
+          );
+        }
+        deleted += keys.length;
+      }
+      if (page.next === undefined) return deleted;
+      startAfter = page.next;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#agent.destroy();
+  }
+
+  async #call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw translateS3Error(error, operation);
+    }
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
