@@ -133,7 +133,16 @@ export class LocalStack {
       cwd: ROOT,
       env: { ...process.env, ...this.options.env, ...env },
       stdio: this.options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+      // At a terminal, Ctrl-C signals the whole foreground group; children in a group of their own get
+      // exactly one SIGTERM, from stop(), and drain instead of taking it for a second, forcing signal.
+      detached: this.options.stdio === 'inherit',
     });
+    if (this.options.stdio === 'pipe') {
+      // Owned by this process (a test, a benchmark): never outlive it.
+      const kill = () => child.kill('SIGKILL');
+      process.once('exit', kill);
+      child.once('exit', () => process.off('exit', kill));
+    }
     const managed: ManagedProcess = {
       name,
       child,

@@ -17,6 +17,7 @@ import {
   decodeWorkerMessage,
   encodeClientRequest,
   encodeWorkerRequest,
+  type RequestHeader,
 } from '../../protocol/frames.ts';
 import { decodeOutcome } from '../../protocol/outcome.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -43,16 +44,18 @@ function random(): number {
 const randomBytes = (max: number) =>
   Buffer.from(Array.from({ length: Math.floor(random() * max) }, () => Math.floor(random() * 256)));
 
+const usersGet = (id: string): RequestHeader => ({
+  id,
+  service: 'users',
+  command: 'users.get',
+  deadline: Date.now() + 5000,
+  idempotent: true,
+  requestId: id,
+});
+
 /** Random, truncated, wrong-version and out-of-order messages, some close to valid. */
 function garbage(protocol: 'PSC1' | 'PSW1'): Buffer[][] {
-  const header = {
-    id: 'g',
-    service: 'users',
-    command: 'users.get',
-    deadline: Date.now() + 5000,
-    idempotent: true,
-    requestId: 'g',
-  };
+  const header = usersGet('g');
   const messages: Buffer[][] = [
     [],
     [Buffer.alloc(0)],
@@ -151,14 +154,7 @@ describe('robustness', () => {
       const [identity, ...ready] = await rogue.receive();
       expect(decodeWorkerMessage(ready).command).toBe('READY');
       for (const message of garbage('PSW1')) await rogue.send([identity as Buffer, ...message]);
-      const header = {
-        id: 'ok',
-        service: 'users',
-        command: 'users.get',
-        deadline: Date.now() + 5000,
-        idempotent: true,
-        requestId: 'r',
-      };
+      const header = usersGet('ok');
       // A well-framed request whose body is garbage is answered with an error, not a crash.
       await rogue.send([
         identity as Buffer,
