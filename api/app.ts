@@ -5,12 +5,16 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { USERNAME_RULE } from '../protocol/names.ts';
 import type { BrokerClient } from './broker-client.ts';
-import { serviceCaller } from './call-service.ts';
+import { serviceCaller, streamOpener } from './call-service.ts';
+import type { LiveEvents } from './events/live-events.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
+import { eventsRoutes } from './routes/events.ts';
+import { filesRoutes } from './routes/files.ts';
 import { healthRoutes } from './routes/health.ts';
 import { usersRoutes } from './routes/users.ts';
+import { webhooksRoutes } from './routes/webhooks.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,7 +28,15 @@ export interface AppOptions {
   logger: FastifyBaseLogger;
   metrics: ApiMetrics;
   commandTimeoutMs: number;
+  streamTimeoutMs: number;
+  maxFileBytes: number;
+  window: number;
+  chunkBytes: number;
   readinessTimeoutMs: number;
+  /** Live events; undefined when NATS_URL is empty (the events and webhooks endpoints answer 503). */
+  events?: LiveEvents | undefined;
+  sseHeartbeatMs?: number;
+  sseMaxBufferBytes?: number;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -67,7 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (error instanceof HttpProblem)
       return sendProblem(reply, error.status, error.message, error.retryAfter);
     if (error.validation !== undefined) {
-      const usernameRule = error.validation.some((v) => v.instancePath === '/username');
+      const usernameRule = error.validation.some((v) => ['/username', '/owner'].includes(v.instancePath));
       return sendProblem(
         reply,
         400,
@@ -86,5 +98,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const call = serviceCaller(options.broker, options.commandTimeoutMs);
   await app.register(healthRoutes(options.broker, options.metrics.registry, options.readinessTimeoutMs));
   await app.register(usersRoutes(call));
+  await app.register(
+    eventsRoutes({
+      call,
+      events: options.events,
+      heartbeatMs: options.sseHeartbeatMs ?? 15_000,
+      maxBufferBytes: options.sseMaxBufferBytes ?? 1_048_576,
+    }),
+  );
+  await app.register(webhooksRoutes(call, options.events !== undefined));
+  await app.register(
+    filesRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
+  );
   return app;
 }

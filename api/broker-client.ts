@@ -8,12 +8,16 @@ import { encodeCommandBody } from '../protocol/command-body.ts';
 import {
   type BrokerErrorCode,
   decodeClientMessage,
+  encodeClientReply,
   encodeClientRequest,
   ProtocolError,
 } from '../protocol/frames.ts';
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
+import { BrokerStream } from './files/broker-stream.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 export interface BrokerClientOptions {
   endpoint: string;
@@ -46,6 +50,7 @@ interface Pending {
   resolve: (outcome: Outcome) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
+  stream?: BrokerStream;
 }
 
 /** Slack past the deadline before the api stops waiting for the broker's own timeout answer. */
@@ -104,6 +109,39 @@ export class BrokerClient {
     return this.#request(service, command, encodeCommandBody({ actor: options.actor, args }), options);
   }
 
+  /**
+   * Starts a streamed command (upload or download). Parts flow through the returned BrokerStream; its
+   * `result` settles with the FINAL outcome, or rejects with BrokerCallError.
+   */
+  openStream(service: string, command: string, args: object, options: CallOptions): BrokerStream {
+    const id = (this.#nextId++).toString(36);
+    const stream = new BrokerStream((final, part, body = EMPTY, credit) =>
+      this.#writer.send(
+        encodeClientReply(
+          final ? 'FINAL' : 'PARTIAL',
+          { id, part, ...(credit === undefined ? {} : { credit }) },
+          body,
+        ),
+      ),
+    );
+    if (!this.available) {
+      stream.finish(new BrokerCallError('unavailable'));
+      return stream;
+    }
+    this.#request(
+      service,
+      command,
+      encodeCommandBody({ actor: options.actor, args }),
+      options,
+      id,
+      stream,
+    ).then(
+      (outcome) => stream.finish(outcome),
+      (err: Error) => stream.finish(err),
+    );
+    return stream;
+  }
+
   /** Asks the broker which workers serve what. */
   async status(timeoutMs: number): Promise<BrokerStatus> {
     const outcome = await this.#request('broker.status', 'status', Buffer.of(0xc0), {
@@ -116,8 +154,14 @@ export class BrokerClient {
     return outcome.value as BrokerStatus;
   }
 
-  #request(service: string, command: string, body: Buffer, options: CallOptions): Promise<Outcome> {
-    const id = (this.#nextId++).toString(36);
+  #request(
+    service: string,
+    command: string,
+    body: Buffer,
+    options: CallOptions,
+    id = (this.#nextId++).toString(36),
+    stream?: BrokerStream,
+  ): Promise<Outcome> {
     const deadline = Date.now() + options.timeoutMs;
     const header = {
       id,
@@ -132,7 +176,7 @@ export class BrokerClient {
         this.#pending.delete(id);
         reject(new BrokerCallError('no_reply'));
       }, options.timeoutMs + REPLY_GRACE_MS);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, timer, ...(stream === undefined ? {} : { stream }) });
       this.#writer.send(encodeClientRequest(header, body)).catch((err: Error) => {
         clearTimeout(timer);
         this.#pending.delete(id);
@@ -155,9 +199,14 @@ export class BrokerClient {
     let pending: Pending | undefined;
     try {
       const message = decodeClientMessage(frames);
-      if (message.command !== 'FINAL') return; // streamed replies arrive with files support
+      if (message.command === 'REQUEST') return;
       pending = this.#pending.get(message.header.id);
       if (pending === undefined) return; // answered already (timed out here)
+      if (message.command === 'PARTIAL') {
+        const { part = 'data', credit } = message.header;
+        pending.stream?.deliver({ part, ...(credit === undefined ? {} : { credit }), body: message.body });
+        return;
+      }
       this.#pending.delete(message.header.id);
       clearTimeout(pending.timer);
       if (message.header.error !== undefined) pending.reject(new BrokerCallError(message.header.error));

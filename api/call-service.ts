@@ -4,6 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { BrokerCallError, type BrokerClient } from './broker-client.ts';
+import type { BrokerStream } from './files/broker-stream.ts';
 import { fromBrokerError, fromOutcomeError } from './problem.ts';
 
 export type CallService = <T>(
@@ -13,6 +14,37 @@ export type CallService = <T>(
   args: object,
   options: { idempotent: boolean },
 ) => Promise<T>;
+
+/** Opens a streamed command (an upload or a download) on behalf of an HTTP request. */
+export type OpenStream = (
+  request: FastifyRequest,
+  service: string,
+  command: string,
+  args: object,
+) => BrokerStream;
+
+export function streamOpener(broker: BrokerClient, timeoutMs: number): OpenStream {
+  return (request, service, command, args) =>
+    broker.openStream(service, command, args, {
+      actor: request.principal ?? null,
+      requestId: request.id,
+      // A stream cannot be replayed on another worker: the bytes already sent are gone.
+      idempotent: false,
+      timeoutMs,
+    });
+}
+
+/** The value of a finished stream's outcome, or the HttpProblem its error maps to. */
+export async function streamResult<T>(stream: BrokerStream): Promise<T> {
+  try {
+    const outcome = await stream.result;
+    if (!outcome.ok) throw fromOutcomeError(outcome.error);
+    return outcome.value as T;
+  } catch (err) {
+    if (err instanceof BrokerCallError) throw fromBrokerError(err);
+    throw err;
+  }
+}
 
 export function serviceCaller(broker: BrokerClient, timeoutMs: number): CallService {
   return async <T>(

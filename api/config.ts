@@ -1,4 +1,5 @@
 /** The api's settings, from environment variables. */
+import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { integer, loadConfig, text } from '../protocol/process/env.ts';
 
 export const apiSpec = {
@@ -28,7 +29,51 @@ export const apiSpec = {
     1,
     10_000_000,
   ),
+  streamTimeoutMs: integer(
+    'STREAM_TIMEOUT_MS',
+    3_600_000,
+    'Deadline of an upload or a download',
+    1000,
+    86_400_000,
+  ),
+  maxFileBytes: integer(
+    'MAX_FILE_BYTES',
+    DEFAULT_MAX_FILE_BYTES,
+    'Largest file accepted, in bytes',
+    0,
+    5 * 1024 ** 4,
+  ),
+  window: integer('STREAM_WINDOW', 16, 'Data parts of a stream in flight at once (credit window)', 1, 1024),
+  chunkBytes: integer(
+    'STREAM_CHUNK_BYTES',
+    256 * 1024,
+    'Largest data part of a stream',
+    4096,
+    16 * 1024 * 1024,
+  ),
   graceMs: integer('API_GRACE_MS', 10_000, 'How long SIGTERM waits for in-flight requests', 0, 600_000),
+  natsUrl: text('NATS_URL', '', 'NATS server URL, e.g. nats://nats:4222 (empty: events off)'),
+  eventsMaxAgeS: integer(
+    'EVENTS_MAX_AGE_S',
+    604_800,
+    'How long the event stream keeps events, in seconds (JetStream max age)',
+    60,
+    31_536_000,
+  ),
+  sseHeartbeatMs: integer(
+    'SSE_HEARTBEAT_MS',
+    15_000,
+    'Interval of `: ping` comments on idle event streams',
+    100,
+    600_000,
+  ),
+  sseMaxBufferBytes: integer(
+    'SSE_MAX_BUFFER_BYTES',
+    1_048_576,
+    'Unsent bytes an event-stream client may fall behind by before it is disconnected',
+    1024,
+    1_073_741_824,
+  ),
 };
 
 export const loadApiConfig = (env = process.env) => loadConfig(apiSpec, env);

@@ -4,6 +4,7 @@ import { onShutdown } from '../protocol/process/shutdown.ts';
 import { buildApp } from './app.ts';
 import { BrokerClient } from './broker-client.ts';
 import { loadApiConfig } from './config.ts';
+import { startApiEvents } from './events/api-events.ts';
 import { createApiMetrics } from './metrics.ts';
 
 const logger = createLogger('api');
@@ -11,10 +12,12 @@ const config = loadApiConfig();
 
 const broker = new BrokerClient({ ...config, endpoint: config.broker }, logger);
 broker.start();
-const app = await buildApp({ ...config, broker, logger, metrics: createApiMetrics() });
+const events = startApiEvents(config, logger);
+const app = await buildApp({ ...config, broker, logger, metrics: createApiMetrics(), events: events?.live });
 await app.listen({ host: config.host, port: config.port });
 
 onShutdown(logger, config.graceMs + 2000, async () => {
   await app.close();
+  await events?.close();
   await broker.close();
 });

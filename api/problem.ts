@@ -27,6 +27,7 @@ const titles: Record<number, string> = {
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  416: 'Range Not Satisfiable',
   428: 'Precondition Required',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -63,6 +64,9 @@ const statusOfCode: Record<ErrorCodeValue, number> = {
   [ErrorCode.UNKNOWN_COMMAND]: 503,
   [ErrorCode.STORAGE_UNAVAILABLE]: 503,
   [ErrorCode.TIMEOUT]: 504,
+  [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.ABORTED]: 400,
+  [ErrorCode.RANGE_NOT_SATISFIABLE]: 416,
   [ErrorCode.INTERNAL]: 500,
 };
 
@@ -86,6 +90,8 @@ export function fromBrokerError(err: BrokerCallError): HttpProblem {
     case BrokerError.TIMEOUT:
     case 'no_reply':
       return new HttpProblem(504, 'no answer within the deadline');
+    case BrokerError.CANCELLED:
+      return new HttpProblem(400, 'the request was cancelled');
     case BrokerError.MALFORMED:
       return new HttpProblem(500, 'the broker could not route the request');
   }

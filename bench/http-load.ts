@@ -9,7 +9,8 @@ export interface HttpLoad {
   method: 'GET' | 'PUT';
   /** Paths are cycled through, one per request. */
   paths: string[];
-  body?: string;
+  body?: string | Buffer;
+  contentType?: string;
 }
 
 export async function httpLoad(load: HttpLoad): Promise<LoadResult & { non2xx: number }> {
@@ -20,7 +21,7 @@ export async function httpLoad(load: HttpLoad): Promise<LoadResult & { non2xx: n
       method: load.method,
       ...(load.body === undefined
         ? {}
-        : { body: load.body, headers: { 'content-type': 'application/json' } }),
+        : { body: load.body, headers: { 'content-type': load.contentType ?? 'application/json' } }),
       setupRequest: (request: autocannon.Request) => ({
         ...request,
         path: load.paths[cursor++ % load.paths.length] as string,

@@ -10,8 +10,10 @@ import {
   type BrokerErrorCode,
   encodeClientReply,
   encodeWorkerSignal,
+  type PartKind,
   type ReadyHeader,
   type RequestHeader,
+  relayPartToWorker,
   relayToClient,
   relayToWorker,
 } from '../protocol/frames.ts';
@@ -106,6 +108,33 @@ export class BrokerCore {
       this.#fail(client, header.id, BrokerError.OVERLOADED);
     }
     this.#updateGauges(header.service);
+  }
+
+  /**
+   * A part of a client's stream (upload data, download credit, end, cancel): relayed to the worker that
+   * holds the request. A cancel for a request still queued removes it. Parts of unknown requests (already
+   * finished) are dropped.
+   */
+  onClientPart(
+    client: Buffer,
+    kind: 'PARTIAL' | 'FINAL',
+    id: string,
+    part: PartKind | undefined,
+    headerFrame: Buffer,
+    body: Buffer,
+  ): void {
+    const request = this.#requests.get(`${client.toString('hex')}/${id}`);
+    if (request === undefined || request.answered) return;
+    const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
+    if (worker !== undefined) {
+      this.outbox.toWorker(worker.identity, relayPartToWorker(kind, client, headerFrame, body));
+    } else if (part === 'cancel') {
+      const removed = this.#queues.removeWhere((r) => r.key === request.key);
+      if (removed.length > 0) {
+        this.#requests.delete(request.key);
+        this.#fail(client, id, BrokerError.CANCELLED);
+      }
+    }
   }
 
   /** A frame from the frontend that cannot be routed; answered if it carried a usable id. */

@@ -85,8 +85,11 @@ export class Broker {
       if (identity === undefined) continue;
       try {
         const message = decodeClientMessage(frames);
-        if (message.command !== 'REQUEST')
-          throw new ProtocolError(`${message.command} from a client is not supported`);
+        if (message.command !== 'REQUEST') {
+          const { id, part } = message.header;
+          this.core.onClientPart(identity, message.command, id, part, frames[2] as Buffer, message.body);
+          continue;
+        }
         this.logger.debug(
           {
             requestId: message.header.requestId,

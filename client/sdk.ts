@@ -2,6 +2,7 @@
  * A typed client for podstore's REST API, on the platform's fetch. Errors come back as PodstoreError
  * carrying the problem+json document the server sent.
  */
+import { Readable } from 'node:stream';
 
 export interface Problem {
   type: string;
@@ -85,6 +86,97 @@ export class PodstoreClient {
     },
   };
 
+  readonly files = {
+    /** Uploads `body` (streamed) to `owner`'s pod at `path`. */
+    put: async (
+      owner: string,
+      path: string,
+      body: UploadBody,
+      options: UploadOptions = {},
+    ): Promise<FileInfo & { created: boolean }> => {
+      const res = await this.#send(
+        'PUT',
+        filePath(owner, path),
+        toRequestBody(body, options.onProgress),
+        options.contentType ?? 'application/octet-stream',
+        {
+          ...conditionHeaders(options),
+          ...(options.size === undefined ? {} : { 'content-length': String(options.size) }),
+        },
+      );
+      return { ...((await res.json()) as FileInfo), created: res.status === 201 };
+    },
+    /** Creates a file with a server-chosen name in folder `dir` (`''` is the root); resolves to its path. */
+    create: async (
+      owner: string,
+      dir: string,
+      body: UploadBody,
+      options: UploadOptions & { slug?: string } = {},
+    ): Promise<FileInfo> => {
+      const folder = dir === '' ? '' : `${dir.replace(/\/+$/, '')}/`;
+      const res = await this.#send(
+        'POST',
+        filePath(owner, folder),
+        toRequestBody(body, options.onProgress),
+        options.contentType ?? 'application/octet-stream',
+        {
+          ...(options.slug === undefined ? {} : { slug: options.slug }),
+        },
+      );
+      return (await res.json()) as FileInfo;
+    },
+    /** Opens a download; the body is a web ReadableStream. `range` is an HTTP Range value. */
+    get: async (owner: string, path: string, options: { range?: string } = {}): Promise<Download> => {
+      const res = await this.#send(
+        'GET',
+        filePath(owner, path),
+        undefined,
+        undefined,
+        options.range ? { range: options.range } : {},
+      );
+      if (res.body === null) throw new PodstoreError(res.status, undefined, res.headers.get('x-request-id'));
+      return {
+        status: res.status,
+        size: Number(res.headers.get('content-length') ?? 0),
+        contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+        etag: res.headers.get('etag'),
+        body: res.body,
+      };
+    },
+    stat: async (owner: string, path: string): Promise<FileInfo> =>
+      (await (await this.#send('GET', `${filePath(owner, path)}?metadata`)).json()) as FileInfo,
+    list: async (
+      owner: string,
+      dir = '',
+      options: { cursor?: string; limit?: number } = {},
+    ): Promise<FolderPage> => {
+      const folder = dir === '' ? '' : `${dir.replace(/\/+$/, '')}/`;
+      const query = new URLSearchParams();
+      if (options.cursor !== undefined) query.set('cursor', options.cursor);
+      if (options.limit !== undefined) query.set('limit', String(options.limit));
+      const suffix = query.size > 0 ? `?${query}` : '';
+      return (await (await this.#send('GET', `${filePath(owner, folder)}${suffix}`)).json()) as FolderPage;
+    },
+    patch: async (
+      owner: string,
+      path: string,
+      patch: { tags?: string[] | null; description?: string | null },
+      conditions: Conditions = {},
+    ): Promise<FileInfo> =>
+      (await (
+        await this.#send(
+          'PATCH',
+          filePath(owner, path),
+          patch,
+          'application/merge-patch+json',
+          conditionHeaders(conditions),
+        )
+      ).json()) as FileInfo,
+    delete: async (owner: string, path: string, conditions: Conditions = {}): Promise<void> => {
+      await this.#send('DELETE', filePath(owner, path), undefined, undefined, conditionHeaders(conditions));
+    },
+  };
+
   /** `ALIVE <hostname>` when the api process runs. */
   async health(): Promise<string> {
     return (await this.#send('GET', '/healthz')).text();
@@ -105,11 +197,13 @@ export class PodstoreClient {
     const all: Record<string, string> = { accept: 'application/json', ...headers };
     if (contentType !== undefined) all['content-type'] = contentType;
     if (this.options.token !== undefined) all.authorization = `Bearer ${this.options.token}`;
+    const payload = body === undefined ? undefined : isStreamBody(body) ? body : JSON.stringify(body);
     const res = await this.#fetch(`${this.#base}${path}`, {
       method,
       headers: all,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+      ...(payload === undefined ? {} : { body: payload as RequestInit['body'] }),
+      ...(isStreamBody(body) ? { duplex: 'half' } : {}),
+    } as RequestInit);
     if (res.ok) return res;
     let problem: Problem | undefined;
     try {
@@ -122,6 +216,84 @@ export class PodstoreClient {
 }
 
 const userPath = (username: string) => `/v1/users/${encodeURIComponent(username)}`;
+const filePath = (owner: string, path: string) =>
+  `${userPath(owner)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+
+export interface FileInfo {
+  path: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+  etag: string;
+  author: string | null;
+  createdAt: string;
+  updatedAt: string;
+  tags: string[];
+  description: string;
+  revision: number;
+}
+
+export interface FolderPage {
+  path: string;
+  items: {
+    name: string;
+    kind: 'file' | 'folder';
+    size?: number;
+    contentType?: string;
+    updatedAt?: string;
+    etag?: string;
+  }[];
+  next: string | null;
+}
+
+export interface Download {
+  status: number;
+  size: number;
+  contentType: string;
+  etag: string | null;
+  body: ReadableStream<Uint8Array>;
+}
+
+/** A body to upload: bytes, a Node readable stream, or a web ReadableStream. */
+export type UploadBody = Buffer | Uint8Array | string | NodeJS.ReadableStream | ReadableStream<Uint8Array>;
+
+export interface UploadOptions extends Conditions {
+  contentType?: string;
+  /** Declares the length up front (lets the server refuse an oversized file at once). */
+  size?: number;
+  /** Called with the bytes sent so far. */
+  onProgress?: (sent: number) => void;
+}
+
+function isStreamBody(body: unknown): body is ReadableStream | Buffer | Uint8Array | string {
+  return body instanceof ReadableStream || body instanceof Uint8Array || typeof body === 'string';
+}
+
+/** Turns any upload body into a web stream (or bytes) that fetch sends, counting progress. */
+function toRequestBody(
+  body: UploadBody,
+  onProgress?: (sent: number) => void,
+): ReadableStream<Uint8Array> | Uint8Array | string {
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    onProgress?.(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+    return body;
+  }
+  const web =
+    body instanceof ReadableStream
+      ? body
+      : (Readable.toWeb(Readable.from(body as NodeJS.ReadableStream)) as ReadableStream<Uint8Array>);
+  if (onProgress === undefined) return web;
+  let sent = 0;
+  return web.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        sent += chunk.length;
+        onProgress(sent);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
 
 function conditionHeaders(conditions: Conditions): Record<string, string> {
   const headers: Record<string, string> = {};

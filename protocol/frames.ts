@@ -51,13 +51,28 @@ export const BrokerError = {
   WORKER_LOST: 'worker_lost',
   /** The client sent something the broker cannot route. */
   MALFORMED: 'malformed',
+  /** The client cancelled the request before a worker took it. */
+  CANCELLED: 'cancelled',
 } as const;
 export type BrokerErrorCode = (typeof BrokerError)[keyof typeof BrokerError];
+
+/**
+ * What a PARTIAL or FINAL frame of a stream carries (see protocol/README.md, "Streams"):
+ * `meta` (worker → client: msgpack metadata before the bytes), `data` (raw bytes, either way),
+ * `credit` (the receiver may take `credit` more data parts), `end` (client → worker: the body is
+ * complete), `cancel` (client → worker: stop and clean up).
+ */
+export const PART_KINDS = ['meta', 'data', 'credit', 'end', 'cancel'] as const;
+export type PartKind = (typeof PART_KINDS)[number];
 
 export interface ReplyHeader {
   id: string;
   /** Set when the broker answers on a worker's behalf; the body is then empty. */
   error?: BrokerErrorCode;
+  /** Set on the parts of a stream. */
+  part?: PartKind;
+  /** With `part: 'credit'`: how many more data parts the sender may send. */
+  credit?: number;
 }
 
 export interface ReadyHeader {
@@ -105,6 +120,16 @@ export function encodeClientReply(
 /** The broker relays a worker's reply to its client: the header frame is forwarded as received. */
 export function relayToClient(kind: 'PARTIAL' | 'FINAL', headerFrame: Buffer, body: Buffer): Buffer[] {
   return [Buffer.from(CLIENT_PROTOCOL), commandByte(kind), headerFrame, body];
+}
+
+/** The broker relays a client's stream part to the worker that holds the request. */
+export function relayPartToWorker(
+  kind: 'PARTIAL' | 'FINAL',
+  client: Buffer,
+  headerFrame: Buffer,
+  body: Buffer,
+): Buffer[] {
+  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind), client, headerFrame, body];
 }
 
 /** The broker relays a client's request to a worker: the header frame is forwarded as received. */
@@ -192,13 +217,29 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
 
 const brokerErrors = new Set<string>(Object.values(BrokerError));
 
+const partKinds = new Set<string>(PART_KINDS);
+
 function decodeReplyHeader(frame: Buffer | undefined): ReplyHeader {
   const h = decodeMap(frame);
   if (!isString(h.id, 128)) throw new ProtocolError('reply header needs an id');
-  if (h.error === undefined) return { id: h.id };
-  if (typeof h.error !== 'string' || !brokerErrors.has(h.error))
-    throw new ProtocolError('unknown error code');
-  return { id: h.id, error: h.error as BrokerErrorCode };
+  const header: ReplyHeader = { id: h.id };
+  if (h.error !== undefined) {
+    if (typeof h.error !== 'string' || !brokerErrors.has(h.error))
+      throw new ProtocolError('unknown error code');
+    header.error = h.error as BrokerErrorCode;
+  }
+  if (h.part !== undefined) {
+    if (typeof h.part !== 'string' || !partKinds.has(h.part)) throw new ProtocolError('unknown part kind');
+    header.part = h.part as PartKind;
+  }
+  if (header.part === 'credit') {
+    const credit = h.credit;
+    if (typeof credit !== 'number' || !Number.isInteger(credit) || credit < 1 || credit > 1_000_000) {
+      throw new ProtocolError('a credit part needs an integer credit from 1 to 1000000');
+    }
+    header.credit = credit;
+  }
+  return header;
 }
 
 function decodeReadyHeader(frame: Buffer | undefined): ReadyHeader {

@@ -19,6 +19,12 @@ export const ErrorCode = {
   STORAGE_UNAVAILABLE: 'storage_unavailable',
   /** The command's deadline passed while the worker was on it. */
   TIMEOUT: 'timeout',
+  /** A streamed body is over the size limit. */
+  TOO_LARGE: 'too_large',
+  /** The client cancelled a stream, or broke its protocol; nothing was written. */
+  ABORTED: 'aborted',
+  /** A range that does not overlap the file. */
+  RANGE_NOT_SATISFIABLE: 'range_not_satisfiable',
   /** A bug: logged with the request id. */
   INTERNAL: 'internal',
 } as const;

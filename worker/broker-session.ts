@@ -14,6 +14,7 @@ import {
 } from '../protocol/frames.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
+import { RequestChannel } from './streams/request-channel.ts';
 
 export interface SessionOptions {
   endpoint: string;
@@ -24,8 +25,10 @@ export interface SessionOptions {
   highWaterMark: number;
 }
 
-/** Runs one command; resolves to the reply body. Must not reject (errors belong in the body). */
-export type RequestHandler = (header: RequestHeader, body: Buffer) => Promise<Buffer>;
+/** Runs one command; resolves to the FINAL reply body. Must not reject (errors belong in the body). */
+export type RequestHandler = (channel: RequestChannel) => Promise<Buffer>;
+
+const EMPTY = Buffer.alloc(0);
 
 export class BrokerSession {
   #socket: Dealer | undefined;
@@ -34,6 +37,7 @@ export class BrokerSession {
   #lastHeard = 0;
   #stopping = false;
   #inFlight = 0;
+  readonly #channels = new Map<string, RequestChannel>();
   #idle: (() => void)[] = [];
 
   constructor(
@@ -106,6 +110,18 @@ export class BrokerSession {
       case 'REQUEST':
         this.#run(message.client, message.header, message.body);
         break;
+      case 'PARTIAL':
+      case 'FINAL': {
+        // A part of a client's stream for a request this worker runs.
+        const { id, part, credit } = message.header;
+        const channel = this.#channels.get(`${message.client.toString('hex')}/${id}`);
+        channel?.deliver({
+          part: part ?? 'data',
+          ...(credit === undefined ? {} : { credit }),
+          body: message.body,
+        });
+        break;
+      }
       case 'HEARTBEAT':
         break;
       case 'DISCONNECT':
@@ -121,12 +137,25 @@ export class BrokerSession {
 
   #run(client: Buffer, header: RequestHeader, body: Buffer): void {
     this.#inFlight++;
-    this.handle(header, body)
+    const key = `${client.toString('hex')}/${header.id}`;
+    const channel = new RequestChannel(header, body, (part, partBody = EMPTY, credit) =>
+      this.#send(
+        encodeWorkerReply(
+          'PARTIAL',
+          client,
+          { id: header.id, part, ...(credit === undefined ? {} : { credit }) },
+          partBody,
+        ),
+      ),
+    );
+    this.#channels.set(key, channel);
+    this.handle(channel)
       .then((reply) => this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply)))
       .catch((err: unknown) =>
         this.logger.error({ err, requestId: header.requestId }, 'could not send reply'),
       )
       .finally(() => {
+        this.#channels.delete(key);
         this.#inFlight--;
         if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
       });

@@ -6,12 +6,16 @@
 import { CommandError, ErrorCode, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
+import { BodyTooLargeError } from './streams/inbound-body.ts';
+import { type RequestChannel, StreamAbortedError } from './streams/request-channel.ts';
 
 export interface CommandContext {
   actor: string | null;
   requestId: string;
   deadline: number;
   logger: Logger;
+  /** The request's stream: reply parts out, client parts in (uploads, downloads). */
+  channel: RequestChannel;
 }
 
 export type Handler = (args: Record<string, unknown>, ctx: CommandContext) => Promise<unknown>;
@@ -55,6 +59,8 @@ function toError(
     return { code: ErrorCode.STORAGE_UNAVAILABLE, detail: 'storage unavailable' };
   }
   if (err instanceof InvalidKeyError) return { code: ErrorCode.INVALID, detail: err.message };
+  if (err instanceof BodyTooLargeError) return { code: ErrorCode.TOO_LARGE, detail: err.message };
+  if (err instanceof StreamAbortedError) return { code: ErrorCode.ABORTED, detail: err.message };
   ctx.logger.error({ err, requestId: ctx.requestId }, 'command failed');
   return { code: ErrorCode.INTERNAL, detail: `internal error (request ${ctx.requestId})` };
 }

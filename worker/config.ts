@@ -1,5 +1,7 @@
 /** The worker's settings, from environment variables. */
+import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { integer, loadConfig, text } from '../protocol/process/env.ts';
+import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
   broker: text('BROKER_BACKEND_URL', 'tcp://127.0.0.1:5556', 'Broker endpoint workers connect to'),
@@ -28,12 +30,74 @@ export const workerSpec = {
     65535,
   ),
   metricsHost: text('WORKER_METRICS_HOST', '0.0.0.0', 'Address the worker metrics endpoint binds'),
+  maxFileBytes: integer(
+    'MAX_FILE_BYTES',
+    DEFAULT_MAX_FILE_BYTES,
+    'Largest file accepted, in bytes',
+    0,
+    5 * 1024 ** 4,
+  ),
+  uploadWindow: integer(
+    'STREAM_WINDOW',
+    16,
+    'Data parts of a stream in flight at once (credit window)',
+    1,
+    1024,
+  ),
+  chunkBytes: integer(
+    'STREAM_CHUNK_BYTES',
+    256 * 1024,
+    'Largest data part of a stream',
+    4096,
+    16 * 1024 * 1024,
+  ),
+  streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
   dataDir: text('DATA_DIR', './data', 'Folder of the filesystem store (used when MINIO_ENDPOINT is empty)'),
   minioEndpoint: text('MINIO_ENDPOINT', '', 'S3/MinIO URL, e.g. http://minio:9000 (empty: filesystem store)'),
   minioAccessKey: text('MINIO_ACCESS_KEY', 'minioadmin', 'S3 access key'),
   minioSecretKey: text('MINIO_SECRET_KEY', 'minioadmin', 'S3 secret key'),
   minioBucket: text('MINIO_BUCKET', 'podstore', 'Bucket holding every pod (created if missing)'),
   minioRegion: text('MINIO_REGION', 'us-east-1', 'S3 region'),
+  natsUrl: text('NATS_URL', '', 'NATS server URL, e.g. nats://nats:4222 (empty: events off)'),
+  eventsMaxAgeS: integer(
+    'EVENTS_MAX_AGE_S',
+    604_800,
+    'How long the event stream keeps events, in seconds (JetStream max age)',
+    60,
+    31_536_000,
+  ),
+  webhookAllowHosts: {
+    ...text(
+      'WEBHOOK_ALLOW_HOSTS',
+      '',
+      'Comma list of host[:port] or CIDRs that webhooks may reach although private or loopback',
+    ),
+    parse: (raw: string) => {
+      parseAllowList(raw); // refuses a bad entry at start-up, with the other configuration errors
+      return raw;
+    },
+  },
+  webhookTimeoutMs: integer(
+    'WEBHOOK_TIMEOUT_MS',
+    5000,
+    'Deadline of one webhook delivery attempt',
+    100,
+    120_000,
+  ),
+  webhookMaxAttempts: integer(
+    'WEBHOOK_MAX_ATTEMPTS',
+    6,
+    'Delivery attempts of one event to one webhook',
+    1,
+    50,
+  ),
+  webhookRetryBaseMs: integer(
+    'WEBHOOK_RETRY_BASE_MS',
+    1000,
+    'Delay before the first webhook retry; each next one waits 4 times longer (at most 1 h)',
+    10,
+    3_600_000,
+  ),
 };
 
 export const loadWorkerConfig = (env = process.env) => loadConfig(workerSpec, env);

@@ -3,14 +3,15 @@
  * request-scoped logger, count it, encode the outcome. Never throws.
  */
 import { decodeCommandBody } from '../protocol/command-body.ts';
-import type { RequestHeader } from '../protocol/frames.ts';
 import { ErrorCode, encodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import type { CommandRouter } from './command-router.ts';
 import type { WorkerMetrics } from './metrics.ts';
+import type { RequestChannel } from './streams/request-channel.ts';
 
 export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, logger: Logger) {
-  return async (header: RequestHeader, body: Buffer): Promise<Buffer> => {
+  return async (channel: RequestChannel): Promise<Buffer> => {
+    const { header, body } = channel;
     const log = logger.child({ requestId: header.requestId });
     const started = performance.now();
     metrics.inFlight.inc();
@@ -22,6 +23,7 @@ export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, l
         requestId: header.requestId,
         deadline: header.deadline,
         logger: log,
+        channel,
       });
     } catch (err) {
       outcome = {

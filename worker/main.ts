@@ -4,13 +4,17 @@ import { createLogger } from '../protocol/process/logger.ts';
 import { serveMetrics } from '../protocol/process/metrics-server.ts';
 import { onShutdown } from '../protocol/process/shutdown.ts';
 import { BrokerSession } from './broker-session.ts';
-import { CommandRouter } from './command-router.ts';
 import { loadWorkerConfig } from './config.ts';
+import { ScopedCommandRouter } from './events/scoped-command-router.ts';
+import { startWorkerEvents } from './events/worker-events.ts';
 import { requestExecutor } from './execute-request.ts';
+import { FILES_SERVICE, registerFileCommands } from './files/files-commands.ts';
+import { FilesService } from './files/files-service.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
 import { UsersService } from './users/users-service.ts';
+import { registerWebhookCommands, WEBHOOKS_SERVICE } from './webhooks/webhooks-commands.ts';
 
 const logger = createLogger('worker');
 const config = loadWorkerConfig();
@@ -21,11 +25,14 @@ const store = createObjectStore(config);
 await store.init();
 logger.info({ store: store.kind }, 'object store ready');
 
-const router = new CommandRouter();
-registerUserCommands(router, new UsersService(store));
+const events = startWorkerEvents(config, store, logger);
+const router = new ScopedCommandRouter();
+registerUserCommands(router, new UsersService(store, undefined, events.publisher));
+registerWebhookCommands(router, events.webhooks);
+registerFileCommands(router, new FilesService(store), { ...config, idleMs: config.streamIdleMs });
 
 const session = new BrokerSession(
-  { ...config, endpoint: config.broker, services: [USERS_SERVICE] },
+  { ...config, endpoint: config.broker, services: [USERS_SERVICE, FILES_SERVICE, WEBHOOKS_SERVICE] },
   requestExecutor(router, metrics, logger),
   logger,
 );
@@ -34,6 +41,7 @@ const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, c
 
 onShutdown(logger, config.graceMs + 2000, async () => {
   await session.stop(config.graceMs);
+  await events.stop(config.graceMs);
   metricsServer?.close();
   await store.close();
 });

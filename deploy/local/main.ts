@@ -1,24 +1,32 @@
 /**
- * `npm start [-- --workers N]`: the local runner. Starts broker, N workers (default 2, or WORKERS) and
- * the api on API_PORT (default 8080) as real processes, the same topology as
- * `docker compose up --scale worker=N`. Storage is ./data unless MINIO_ENDPOINT is set. Ctrl-C or
- * SIGTERM stops everything gracefully.
+ * `npm start [-- --workers N] [--apis M]`: the local runner. Starts broker, N workers (default 2, or
+ * WORKERS) and M apis (default 1, or APIS) as real processes, the same topology as
+ * `docker compose up --scale worker=N` (compose runs 2 apis behind nginx). One api listens on API_PORT
+ * (default 8080) itself; several sit behind a round-robin proxy on API_PORT, api i on API_PORT + i.
+ * Storage is ./data unless MINIO_ENDPOINT is set. Ctrl-C or SIGTERM stops everything gracefully.
  */
 import { parseArgs } from 'node:util';
 import { createLogger } from '../../protocol/process/logger.ts';
 import { LocalStack } from './stack.ts';
 
-const { values } = parseArgs({ options: { workers: { type: 'string' } }, allowPositionals: false });
-const workers = Number(values.workers ?? process.env.WORKERS ?? 2);
-if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-  console.error('--workers takes a whole number from 1 to 64');
+const { values } = parseArgs({
+  options: { workers: { type: 'string' }, apis: { type: 'string' } },
+  allowPositionals: false,
+});
+const count = (option: string, raw: string, max: number): number => {
+  const n = Number(raw);
+  if (Number.isInteger(n) && n >= 1 && n <= max) return n;
+  console.error(`--${option} takes a whole number from 1 to ${max}`);
   process.exit(2);
-}
+};
+const workers = count('workers', values.workers ?? process.env.WORKERS ?? '2', 64);
+const apis = count('apis', values.apis ?? process.env.APIS ?? '1', 16);
 const logger = createLogger('runner');
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
 const stack = new LocalStack({
   workers,
+  apis,
   host: process.env.LOCAL_HOST ?? '127.0.0.1',
   apiPort: port('API_PORT', 8080),
   frontendPort: port('BROKER_FRONTEND_PORT', 5555),
@@ -42,7 +50,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   await stack.start();
   logger.info(
-    { api: stack.apiUrl, workers, storage: process.env.MINIO_ENDPOINT || (process.env.DATA_DIR ?? './data') },
+    {
+      api: stack.apiUrl,
+      ...(apis > 1 ? { replicas: stack.apiUrls } : {}),
+      workers,
+      storage: process.env.MINIO_ENDPOINT || (process.env.DATA_DIR ?? './data'),
+    },
     'podstore is up',
   );
 } catch (err) {

@@ -1,7 +1,9 @@
 /**
- * The whole system as real processes on one machine: a broker, N workers and an api, each started with
+ * The whole system as real processes on one machine: a broker, N workers and M apis, each started with
  * `node --import tsx <process>/main.ts` and configured only through environment variables, exactly as
- * compose starts them. Used by `npm start` and by the integration tests.
+ * compose starts them. With more than one api, a round-robin reverse proxy (deploy/local/proxy-main.ts,
+ * the stand-in for compose's nginx) takes the api port and api i listens on apiPort + 1 + i.
+ * Used by `npm start` and by the integration tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,6 +14,8 @@ const MAX_LOG_LINES = 50_000;
 
 export interface StackOptions {
   workers: number;
+  /** Api processes (default 1). Above 1, the proxy listens on apiPort and api i on apiPort + 1 + i. */
+  apis?: number;
   host: string;
   apiPort: number;
   frontendPort: number;
@@ -36,14 +40,31 @@ export interface ManagedProcess {
 
 export class LocalStack {
   broker: ManagedProcess | undefined;
-  api: ManagedProcess | undefined;
+  /** The reverse proxy in front of the apis, when there is more than one api. */
+  proxy: ManagedProcess | undefined;
+  readonly apis: ManagedProcess[] = [];
   readonly workers: ManagedProcess[] = [];
   #nextWorker = 0;
 
   constructor(readonly options: StackOptions) {}
 
+  /** The first api process. */
+  get api(): ManagedProcess | undefined {
+    return this.apis[0];
+  }
+
+  get apiCount(): number {
+    return this.options.apis ?? 1;
+  }
+
+  /** Where clients go: the proxy when there are several apis, else the api itself. */
   get apiUrl(): string {
     return `http://${this.options.host}:${this.options.apiPort}`;
+  }
+
+  /** Each api's own address, bypassing the proxy (for its /metrics, say). */
+  get apiUrls(): string[] {
+    return Array.from({ length: this.apiCount }, (_, i) => `http://${this.options.host}:${this.#apiPort(i)}`);
   }
 
   get frontendEndpoint(): string {
@@ -54,11 +75,12 @@ export class LocalStack {
     return `tcp://${this.options.host}:${this.options.backendPort}`;
   }
 
-  /** Starts every process and resolves once the api reports all workers ready. */
+  /** Starts every process and resolves once every api (and the proxy) reports all workers ready. */
   async start(timeoutMs = 30_000): Promise<void> {
     this.startBroker();
     for (let i = 0; i < this.options.workers; i++) this.addWorker();
-    this.startApi();
+    for (let i = 0; i < this.apiCount; i++) this.startApi();
+    if (this.apiCount > 1) this.startProxy();
     await this.waitReady(this.options.workers, timeoutMs);
   }
 
@@ -85,47 +107,65 @@ export class LocalStack {
     return worker;
   }
 
+  /** Starts the next api process (api-1, api-2, ...; plain `api` when there is only one). */
   startApi(): ManagedProcess {
-    this.api = this.#spawn('api', 'api/main.ts', {
+    const i = this.apis.length;
+    const api = this.#spawn(this.apiCount > 1 ? `api-${i + 1}` : 'api', 'api/main.ts', {
       API_HOST: this.options.host,
-      API_PORT: String(this.options.apiPort),
+      API_PORT: String(this.#apiPort(i)),
       BROKER_FRONTEND_URL: this.frontendEndpoint,
     });
-    return this.api;
+    this.apis.push(api);
+    return api;
   }
 
-  /** Polls /readyz until at least `workers` workers serve users. */
+  /** The round-robin reverse proxy on apiPort, in front of every api. */
+  startProxy(): ManagedProcess {
+    const { host, apiPort } = this.options;
+    const upstreams = Array.from({ length: this.apiCount }, (_, i) => `${host}:${this.#apiPort(i)}`);
+    this.proxy = this.#spawn('proxy', 'deploy/local/proxy-main.ts', {
+      PROXY_HOST: host,
+      PROXY_PORT: String(apiPort),
+      PROXY_UPSTREAMS: upstreams.join(','),
+    });
+    return this.proxy;
+  }
+
+  /** Polls /readyz of every api, and through the proxy, until each sees at least `workers` workers. */
   async waitReady(workers: number, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
+    const urls = this.proxy === undefined ? this.apiUrls : [...this.apiUrls, this.apiUrl];
     let last = 'no answer';
     while (Date.now() < until) {
       for (const p of this.#all()) {
         if (p.child.exitCode !== null)
           throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p)}`);
       }
-      try {
-        const res = await fetch(`${this.apiUrl}/readyz`);
-        const body = (await res.json()) as { workers?: number; detail?: string };
-        last = `${res.status} ${JSON.stringify(body)}`;
-        if (res.status === 200 && (body.workers ?? 0) >= workers) return;
-      } catch (err) {
-        last = (err as Error).message;
-      }
+      const answers = await Promise.all(urls.map((url) => readiness(url, workers)));
+      const waiting = answers.find((answer) => answer !== 'ready');
+      if (waiting === undefined) return;
+      last = waiting;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`stack not ready after ${timeoutMs} ms (last /readyz: ${last})`);
   }
 
-  /** Stops everything (api first, broker last) and waits for the processes to exit. */
+  /** Stops everything (proxy and apis first, broker last) and waits for the processes to exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const order = [this.api, ...this.workers, this.broker].filter(
+    const order = [this.proxy, ...this.apis, ...this.workers, this.broker].filter(
       (p): p is ManagedProcess => p !== undefined,
     );
     for (const p of order) await stopProcess(p, signal);
   }
 
+  #apiPort(i: number): number {
+    return this.apiCount > 1 ? this.options.apiPort + 1 + i : this.options.apiPort;
+  }
+
   #all(): ManagedProcess[] {
-    return [this.broker, this.api, ...this.workers].filter((p): p is ManagedProcess => p !== undefined);
+    return [this.broker, this.proxy, ...this.apis, ...this.workers].filter(
+      (p): p is ManagedProcess => p !== undefined,
+    );
   }
 
   #spawn(name: string, entry: string, env: Record<string, string>): ManagedProcess {
@@ -177,6 +217,18 @@ export async function stopProcess(
   const code = await p.exited;
   clearTimeout(timer);
   return code;
+}
+
+/** `ready` when `url`/readyz answers 200 with at least `workers` workers, else what it said. */
+async function readiness(url: string, workers: number): Promise<string> {
+  try {
+    const res = await fetch(`${url}/readyz`);
+    const body = (await res.json()) as { workers?: number; detail?: string };
+    if (res.status === 200 && (body.workers ?? 0) >= workers) return 'ready';
+    return `${url}: ${res.status} ${JSON.stringify(body)}`;
+  } catch (err) {
+    return `${url}: ${(err as Error).message}`;
+  }
 }
 
 function tail(p: ManagedProcess): string {

@@ -28,6 +28,11 @@ export interface NatsServer {
   monitorUrl: string;
   dataDir: string;
   stop(): Promise<void>;
+  /**
+   * Stops the server keeping its data, runs `whileDown` (if given), then starts it again on the same
+   * ports and data folder; resolves once it answers its health check again.
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
 }
 
 const MINIO_ACCESS_KEY = 'podstore-test';
@@ -186,19 +191,29 @@ export async function startNats(options: { jetstream?: boolean } = {}): Promise<
     const monitorPort = await freePort();
     const args = ['--addr', '127.0.0.1', '--port', String(port), '--http_port', String(monitorPort)];
     if (options.jetstream) args.push('--jetstream', '--store_dir', dataDir);
-    const server = new ManagedProcess(`nats-server on port ${port}`, bin, args, process.env);
     const monitorUrl = `http://127.0.0.1:${monitorPort}`;
-    const stop = async () => {
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
+    // /healthz answers 200 once the server accepts clients (and JetStream, when enabled, is up).
+    const launch = async () => {
+      const started = new ManagedProcess(`nats-server on port ${port}`, bin, args, process.env);
+      await started.waitUntilReady(() => httpOk(`${monitorUrl}/healthz`));
+      return started;
     };
+    let server: ManagedProcess;
     try {
-      // /healthz answers 200 once the server accepts clients (and JetStream, when enabled, is up).
-      await server.waitUntilReady(() => httpOk(`${monitorUrl}/healthz`));
+      server = await launch();
     } catch (error) {
       await rm(dataDir, { recursive: true, force: true });
       throw error;
     }
-    return { url: `nats://127.0.0.1:${port}`, port, monitorUrl, dataDir, stop };
+    const stop = async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    };
+    const restart = async (whileDown?: () => Promise<void>) => {
+      await server.stop();
+      await whileDown?.();
+      server = await launch();
+    };
+    return { url: `nats://127.0.0.1:${port}`, port, monitorUrl, dataDir, stop, restart };
   });
 }

@@ -4,17 +4,21 @@
  * locking) is tested after the shared suite.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Client } from 'minio';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import {
+  type ChildEntry,
+  type ChildPage,
   InvalidKeyError,
   type ObjectInfo,
   type ObjectStore,
@@ -25,7 +29,16 @@ import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
 
-type StoreFactory = () => Promise<{ store: ObjectStore; cleanup: () => Promise<void> }>;
+type StoreFactory = () => Promise<{
+  store: ObjectStore;
+  cleanup: () => Promise<void>;
+  /** What a failed putStream could leave behind: temp files, incomplete multipart uploads. */
+  leftovers: () => Promise<string[]>;
+}>;
+
+const MiB = 1024 * 1024;
+/** The S3 store's part size in these tests: the smallest S3 allows, so that multipart runs often. */
+const TEST_PART_SIZE = 5 * MiB;
 
 const text = (value: string) => Buffer.from(value);
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -43,13 +56,83 @@ async function listAll(store: ObjectStore, prefix: string, limit: number) {
   return { pages, keys: pages.flat().map((item) => item.key) };
 }
 
+async function listAllChildren(store: ObjectStore, prefix: string, limit: number) {
+  const pages: ChildEntry[][] = [];
+  let startAfter: string | undefined;
+  for (let guard = 0; guard < 100; guard++) {
+    const page: ChildPage = await store.listChildren(prefix, { startAfter, limit });
+    expect(page.entries.length).toBeLessThanOrEqual(limit);
+    pages.push(page.entries);
+    if (page.next === undefined) break;
+    expect(page.next).toBe(entryText(page.entries.at(-1)));
+    startAfter = page.next;
+  }
+  return { pages, texts: pages.flat().map(entryText) };
+}
+
+function entryText(entry: ChildEntry | undefined): string | undefined {
+  if (entry === undefined) return undefined;
+  return entry.kind === 'object' ? entry.info.key : entry.prefix;
+}
+
+/** `data` as a source of `chunkSize` chunks. */
+async function* chunksOf(data: Buffer, chunkSize: number): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < data.length; offset += chunkSize) {
+    yield data.subarray(offset, offset + chunkSize);
+  }
+}
+
+/**
+ * `total` random bytes in `chunkSize` chunks, each made only when asked for (nothing is kept);
+ * `digest()` gives their sha256 once all were read. `onChunk` runs before each chunk is handed out.
+ */
+function lazySource(total: number, chunkSize: number, onChunk?: (offset: number) => Promise<void> | void) {
+  const hash = createHash('sha256');
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let offset = 0; offset < total; offset += chunkSize) {
+      await onChunk?.(offset);
+      const chunk = randomFillSync(Buffer.allocUnsafe(Math.min(chunkSize, total - offset)));
+      hash.update(chunk);
+      yield chunk;
+    }
+  }
+  return { chunks: chunks(), digest: () => hash.digest('hex') };
+}
+
+/** A source that yields `before` bytes, then throws `error`. */
+async function* failingSource(before: number, error: Error): AsyncGenerator<Buffer> {
+  for (let sent = 0; sent < before; sent += 64 * 1024) yield randomBytes(Math.min(64 * 1024, before - sent));
+  throw error;
+}
+
+async function readBody(body: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+async function sha256Of(
+  body: NodeJS.ReadableStream,
+  onChunk?: () => void,
+): Promise<{ hex: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    hash.update(chunk);
+    size += chunk.length;
+    onChunk?.();
+  }
+  return { hex: hash.digest('hex'), size };
+}
+
 function objectStoreContract(name: string, factory: StoreFactory): void {
   describe(`ObjectStore contract: ${name}`, () => {
     let store: ObjectStore;
     let cleanup: () => Promise<void>;
+    let leftovers: () => Promise<string[]>;
 
     beforeEach(async () => {
-      ({ store, cleanup } = await factory());
+      ({ store, cleanup, leftovers } = await factory());
       await store.init();
     });
 
@@ -276,7 +359,267 @@ function objectStoreContract(name: string, factory: StoreFactory): void {
       for (const key of keys) expect((await store.get(key))?.body.toString()).toBe(key);
       expect((await store.list('')).items.map((item) => item.key)).toEqual([...keys].sort(byteOrder));
     });
+
+    it('lists root keys that look like numbers as they are', async () => {
+      const keys = ['007', '0x1F', '1.50', '12', 'true', '1e3'];
+      for (const key of keys) await store.put(key, text(key));
+      const sorted = [...keys].sort(byteOrder);
+      expect((await store.list('')).items.map((item) => item.key)).toEqual(sorted);
+      expect((await listAll(store, '', 4)).keys).toEqual(sorted);
+      expect((await store.listChildren('')).entries.map(entryText)).toEqual(sorted);
+    });
+
+    // ------------------------------------------------------------ putStream / getStream
+
+    it('putStream stores an empty source', async () => {
+      const result = await store.putStream('stream/empty', chunksOf(Buffer.alloc(0), 1));
+      expect(result.size).toBe(0);
+      expect(result.etag).toMatch(/^[^"]+$/);
+      expect(await store.head('stream/empty')).toMatchObject({ etag: result.etag, size: 0 });
+      const opened = await store.getStream('stream/empty');
+      expect(opened?.info).toMatchObject({ key: 'stream/empty', etag: result.etag, size: 0 });
+      expect((await readBody(must(opened).body)).length).toBe(0);
+    });
+
+    it('putStream joins a few small chunks, empty ones included', async () => {
+      async function* parts() {
+        yield text('ab');
+        yield Buffer.alloc(0);
+        yield text('cde');
+        yield text('f');
+      }
+      const result = await store.putStream('stream/small', parts(), { contentType: 'text/plain' });
+      expect(result.size).toBe(6);
+      const object = await store.get('stream/small');
+      expect(object?.body.toString()).toBe('abcdef');
+      expect(object?.etag).toBe(result.etag);
+    });
+
+    it('putStream round-trips 20 MiB in 64 KiB chunks, read back whole and by ranges', async () => {
+      const source = lazySource(20 * MiB, 64 * 1024);
+      const result = await store.putStream('stream/big', source.chunks);
+      expect(result.size).toBe(20 * MiB);
+      const expected = source.digest();
+      expect(await store.head('stream/big')).toMatchObject({ etag: result.etag, size: 20 * MiB });
+
+      const whole = await store.getStream('stream/big');
+      expect(whole?.info).toMatchObject({ key: 'stream/big', etag: result.etag, size: 20 * MiB });
+      expect(await sha256Of(must(whole).body)).toEqual({ hex: expected, size: 20 * MiB });
+
+      // Across the boundary of the first two parts (at the S3 test part size) and the last bytes.
+      const [a, b] = [TEST_PART_SIZE - 10, TEST_PART_SIZE + 9];
+      const middle = await store.getStream('stream/big', { start: a, end: b });
+      expect(middle?.info).toMatchObject({ etag: result.etag, size: 20 * MiB });
+      const middleBytes = await readBody(must(middle).body);
+      const tail = await readBody(
+        must(await store.getStream('stream/big', { start: 20 * MiB - 3, end: 20 * MiB - 1 })).body,
+      );
+      expect(middleBytes.length).toBe(20);
+      expect(tail.length).toBe(3);
+      const full = await store.get('stream/big');
+      expect(middleBytes.equals(full?.body.subarray(a, b + 1) ?? Buffer.alloc(0))).toBe(true);
+      expect(tail.equals(full?.body.subarray(20 * MiB - 3) ?? Buffer.alloc(0))).toBe(true);
+    }, 60_000);
+
+    for (const failAfter of [0, 100 * 1024, 12 * MiB]) {
+      it(`putStream whose source fails after ${failAfter} bytes rejects with that error and leaves nothing`, async () => {
+        await store.put('stream/other', text('untouched'));
+        // An error with an errno-like code must still reach the caller as it is.
+        const error = Object.assign(new Error('client went away'), { code: 'ECONNRESET' });
+        await expect(store.putStream('stream/failed', failingSource(failAfter, error))).rejects.toBe(error);
+        expect(await store.head('stream/failed')).toBeUndefined();
+        expect(await store.getStream('stream/failed')).toBeUndefined();
+        expect((await store.list('')).items.map((item) => item.key)).toEqual(['stream/other']);
+        expect(await leftovers()).toEqual([]);
+      }, 60_000);
+    }
+
+    it('putStream replaces an existing key atomically', async () => {
+      const old = await store.put('stream/doc', text('old version'));
+      let release: () => void = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let reachedGate: () => void = () => {};
+      const atGate = new Promise<void>((resolve) => {
+        reachedGate = resolve;
+      });
+      const source = lazySource(12 * MiB, 256 * 1024, async (offset) => {
+        if (offset === 8 * MiB) {
+          reachedGate();
+          await gate;
+        }
+      });
+      const writing = store.putStream('stream/doc', source.chunks);
+      await atGate;
+      // Mid-write (for S3, a part is already uploaded): readers still see the old version, whole.
+      const during = await store.get('stream/doc');
+      expect(during?.body.toString()).toBe('old version');
+      expect(during?.etag).toBe(old.etag);
+      release();
+      const result = await writing;
+      expect(result.etag).not.toBe(old.etag);
+      const after = await store.getStream('stream/doc');
+      expect(after?.info).toMatchObject({ etag: result.etag, size: 12 * MiB });
+      expect((await sha256Of(must(after).body)).hex).toBe(source.digest());
+
+      // And back to something small, over the big object.
+      const small = await store.putStream('stream/doc', chunksOf(text('tiny'), 2));
+      expect((await store.get('stream/doc'))?.body.toString()).toBe('tiny');
+      expect((await store.head('stream/doc'))?.etag).toBe(small.etag);
+      expect(await leftovers()).toEqual([]);
+    }, 60_000);
+
+    it('getStream returns exactly the bytes of a range, with the info of the whole object', async () => {
+      const data = randomBytes(1000);
+      const { etag } = await store.put('range/obj', data);
+      const cases: [number, number][] = [
+        [0, 0],
+        [10, 19],
+        [999, 999],
+        [0, 999],
+        [500, 5000], // past the end: what exists
+      ];
+      for (const [start, end] of cases) {
+        const opened = await store.getStream('range/obj', { start, end });
+        expect(opened?.info, `${start}-${end}`).toMatchObject({ key: 'range/obj', etag, size: 1000 });
+        const bytes = await readBody(must(opened).body);
+        expect(bytes.equals(data.subarray(start, end + 1)), `${start}-${end}`).toBe(true);
+      }
+      const whole = await store.getStream('range/obj');
+      expect((await readBody(must(whole).body)).equals(data)).toBe(true);
+
+      // A range starting at or past the end has no bytes (the caller validates ranges; no crash).
+      const beyond = await store.getStream('range/obj', { start: 1000, end: 1010 });
+      expect(beyond?.info).toMatchObject({ etag, size: 1000 });
+      expect((await readBody(must(beyond).body)).length).toBe(0);
+      await store.put('range/empty', Buffer.alloc(0));
+      const empty = await store.getStream('range/empty', { start: 0, end: 0 });
+      expect(empty?.info.size).toBe(0);
+      expect((await readBody(must(empty).body)).length).toBe(0);
+
+      await expect(store.getStream('range/obj', { start: 5, end: 4 })).rejects.toBeInstanceOf(RangeError);
+      await expect(store.getStream('range/obj', { start: -1, end: 4 })).rejects.toBeInstanceOf(RangeError);
+      expect(await store.getStream('range/missing', { start: 0, end: 0 })).toBeUndefined();
+    });
+
+    it('getStream answers undefined for a missing key, and rejects malformed keys', async () => {
+      expect(await store.getStream('nothing/here')).toBeUndefined();
+      for (const key of ['', '/a', 'a//b', '../x']) {
+        await expect(store.getStream(key)).rejects.toBeInstanceOf(InvalidKeyError);
+        await expect(store.putStream(key, chunksOf(text('x'), 1))).rejects.toBeInstanceOf(InvalidKeyError);
+      }
+    });
+
+    it('a getStream body can be abandoned half-read', async () => {
+      await store.put('abandon/big', randomBytes(4 * MiB));
+      for (let i = 0; i < 5; i++) {
+        const opened = await store.getStream('abandon/big');
+        const iterator = must(opened).body[Symbol.asyncIterator]();
+        await iterator.next();
+        await iterator.return?.();
+      }
+      // Unread and destroyed at once.
+      const unread = await store.getStream('abandon/big');
+      (unread?.body as { destroy?: () => void } | undefined)?.destroy?.();
+      expect((await store.get('abandon/big'))?.size).toBe(4 * MiB);
+    });
+
+    // ------------------------------------------------------------ listChildren
+
+    it('listChildren gives objects and deeper prefixes, one level at a time', async () => {
+      const etags = new Map<string, string>();
+      for (const key of ['a', 'b/c', 'b/d/e', 'b/d/f', 'c']) {
+        etags.set(key, (await store.put(key, text(`body of ${key}`))).etag);
+      }
+      const root = await store.listChildren('');
+      expect(root.next).toBeUndefined();
+      expect(root.entries).toEqual([
+        { kind: 'object', info: expect.objectContaining({ key: 'a', etag: etags.get('a'), size: 9 }) },
+        { kind: 'prefix', prefix: 'b/' },
+        { kind: 'object', info: expect.objectContaining({ key: 'c', etag: etags.get('c'), size: 9 }) },
+      ]);
+      const first = root.entries[0];
+      expect(first?.kind === 'object' && first.info.lastModified).toBeInstanceOf(Date);
+      expect((await store.listChildren('b/')).entries.map(entryText)).toEqual(['b/c', 'b/d/']);
+      expect((await store.listChildren('b/d/')).entries.map(entryText)).toEqual(['b/d/e', 'b/d/f']);
+
+      for (const limit of [1, 2]) {
+        const all = await listAllChildren(store, '', limit);
+        expect(all.texts).toEqual(['a', 'b/', 'c']);
+        expect(all.pages.map((page) => page.length)).toEqual(limit === 1 ? [1, 1, 1] : [2, 1]);
+        expect((await listAllChildren(store, 'b/', limit)).texts).toEqual(['b/c', 'b/d/']);
+      }
+      // After a prefix, nothing under it comes back.
+      expect((await store.listChildren('', { startAfter: 'b/' })).entries.map(entryText)).toEqual(['c']);
+      expect((await store.listChildren('b/', { startAfter: 'b/d/' })).entries).toEqual([]);
+      expect((await store.listChildren('b/', { startAfter: 'b/d/e' })).entries).toEqual([]);
+      expect((await store.listChildren('', { startAfter: 'a', limit: 1 })).entries.map(entryText)).toEqual([
+        'b/',
+      ]);
+
+      expect(await store.listChildren('zz/')).toEqual({ entries: [] });
+      expect(await store.listChildren('b/zz/')).toEqual({ entries: [] });
+      expect(await store.listChildren('../')).toEqual({ entries: [] });
+
+      // A folder whose keys are all gone is no longer listed.
+      await store.delete('b/d/e');
+      await store.delete('b/d/f');
+      expect((await store.listChildren('b/')).entries.map(entryText)).toEqual(['b/c']);
+    });
+
+    it('listChildren orders objects and prefixes together by bytes and pages through them', async () => {
+      const names = ['a-c', 'a.b', 'a/x', 'a/y/z', 'a0', 'é', '\u{e000}', '😀/in', '100%', 'sp ace/q', 'n/1'];
+      for (let i = 0; i < 30; i++) names.push(`n/${String(i).padStart(2, '0')}/f`);
+      await Promise.all(
+        [...names].sort(() => Math.random() - 0.5).map((name) => store.put(`t/${name}`, text(name))),
+      );
+      const texts = [
+        ...new Set(names.map((name) => `t/${name.includes('/') ? `${name.split('/')[0]}/` : name}`)),
+      ];
+      texts.sort(byteOrder);
+      expect(texts.slice(0, 4)).toEqual(['t/100%', 't/a-c', 't/a.b', 't/a/']);
+      for (const limit of [1, 3, 1000]) {
+        expect((await listAllChildren(store, 't/', limit)).texts).toEqual(texts);
+      }
+      const inN = await listAllChildren(store, 't/n/', 7);
+      expect(inN.texts).toEqual(
+        [
+          't/n/00/',
+          ...Array.from({ length: 29 }, (_, i) => `t/n/${String(i + 1).padStart(2, '0')}/`),
+          't/n/1',
+        ].sort(byteOrder),
+      );
+      expect(inN.pages.map((page) => page.length)).toEqual([7, 7, 7, 7, 3]);
+    });
+
+    // ------------------------------------------------------------ memory
+
+    it('streams 64 MiB in and out with bounded memory', async () => {
+      // Warm-up: the allocator and the connection pool reach their steady state.
+      await store.putStream('mem/warm', lazySource(16 * MiB, 64 * 1024).chunks);
+      await sha256Of(must(await store.getStream('mem/warm')).body);
+      const baseline = process.memoryUsage().rss;
+      let peak = baseline;
+      const sample = () => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      };
+      const source = lazySource(64 * MiB, 64 * 1024, sample);
+      const result = await store.putStream('mem/big', source.chunks);
+      expect(result.size).toBe(64 * MiB);
+      const opened = await store.getStream('mem/big');
+      expect(await sha256Of(must(opened).body, sample)).toEqual({ hex: source.digest(), size: 64 * MiB });
+      sample();
+      expect(peak - baseline, `rss grew by ${((peak - baseline) / MiB).toFixed(1)} MiB`).toBeLessThan(
+        40 * MiB,
+      );
+    }, 120_000);
   });
+}
+
+function must<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('expected a value, got undefined');
+  return value;
 }
 
 // ---------------------------------------------------------------- filesystem
@@ -293,7 +636,11 @@ afterAll(async () => {
 
 objectStoreContract('filesystem', async () => {
   const root = await tempRoot();
-  return { store: new FsObjectStore(root), cleanup: () => rm(root, { recursive: true, force: true }) };
+  return {
+    store: new FsObjectStore(root),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+    leftovers: () => readdir(path.join(root, '.tmp')),
+  };
 });
 
 describe('FsObjectStore', () => {
@@ -396,6 +743,34 @@ describe('FsObjectStore', () => {
     expect((await store.list('')).items).toEqual([]);
   });
 
+  it('listChildren shows no folder without keys in it, however deep', async () => {
+    const root = await tempRoot();
+    const store = new FsObjectStore(root);
+    await store.init();
+    await store.put('tree/kept/deep/x', text('x'));
+    await store.put('tree/file', text('f'));
+    // Left behind by a crash between a delete and the cleanup of its folders.
+    await mkdir(path.join(root, 'objects', 'tree%', 'ghost%', 'deeper%'), { recursive: true });
+    await mkdir(path.join(root, 'objects', 'tree%', 'empty%'), { recursive: true });
+    expect((await store.listChildren('tree/')).entries.map(entryText)).toEqual(['tree/file', 'tree/kept/']);
+    expect((await store.listChildren('tree/', { limit: 1 })).next).toBe('tree/file');
+    expect((await store.listChildren('tree/', { startAfter: 'tree/file', limit: 1 })).next).toBeUndefined();
+  });
+
+  it('getStream keeps reading the version it opened while the key is overwritten or deleted', async () => {
+    const store = new FsObjectStore(await tempRoot());
+    await store.init();
+    const first = randomBytes(3 * MiB);
+    const { etag } = await store.put('v', first);
+    const opened = must(await store.getStream('v'));
+    await store.put('v', text('second'));
+    expect(opened.info.etag).toBe(etag);
+    expect((await readBody(opened.body)).equals(first)).toBe(true);
+    const again = must(await store.getStream('v', { start: 0, end: 2 }));
+    expect(await store.delete('v')).toBe(true);
+    expect((await readBody(again.body)).toString()).toBe('sec');
+  });
+
   it('fails with StorageUnavailableError when its folder is unusable', async () => {
     const root = await tempRoot();
     const file = path.join(root, 'not-a-folder');
@@ -403,6 +778,11 @@ describe('FsObjectStore', () => {
     const store = new FsObjectStore(file);
     await expect(store.ping()).rejects.toBeInstanceOf(StorageUnavailableError);
     await expect(store.put('a', text('x'))).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(store.putStream('a', chunksOf(text('x'), 1))).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+    await expect(store.getStream('a')).resolves.toBeUndefined();
+    await expect(store.listChildren('')).resolves.toEqual({ entries: [] });
   });
 });
 
@@ -421,7 +801,7 @@ afterAll(async () => {
 
 function s3Store(
   bucket: string,
-  overrides: { endpoint?: string; requestTimeoutMs?: number } = {},
+  overrides: { endpoint?: string; requestTimeoutMs?: number; streamIdleTimeoutMs?: number } = {},
 ): S3ObjectStore {
   if (minio === undefined) throw new Error('MinIO is not running');
   return new S3ObjectStore({
@@ -431,15 +811,34 @@ function s3Store(
     bucket,
     region: 'us-east-1',
     requestTimeoutMs: overrides.requestTimeoutMs,
+    streamIdleTimeoutMs: overrides.streamIdleTimeoutMs,
+    partSize: TEST_PART_SIZE,
   });
+}
+
+/** A plain minio-js client on the test MinIO, to look behind the store's back. */
+function minioClient(): Client {
+  if (minio === undefined) throw new Error('MinIO is not running');
+  return new Client({
+    endPoint: '127.0.0.1',
+    port: minio.port,
+    useSSL: false,
+    accessKey: minio.accessKey,
+    secretKey: minio.secretKey,
+    region: 'us-east-1',
+    pathStyle: true,
+  });
+}
+
+async function incompleteUploads(bucket: string): Promise<string[]> {
+  const result = await minioClient().listIncompleteUploadsQuery(bucket, '', '', '', '');
+  return result.uploads.map((upload) => `${upload.key} (upload ${upload.uploadId})`);
 }
 
 objectStoreContract('S3 (MinIO)', async () => {
   bucketCounter++;
-  return {
-    store: s3Store(`contract-${bucketCounter}-${randomBytes(3).toString('hex')}`),
-    cleanup: async () => {},
-  };
+  const bucket = `contract-${bucketCounter}-${randomBytes(3).toString('hex')}`;
+  return { store: s3Store(bucket), cleanup: async () => {}, leftovers: () => incompleteUploads(bucket) };
 });
 
 describe('S3ObjectStore', () => {
@@ -490,6 +889,15 @@ describe('S3ObjectStore', () => {
         StorageUnavailableError,
       );
       await expect(store.list('')).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.listChildren('')).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(store.getStream('a', { start: 0, end: 1 })).rejects.toBeInstanceOf(
+        StorageUnavailableError,
+      );
+      for (const size of [10, 6 * MiB]) {
+        await expect(store.putStream('a', chunksOf(randomBytes(size), 64 * 1024))).rejects.toBeInstanceOf(
+          StorageUnavailableError,
+        );
+      }
     } finally {
       await store.close();
       await new Promise((resolve) => failing.close(resolve));
@@ -530,4 +938,214 @@ describe('S3ObjectStore', () => {
     expect((await store.get('k'))?.body.toString()).toBe('two');
     await store.close();
   });
+
+  it('putStream sends up to one part as one PUT and more as a multipart upload, with the content type', async () => {
+    const bucket = `multipart-${randomBytes(3).toString('hex')}`;
+    const store = s3Store(bucket);
+    await store.init();
+    const client = minioClient();
+    try {
+      const exact = randomBytes(TEST_PART_SIZE);
+      const single = await store.putStream('one-part', chunksOf(exact, 100_000), {
+        contentType: 'text/plain',
+      });
+      expect(single).toEqual({ etag: createHash('md5').update(exact).digest('hex'), size: TEST_PART_SIZE });
+      expect((await client.statObject(bucket, 'one-part')).metaData['content-type']).toBe('text/plain');
+
+      const longer = Buffer.concat([exact, text('!')]);
+      const two = await store.putStream('two-parts', chunksOf(longer, 3 * MiB), { contentType: 'image/png' });
+      expect(two.etag).toMatch(/^[0-9a-f]{32}-2$/);
+      expect(two.size).toBe(TEST_PART_SIZE + 1);
+      const stat = await client.statObject(bucket, 'two-parts');
+      expect(stat.metaData['content-type']).toBe('image/png');
+      expect(stat.etag).toBe(two.etag);
+      expect((await store.get('two-parts'))?.body.equals(longer)).toBe(true);
+
+      const twenty = await store.putStream('twenty', lazySource(20 * MiB, 64 * 1024).chunks);
+      expect(twenty.etag).toMatch(/-4$/);
+      expect((await store.putStream('default-type', chunksOf(text('x'), 1))).size).toBe(1);
+      expect((await client.statObject(bucket, 'default-type')).metaData['content-type']).toBe(
+        'application/octet-stream',
+      );
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('aborts the multipart upload when the source fails after some parts', async () => {
+    const bucket = `abort-${randomBytes(3).toString('hex')}`;
+    const store = s3Store(bucket);
+    await store.init();
+    try {
+      let fail: (error: Error) => void = () => {};
+      const failure = new Promise<never>((_, reject) => {
+        fail = reject;
+      });
+      let reachedGate: () => void = () => {};
+      const atGate = new Promise<void>((resolve) => {
+        reachedGate = resolve;
+      });
+      const source = lazySource(30 * MiB, MiB, async (offset) => {
+        if (offset === 12 * MiB) {
+          reachedGate();
+          await failure;
+        }
+      });
+      const error = new Error('source broke');
+      const writing = store.putStream('parts/left', source.chunks);
+      const settled = writing.catch((reason: unknown) => reason);
+      await atGate;
+      // Two parts are stored by now, in an upload that is still open.
+      expect(await incompleteUploads(bucket)).toHaveLength(1);
+      fail(error);
+      expect(await settled).toBe(error);
+      expect(await incompleteUploads(bucket)).toEqual([]);
+      expect(await store.head('parts/left')).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('refuses a part size S3 would reject', () => {
+    if (minio === undefined) throw new Error('MinIO is not running');
+    const config = { endpoint: minio.endpoint, accessKey: 'a', secretKey: 'b', bucket: 'any-bucket' };
+    expect(() => new S3ObjectStore({ ...config, partSize: 5 * MiB - 1 })).toThrow(/partSize/);
+    expect(() => new S3ObjectStore({ ...config, partSize: 1.5 * MiB * 4 + 0.5 })).toThrow(/partSize/);
+  });
+
+  it('listChildren skips a common prefix that the server repeats after a marker', async () => {
+    const keys = ['a', 'b/c', 'b/d/e', 'b/d/f', 'b/g', 'c', 'd/x', 'e'];
+    // A ListObjects server that rolls every key after the marker up into its common prefix, even the
+    // keys of a prefix given as the marker itself (S3 may answer so; MinIO skips that prefix).
+    const repeating = http.createServer((request, response) => {
+      request.resume();
+      const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+      const prefix = query.get('prefix') ?? '';
+      const delimiter = query.get('delimiter') ?? '';
+      const marker = query.get('marker') ?? '';
+      const maxKeys = Number(query.get('max-keys') ?? '1000');
+      const entries: { text: string; isPrefix: boolean }[] = [];
+      for (const key of keys.filter((k) => k.startsWith(prefix) && byteOrder(k, marker) > 0)) {
+        const cut = delimiter === '' ? -1 : key.indexOf(delimiter, prefix.length);
+        const entry =
+          cut === -1 ? { text: key, isPrefix: false } : { text: key.slice(0, cut + 1), isPrefix: true };
+        if (entries.at(-1)?.text !== entry.text) entries.push(entry);
+      }
+      const page = entries.slice(0, maxKeys);
+      const contents = page
+        .filter((entry) => !entry.isPrefix)
+        .map(
+          (entry) =>
+            `<Contents><Key>${encodeURIComponent(entry.text)}</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified>` +
+            '<ETag>&quot;0123&quot;</ETag><Size>1</Size></Contents>',
+        );
+      const prefixes = page
+        .filter((entry) => entry.isPrefix)
+        .map(
+          (entry) => `<CommonPrefixes><Prefix>${encodeURIComponent(entry.text)}</Prefix></CommonPrefixes>`,
+        );
+      response.writeHead(200, { 'content-type': 'application/xml' });
+      response.end(
+        '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>bucket</Name>' +
+          `<IsTruncated>${entries.length > maxKeys}</IsTruncated>${contents.join('')}${prefixes.join('')}</ListBucketResult>`,
+      );
+    });
+    await new Promise<void>((resolve) => repeating.listen(0, '127.0.0.1', resolve));
+    const address = repeating.address() as net.AddressInfo;
+    const store = s3Store('bucket', { endpoint: `http://127.0.0.1:${address.port}` });
+    try {
+      for (const limit of [1, 2, 3, 1000]) {
+        expect((await listAllChildren(store, '', limit)).texts).toEqual(['a', 'b/', 'c', 'd/', 'e']);
+        expect((await listAllChildren(store, 'b/', limit)).texts).toEqual(['b/c', 'b/d/', 'b/g']);
+        expect((await listAll(store, '', limit)).keys).toEqual(keys);
+      }
+      const afterB = await store.listChildren('', { startAfter: 'b/', limit: 1 });
+      expect(afterB).toEqual({ entries: [expect.objectContaining({ kind: 'object' })], next: 'c' });
+      expect((await store.listChildren('b/', { startAfter: 'b/d/' })).entries.map(entryText)).toEqual([
+        'b/g',
+      ]);
+    } finally {
+      await store.close();
+      await new Promise((resolve) => repeating.close(resolve));
+    }
+  });
+
+  it('fails a getStream body with StorageUnavailableError when the server stalls mid-body', async () => {
+    const sockets = new Set<net.Socket>();
+    const stalling = http.createServer((request, response) => {
+      request.resume();
+      response.writeHead(200, {
+        'content-length': '100000',
+        etag: '"0123456789abcdef0123456789abcdef"',
+        'last-modified': new Date().toUTCString(),
+      });
+      response.write('x'.repeat(10)); // and nothing more
+    });
+    stalling.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    const address = stalling.address() as net.AddressInfo;
+    const store = s3Store('any-bucket', {
+      endpoint: `http://127.0.0.1:${address.port}`,
+      streamIdleTimeoutMs: 300,
+    });
+    try {
+      const opened = must(await store.getStream('a'));
+      expect(opened.info).toMatchObject({ key: 'a', etag: '0123456789abcdef0123456789abcdef', size: 100000 });
+      const started = Date.now();
+      await expect(readBody(opened.body)).rejects.toBeInstanceOf(StorageUnavailableError);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await store.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
+
+  it('fails a getStream body with StorageUnavailableError when its consumer pauses too long', async () => {
+    const bucket = `paused-${randomBytes(3).toString('hex')}`;
+    const store = s3Store(bucket, { streamIdleTimeoutMs: 400 });
+    await store.init();
+    try {
+      await store.putStream('big', lazySource(32 * MiB, MiB).chunks);
+      // A short pause is fine.
+      const patient = must(await store.getStream('big'));
+      const patientReader = patient.body[Symbol.asyncIterator]();
+      await patientReader.next();
+      await sleep(150);
+      let size = 0;
+      for (let next = await patientReader.next(); !next.done; next = await patientReader.next()) {
+        size += next.value.length;
+      }
+      expect(size).toBeGreaterThan(31 * MiB);
+
+      // A pause past the idle timeout (the socket buffers fill up, then nothing moves) fails the body.
+      const paused = must(await store.getStream('big'));
+      const reader = paused.body[Symbol.asyncIterator]();
+      await reader.next();
+      await sleep(2000);
+      const rest = (async () => {
+        for (let next = await reader.next(); !next.done; next = await reader.next()) {}
+      })();
+      await expect(rest).rejects.toBeInstanceOf(StorageUnavailableError);
+      // The store is still usable.
+      expect((await store.head('big'))?.size).toBe(32 * MiB);
+
+      // The body's idle timeout replaces the request timeout: a pause longer than the latter is fine.
+      const reader2 = s3Store(bucket, { requestTimeoutMs: 1000, streamIdleTimeoutMs: 10_000 });
+      try {
+        const slow = must(await reader2.getStream('big'));
+        const slowReader = slow.body[Symbol.asyncIterator]();
+        let total = (await slowReader.next()).value?.length ?? 0;
+        await sleep(2000);
+        for (let next = await slowReader.next(); !next.done; next = await slowReader.next()) {
+          total += next.value.length;
+        }
+        expect(total).toBe(32 * MiB);
+      } finally {
+        await reader2.close();
+      }
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });

@@ -17,16 +17,38 @@
  * and the tag changes on every write. (An inode number freed by an overwrite can be reused by a later
  * write; the tag then still differs unless that write also has the same size and the same timestamp,
  * which needs both writes within one tick of the kernel's file clock, a few milliseconds at most.)
+ *
+ * putStream writes the source chunk by chunk into its temp file (one chunk in memory at a time) and
+ * then moves it into place like put. getStream reads from one open file, so the body and the info
+ * it returns belong to the same version even if the key is overwritten meanwhile.
  */
 import { randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import {
+  access,
+  type FileHandle,
+  link,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { assertByteRange, guardedBody } from './body-stream.ts';
 import { bareEtag } from './etag-text.ts';
+import { listFolderChildren } from './fs-children.ts';
 import { decodeEntryName, folderToRelativePath, keyToPath } from './fs-key-path.ts';
 import { type FileLockOptions, FileLocks } from './fs-lock.ts';
+import { errnoCode, etagOf, infoOf, isMissing, statFile } from './fs-stats.ts';
 import {
+  type ByteRange,
+  type ChildPage,
   InvalidKeyError,
   type ListPage,
   type ObjectInfo,
@@ -36,6 +58,7 @@ import {
   StorageUnavailableError,
   type StoredObject,
 } from './object-store.ts';
+import { sourceChunks, unwrapSourceError } from './source-chunks.ts';
 import { assertStorableKey, compareKeys, prefixCanMatch } from './storable-key.ts';
 
 export interface FsObjectStoreOptions extends FileLockOptions {
@@ -47,28 +70,6 @@ const DEFAULT_LIST_LIMIT = 1000;
 const DELETE_CONCURRENCY = 16;
 /** Temp files older than this are leftovers of a crashed writer; init() removes them. */
 const TEMP_MAX_AGE_MS = 60 * 60 * 1000;
-
-function errnoCode(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-function isMissing(error: unknown): boolean {
-  const code = errnoCode(error);
-  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG';
-}
-
-function etagOf(stats: BigIntStats): string {
-  return `${stats.ino.toString(16)}-${stats.size.toString(16)}-${stats.mtimeNs.toString(16)}`;
-}
-
-function infoOf(key: string, stats: BigIntStats): ObjectInfo {
-  return {
-    key,
-    etag: etagOf(stats),
-    size: Number(stats.size),
-    lastModified: new Date(Number(stats.mtimeMs)),
-  };
-}
 
 /** Filesystem failures become StorageUnavailableError; a name too long for the filesystem is a bad key. */
 async function guarded<T>(operation: string, run: () => Promise<T>): Promise<T> {
@@ -159,7 +160,7 @@ export class FsObjectStore implements ObjectStore {
   async head(key: string): Promise<ObjectInfo | undefined> {
     const file = this.#pathOf(key);
     return guarded('head', async () => {
-      const stats = await this.#statFile(file);
+      const stats = await statFile(file);
       return stats && infoOf(key, stats);
     });
   }
@@ -184,7 +185,7 @@ export class FsObjectStore implements ObjectStore {
             });
           } else {
             if (options.ifMatch !== undefined) {
-              const current = await this.#statFile(file);
+              const current = await statFile(file);
               if (current === undefined || etagOf(current) !== bareEtag(options.ifMatch)) {
                 throw new PreconditionFailedError(`${key} does not have etag ${options.ifMatch}`);
               }
@@ -247,6 +248,74 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
+  async putStream(
+    key: string,
+    source: AsyncIterable<Buffer>,
+    _options: { contentType?: string } = {},
+  ): Promise<{ etag: string; size: number }> {
+    const file = this.#pathOf(key);
+    return unwrapSourceError(() =>
+      guarded('putStream', async () => {
+        const temp = await this.#fillTemp(async (handle) => {
+          // One chunk at a time, each written fully before the next is read: backpressure on the source.
+          for await (const chunk of sourceChunks(source)) await writeFully(handle, chunk);
+        });
+        try {
+          const lock = await this.#locks.acquire(key);
+          try {
+            await this.#moveIntoPlace(file, () => rename(temp.path, file));
+          } finally {
+            await lock.release();
+          }
+          await this.#syncFolder(path.dirname(file));
+          return { etag: temp.etag, size: temp.size };
+        } finally {
+          await rm(temp.path, { force: true });
+        }
+      }),
+    );
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+    const file = this.#pathOf(key);
+    if (range !== undefined) assertByteRange(range);
+    return guarded('getStream', async () => {
+      let handle: FileHandle;
+      try {
+        handle = await open(file, 'r');
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+      let stats: BigIntStats;
+      try {
+        // Info and body from the same open file: an overwrite renames a new file into place.
+        stats = await handle.stat({ bigint: true });
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      if (!stats.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      // The stream closes the handle when it ends, fails or is destroyed.
+      const raw = handle.createReadStream(range === undefined ? {} : { start: range.start, end: range.end });
+      const body = guardedBody(raw, (error) => readFailure(key, error));
+      return { info: infoOf(key, stats), body };
+    });
+  }
+
+  async listChildren(
+    prefix: string,
+    options: { startAfter?: string; limit?: number } = {},
+  ): Promise<ChildPage> {
+    const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
+    return guarded('listChildren', () =>
+      listFolderChildren(this.#objects, prefix, options.startAfter || undefined, limit),
+    );
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     let deleted = 0;
     let startAfter: string | undefined;
@@ -269,20 +338,20 @@ export class FsObjectStore implements ObjectStore {
     return keyToPath(this.#objects, key);
   }
 
-  async #statFile(file: string): Promise<BigIntStats | undefined> {
-    try {
-      const stats = await stat(file, { bigint: true });
-      return stats.isFile() ? stats : undefined;
-    } catch (error) {
-      if (isMissing(error)) return undefined;
-      throw error;
-    }
+  /** Writes `body` to a new file in .tmp; returns its path and the etag it will have once in place. */
+  async #writeTemp(body: Buffer): Promise<{ path: string; etag: string; size: number }> {
+    return this.#fillTemp((handle) => handle.writeFile(body));
   }
 
-  /** Writes `body` to a new file in .tmp; returns its path and the etag it will have once in place. */
-  async #writeTemp(body: Buffer): Promise<{ path: string; etag: string }> {
+  /**
+   * Creates a file in .tmp, lets `fill` write it, syncs it; returns its path and the etag and size it
+   * will have once in place. The file is removed if anything fails.
+   */
+  async #fillTemp(
+    fill: (handle: FileHandle) => Promise<void>,
+  ): Promise<{ path: string; etag: string; size: number }> {
     const tempPath = path.join(this.#temp, `${process.pid}-${randomBytes(8).toString('hex')}`);
-    let handle: Awaited<ReturnType<typeof open>>;
+    let handle: FileHandle;
     try {
       handle = await open(tempPath, 'wx');
     } catch (error) {
@@ -291,10 +360,11 @@ export class FsObjectStore implements ObjectStore {
       handle = await open(tempPath, 'wx');
     }
     try {
-      await handle.writeFile(body);
+      await fill(handle);
       if (this.#durable) await handle.sync();
       // rename and link keep the inode, size and mtime, so this is the etag of the stored object.
-      return { path: tempPath, etag: etagOf(await handle.stat({ bigint: true })) };
+      const stats = await handle.stat({ bigint: true });
+      return { path: tempPath, etag: etagOf(stats), size: Number(stats.size) };
     } catch (error) {
       await rm(tempPath, { force: true });
       throw error;
@@ -380,7 +450,7 @@ export class FsObjectStore implements ObjectStore {
         yield* this.#walk(childPath, child.key, '', startAfter);
       } else {
         if (startAfter !== undefined && compareKeys(child.key, startAfter) <= 0) continue;
-        const stats = await this.#statFile(childPath);
+        const stats = await statFile(childPath);
         if (stats !== undefined) yield infoOf(child.key, stats);
       }
     }
@@ -395,4 +465,18 @@ export class FsObjectStore implements ObjectStore {
       if (stats !== undefined && stats.mtimeMs < cutoff) await rm(file, { force: true });
     }
   }
+}
+
+/** Writes all of `chunk` at the file's current position (a write may take only part of it). */
+async function writeFully(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null);
+    offset += bytesWritten;
+  }
+}
+
+function readFailure(key: string, error: unknown): Error {
+  const code = errnoCode(error) ?? (error instanceof Error ? error.message : String(error));
+  return new StorageUnavailableError(`filesystem store: reading ${key} failed: ${code}`, { cause: error });
 }

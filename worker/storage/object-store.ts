@@ -40,6 +40,22 @@ export interface ListPage {
   next?: string;
 }
 
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** A direct child of a folder prefix: an object, or a deeper prefix (ending with `/`). */
+export type ChildEntry = { kind: 'object'; info: ObjectInfo } | { kind: 'prefix'; prefix: string };
+
+export interface ChildPage {
+  /** In ascending byte order of key (a prefix sorts as its text, e.g. `a/b/`). */
+  entries: ChildEntry[];
+  /** Pass as `startAfter` for the next page; absent on the last page. */
+  next?: string;
+}
+
 export interface ObjectStore {
   readonly kind: 's3' | 'fs';
   /** Creates the bucket or folder if missing. Idempotent. */
@@ -54,6 +70,24 @@ export interface ObjectStore {
   delete(key: string): Promise<boolean>;
   /** Keys under `prefix`, in ascending byte order of key, at most `limit` per page. */
   list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
+  /**
+   * Streams `source` into `key`, unconditionally (for keys nobody else writes, e.g. content blobs).
+   * Atomic like put; memory stays bounded whatever the size (S3: a single PUT up to one part, else a
+   * multipart upload with bounded parts). If `source` throws, nothing becomes visible and the error
+   * propagates (S3: the multipart upload is aborted).
+   */
+  putStream(
+    key: string,
+    source: AsyncIterable<Buffer>,
+    options?: { contentType?: string },
+  ): Promise<{ etag: string; size: number }>;
+  /** The object's bytes (all, or the inclusive `range`), read as a stream. Undefined when missing. */
+  getStream(
+    key: string,
+    range?: ByteRange,
+  ): Promise<{ info: ObjectInfo; body: NodeJS.ReadableStream } | undefined>;
+  /** Direct children of `prefix` (`''` or ending with `/`): objects and deeper prefixes, like S3 with delimiter `/`. */
+  listChildren(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ChildPage>;
   /** Deletes every key under `prefix`; resolves to how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
   close(): Promise<void>;

@@ -6,11 +6,21 @@
  * ETags are the server's, without quotes (for single-part uploads that is the MD5 of the body, so
  * writing identical bytes again keeps the same tag). Bodies are held in memory, so every put is one
  * PutObject request (never multipart, whose conditional headers S3 handles differently).
+ *
+ * putStream (s3-multipart.ts) sends a source up to one part as one PutObject and anything longer as a
+ * multipart upload; the etag of such an object is not an MD5 of its bytes but `<hex>-<parts>`, and
+ * depends on the part size. getStream takes the info from the GET's own response headers, and gives
+ * its body a longer idle timeout (streamIdleTimeoutMs) than other requests, as a consumer may pause.
+ * Listings use s3-list.ts.
  */
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { Client } from 'minio';
+import { assertByteRange, emptyBody, guardedBody } from './body-stream.ts';
 import { bareEtag } from './etag-text.ts';
 import {
+  type ByteRange,
+  type ChildPage,
   type ListPage,
   type ObjectInfo,
   type ObjectStore,
@@ -20,7 +30,10 @@ import {
   type StoredObject,
 } from './object-store.ts';
 import { isMissingObjectError, translateS3Error } from './s3-errors.ts';
-import { createTimedTransport } from './s3-transport.ts';
+import { listChildKeys, listKeys, S3_LIST_BATCH } from './s3-list.ts';
+import { MAX_PART_SIZE, MIN_PART_SIZE, uploadStream } from './s3-multipart.ts';
+import { createTimedTransport, setResponseIdleTimeout } from './s3-transport.ts';
+import { sourceChunks, unwrapSourceError } from './source-chunks.ts';
 import { assertStorableKey, prefixCanMatch } from './storable-key.ts';
 
 export interface S3StoreConfig {
@@ -32,11 +45,24 @@ export interface S3StoreConfig {
   region?: string;
   /** A request with no progress for this long fails with StorageUnavailableError. Default 5000. */
   requestTimeoutMs?: number;
+  /**
+   * putStream: bytes per part of a multipart upload, and the most it sends as one PutObject. Memory
+   * per transfer is about one part; an object can have at most 10,000 parts. Between 5 MiB and
+   * 5 GiB. Default 8 MiB.
+   */
+  partSize?: number;
+  /**
+   * getStream: a body that moves no byte for this long (server stalled, or the consumer paused
+   * reading) fails with StorageUnavailableError. Default 60000.
+   */
+  streamIdleTimeoutMs?: number;
 }
 
 const DEFAULT_LIST_LIMIT = 1000;
-/** Most keys one ListObjectsV2 or DeleteObjects request handles. */
-const S3_BATCH = 1000;
+/** Most keys one DeleteObjects request handles. */
+const S3_BATCH = S3_LIST_BATCH;
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 /** S3 accepts single PUTs up to 5 GiB; setting the part size that high keeps every put single-part. */
 const SINGLE_PUT_MAX = 5 * 1024 * 1024 * 1024;
 
@@ -46,6 +72,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #client: Client;
   readonly #agent: http.Agent;
   readonly #region: string;
+  readonly #partSize: number;
+  readonly #streamIdleTimeoutMs: number;
 
   constructor(config: S3StoreConfig) {
     const url = new URL(config.endpoint);
@@ -55,6 +83,18 @@ export class S3ObjectStore implements ObjectStore {
     if (url.pathname !== '/' && url.pathname !== '') {
       throw new Error(`S3 endpoint must not have a path, got ${config.endpoint}`);
     }
+    const partSize = config.partSize ?? DEFAULT_PART_SIZE;
+    if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+      throw new Error(
+        `S3 partSize must be an integer from ${MIN_PART_SIZE} to ${MAX_PART_SIZE}, got ${partSize}`,
+      );
+    }
+    const streamIdleTimeoutMs = config.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
+    if (!(streamIdleTimeoutMs > 0)) {
+      throw new Error(`S3 streamIdleTimeoutMs must be positive, got ${streamIdleTimeoutMs}`);
+    }
+    this.#partSize = partSize;
+    this.#streamIdleTimeoutMs = streamIdleTimeoutMs;
     const { transport, agent } = createTimedTransport(url.protocol, config.requestTimeoutMs ?? 5000);
     this.bucket = config.bucket;
     this.#agent = agent;
@@ -173,35 +213,74 @@ export class S3ObjectStore implements ObjectStore {
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
     const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
     if (!prefixCanMatch(prefix)) return { items: [] };
-    return this.#call('list', async () => {
-      const items: ObjectInfo[] = [];
-      let token = '';
-      let truncated = true;
-      while (items.length < limit && truncated) {
-        const page = await this.#client.listObjectsV2Query(
-          this.bucket,
-          prefix,
-          token,
-          '',
-          Math.min(limit - items.length, S3_BATCH),
-          token === '' ? (options.startAfter ?? '') : '',
-        );
-        for (const object of page.objects) {
-          if (object.name === undefined) continue;
-          items.push({
-            key: object.name,
-            etag: bareEtag(object.etag),
-            size: object.size,
-            lastModified: object.lastModified,
-          });
+    return this.#call('list', () =>
+      listKeys(this.#client, this.bucket, prefix, options.startAfter || undefined, limit),
+    );
+  }
+
+  async putStream(
+    key: string,
+    source: AsyncIterable<Buffer>,
+    options: { contentType?: string } = {},
+  ): Promise<{ etag: string; size: number }> {
+    assertStorableKey(key);
+    const upload = {
+      client: this.#client,
+      bucket: this.bucket,
+      key,
+      contentType: options.contentType ?? 'application/octet-stream',
+      partSize: this.#partSize,
+    };
+    return unwrapSourceError(() => uploadStream(upload, sourceChunks(source)));
+  }
+
+  async getStream(key: string, range?: ByteRange): Promise<{ info: ObjectInfo; body: Readable } | undefined> {
+    assertStorableKey(key);
+    if (range !== undefined) assertByteRange(range);
+    return this.#call('getStream', async () => {
+      let response: Readable;
+      try {
+        response =
+          range === undefined
+            ? await this.#client.getObject(this.bucket, key)
+            : await this.#client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1);
+      } catch (error) {
+        if (isMissingObjectError(error)) return undefined;
+        // The range starts at or past the end (any range of an empty object does): no bytes.
+        if (range !== undefined && (error as { code?: unknown }).code === 'InvalidRange') {
+          const info = await this.head(key);
+          return info && { info, body: emptyBody() };
         }
-        truncated = page.isTruncated;
-        token = page.nextContinuationToken ?? '';
-        if (truncated && token === '') break;
+        throw error;
       }
-      const last = items.at(-1);
-      return truncated && last !== undefined ? { items, next: last.key } : { items };
+      // As in get: the response's own headers describe the version whose body it carries.
+      if (!(response instanceof http.IncomingMessage)) {
+        response.destroy();
+        throw new Error('minio-js getObject no longer resolves with the HTTP response');
+      }
+      if (range !== undefined && response.statusCode !== 206) {
+        response.destroy();
+        throw new StorageUnavailableError(`S3 store: getStream ${key}: the server ignored the range`);
+      }
+      setResponseIdleTimeout(response, this.#streamIdleTimeoutMs);
+      const info = infoFromHeaders(key, response);
+      const body = guardedBody(response, (error) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        return new StorageUnavailableError(`S3 store: reading ${key} failed: ${reason}`, { cause: error });
+      });
+      return { info, body };
     });
+  }
+
+  async listChildren(
+    prefix: string,
+    options: { startAfter?: string; limit?: number } = {},
+  ): Promise<ChildPage> {
+    const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
+    if (!prefixCanMatch(prefix)) return { entries: [] };
+    return this.#call('listChildren', () =>
+      listChildKeys(this.#client, this.bucket, prefix, options.startAfter || undefined, limit),
+    );
   }
 
   async deletePrefix(prefix: string): Promise<number> {
@@ -239,6 +318,26 @@ export class S3ObjectStore implements ObjectStore {
       throw translateS3Error(error, operation);
     }
   }
+}
+
+/** The object's info from a GET response; for a 206 the size is the total from Content-Range. */
+function infoFromHeaders(key: string, response: http.IncomingMessage): ObjectInfo {
+  const headers = response.headers;
+  const total =
+    response.statusCode === 206
+      ? /\/(\d+)$/.exec(headers['content-range'] ?? '')?.[1]
+      : headers['content-length'];
+  const size = Number(total);
+  if (total === undefined || !Number.isSafeInteger(size)) {
+    response.destroy();
+    throw new StorageUnavailableError(`S3 store: getStream ${key}: no object size in the answer`);
+  }
+  return {
+    key,
+    etag: bareEtag(headers.etag ?? ''),
+    size,
+    lastModified: new Date(headers['last-modified'] ?? 0),
+  };
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -3,6 +3,9 @@
  * minio-js itself never times a request out, so without this an unreachable or stalled S3 server would
  * hang every call. The timeout counts idle time (connecting, waiting for an answer, a stalled body),
  * not total time, so large bodies still move as long as bytes flow.
+ *
+ * A body handed to a caller as a stream (getStream) may sit idle because its consumer paused (flow
+ * control), so such responses get a longer idle timeout of their own (setResponseIdleTimeout).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -33,4 +36,13 @@ export function createTimedTransport(
     return req;
   };
   return { transport: { request } as unknown as S3Transport, agent };
+}
+
+/**
+ * Sets the idle timeout for the rest of `response` (its body): a body that moves no byte for `ms`
+ * fails (the request is destroyed with RequestTimeoutError and the response with an error).
+ * Call it before the body is consumed: once the body ended, the socket may serve another request.
+ */
+export function setResponseIdleTimeout(response: http.IncomingMessage, ms: number): void {
+  response.socket?.setTimeout(ms);
 }

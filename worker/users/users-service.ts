@@ -5,6 +5,7 @@
  */
 import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
 import { type Json, mergePatch } from './merge-patch.ts';
 
@@ -42,6 +43,7 @@ export class UsersService {
   constructor(
     private readonly store: ObjectStore,
     private readonly clock: () => Date = () => new Date(),
+    private readonly events: EventPublisher = noEventPublisher,
   ) {}
 
   async get(username: string): Promise<UserRecord> {
@@ -70,6 +72,11 @@ export class UsersService {
       };
       try {
         const written = await this.#write(username, doc, current);
+        await this.events.publish({
+          kind: current === undefined ? 'user.created' : 'user.updated',
+          owner: username,
+          etag: written,
+        });
         return { created: current === undefined, user: { ...doc, etag: written } };
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
@@ -94,6 +101,7 @@ export class UsersService {
       const doc: StoredUser = { ...current, profile, updatedAt: this.clock().toISOString() };
       try {
         const etag = await this.#write(username, doc, current);
+        await this.events.publish({ kind: 'user.patched', owner: username, etag });
         return { ...doc, etag };
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
@@ -112,6 +120,7 @@ export class UsersService {
     if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
     await this.store.delete(profileKey(username));
     await this.store.deletePrefix(userPrefix(username));
+    await this.events.publish({ kind: 'user.deleted', owner: username });
   }
 
   async #read(username: string): Promise<UserRecord | undefined> {

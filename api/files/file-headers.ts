@@ -1,0 +1,34 @@
+/** The HTTP headers that describe a pod file (GET, HEAD, PUT, PATCH answers). */
+import type { FastifyReply } from 'fastify';
+import { quoteEtag } from '../etag.ts';
+
+export interface FileInfo {
+  path: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+  etag: string;
+  author: string | null;
+  createdAt: string;
+  updatedAt: string;
+  tags: string[];
+  description: string;
+  revision: number;
+}
+
+/** Validators and provenance; Content-Type and Content-Length are set by the caller (they vary with ranges). */
+export function setFileHeaders(reply: FastifyReply, info: FileInfo): FastifyReply {
+  reply
+    .header('etag', quoteEtag(info.etag))
+    .header('last-modified', new Date(info.updatedAt).toUTCString())
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, no-cache')
+    .header('repr-digest', `sha-256=:${Buffer.from(info.sha256, 'hex').toString('base64')}:`);
+  if (info.author !== null) reply.header('x-podstore-author', info.author);
+  return reply;
+}
+
+/** `/v1/users/<owner>/files/<path>`, each segment percent-encoded. */
+export function fileLocation(owner: string, path: string): string {
+  return `/v1/users/${owner}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
+}

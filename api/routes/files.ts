@@ -1,0 +1,259 @@
+/**
+ * Pod files over HTTP: `/v1/users/{owner}/files/{path}` is a file, `.../files/{dir}/` (trailing slash) is
+ * a folder. Bodies are never buffered: uploads and downloads stream through the broker as data parts
+ * under credit-based flow control (see api/files/).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { unpack } from '../../protocol/codec.ts';
+import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
+import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
+import { parseEtagHeader } from '../etag.ts';
+import { downloadBody } from '../files/download.ts';
+import { type FileInfo, fileLocation, setFileHeaders } from '../files/file-headers.ts';
+import { readJsonBody } from '../files/json-body.ts';
+import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
+import { HttpProblem, PROBLEM_TYPE, problem } from '../problem.ts';
+
+export interface FilesRouteOptions {
+  call: CallService;
+  open: OpenStream;
+  maxFileBytes: number;
+  window: number;
+  chunkBytes: number;
+}
+
+type FilesRequest = FastifyRequest<{
+  Params: { owner: string; '*': string };
+  Querystring: Record<string, string>;
+}>;
+
+const params = {
+  type: 'object',
+  required: ['owner'],
+  properties: { owner: { type: 'string', pattern: USERNAME_PATTERN }, '*': { type: 'string' } },
+} as const;
+
+const MERGE_PATCH = 'application/merge-patch+json';
+
+/** Splits the wildcard into a file path or a folder (trailing `/`; `''` is the pod's root). */
+function target(request: FilesRequest): { path: string; folder: boolean } {
+  const raw = request.params['*'] ?? '';
+  const folder = raw === '' || raw.endsWith('/');
+  const path = folder ? raw.slice(0, -1) : raw;
+  if (path !== '') {
+    const problemText = filePathProblem(path);
+    if (problemText !== undefined) throw new HttpProblem(400, problemText);
+  }
+  return { path, folder };
+}
+
+function requireFile(request: FilesRequest): string {
+  const { path, folder } = target(request);
+  if (folder) throw new HttpProblem(400, 'this needs a file path, not a folder (no trailing "/")');
+  return path;
+}
+
+function writeConditions(request: FastifyRequest) {
+  const ifMatch = parseEtagHeader(request.headers['if-match']);
+  const ifNoneMatch = request.headers['if-none-match']?.trim() === '*' ? ('*' as const) : undefined;
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
+}
+
+function contentTypeOf(request: FastifyRequest): string {
+  const type = request.headers['content-type'];
+  return type === undefined || type.trim() === '' ? 'application/octet-stream' : type.trim().slice(0, 256);
+}
+
+export function filesRoutes(options: FilesRouteOptions) {
+  const { call, open } = options;
+
+  /** Streams the request body into a new file; answers with its metadata. */
+  async function upload(request: FilesRequest, reply: FastifyReply, command: string, args: object) {
+    const declared = Number(request.headers['content-length'] ?? Number.NaN);
+    if (declared > options.maxFileBytes) {
+      reply.header('connection', 'close');
+      throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
+    }
+    const stream = open(request, 'files', command, { ...args, contentType: contentTypeOf(request) });
+    let complete = false;
+    try {
+      complete = await pumpUpload(stream, request.raw, {
+        maxBytes: options.maxFileBytes,
+        chunkBytes: options.chunkBytes,
+      });
+    } catch (error) {
+      reply.header('connection', 'close');
+      if (error instanceof BodyTooLargeError)
+        throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
+      throw error;
+    }
+    if (!complete) reply.header('connection', 'close'); // the rest of the body was never read
+    const result = await streamResult<{ created: boolean; info: FileInfo }>(stream);
+    setFileHeaders(reply, result.info);
+    if (result.created) reply.header('location', fileLocation(request.params.owner, result.info.path));
+    return reply.code(result.created ? 201 : 200).send(result.info);
+  }
+
+  return async (app: FastifyInstance) => {
+    // Bodies of this plugin's routes are streamed by the handlers, never parsed, except PATCH's JSON.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (request, payload, done) => {
+      if (request.method !== 'PATCH') {
+        done(null);
+        return;
+      }
+      readJsonBody(payload, 64 * 1024).then(
+        (value) => done(null, value),
+        (error: Error) => done(error),
+      );
+    });
+
+    const route = '/v1/users/:owner/files/*';
+
+    app.get(route, { schema: { params }, exposeHeadRoute: false }, async (request: FilesRequest, reply) => {
+      const { owner } = request.params;
+      const { path, folder } = target(request);
+      if (folder) {
+        const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+          throw new HttpProblem(400, 'limit is a whole number from 1 to 1000');
+        }
+        const page = await call<{ items: unknown[]; next: string | null }>(
+          request,
+          'files',
+          'files.list',
+          {
+            owner,
+            dir: path,
+            ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+            ...(limit ? { limit } : {}),
+          },
+          { idempotent: true },
+        );
+        return { path: path === '' ? '/' : `/${path}/`, ...page };
+      }
+      if (request.query.metadata !== undefined) {
+        const info = await call<FileInfo>(
+          request,
+          'files',
+          'files.info',
+          { owner, path },
+          { idempotent: true },
+        );
+        return setFileHeaders(reply, info).send(info);
+      }
+      const stream = open(request, 'files', 'files.get', {
+        owner,
+        path,
+        window: options.window,
+        ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
+        ...(request.headers['if-none-match'] === undefined
+          ? {}
+          : { ifNoneMatch: request.headers['if-none-match'] }),
+      });
+      const first = await stream.next();
+      if (first === undefined || first.part !== 'meta') {
+        await streamResult(stream);
+        throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
+      }
+      const meta = unpack(first.body) as {
+        status: 200 | 206 | 304 | 416;
+        info: FileInfo;
+        start: number;
+        end: number;
+      };
+      setFileHeaders(reply, meta.info);
+      if (meta.status === 304) return reply.code(304).send();
+      if (meta.status === 416) {
+        return reply
+          .code(416)
+          .header('content-range', `bytes */${meta.info.size}`)
+          .type(PROBLEM_TYPE)
+          .send(problem(416, `the file has ${meta.info.size} bytes; the range asks for none of them`));
+      }
+      reply
+        .code(meta.status)
+        .type(meta.info.contentType)
+        .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
+      if (meta.status === 206)
+        reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
+      return reply.send(downloadBody(stream, options.window, options.chunkBytes));
+    });
+
+    app.head(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+      const { owner } = request.params;
+      const { path, folder } = target(request);
+      if (folder) {
+        await call(request, 'files', 'files.list', { owner, dir: path, limit: 1 }, { idempotent: true });
+        return reply.type('application/json').send();
+      }
+      const info = await call<FileInfo>(
+        request,
+        'files',
+        'files.info',
+        { owner, path },
+        { idempotent: true },
+      );
+      setFileHeaders(reply, info).type(info.contentType).header('content-length', String(info.size));
+      return reply.send();
+    });
+
+    app.put(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+      const path = requireFile(request);
+      return upload(request, reply, 'files.put', {
+        owner: request.params.owner,
+        path,
+        ...writeConditions(request),
+      });
+    });
+
+    app.post(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+      const { path, folder } = target(request);
+      if (!folder) throw new HttpProblem(400, 'POST creates a file in a folder: end the path with "/"');
+      const slug = request.headers.slug;
+      return upload(request, reply, 'files.post', {
+        owner: request.params.owner,
+        dir: path,
+        ...(typeof slug === 'string' ? { slug } : {}),
+      });
+    });
+
+    app.patch(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+      const path = requireFile(request);
+      const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+      if (type !== MERGE_PATCH && type !== 'application/json') {
+        throw new HttpProblem(415, `send the metadata patch as ${MERGE_PATCH} or application/json`);
+      }
+      const { ifMatch } = writeConditions(request);
+      const info = await call<FileInfo>(
+        request,
+        'files',
+        'files.patch',
+        {
+          owner: request.params.owner,
+          path,
+          patch: request.body,
+          ...(ifMatch === undefined ? {} : { ifMatch }),
+        },
+        { idempotent: ifMatch !== undefined && ifMatch !== '*' },
+      );
+      return setFileHeaders(reply, info).send(info);
+    });
+
+    app.delete(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+      const path = requireFile(request);
+      const { ifMatch } = writeConditions(request);
+      await call(
+        request,
+        'files',
+        'files.delete',
+        { owner: request.params.owner, path, ...(ifMatch === undefined ? {} : { ifMatch }) },
+        { idempotent: true },
+      );
+      return reply.code(204).send();
+    });
+  };
+}

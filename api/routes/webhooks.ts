@@ -1,0 +1,101 @@
+/**
+ * An owner's webhooks: `PUT /v1/users/{owner}/webhooks/{id}` registers or replaces one
+ * (`{url, secret, prefix?, kinds?}`), GET lists them or shows one with its last delivery outcomes
+ * (never the secret), DELETE removes one. The worker checks the URL against the SSRF guard. Without
+ * NATS there are no deliveries, so these answer 503.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { EVENT_KINDS } from '../../protocol/events/event.ts';
+import {
+  MAX_PREFIX_LENGTH,
+  MAX_SECRET_LENGTH,
+  MIN_SECRET_LENGTH,
+  WEBHOOK_ID_PATTERN,
+  type WebhookView,
+} from '../../protocol/events/webhook.ts';
+import { USERNAME_PATTERN } from '../../protocol/names.ts';
+import type { CallService } from '../call-service.ts';
+import { HttpProblem } from '../problem.ts';
+import { EVENTS_NEED_NATS } from './events.ts';
+
+const ownerParams = {
+  type: 'object',
+  required: ['owner'],
+  properties: { owner: { type: 'string', pattern: USERNAME_PATTERN } },
+} as const;
+
+const hookParams = {
+  type: 'object',
+  required: ['owner', 'id'],
+  properties: {
+    owner: { type: 'string', pattern: USERNAME_PATTERN },
+    id: { type: 'string', pattern: WEBHOOK_ID_PATTERN },
+  },
+} as const;
+
+const hookBody = {
+  type: 'object',
+  required: ['url', 'secret'],
+  properties: {
+    url: { type: 'string', minLength: 1, maxLength: 2048 },
+    secret: { type: 'string', minLength: MIN_SECRET_LENGTH, maxLength: MAX_SECRET_LENGTH },
+    prefix: { type: 'string', maxLength: MAX_PREFIX_LENGTH },
+    kinds: { type: 'array', maxItems: EVENT_KINDS.length, items: { type: 'string', enum: [...EVENT_KINDS] } },
+  },
+} as const;
+
+type HookParams = { owner: string; id: string };
+
+export function webhooksRoutes(call: CallService, enabled: boolean) {
+  return async (app: FastifyInstance) => {
+    app.addHook('onRequest', async () => {
+      if (!enabled) throw new HttpProblem(503, EVENTS_NEED_NATS);
+    });
+
+    app.put<{ Params: HookParams }>(
+      '/v1/users/:owner/webhooks/:id',
+      {
+        schema: { params: hookParams, body: hookBody },
+        bodyLimit: 16 * 1024,
+        preValidation: async (request) => {
+          const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+          if (type !== 'application/json') throw new HttpProblem(415, 'send the webhook as application/json');
+        },
+      },
+      async (request, reply) => {
+        const { owner, id } = request.params;
+        const result = await call<{ created: boolean; webhook: WebhookView }>(
+          request,
+          'webhooks',
+          'webhooks.put',
+          { owner, id, webhook: request.body },
+          { idempotent: true },
+        );
+        if (result.created) reply.header('location', `/v1/users/${owner}/webhooks/${id}`);
+        return reply.code(result.created ? 201 : 200).send(result.webhook);
+      },
+    );
+
+    app.get<{ Params: { owner: string } }>(
+      '/v1/users/:owner/webhooks',
+      { schema: { params: ownerParams } },
+      async (request) =>
+        call(request, 'webhooks', 'webhooks.list', { owner: request.params.owner }, { idempotent: true }),
+    );
+
+    app.get<{ Params: HookParams }>(
+      '/v1/users/:owner/webhooks/:id',
+      { schema: { params: hookParams } },
+      async (request) => call(request, 'webhooks', 'webhooks.get', request.params, { idempotent: true }),
+    );
+
+    app.delete<{ Params: HookParams }>(
+      '/v1/users/:owner/webhooks/:id',
+      { schema: { params: hookParams } },
+      async (request, reply: FastifyReply) => {
+        await call(request, 'webhooks', 'webhooks.delete', request.params, { idempotent: true });
+        return reply.code(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The `files` service's commands. Uploads and downloads are streams (see protocol/README.md, "Streams"):
+ * the bytes move as data parts under credit-based flow control, so memory per transfer is bounded.
+ */
+import { pack } from '../../protocol/codec.ts';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { CommandContext, CommandRouter } from '../command-router.ts';
+import { inboundBody } from '../streams/inbound-body.ts';
+import { sendBody } from '../streams/outbound-body.ts';
+import type { Conditions, FilesService } from './files-service.ts';
+
+export const FILES_SERVICE = 'files';
+
+export interface StreamSettings {
+  /** Data parts an uploading client may have in flight. */
+  uploadWindow: number;
+  /** Largest data part the worker sends. */
+  chunkBytes: number;
+  /** A stream with no part from the client for this long is abandoned. */
+  idleMs: number;
+  maxFileBytes: number;
+}
+
+export function registerFileCommands(
+  router: CommandRouter,
+  files: FilesService,
+  settings: StreamSettings,
+): void {
+  const upload = (ctx: CommandContext) =>
+    inboundBody(ctx.channel, {
+      window: settings.uploadWindow,
+      idleMs: settings.idleMs,
+      maxBytes: settings.maxFileBytes,
+    });
+
+  router
+    .register('files.info', async (args) => files.info(text(args, 'owner'), text(args, 'path')))
+    .register('files.list', async (args) =>
+      files.list(text(args, 'owner'), optionalText(args, 'dir') ?? '', {
+        ...(optionalText(args, 'cursor') === undefined ? {} : { cursor: optionalText(args, 'cursor') }),
+        ...(typeof args.limit === 'number' ? { limit: args.limit } : {}),
+      }),
+    )
+    .register('files.get', async (args, ctx) => {
+      const result = await files.openRead(text(args, 'owner'), text(args, 'path'), {
+        ...(optionalText(args, 'range') === undefined ? {} : { range: optionalText(args, 'range') }),
+        ...(optionalText(args, 'ifNoneMatch') === undefined
+          ? {}
+          : { ifNoneMatch: optionalText(args, 'ifNoneMatch') }),
+      });
+      const { body: _body, ...meta } = result as typeof result & { body?: unknown };
+      await ctx.channel.sendPart('meta', pack(meta));
+      if (result.status !== 200 && result.status !== 206) return { bytes: 0 };
+      const window = typeof args.window === 'number' && args.window >= 1 ? Math.min(args.window, 1024) : 8;
+      const bytes = await sendBody(ctx.channel, result.body, {
+        initialCredit: window,
+        chunkBytes: settings.chunkBytes,
+        idleMs: settings.idleMs,
+      });
+      return { bytes };
+    })
+    .register('files.put', async (args, ctx) => {
+      const plan = await files.planWrite({
+        owner: text(args, 'owner'),
+        path: text(args, 'path'),
+        contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+        author: ctx.actor,
+        conditions: conditions(args),
+      });
+      return files.commitWrite(plan, upload(ctx));
+    })
+    .register('files.post', async (args, ctx) => {
+      const owner = text(args, 'owner');
+      const path = await files.chooseName(owner, optionalText(args, 'dir') ?? '', optionalText(args, 'slug'));
+      const plan = await files.planWrite({
+        owner,
+        path,
+        contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+        author: ctx.actor,
+        conditions: { ifNoneMatch: '*' },
+      });
+      return files.commitWrite(plan, upload(ctx));
+    })
+    .register('files.patch', async (args) =>
+      files.patch(text(args, 'owner'), text(args, 'path'), args.patch, conditions(args)),
+    )
+    .register('files.delete', async (args) => {
+      await files.delete(text(args, 'owner'), text(args, 'path'), conditions(args));
+      return null;
+    });
+}
+
+function text(args: Record<string, unknown>, name: string): string {
+  const value = args[name];
+  if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
+  return value;
+}
+
+function optionalText(args: Record<string, unknown>, name: string): string | undefined {
+  const value = args[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function conditions(args: Record<string, unknown>): Conditions {
+  const out: Conditions = {};
+  if (typeof args.ifMatch === 'string') out.ifMatch = args.ifMatch;
+  if (args.ifNoneMatch === '*') out.ifNoneMatch = '*';
+  return out;
+}

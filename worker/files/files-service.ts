@@ -1,0 +1,356 @@
+/**
+ * Pod files: reads (with ranges and conditions), streamed writes, folder listings, metadata patches and
+ * deletes, on the layout of file-record.ts. Every write streams the bytes into a fresh blob, then makes
+ * it visible with one conditional put of the metadata document; a failed or cancelled write deletes
+ * its blob, so nothing half-written is ever visible.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { filePathProblem } from '../../protocol/names.ts';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import { profileKey } from '../users/users-service.ts';
+import { decideRange } from './byte-range.ts';
+import {
+  etagFor,
+  type FileInfo,
+  type FileRecord,
+  fileKey,
+  filesPrefix,
+  newBlobKey,
+  parseRecord,
+  publicInfo,
+  serializeRecord,
+} from './file-record.ts';
+import { applyMetadataPatch } from './metadata-patch.ts';
+import { nameFromSlug } from './slug.ts';
+
+export interface Conditions {
+  /** An etag, or `*` for "any existing version". */
+  ifMatch?: string;
+  ifNoneMatch?: '*';
+}
+
+export interface WriteRequest {
+  owner: string;
+  path: string;
+  contentType: string;
+  author: string | null;
+  conditions: Conditions;
+}
+
+/** A write whose preconditions held when it was planned; the bytes come next. */
+export interface WritePlan {
+  request: WriteRequest;
+  /** The file as it was when planned (the commit's first attempt assumes it unchanged; the store checks). */
+  current: { record: FileRecord; docEtag: string } | undefined;
+}
+
+export type ReadResult =
+  | { status: 304 | 416; info: FileInfo }
+  | { status: 200 | 206; info: FileInfo; start: number; end: number; body: NodeJS.ReadableStream };
+
+export interface FolderEntry {
+  name: string;
+  kind: 'file' | 'folder';
+  size?: number;
+  contentType?: string;
+  updatedAt?: string;
+  etag?: string;
+}
+
+const MAX_COMMIT_ATTEMPTS = 16;
+const LIST_CONCURRENCY = 16;
+
+export class FilesService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  async info(owner: string, path: string): Promise<FileInfo> {
+    const found = await this.#read(owner, checkPath(path));
+    if (found === undefined) throw notFound(path);
+    return publicInfo(found.record);
+  }
+
+  /** Opens a download, honouring If-None-Match and a single Range. */
+  async openRead(
+    owner: string,
+    path: string,
+    options: { range?: string; ifNoneMatch?: string } = {},
+  ): Promise<ReadResult> {
+    const found = await this.#read(owner, checkPath(path));
+    if (found === undefined) throw notFound(path);
+    const info = publicInfo(found.record);
+    if (options.ifNoneMatch !== undefined && matchesAny(options.ifNoneMatch, info.etag))
+      return { status: 304, info };
+    const range = decideRange(options.range, info.size);
+    if (range.kind === 'unsatisfiable') return { status: 416, info };
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, info.size - 1];
+    const opened =
+      info.size === 0
+        ? { body: emptyStream() }
+        : await this.store.getStream(
+            found.record.blob,
+            range.kind === 'partial' ? { start, end } : undefined,
+          );
+    if (opened === undefined) throw notFound(path); // deleted between the two reads
+    return { status: range.kind === 'partial' ? 206 : 200, info, start, end, body: opened.body };
+  }
+
+  /** Checks everything that can be checked before the bytes arrive, so a doomed upload fails at once. */
+  async planWrite(request: WriteRequest): Promise<WritePlan> {
+    checkPath(request.path);
+    // Independent look-ups, in parallel: the owner, the current version, and the file/folder rule.
+    const [, current] = await Promise.all([
+      this.#requireOwner(request.owner),
+      this.#read(request.owner, request.path),
+      this.#refuseFolderClash(request.owner, request.path),
+    ]);
+    checkConditions(request.conditions, current?.record);
+    return { request, current };
+  }
+
+  /** Streams the bytes into a new blob, then makes them visible. Returns whether the file was created. */
+  async commitWrite(
+    plan: WritePlan,
+    bytes: AsyncIterable<Buffer>,
+  ): Promise<{ created: boolean; info: FileInfo }> {
+    const { owner, path, contentType, author, conditions } = plan.request;
+    const blob = newBlobKey(owner);
+    const hash = createHash('sha256');
+    let size = 0;
+    async function* hashed() {
+      for await (const chunk of bytes) {
+        hash.update(chunk);
+        size += chunk.length;
+        yield chunk;
+      }
+    }
+    await this.store.putStream(blob, hashed(), { contentType });
+    const sha256 = hash.digest('hex');
+    try {
+      for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+        // The first attempt trusts the plan's read: the conditional put fails if the file changed since.
+        const current = attempt === 0 ? plan.current : await this.#read(owner, path);
+        checkConditions(conditions, current?.record);
+        const now = this.clock().toISOString();
+        const revision = (current?.record.revision ?? 0) + 1;
+        const record: FileRecord = {
+          path,
+          size,
+          contentType,
+          sha256,
+          etag: etagFor(sha256, revision),
+          author,
+          createdAt: current?.record.createdAt ?? now,
+          updatedAt: now,
+          tags: current?.record.tags ?? [],
+          description: current?.record.description ?? '',
+          revision,
+          blob,
+        };
+        try {
+          await this.#writeRecord(record, owner, current?.docEtag);
+        } catch (error) {
+          if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
+          throw error;
+        }
+        // The replaced bytes are invisible from now on; remove them without making the caller wait.
+        if (current !== undefined) void this.#deleteQuietly(current.record.blob);
+        return { created: current === undefined, info: publicInfo(record) };
+      }
+      throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
+    } catch (error) {
+      await this.#deleteQuietly(blob);
+      throw error;
+    }
+  }
+
+  /** A free path in `dir` for a POST: the slug when free, else the slug with a random suffix, else an id. */
+  async chooseName(owner: string, dir: string, slug: string | undefined): Promise<string> {
+    await this.#requireOwner(owner);
+    const base = nameFromSlug(slug);
+    const join = (name: string) => (dir === '' ? name : `${dir}/${name}`);
+    if (base !== '' && filePathProblem(join(base)) === undefined) {
+      if ((await this.#read(owner, join(base))) === undefined) return join(base);
+    }
+    const suffix = randomUUID().slice(0, 8);
+    const name = base === '' ? randomUUID() : `${truncateStem(base)}-${suffix}`;
+    return checkPath(join(name));
+  }
+
+  /** Direct children of a folder (`''` is the pod's root), in stable byte order, paginated. */
+  async list(
+    owner: string,
+    dir: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: FolderEntry[]; next: string | null }> {
+    if (dir !== '') checkPath(dir);
+    await this.#requireOwner(owner);
+    const prefix = dir === '' ? filesPrefix(owner) : `${fileKey(owner, dir)}/`;
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const startAfter = options.cursor === undefined ? undefined : prefix + decodeCursor(options.cursor);
+    const page = await this.store.listChildren(prefix, {
+      limit,
+      ...(startAfter === undefined ? {} : { startAfter }),
+    });
+    if (dir !== '' && page.entries.length === 0 && options.cursor === undefined) {
+      throw new CommandError(ErrorCode.NOT_FOUND, `no folder ${dir}`);
+    }
+    const items: (FolderEntry | undefined)[] = new Array(page.entries.length);
+    for (let i = 0; i < page.entries.length; i += LIST_CONCURRENCY) {
+      const batch = page.entries.slice(i, i + LIST_CONCURRENCY);
+      const resolved = await Promise.all(
+        batch.map(async (entry): Promise<FolderEntry | undefined> => {
+          if (entry.kind === 'prefix') return { name: entry.prefix.slice(prefix.length, -1), kind: 'folder' };
+          const object = await this.store.get(entry.info.key);
+          if (object === undefined) return undefined; // deleted meanwhile
+          const record = parseRecord(object.body);
+          return {
+            name: entry.info.key.slice(prefix.length),
+            kind: 'file',
+            size: record.size,
+            contentType: record.contentType,
+            updatedAt: record.updatedAt,
+            etag: record.etag,
+          };
+        }),
+      );
+      resolved.forEach((item, j) => {
+        items[i + j] = item;
+      });
+    }
+    const next = page.next === undefined ? null : encodeCursor(page.next.slice(prefix.length));
+    return { items: items.filter((item): item is FolderEntry => item !== undefined), next };
+  }
+
+  /** JSON merge patch of the user metadata (`tags`, `description`); the bytes are untouched. */
+  async patch(owner: string, path: string, patch: unknown, conditions: Conditions = {}): Promise<FileInfo> {
+    checkPath(path);
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      const current = await this.#read(owner, path);
+      if (current === undefined) throw notFound(path);
+      checkConditions(conditions, current.record);
+      const revision = current.record.revision + 1;
+      const record: FileRecord = {
+        ...current.record,
+        ...applyMetadataPatch(current.record, patch),
+        revision,
+        etag: etagFor(current.record.sha256, revision),
+        updatedAt: this.clock().toISOString(),
+      };
+      try {
+        await this.#writeRecord(record, owner, current.docEtag);
+        return publicInfo(record);
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+      }
+    }
+    throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
+  }
+
+  async delete(owner: string, path: string, conditions: Conditions = {}): Promise<void> {
+    const current = await this.#read(owner, checkPath(path));
+    if (current === undefined) throw notFound(path);
+    checkConditions(conditions, current.record);
+    await this.store.delete(fileKey(owner, path));
+    await this.#deleteQuietly(current.record.blob);
+  }
+
+  async #read(owner: string, path: string): Promise<{ record: FileRecord; docEtag: string } | undefined> {
+    const object = await this.store.get(fileKey(owner, path));
+    return object === undefined ? undefined : { record: parseRecord(object.body), docEtag: object.etag };
+  }
+
+  async #writeRecord(record: FileRecord, owner: string, docEtag: string | undefined): Promise<void> {
+    const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
+    await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
+      ...condition,
+      contentType: 'application/json',
+    });
+  }
+
+  async #requireOwner(owner: string): Promise<void> {
+    if ((await this.store.head(profileKey(owner))) === undefined) {
+      throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
+    }
+  }
+
+  /** A file and a folder cannot share a name: no ancestor may be a file, and the path may not be a folder. */
+  async #refuseFolderClash(owner: string, path: string): Promise<void> {
+    const segments = path.split('/');
+    const ancestors = segments.slice(0, -1).map((_, i) => segments.slice(0, i + 1).join('/'));
+    const [children, ...clashes] = await Promise.all([
+      this.store.listChildren(`${fileKey(owner, path)}/`, { limit: 1 }),
+      ...ancestors.map((a) => this.store.head(fileKey(owner, a))),
+    ]);
+    const file = ancestors.find((_, i) => clashes[i] !== undefined);
+    if (file !== undefined)
+      throw new CommandError(ErrorCode.CONFLICT, `${file} is a file, so it cannot be a folder`);
+    if (children.entries.length > 0) {
+      throw new CommandError(ErrorCode.CONFLICT, `${path} is a folder, so it cannot be a file`);
+    }
+  }
+
+  async #deleteQuietly(key: string): Promise<void> {
+    try {
+      await this.store.delete(key);
+    } catch {
+      // an orphaned blob costs space, not correctness
+    }
+  }
+}
+
+function checkPath(path: string): string {
+  const problem = filePathProblem(path);
+  if (problem !== undefined) throw new CommandError(ErrorCode.INVALID, problem);
+  return path;
+}
+
+function checkConditions(conditions: Conditions, current: FileRecord | undefined): void {
+  if (conditions.ifNoneMatch === '*' && current !== undefined) {
+    throw new CommandError(ErrorCode.PRECONDITION_FAILED, `${current.path} exists (If-None-Match: *)`);
+  }
+  if (conditions.ifMatch !== undefined) {
+    if (current === undefined || (conditions.ifMatch !== '*' && conditions.ifMatch !== current.etag)) {
+      throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the file does not match If-Match');
+    }
+  }
+}
+
+/** True if an If-None-Match list names `etag` (or is `*`). */
+function matchesAny(header: string, etag: string): boolean {
+  return header.split(',').some((raw) => {
+    const tag = raw
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1');
+    return tag === '*' || tag === etag;
+  });
+}
+
+const notFound = (path: string) => new CommandError(ErrorCode.NOT_FOUND, `no file ${path}`);
+
+function encodeCursor(name: string): string {
+  return Buffer.from(name).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (name === '' || filePathProblem(name.replace(/\/$/, '')) !== undefined) {
+    throw new CommandError(ErrorCode.INVALID, 'the cursor is not one this server gave');
+  }
+  return name;
+}
+
+function truncateStem(name: string): string {
+  return name.length > 80 ? name.slice(0, 80) : name;
+}
+
+async function* emptyChunks(): AsyncGenerator<Buffer> {}
+
+function emptyStream(): NodeJS.ReadableStream {
+  return Readable.from(emptyChunks());
+}

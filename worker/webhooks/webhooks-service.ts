@@ -1,0 +1,223 @@
+/**
+ * The webhooks service: an owner's webhooks live in the object store, each in a folder of its own,
+ * `users/<owner>/webhooks/<id>/config.json` (with the secret) and `.../deliveries.json` (the last
+ * outcomes). The URL passes the SSRF guard before it is stored.
+ */
+import {
+  type EventKind,
+  matchesFilter,
+  normalizePrefix,
+  type PodEvent,
+  parseKinds,
+} from '../../protocol/events/event.ts';
+import {
+  type DeliveryOutcome,
+  isValidWebhookId,
+  KEPT_OUTCOMES,
+  MAX_PREFIX_LENGTH,
+  MAX_SECRET_LENGTH,
+  MAX_WEBHOOKS_PER_OWNER,
+  MIN_SECRET_LENGTH,
+  WEBHOOK_ID_RULE,
+  type WebhookView,
+} from '../../protocol/events/webhook.ts';
+import { isValidUsername, USERNAME_RULE } from '../../protocol/names.ts';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import { profileKey, userPrefix } from '../users/users-service.ts';
+import { parseWebhookUrl, type WebhookGuard } from './ssrf-guard.ts';
+
+export interface StoredWebhook {
+  id: string;
+  owner: string;
+  url: string;
+  prefix: string;
+  kinds: EventKind[];
+  secret: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const MAX_ATTEMPTS = 8;
+const hooksPrefix = (owner: string) => `${userPrefix(owner)}webhooks/`;
+const hookFolder = (owner: string, id: string) => `${hooksPrefix(owner)}${id}/`;
+const configKey = (owner: string, id: string) => `${hookFolder(owner, id)}config.json`;
+const outcomesKey = (owner: string, id: string) => `${hookFolder(owner, id)}deliveries.json`;
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+export class WebhooksService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly guard: WebhookGuard,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates (created: true) or replaces a webhook. */
+  async put(owner: string, id: string, body: unknown): Promise<{ created: boolean; webhook: WebhookView }> {
+    await this.#checkOwner(owner, id);
+    const spec = checkSpec(body);
+    const url = invalidOnTypeError(() => parseWebhookUrl(spec.url));
+    const verdict = await this.guard.check(url);
+    if (!verdict.ok) throw new CommandError(ErrorCode.INVALID, verdict.reason);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = await this.store.get(configKey(owner, id));
+      if (current === undefined) {
+        const { items } = await this.store.list(hooksPrefix(owner), { limit: 1000 });
+        const count = items.filter((i) => i.key.endsWith('/config.json')).length;
+        if (count >= MAX_WEBHOOKS_PER_OWNER) {
+          throw new CommandError(
+            ErrorCode.CONFLICT,
+            `an owner has at most ${MAX_WEBHOOKS_PER_OWNER} webhooks`,
+          );
+        }
+      }
+      const previous =
+        current === undefined ? undefined : (JSON.parse(current.body.toString()) as StoredWebhook);
+      const now = this.clock().toISOString();
+      const hook: StoredWebhook = {
+        id,
+        owner,
+        url: url.href,
+        prefix: spec.prefix,
+        kinds: spec.kinds,
+        secret: spec.secret,
+        createdAt: previous?.createdAt ?? now,
+        updatedAt: now,
+      };
+      try {
+        await this.store.put(configKey(owner, id), json(hook), {
+          ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
+          contentType: 'application/json',
+        });
+      } catch (err) {
+        if (err instanceof PreconditionFailedError) continue;
+        throw err;
+      }
+      if (current === undefined) await this.store.delete(outcomesKey(owner, id)); // a former namesake's
+      return { created: current === undefined, webhook: await this.#view(hook) };
+    }
+    throw new CommandError(ErrorCode.CONFLICT, `too many concurrent changes to webhook ${id}; try again`);
+  }
+
+  async get(owner: string, id: string): Promise<WebhookView> {
+    await this.#checkOwner(owner, id);
+    const hook = await this.read(owner, id);
+    if (hook === undefined) throw notFound(owner, id);
+    return this.#view(hook);
+  }
+
+  async list(owner: string): Promise<{ items: WebhookView[] }> {
+    await this.#checkOwner(owner);
+    return { items: await Promise.all((await this.#all(owner)).map((hook) => this.#view(hook))) };
+  }
+
+  async delete(owner: string, id: string): Promise<void> {
+    await this.#checkOwner(owner, id);
+    if ((await this.store.head(configKey(owner, id))) === undefined) throw notFound(owner, id);
+    await this.store.deletePrefix(hookFolder(owner, id));
+  }
+
+  /** The webhook with its secret, or undefined. */
+  async read(owner: string, id: string): Promise<StoredWebhook | undefined> {
+    const object = await this.store.get(configKey(owner, id));
+    return object === undefined ? undefined : (JSON.parse(object.body.toString()) as StoredWebhook);
+  }
+
+  /** The owner's webhooks that want this event. */
+  async matching(event: PodEvent): Promise<StoredWebhook[]> {
+    if (!isValidUsername(event.owner)) return [];
+    return (await this.#all(event.owner)).filter((hook) => matchesFilter(event, hook));
+  }
+
+  /** Adds an outcome to the webhook's last ones (best effort under contention; skipped once it is gone). */
+  async recordOutcome(owner: string, id: string, outcome: DeliveryOutcome): Promise<void> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if ((await this.store.head(configKey(owner, id))) === undefined) return;
+      const current = await this.store.get(outcomesKey(owner, id));
+      const items = current === undefined ? [] : (JSON.parse(current.body.toString()) as DeliveryOutcome[]);
+      try {
+        await this.store.put(outcomesKey(owner, id), json([outcome, ...items].slice(0, KEPT_OUTCOMES)), {
+          ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
+          contentType: 'application/json',
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  async #all(owner: string): Promise<StoredWebhook[]> {
+    const { items } = await this.store.list(hooksPrefix(owner), { limit: 1000 });
+    const hooks = await Promise.all(
+      items
+        .filter((i) => i.key.endsWith('/config.json'))
+        .map(async (i) => {
+          const object = await this.store.get(i.key);
+          return object === undefined ? undefined : (JSON.parse(object.body.toString()) as StoredWebhook);
+        }),
+    );
+    return hooks.filter((h): h is StoredWebhook => h !== undefined);
+  }
+
+  async #view(hook: StoredWebhook): Promise<WebhookView> {
+    const object = await this.store.get(outcomesKey(hook.owner, hook.id));
+    const deliveries = object === undefined ? [] : (JSON.parse(object.body.toString()) as DeliveryOutcome[]);
+    const { id, url, prefix, kinds, createdAt, updatedAt } = hook;
+    return { id, url, prefix, kinds, createdAt, updatedAt, deliveries };
+  }
+
+  async #checkOwner(owner: string, id?: string): Promise<void> {
+    if (!isValidUsername(owner)) throw new CommandError(ErrorCode.INVALID, USERNAME_RULE);
+    if (id !== undefined && !isValidWebhookId(id)) throw new CommandError(ErrorCode.INVALID, WEBHOOK_ID_RULE);
+    if ((await this.store.head(profileKey(owner))) === undefined) {
+      throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
+    }
+  }
+}
+
+function checkSpec(body: unknown): { url: string; prefix: string; kinds: EventKind[]; secret: string } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new CommandError(ErrorCode.INVALID, 'a webhook is a JSON object {url, secret, prefix?, kinds?}');
+  }
+  const { url, secret, prefix, kinds } = body as Record<string, unknown>;
+  if (typeof url !== 'string') throw new CommandError(ErrorCode.INVALID, 'url is required');
+  if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || secret.length > MAX_SECRET_LENGTH) {
+    throw new CommandError(
+      ErrorCode.INVALID,
+      `secret is required: ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} characters`,
+    );
+  }
+  if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length > MAX_PREFIX_LENGTH)) {
+    throw new CommandError(
+      ErrorCode.INVALID,
+      `prefix is a folder path of at most ${MAX_PREFIX_LENGTH} characters`,
+    );
+  }
+  if (kinds !== undefined && (!Array.isArray(kinds) || kinds.some((k) => typeof k !== 'string'))) {
+    throw new CommandError(ErrorCode.INVALID, 'kinds is a list of event kinds');
+  }
+  try {
+    return {
+      url,
+      secret,
+      prefix: normalizePrefix(prefix as string | undefined),
+      kinds: parseKinds(((kinds as string[] | undefined) ?? []).join(',')),
+    };
+  } catch (err) {
+    throw new CommandError(ErrorCode.INVALID, (err as Error).message);
+  }
+}
+
+function invalidOnTypeError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TypeError) throw new CommandError(ErrorCode.INVALID, err.message);
+    throw err;
+  }
+}
+
+const notFound = (owner: string, id: string) =>
+  new CommandError(ErrorCode.NOT_FOUND, `${owner} has no webhook named ${id}`);
