@@ -3,16 +3,22 @@
  * and the routes. Built without listening, so tests can inject requests.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Invalidations } from '../protocol/events/invalidation.ts';
 import { USERNAME_RULE } from '../protocol/names.ts';
+import { authenticator } from './auth/authenticate.ts';
+import { TokenResolver } from './auth/token-resolver.ts';
 import type { BrokerClient } from './broker-client.ts';
 import { serviceCaller, streamOpener } from './call-service.ts';
 import type { LiveEvents } from './events/live-events.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
+import { benchRoutes } from './routes/bench.ts';
 import { eventsRoutes } from './routes/events.ts';
 import { filesRoutes } from './routes/files.ts';
+import { grantsRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
+import { tokensRoutes } from './routes/tokens.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 
@@ -28,6 +34,10 @@ export interface AppOptions {
   logger: FastifyBaseLogger;
   metrics: ApiMetrics;
   commandTimeoutMs: number;
+  /** The operator's token (admin: creates accounts when sign-up is closed); empty for none. */
+  adminToken: string;
+  /** How long a resolved token is trusted before asking again (at most 1000 ms). */
+  authCacheMs: number;
   streamTimeoutMs: number;
   maxFileBytes: number;
   window: number;
@@ -35,8 +45,12 @@ export interface AppOptions {
   readinessTimeoutMs: number;
   /** Live events; undefined when NATS_URL is empty (the events and webhooks endpoints answer 503). */
   events?: LiveEvents | undefined;
+  /** Cache invalidations from the workers (revoked tokens); undefined without NATS. */
+  invalidations?: Promise<Invalidations> | undefined;
   sseHeartbeatMs?: number;
   sseMaxBufferBytes?: number;
+  /** BENCH_ROUTES: serve the benchmark routes (api/routes/bench.ts). */
+  benchRoutes?: boolean;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -56,11 +70,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.getDefaultJsonParser('error', 'error'),
   );
 
+  const resolver = new TokenResolver(
+    (hash, callOptions) => options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+    options.authCacheMs,
+  );
+  const authenticate = authenticator({ adminToken: options.adminToken, resolver });
+  // With NATS, a revoked token is dropped from this replica's cache the moment a worker revokes it.
+  void options.invalidations?.then((invalidations) => {
+    invalidations.on('token.revoked', (message) => {
+      if (message.key !== undefined) resolver.forgetHash(message.key);
+    });
+    invalidations.onResync(() => resolver.clear());
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // Authentication seam: the accounts issue resolves the bearer token into request.principal here.
+    await authenticate(request);
   });
   app.addHook('onResponse', async (request, reply) => {
+    // A user who deleted their account through this api: its token dies here at once (elsewhere within
+    // AUTH_CACHE_MS).
+    if (
+      request.method === 'DELETE' &&
+      reply.statusCode === 204 &&
+      request.routeOptions.url === '/v1/users/:username'
+    ) {
+      const token = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+      if (token !== undefined) resolver.forget(token);
+    }
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.requests.inc({ method: request.method, route, status: reply.statusCode });
     options.metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
@@ -76,8 +112,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof HttpProblem)
+    if (error instanceof HttpProblem) {
+      reply.headers(error.headers);
       return sendProblem(reply, error.status, error.message, error.retryAfter);
+    }
     if (error.validation !== undefined) {
       const usernameRule = error.validation.some((v) => ['/username', '/owner'].includes(v.instancePath));
       return sendProblem(
@@ -98,6 +136,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const call = serviceCaller(options.broker, options.commandTimeoutMs);
   await app.register(healthRoutes(options.broker, options.metrics.registry, options.readinessTimeoutMs));
   await app.register(usersRoutes(call));
+  await app.register(tokensRoutes(call));
+  await app.register(grantsRoutes(call));
   await app.register(
     eventsRoutes({
       call,
@@ -107,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }),
   );
   await app.register(webhooksRoutes(call, options.events !== undefined));
+  if (options.benchRoutes) await app.register(benchRoutes(call));
   await app.register(
     filesRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
   );

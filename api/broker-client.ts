@@ -2,7 +2,13 @@
  * The api's connection to the broker: one DEALER, many concurrent calls matched to replies by id. It
  * pings the broker (the `broker.status` service) every heartbeat interval; while the broker is silent,
  * calls fail at once with `unavailable` instead of waiting for their deadline.
+ *
+ * When the connection drops (the broker died or restarted), every call in flight fails at once with
+ * `unavailable` (503): its reply can never come, as a restarted broker knows nothing of it. (A broker
+ * that hangs without dropping the connection is left to the calls' deadlines: a busy broker must not
+ * turn into a burst of failures.) Sends wait at most one liveness window, never forever.
  */
+import type { Registry } from 'prom-client';
 import { Dealer } from 'zeromq';
 import { encodeCommandBody } from '../protocol/command-body.ts';
 import {
@@ -15,6 +21,7 @@ import {
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
+import { type BrokerLinkMetrics, createBrokerLinkMetrics } from './broker-metrics.ts';
 import { BrokerStream } from './files/broker-stream.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -24,6 +31,8 @@ export interface BrokerClientOptions {
   heartbeatMs: number;
   liveness: number;
   highWaterMark: number;
+  /** A transfer whose HTTP client makes no progress for this long is abandoned (default 30 s). */
+  streamIdleMs?: number;
 }
 
 export interface CallOptions {
@@ -47,6 +56,7 @@ export interface BrokerStatus {
 }
 
 interface Pending {
+  service: string;
   resolve: (outcome: Outcome) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -55,6 +65,8 @@ interface Pending {
 
 /** Slack past the deadline before the api stops waiting for the broker's own timeout answer. */
 const REPLY_GRACE_MS = 1000;
+/** Answered by the broker itself (the liveness ping). */
+const STATUS_SERVICE = 'broker.status';
 
 export class BrokerClient {
   readonly #socket: Dealer;
@@ -64,17 +76,22 @@ export class BrokerClient {
   #lastHeard = 0;
   #pingTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
+  readonly #metrics: BrokerLinkMetrics;
 
   constructor(
     private readonly options: BrokerClientOptions,
     private readonly logger: Logger,
+    /** The api's metrics registry, for the broker-link metrics (broker-metrics.ts). */
+    registry?: Registry,
   ) {
     this.#socket = new Dealer({
       linger: 0,
       sendHighWaterMark: options.highWaterMark,
       receiveHighWaterMark: options.highWaterMark,
+      sendTimeout: options.heartbeatMs * options.liveness,
     });
     this.#writer = new SocketWriter(this.#socket);
+    this.#metrics = createBrokerLinkMetrics(registry);
   }
 
   /** True while the broker has answered within the liveness window. */
@@ -83,13 +100,37 @@ export class BrokerClient {
   }
 
   start(): void {
+    // A dropped connection means the broker that holds our calls is gone (or forgot us): fail them now.
+    this.#socket.events.on('disconnect', () => {
+      this.#lastHeard = 0;
+      this.#loseAll('the connection to the broker dropped');
+    });
     this.#socket.connect(this.options.endpoint);
     this.#loop = this.#receive();
     const ping = () => {
+      this.#metrics.brokerUp.set(this.available ? 1 : 0);
       this.status(this.options.heartbeatMs * this.options.liveness).catch(() => undefined);
     };
     ping();
     this.#pingTimer = setInterval(ping, this.options.heartbeatMs);
+  }
+
+  /** Fails every call in flight with `unavailable` (their replies cannot come any more). */
+  #loseAll(reason: string): void {
+    this.#metrics.brokerUp.set(0);
+    let lost = 0;
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new BrokerCallError('unavailable'));
+      if (p.service !== STATUS_SERVICE) lost++;
+    }
+    if (lost > 0) {
+      this.#metrics.lostCalls.inc(lost);
+      this.logger.warn({ lost }, `${reason}: calls in flight failed`);
+    } else {
+      this.logger.warn(reason);
+    }
   }
 
   async close(): Promise<void> {
@@ -105,7 +146,10 @@ export class BrokerClient {
 
   /** Sends a command to `service` and resolves to the worker's outcome. */
   call(service: string, command: string, args: object, options: CallOptions): Promise<Outcome> {
-    if (!this.available) return Promise.reject(new BrokerCallError('unavailable'));
+    if (!this.available) {
+      this.#metrics.calls.inc({ service, outcome: 'unavailable' });
+      return Promise.reject(new BrokerCallError('unavailable'));
+    }
     return this.#request(service, command, encodeCommandBody({ actor: options.actor, args }), options);
   }
 
@@ -115,19 +159,27 @@ export class BrokerClient {
    */
   openStream(service: string, command: string, args: object, options: CallOptions): BrokerStream {
     const id = (this.#nextId++).toString(36);
-    const stream = new BrokerStream((final, part, body = EMPTY, credit) =>
-      this.#writer.send(
-        encodeClientReply(
-          final ? 'FINAL' : 'PARTIAL',
-          { id, part, ...(credit === undefined ? {} : { credit }) },
-          body,
+    const stream = new BrokerStream(
+      (final, part, body = EMPTY, credit) =>
+        this.#writer.send(
+          encodeClientReply(
+            final ? 'FINAL' : 'PARTIAL',
+            { id, part, ...(credit === undefined ? {} : { credit }) },
+            body,
+          ),
         ),
-      ),
+      this.options.streamIdleMs,
     );
     if (!this.available) {
+      this.#metrics.calls.inc({ service, outcome: 'unavailable' });
       stream.finish(new BrokerCallError('unavailable'));
       return stream;
     }
+    this.#metrics.streamsInFlight.inc();
+    stream.result.then(
+      () => this.#metrics.streamsInFlight.dec(),
+      () => this.#metrics.streamsInFlight.dec(),
+    );
     this.#request(
       service,
       command,
@@ -144,7 +196,7 @@ export class BrokerClient {
 
   /** Asks the broker which workers serve what. */
   async status(timeoutMs: number): Promise<BrokerStatus> {
-    const outcome = await this.#request('broker.status', 'status', Buffer.of(0xc0), {
+    const outcome = await this.#request(STATUS_SERVICE, 'status', Buffer.of(0xc0), {
       actor: null,
       requestId: 'status',
       idempotent: true,
@@ -171,12 +223,12 @@ export class BrokerClient {
       idempotent: options.idempotent,
       requestId: options.requestId,
     };
-    return new Promise<Outcome>((resolve, reject) => {
+    const result = new Promise<Outcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new BrokerCallError('no_reply'));
       }, options.timeoutMs + REPLY_GRACE_MS);
-      this.#pending.set(id, { resolve, reject, timer, ...(stream === undefined ? {} : { stream }) });
+      this.#pending.set(id, { service, resolve, reject, timer, ...(stream === undefined ? {} : { stream }) });
       this.#writer.send(encodeClientRequest(header, body)).catch((err: Error) => {
         clearTimeout(timer);
         this.#pending.delete(id);
@@ -184,6 +236,14 @@ export class BrokerClient {
         reject(new BrokerCallError('unavailable'));
       });
     });
+    if (service !== STATUS_SERVICE) {
+      result.then(
+        (outcome) => this.#metrics.calls.inc({ service, outcome: outcome.ok ? 'ok' : outcome.error.code }),
+        (err: unknown) =>
+          this.#metrics.calls.inc({ service, outcome: err instanceof BrokerCallError ? err.code : 'error' }),
+      );
+    }
+    return result;
   }
 
   async #receive(): Promise<void> {

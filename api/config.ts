@@ -1,6 +1,6 @@
 /** The api's settings, from environment variables. */
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { integer, loadConfig, text } from '../protocol/process/env.ts';
+import { flag, integer, loadConfig, text } from '../protocol/process/env.ts';
 
 export const apiSpec = {
   host: text('API_HOST', '0.0.0.0', 'Address the HTTP api listens on'),
@@ -51,6 +51,19 @@ export const apiSpec = {
     4096,
     16 * 1024 * 1024,
   ),
+  adminToken: text(
+    'PODSTORE_ADMIN_TOKEN',
+    '',
+    'The operator token (admin: creates accounts when PODSTORE_SIGNUP=admin)',
+  ),
+  authCacheMs: integer(
+    'AUTH_CACHE_MS',
+    1000,
+    'How long a resolved token is trusted before asking again',
+    0,
+    1000,
+  ),
+  streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
   graceMs: integer('API_GRACE_MS', 10_000, 'How long SIGTERM waits for in-flight requests', 0, 600_000),
   natsUrl: text('NATS_URL', '', 'NATS server URL, e.g. nats://nats:4222 (empty: events off)'),
   eventsMaxAgeS: integer(
@@ -74,6 +87,7 @@ export const apiSpec = {
     1024,
     1_073_741_824,
   ),
+  benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
 };
 
 export const loadApiConfig = (env = process.env) => loadConfig(apiSpec, env);

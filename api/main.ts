@@ -10,10 +10,18 @@ import { createApiMetrics } from './metrics.ts';
 const logger = createLogger('api');
 const config = loadApiConfig();
 
-const broker = new BrokerClient({ ...config, endpoint: config.broker }, logger);
+const metrics = createApiMetrics();
+const broker = new BrokerClient({ ...config, endpoint: config.broker }, logger, metrics.registry);
 broker.start();
 const events = startApiEvents(config, logger);
-const app = await buildApp({ ...config, broker, logger, metrics: createApiMetrics(), events: events?.live });
+const app = await buildApp({
+  ...config,
+  broker,
+  logger,
+  metrics,
+  events: events?.live,
+  invalidations: events?.invalidations,
+});
 await app.listen({ host: config.host, port: config.port });
 
 onShutdown(logger, config.graceMs + 2000, async () => {

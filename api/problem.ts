@@ -19,6 +19,7 @@ export interface Problem {
 const titles: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  422: 'Unprocessable Content',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
@@ -45,6 +46,8 @@ export class HttpProblem extends Error {
     readonly status: number,
     detail: string,
     readonly retryAfter?: number,
+    /** Extra response headers (e.g. WWW-Authenticate on a 401). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
   }
@@ -60,6 +63,7 @@ const statusOfCode: Record<ErrorCodeValue, number> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.PRECONDITION_FAILED]: 412,
+  [ErrorCode.UNPROCESSABLE]: 422,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.UNKNOWN_COMMAND]: 503,
   [ErrorCode.STORAGE_UNAVAILABLE]: 503,

@@ -4,6 +4,7 @@
  * the same way as the HTTP load.
  */
 import * as hdr from 'hdr-histogram-js';
+import { latencyOf } from './load/recorder.ts';
 
 export interface LoadResult {
   requests: number;
@@ -46,16 +47,16 @@ export async function closedLoop(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const ms = (us: number) => Math.round(us / 10) / 100;
+  const { p50, p90, p99, max } = latencyOf(histogram);
   const result = {
     requests,
     errors,
     seconds: Math.round(elapsed * 100) / 100,
     rps: Math.round(requests / elapsed),
-    p50: ms(histogram.getValueAtPercentile(50)),
-    p90: ms(histogram.getValueAtPercentile(90)),
-    p99: ms(histogram.getValueAtPercentile(99)),
-    max: ms(histogram.maxValue),
+    p50,
+    p90,
+    p99,
+    max,
   };
   histogram.destroy();
   return result;

@@ -1,58 +1,95 @@
 /**
- * `npm run bench [-- --seconds 10 --connections 32 --workers 2 --large-mib 1024]`
+ * `npm run bench [-- --seconds 10 --connections 32 --workers 2 --large-mib 1024 ...]` (bench/suite-args.ts)
  *
- * Starts real MinIO and the local runner (broker, N workers, api) on loopback, then measures in one run
- * each operation through the full stack (HTTP → api → broker → worker → MinIO) and the same operation
- * done directly on MinIO from this process, through the same S3 adapter the workers use, so the cost of
- * the api, the broker hop and the worker is a ratio. Records the peak RSS of every process. Prints a
- * table and writes bench/results/<timestamp>.json.
+ * The standard suite, in one run on this machine, on loopback: real MinIO and nats-server, and the local
+ * runner (broker, workers, api as processes). Each figure is measured beside its baseline in the same
+ * run, so the cost of podstore is a ratio:
+ *  - profile and 4 KiB file GET/PUT through the full stack vs the same object on MinIO directly;
+ *  - the broker hop alone (`bench.echo` through the api's BrokerClient) vs NATS request-reply;
+ *  - a large upload and download vs MinIO directly, with the peak RSS of every process;
+ *  - the `processing` scenario with 1, 2 and 4 workers (workers are added to the running stack).
+ * Prints the tables and the goals, writes bench/results/<date>.json and the scaling chart <date>.svg.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
 import { LocalStack } from '../deploy/local/stack.ts';
 import { freePort } from '../test/helpers/free-port.ts';
 import provision from '../test/helpers/global-setup.ts';
-import { startMinio } from '../test/helpers/servers.ts';
+import { startMinio, startNats } from '../test/helpers/servers.ts';
 import { freePortRange } from '../test/helpers/test-stack.ts';
 import { S3ObjectStore } from '../worker/storage/s3-store.ts';
-import { peakRssMiB } from './peak-rss.ts';
+import { scalingChart } from './chart.ts';
+import { evaluateGoals } from './goals.ts';
+import { authHeader, runPrefix, signUp } from './load/accounts.ts';
+import { peakRssMiB, resetPeakRss } from './peak-rss.ts';
 import { renderReport } from './report.ts';
+import type { RssSet, SuiteResults } from './results-types.ts';
+import { echoComparison } from './scenarios/broker-echo.ts';
 import { largeTransfer } from './scenarios/large-transfer.ts';
 import { smallOps } from './scenarios/small-ops.ts';
+import { processingAt } from './scenarios/worker-scaling.ts';
+import { parseSuiteArgs, SuiteArgsError, workerSchedule } from './suite-args.ts';
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '32' },
-    workers: { type: 'string', default: '2' },
-    'large-mib': { type: 'string', default: '1024' },
-  },
-});
-const seconds = Number(values.seconds);
-const connections = Number(values.connections);
-const workers = Number(values.workers);
-const largeBytes = Number(values['large-mib']) * 2 ** 20;
 const log = (line: string) => process.stderr.write(`${line}\n`);
+let args: ReturnType<typeof parseSuiteArgs>;
+try {
+  args = parseSuiteArgs(process.argv.slice(2));
+} catch (err) {
+  if (!(err instanceof SuiteArgsError)) throw err;
+  log(err.message);
+  process.exit(2);
+}
+const schedule = workerSchedule(args);
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+const results: SuiteResults = {
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+  },
+  settings: {
+    workers: args.workers,
+    connections: args.connections,
+    seconds: args.seconds,
+    users: args.users,
+    largeMiB: args.largeMiB,
+    echoBytes: args.echoBytes,
+    echoConnections: args.echoConnections,
+    processingMiB: args.processingMiB,
+    processingConnections: args.processingConnections,
+    workerCounts: args.workerCounts,
+  },
+  loadAverage: { before: loadavg().map(round2) },
+};
 
 await provision();
 const minio = await startMinio();
+const nats = await startNats({ jetstream: true });
 const bucket = 'bench';
+const cpuProfDir = args.cpuProfDir === undefined ? undefined : path.resolve(args.cpuProfDir);
+if (cpuProfDir !== undefined) await mkdir(cpuProfDir, { recursive: true });
 const stack = new LocalStack({
-  workers,
+  workers: schedule[0] ?? 1,
   host: '127.0.0.1',
   apiPort: await freePort(),
   frontendPort: await freePort(),
   backendPort: await freePort(),
   brokerMetricsPort: 0,
-  workerMetricsBasePort: await freePortRange(workers),
+  workerMetricsBasePort: await freePortRange(Math.max(...schedule, 1)),
   env: {
     MINIO_ENDPOINT: minio.endpoint,
     MINIO_ACCESS_KEY: minio.accessKey,
     MINIO_SECRET_KEY: minio.secretKey,
     MINIO_BUCKET: bucket,
+    NATS_URL: nats.url,
+    BENCH_ROUTES: 'true',
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
+    // Profiles are written when each process exits (after the SIGTERM that ends the run).
+    ...(cpuProfDir === undefined ? {} : { NODE_EXTRA_ARGS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }),
   },
   stdio: 'pipe',
 });
@@ -63,45 +100,105 @@ const store = new S3ObjectStore({
   bucket,
   region: 'us-east-1',
 });
+const processes = () => [stack.api, stack.broker, ...stack.workers];
+const peaks = async (): Promise<RssSet> => ({
+  api: await peakRssMiB(stack.api?.child.pid),
+  broker: await peakRssMiB(stack.broker?.child.pid),
+  workers: await Promise.all(stack.workers.map((w) => peakRssMiB(w.child.pid))),
+});
 
-let report: Awaited<ReturnType<typeof collect>>;
-async function collect() {
-  await stack.start();
-  log(`stack up: ${workers} workers, MinIO at ${minio.endpoint}`);
-  const small = await smallOps({ apiUrl: stack.apiUrl, store, connections, seconds, log });
-  const large = await largeTransfer({
-    apiUrl: stack.apiUrl,
-    store,
-    owner: 'bench-0',
-    bytes: largeBytes,
-    log,
-  });
-  const rss = {
-    api: await peakRssMiB(stack.api?.child.pid),
-    broker: await peakRssMiB(stack.broker?.child.pid),
-    workers: await Promise.all(stack.workers.map((w) => peakRssMiB(w.child.pid))),
-  };
-  return { small, large, rss };
+async function mainPhases(): Promise<void> {
+  if (args.phases.includes('small')) {
+    results.small = await smallOps({
+      apiUrl: stack.apiUrl,
+      store,
+      connections: args.connections,
+      seconds: args.seconds,
+      users: args.users,
+      log,
+    });
+  }
+  if (args.phases.includes('echo')) {
+    results.echo = await echoComparison({
+      brokerEndpoint: stack.frontendEndpoint,
+      natsUrl: nats.url,
+      payloadBytes: args.echoBytes,
+      connections: args.echoConnections,
+      seconds: args.seconds,
+      warmupSeconds: Math.min(2, args.seconds),
+      log,
+    });
+  }
+  if (args.phases.includes('large')) {
+    const rss: NonNullable<SuiteResults['rss']> = { beforeLarge: await peaks() };
+    results.rss = rss;
+    const owner = await signUp(stack.apiUrl, `${runPrefix()}-large`, {});
+    results.large = await largeTransfer({
+      apiUrl: stack.apiUrl,
+      store,
+      owner: owner.name,
+      headers: authHeader(owner.token),
+      bytes: args.largeMiB * 2 ** 20,
+      log,
+      around: async (step, run) => {
+        const reset = await Promise.all(processes().map((p) => resetPeakRss(p?.child.pid)));
+        if (!reset.every(Boolean)) log('peak RSS could not be reset: the peaks include earlier phases');
+        await run();
+        rss[step === 'uploadStack' ? 'upload' : 'download'] = await peaks();
+      },
+    });
+  }
 }
+
 try {
-  report = await collect();
+  await stack.start();
+  log(`stack up: ${stack.workers.length} workers, MinIO ${minio.endpoint}, NATS ${nats.url}`);
+  if (cpuProfDir !== undefined) {
+    const pids = Object.fromEntries(processes().map((p) => [p?.name, p?.child.pid]));
+    await writeFile(path.join(cpuProfDir, 'pids.json'), `${JSON.stringify(pids, null, 2)}\n`);
+  }
+  for (const count of schedule) {
+    while (stack.workers.length < count) stack.addWorker();
+    await stack.waitReady(count, 30_000);
+    if (count === args.workers && args.phases.some((p) => p !== 'scaling')) await mainPhases();
+    if (args.phases.includes('scaling') && args.workerCounts.includes(count)) {
+      const run = await processingAt({
+        apiUrl: stack.apiUrl,
+        workers: count,
+        connections: args.processingConnections,
+        seconds: args.seconds,
+        mib: args.processingMiB,
+        log,
+      });
+      results.scaling = [...(results.scaling ?? []), run];
+    }
+  }
+  if (cpuProfDir !== undefined) {
+    const pids = Object.fromEntries(processes().map((p) => [p?.name, p?.child.pid]));
+    await writeFile(path.join(cpuProfDir, 'pids.json'), `${JSON.stringify(pids, null, 2)}\n`);
+  }
 } finally {
   await store.close();
   await stack.stop();
+  await nats.stop();
   await minio.stop();
 }
 
-const machine = {
-  cores: cpus().length,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-};
-const settings = { workers, connections, seconds, largeMiB: largeBytes / 2 ** 20 };
-process.stdout.write(`${renderReport({ machine, settings, ...report })}\n`);
-await mkdir(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/${new Date().toISOString().replace(/[:.]/g, '-')}.json`, import.meta.url);
-await writeFile(
-  file,
-  `${JSON.stringify({ date: new Date().toISOString(), machine, settings, ...report }, null, 2)}\n`,
-);
-log(`wrote ${file.pathname}`);
+results.loadAverage.after = loadavg().map(round2);
+const goals = evaluateGoals(results);
+process.stdout.write(`${renderReport(results, goals)}\n`);
+const date = new Date().toISOString().replace(/[:.]/g, '-');
+const dir = new URL('./results/', import.meta.url);
+await mkdir(dir, { recursive: true });
+const json = new URL(`${date}.json`, dir);
+await writeFile(json, `${JSON.stringify({ date: new Date().toISOString(), ...results, goals }, null, 2)}\n`);
+log(`wrote ${json.pathname}`);
+if (results.scaling !== undefined) {
+  const svg = new URL(`${date}.svg`, dir);
+  const chart = scalingChart(results.scaling, {
+    title: `podstore processing: throughput and p99 by workers (${results.machine.cores} cores)`,
+    subtitle: `sha256 of ${args.processingMiB} MiB per request, ${args.processingConnections} connections, ${args.seconds} s per point, ${new Date().toISOString().slice(0, 10)}`,
+  });
+  await writeFile(svg, chart);
+  log(`wrote ${svg.pathname}`);
+}

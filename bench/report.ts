@@ -1,43 +1,129 @@
-/** The benchmark's table: each full-stack figure beside its direct-to-MinIO baseline, with the ratio. */
-import type { LoadResult } from './closed-loop.ts';
-import type { TransferResult } from './scenarios/large-transfer.ts';
+/**
+ * The benchmark's tables: each full-stack figure beside its baseline (direct MinIO, NATS, one worker)
+ * with the ratio, then the goals. Pure: results in, Markdown-ish text out.
+ */
+import type { Goal } from './goals.ts';
+import type { RssSet, SuiteResults } from './results-types.ts';
 
-export interface Report {
-  machine: { cores: number; cpu: string; memoryGiB: number };
-  settings: { workers: number; connections: number; seconds: number; largeMiB: number };
-  small: Record<string, LoadResult>;
-  large: Record<string, TransferResult>;
-  rss: { api?: number; broker?: number; workers: (number | undefined)[] };
-}
+const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
+const v = (n: number | undefined) => (n === undefined ? 'n/a' : String(n));
+const rssText = (r: RssSet | undefined) =>
+  r === undefined
+    ? 'n/a'
+    : `api ${v(r.api)}, broker ${v(r.broker)}, workers ${r.workers.map(v).join(' / ')} MiB`;
 
-export function renderReport(r: Report): string {
-  const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
-  const ops = (label: string, key: string) => {
-    const stack = r.small[`${key}Stack`];
-    const direct = r.small[`${key}Direct`];
-    return `| ${label} | ${stack?.rps} | ${stack?.p50} / ${stack?.p99} | ${stack?.errors} | ${direct?.rps} | ${direct?.p50} / ${direct?.p99} | ${ratio(stack?.rps, direct?.rps)} |`;
-  };
-  const transfer = (label: string, key: string) => {
-    const stack = r.large[`${key}Stack`];
-    const direct = r.large[`${key}Direct`];
-    return `| ${label} | ${stack?.mibPerSecond} MiB/s | ${stack?.seconds} s | ${direct?.mibPerSecond} MiB/s | ${direct?.seconds} s | ${ratio(stack?.mibPerSecond, direct?.mibPerSecond)} |`;
+const failures = (statuses: Record<string, number> | undefined) =>
+  Object.entries(statuses ?? {})
+    .filter(([status]) => !status.startsWith('2'))
+    .map(([status, n]) => `${status} ×${n}`)
+    .join(', ');
+
+function smallTable(r: SuiteResults): string[] {
+  const s = r.small;
+  if (s === undefined) return [];
+  const row = (label: string, key: string) => {
+    const stack = s[`${key}Stack`];
+    const direct = s[`${key}Direct`];
+    return `| ${label} | ${v(stack?.rps)} | ${v(stack?.p50)} / ${v(stack?.p99)} | ${v(stack?.errors)} | ${v(direct?.rps)} | ${v(direct?.p50)} / ${v(direct?.p99)} | ${ratio(stack?.rps, direct?.rps)} |`;
   };
   return [
-    `podstore bench: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; ` +
-      `${r.settings.workers} workers, ${r.settings.connections} connections, ${r.settings.seconds} s per run; all on this machine`,
+    `Small operations, ${r.settings.connections} connections, ${r.settings.seconds} s each, ${r.settings.workers} workers:`,
     '',
-    '| operation | stack req/s | stack p50 / p99 ms | errors | direct req/s | direct p50 / p99 ms | stack / direct |',
+    '| operation | stack req/s | stack p50 / p99 ms | errors | direct MinIO req/s | direct p50 / p99 ms | stack / direct |',
     '|---|---|---|---|---|---|---|',
-    ops('profile GET', 'profileGet'),
-    ops('profile PUT', 'profilePut'),
-    ops('4 KiB file GET', 'fileGet'),
-    ops('4 KiB file PUT', 'filePut'),
+    row('profile GET', 'profileGet'),
+    row('profile PUT', 'profilePut'),
+    row('4 KiB file GET', 'fileGet'),
+    row('4 KiB file PUT', 'filePut'),
     '',
-    `| ${r.settings.largeMiB} MiB transfer | stack | stack time | direct | direct time | stack / direct |`,
+    ...Object.entries(s)
+      .map(([key, result]) => [key, failures(result.statuses)] as const)
+      .filter(([, text]) => text !== '')
+      .map(([key, text]) => `${key} answers other than 2xx: ${text}`),
+  ];
+}
+
+function echoTable(r: SuiteResults): string[] {
+  const e = r.echo;
+  if (e === undefined) return [];
+  const row = (label: string, key: string) => {
+    const x = e[key];
+    return `| ${label} | ${v(x?.rps)} | ${v(x?.p50)} / ${v(x?.p90)} / ${v(x?.p99)} | ${v(x?.errors)} |`;
+  };
+  return [
+    `Echo, ${r.settings.echoBytes} B payload, ${r.settings.echoConnections} concurrent, ${r.settings.seconds} s each:`,
+    '',
+    '| path | req/s | p50 / p90 / p99 ms | errors |',
+    '|---|---|---|---|',
+    row('broker: BrokerClient → broker → worker (ZeroMQ)', 'brokerEcho'),
+    row('NATS: requester → nats-server → responder', 'natsEcho'),
+    `| broker / NATS | ${ratio(e.brokerEcho?.rps, e.natsEcho?.rps)} | | |`,
+    '',
+  ];
+}
+
+function largeTable(r: SuiteResults): string[] {
+  const l = r.large;
+  if (l === undefined) return [];
+  const row = (label: string, key: string) => {
+    const stack = l[`${key}Stack`];
+    const direct = l[`${key}Direct`];
+    return `| ${label} | ${v(stack?.mibPerSecond)} MiB/s | ${v(stack?.seconds)} s | ${v(direct?.mibPerSecond)} MiB/s | ${v(direct?.seconds)} s | ${ratio(stack?.mibPerSecond, direct?.mibPerSecond)} |`;
+  };
+  return [
+    `| ${r.settings.largeMiB} MiB transfer | stack | stack time | direct MinIO | direct time | stack / direct |`,
     '|---|---|---|---|---|---|',
-    transfer('upload', 'upload'),
-    transfer('download', 'download'),
+    row('upload', 'upload'),
+    row('download', 'download'),
     '',
-    `peak RSS: api ${r.rss.api} MiB, broker ${r.rss.broker} MiB, workers ${r.rss.workers.join(' / ')} MiB`,
+    `peak RSS during the upload: ${rssText(r.rss?.upload)}`,
+    `peak RSS during the download: ${rssText(r.rss?.download)}`,
+    `peak RSS before them (small operations, echo): ${rssText(r.rss?.beforeLarge)}`,
+    '',
+  ];
+}
+
+function scalingTable(r: SuiteResults): string[] {
+  const runs = r.scaling;
+  if (runs === undefined || runs.length === 0) return [];
+  const one = runs.find((run) => run.workers === 1) ?? runs[0];
+  return [
+    `processing (sha256 of ${r.settings.processingMiB} MiB per request), ${r.settings.processingConnections} connections, ${r.settings.seconds} s per worker count:`,
+    '',
+    '| workers | req/s | p50 ms | p90 ms | p99 ms | errors | vs 1 worker |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map(
+      (run) =>
+        `| ${run.workers} | ${run.rps} | ${run.p50} | ${run.p90} | ${run.p99} | ${run.errors} | ${ratio(run.rps, one?.rps)} |`,
+    ),
+    '',
+  ];
+}
+
+export function renderGoals(goals: Goal[]): string[] {
+  const measured = (g: Goal) =>
+    g.measured === undefined ? 'not run' : `${g.measured}${g.unit === '×' ? '×' : ' MiB'}`;
+  const target = (g: Goal) => `${g.kind === 'min' ? '≥' : '<'} ${g.target}${g.unit === '×' ? '×' : ' MiB'}`;
+  const met = (g: Goal) => (g.met === undefined ? '–' : g.met ? 'met' : 'missed');
+  return [
+    '| goal | measured | target | |',
+    '|---|---|---|---|',
+    ...goals.map((g) => `| ${g.goal} | ${measured(g)} | ${target(g)} | ${met(g)} |`),
+  ];
+}
+
+export function renderReport(r: SuiteResults, goals: Goal[]): string {
+  const load = (l: number[] | undefined) =>
+    l === undefined ? 'n/a' : l.map((n) => n.toFixed(2)).join(' / ');
+  return [
+    `podstore bench: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; ` +
+      'everything on this machine, loopback',
+    `load average (1 / 5 / 15 min) before ${load(r.loadAverage.before)}, after ${load(r.loadAverage.after)}`,
+    '',
+    ...smallTable(r),
+    ...echoTable(r),
+    ...largeTable(r),
+    ...scalingTable(r),
+    ...renderGoals(goals),
   ].join('\n');
 }

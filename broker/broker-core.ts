@@ -38,6 +38,12 @@ export interface BrokerSettings {
 /** The broker answers this service itself, like Majordomo's `mmi.*`. */
 export const STATUS_SERVICE = 'broker.status';
 
+/**
+ * Workers answer this service from memory (their cached storage state), so its commands go to a live
+ * worker even when every worker is at capacity: readiness reports the storage, not the load.
+ */
+export const HEALTH_SERVICE = 'health';
+
 interface PendingRequest {
   key: string;
   client: Buffer;
@@ -55,6 +61,8 @@ export class BrokerCore {
   readonly workers: WorkerRegistry;
   readonly #queues: RequestQueues<PendingRequest>;
   readonly #requests = new Map<string, PendingRequest>();
+  /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
+  #draining = false;
 
   constructor(
     private readonly settings: BrokerSettings,
@@ -85,7 +93,11 @@ export class BrokerCore {
       return;
     }
     if (header.deadline <= now) {
-      this.#fail(client, header.id, BrokerError.TIMEOUT);
+      this.#fail(client, header.id, BrokerError.TIMEOUT, header.service);
+      return;
+    }
+    if (this.#draining) {
+      this.#fail(client, header.id, BrokerError.NO_WORKER, header.service);
       return;
     }
     const request: PendingRequest = {
@@ -98,14 +110,17 @@ export class BrokerCore {
       attempts: 0,
       answered: false,
     };
-    const worker = this.workers.pick(header.service);
+    const worker =
+      header.service === HEALTH_SERVICE
+        ? this.workers.pickAny(header.service)
+        : this.workers.pick(header.service);
     if (worker !== undefined) {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
     } else if (this.#queues.push(header.service, request)) {
       this.#requests.set(key, request);
     } else {
-      this.#fail(client, header.id, BrokerError.OVERLOADED);
+      this.#fail(client, header.id, BrokerError.OVERLOADED, header.service);
     }
     this.#updateGauges(header.service);
   }
@@ -132,7 +147,8 @@ export class BrokerCore {
       const removed = this.#queues.removeWhere((r) => r.key === request.key);
       if (removed.length > 0) {
         this.#requests.delete(request.key);
-        this.#fail(client, id, BrokerError.CANCELLED);
+        this.#fail(client, id, BrokerError.CANCELLED, request.header.service);
+        this.#updateGauges(request.header.service);
       }
     }
   }
@@ -167,12 +183,22 @@ export class BrokerCore {
     }
     const key = `${client.toString('hex')}/${id}`;
     const request = this.#requests.get(key);
-    if (request === undefined || request.worker !== workerId) return; // late reply for a forgotten request
+    if (request === undefined || request.worker !== workerId) {
+      if (kind === 'FINAL') this.metrics.lateReplies.inc();
+      return; // late reply for a forgotten request
+    }
     if (!request.answered) {
       this.outbox.toClient(client, relayToClient(kind, headerFrame, body));
     }
     if (kind === 'PARTIAL') return;
-    this.metrics.replies.inc({ service: request.header.service });
+    const service = request.header.service;
+    this.metrics.replies.inc({ service });
+    if (request.answered) {
+      // The client was told `timeout` already; the worker's answer only frees its capacity.
+      this.metrics.lateReplies.inc();
+    } else {
+      this.metrics.requestSeconds.observe({ service, outcome: 'reply' }, (now - request.receivedAt) / 1000);
+    }
     this.#finish(request, now);
   }
 
@@ -195,6 +221,25 @@ export class BrokerCore {
     this.metrics.malformed.inc({ side: 'worker' });
   }
 
+  // ------------------------------------------------------------------------------------------ shutdown
+
+  /**
+   * Starts a graceful stop: new requests are answered `no_worker` at once (the api says 503), while
+   * requests in flight or queued still run and their replies are relayed. `idle` tells when none is left.
+   */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** True when no request waits for a worker or a reply. */
+  get idle(): boolean {
+    return this.#requests.size === 0;
+  }
+
   // ------------------------------------------------------------------------------------------ time
 
   /** Sends heartbeats to every worker. Called every heartbeat interval. */
@@ -212,16 +257,17 @@ export class BrokerCore {
     for (const r of late) {
       this.#requests.delete(r.key);
       const reason = r.header.deadline <= now ? BrokerError.TIMEOUT : BrokerError.NO_WORKER;
-      this.#fail(r.client, r.header.id, reason);
+      this.#fail(r.client, r.header.id, reason, r.header.service, now - r.receivedAt);
       this.#updateGauges(r.header.service);
     }
     for (const r of this.#requests.values()) {
       if (r.worker !== undefined && !r.answered && r.header.deadline <= now) {
         // The worker still holds the command (and its capacity) until it answers or dies.
         r.answered = true;
-        this.#fail(r.client, r.header.id, BrokerError.TIMEOUT);
+        this.#fail(r.client, r.header.id, BrokerError.TIMEOUT, r.header.service, now - r.receivedAt);
       }
     }
+    this.metrics.inFlight.set(this.#requests.size);
   }
 
   get pendingCount(): number {
@@ -283,15 +329,23 @@ export class BrokerCore {
         this.#queues.pushFront(request.header.service, request);
       } else {
         this.#requests.delete(key);
-        this.#fail(request.client, request.header.id, BrokerError.WORKER_LOST);
+        this.#fail(
+          request.client,
+          request.header.id,
+          BrokerError.WORKER_LOST,
+          request.header.service,
+          now - request.receivedAt,
+        );
       }
     }
     this.#updateWorkerGauges();
     for (const service of worker.services) this.#drainQueue(service, now);
   }
 
-  #fail(client: Buffer, id: string, error: BrokerErrorCode): void {
+  #fail(client: Buffer, id: string, error: BrokerErrorCode, service?: string, elapsedMs = 0): void {
     this.metrics.errors.inc({ code: error });
+    if (service !== undefined)
+      this.metrics.requestSeconds.observe({ service, outcome: error }, elapsedMs / 1000);
     this.outbox.toClient(client, encodeClientReply('FINAL', { id, error }));
   }
 

@@ -10,12 +10,15 @@ import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
 import { BrokerCore, type BrokerSettings } from './broker-core.ts';
 import type { BrokerMetrics } from './metrics.ts';
+import { SendFailureLog } from './send-failures.ts';
 
 export interface BrokerOptions extends BrokerSettings {
   frontend: string;
   backend: string;
   /** ZeroMQ high-water mark (messages) on both sockets. */
   highWaterMark: number;
+  /** Largest frame accepted; a peer that sends a larger one is disconnected by ZeroMQ. */
+  maxMessageBytes: number;
 }
 
 export class Broker {
@@ -30,23 +33,22 @@ export class Broker {
     private readonly logger: Logger,
     metrics: BrokerMetrics,
   ) {
+    // `mandatory`: a message for a peer that is gone or full fails (counted and logged) instead of
+    // vanishing; zeromq.js never waits on a ROUTER, so one slow peer cannot stall the others.
     const socketOptions = {
       mandatory: true,
       sendHighWaterMark: options.highWaterMark,
       receiveHighWaterMark: options.highWaterMark,
+      maxMessageSize: options.maxMessageBytes,
       linger: 0,
     };
     this.#frontend = new Router(socketOptions);
     this.#backend = new Router(socketOptions);
     const toClients = new SocketWriter(this.#frontend);
     const toWorkers = new SocketWriter(this.#backend);
-    const send = (writer: SocketWriter, side: string, identity: Buffer, frames: Buffer[]) => {
-      writer.send([identity, ...frames]).catch((err: Error) => {
-        this.logger.warn(
-          { side, peer: identity.toString('hex'), err: err.message },
-          'send failed: peer gone',
-        );
-      });
+    const failures = new SendFailureLog(logger, metrics.sendFailures);
+    const send = (writer: SocketWriter, side: 'client' | 'worker', identity: Buffer, frames: Buffer[]) => {
+      writer.send([identity, ...frames]).catch((err: unknown) => failures.record(side, identity, err));
     };
     this.core = new BrokerCore(
       options,
@@ -71,6 +73,22 @@ export class Broker {
     };
     this.logger.info(endpoints, 'broker listening');
     return endpoints;
+  }
+
+  /**
+   * Graceful stop: refuses new requests (503 at the api), lets what is queued or in flight finish and
+   * relays its replies, for at most `graceMs`; then closes.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.core.drain();
+    const until = Date.now() + graceMs;
+    this.logger.info({ pending: this.core.pendingCount, graceMs }, 'draining');
+    while (!this.core.idle && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    if (!this.core.idle)
+      this.logger.warn({ pending: this.core.pendingCount }, 'grace over: requests dropped');
+    // The sockets close with linger 0: give ZeroMQ's I/O thread a moment to put the last replies out.
+    await new Promise((r) => setTimeout(r, 100));
+    await this.stop();
   }
 
   async stop(): Promise<void> {

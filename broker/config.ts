@@ -33,6 +33,20 @@ export const brokerSpec = {
     1,
     10_000_000,
   ),
+  maxMessageBytes: integer(
+    'BROKER_MAX_MESSAGE_BYTES',
+    32 * 1024 * 1024,
+    'Largest frame the broker accepts; a peer sending a larger one is disconnected',
+    1024,
+    1024 ** 3,
+  ),
+  graceMs: integer(
+    'BROKER_GRACE_MS',
+    3000,
+    'How long SIGTERM lets queued and running requests finish (new ones get 503)',
+    0,
+    60_000,
+  ),
   metricsPort: integer(
     'BROKER_METRICS_PORT',
     9100,

@@ -16,7 +16,7 @@ const broker = new Broker(config, logger, metrics);
 await broker.start();
 const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
 
-onShutdown(logger, 5000, async () => {
+onShutdown(logger, config.graceMs + 2000, async () => {
+  await broker.drain(config.graceMs);
   metricsServer?.close();
-  await broker.stop();
 });

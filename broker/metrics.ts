@@ -1,7 +1,7 @@
 /**
  * The broker's Prometheus metrics, on a registry of its own (served by broker.ts on BROKER_METRICS_PORT).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export function createBrokerMetrics(registry = new Registry()) {
   const prefix = 'podstore_broker_';
@@ -57,6 +57,29 @@ export function createBrokerMetrics(registry = new Registry()) {
     workersAlive: new Gauge({
       name: `${prefix}workers_alive`,
       help: 'Workers registered',
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: `${prefix}requests_in_flight`,
+      help: 'Requests queued or running on a worker',
+      registers: [registry],
+    }),
+    requestSeconds: new Histogram({
+      name: `${prefix}request_seconds`,
+      help: 'Time from a request to its answer, by service and outcome (reply, or the broker error)',
+      labelNames: ['service', 'outcome'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30, 120],
+      registers: [registry],
+    }),
+    lateReplies: new Counter({
+      name: `${prefix}late_replies_total`,
+      help: 'Final replies dropped because the client was answered already (timeout) or forgotten',
+      registers: [registry],
+    }),
+    sendFailures: new Counter({
+      name: `${prefix}send_failures_total`,
+      help: 'Messages the broker could not send, by side and reason (peer_gone, peer_full, error)',
+      labelNames: ['side', 'reason'],
       registers: [registry],
     }),
   };

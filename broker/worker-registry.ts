@@ -91,6 +91,19 @@ export class WorkerRegistry {
     return best;
   }
 
+  /**
+   * A live, non-draining worker serving `service` whatever its load: the one dispatched to longest ago.
+   * For commands a worker answers from memory (`health`), which must not wait behind busy workers.
+   */
+  pickAny(service: string): WorkerEntry | undefined {
+    let best: WorkerEntry | undefined;
+    for (const w of this.#workers.values()) {
+      if (w.draining || !w.services.includes(service)) continue;
+      if (best === undefined || w.lastDispatchAt < best.lastDispatchAt) best = w;
+    }
+    return best;
+  }
+
   /** How many live, non-draining workers serve `service`. */
   countServing(service: string): number {
     let n = 0;

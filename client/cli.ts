@@ -1,7 +1,7 @@
 /**
  * podstore's command line, over the SDK.
  *
- *   podstore users create <name> ['<json>']   create a user (fails if the name is taken)
+ *   podstore users create <name> ['<json>']   sign up (fails if the name is taken); prints the token once
  *   podstore users put <name> '<json>'        create or replace a profile
  *   podstore users get|delete <name>
  *   podstore users patch <name> '<json>'      JSON merge patch
@@ -181,12 +181,18 @@ async function users(
   if (name === undefined) throw new UsageError('users commands need a name');
   const show = (profile: unknown) => print(JSON.stringify(profile, null, 2), profile);
   switch (verb) {
-    case 'create':
-      show(
-        (await client.users.put(name, json === undefined ? {} : readJson(json), { ifNoneMatch: '*' }))
-          .profile,
-      );
+    case 'create': {
+      const created = await client.users.put(name, json === undefined ? {} : readJson(json), {
+        ifNoneMatch: '*',
+      });
+      // The token is shown this once: keep it (PODSTORE_TOKEN or --token).
+      print(`created ${name}\ntoken: ${created.token}`, {
+        username: name,
+        profile: created.profile,
+        token: created.token,
+      });
       return 0;
+    }
     case 'put':
       show((await client.users.put(name, readJson(json))).profile);
       return 0;

@@ -29,6 +29,24 @@ export interface UserResult {
   etag: string | null;
   /** True when PUT created the user (201), false when it replaced the profile (200). */
   created?: boolean;
+  /** On sign-up only: the new account's first token, shown this once. */
+  token?: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  label: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export type Mode = 'read' | 'append' | 'write' | 'delete' | 'control';
+
+export interface GrantEntry {
+  scope: string;
+  modes: Mode[];
+  expiresAt?: string;
 }
 
 export interface ClientOptions {
@@ -61,11 +79,10 @@ export class PodstoreClient {
         'application/json',
         conditionHeaders(conditions),
       );
-      return {
-        profile: (await res.json()) as Profile,
-        etag: res.headers.get('etag'),
-        created: res.status === 201,
-      };
+      const etag = res.headers.get('etag');
+      if (res.status !== 201) return { profile: (await res.json()) as Profile, etag, created: false };
+      const body = (await res.json()) as { profile: Profile; token: string };
+      return { profile: body.profile, etag, created: true, token: body.token };
     },
     get: async (username: string): Promise<UserResult> => {
       const res = await this.#send('GET', userPath(username));
@@ -85,6 +102,69 @@ export class PodstoreClient {
       await this.#send('DELETE', userPath(username), undefined, undefined, conditionHeaders(conditions));
     },
   };
+
+  readonly tokens = {
+    /** Issues a token for `username` (the caller's own account); the secret is in the answer only. */
+    issue: async (
+      username: string,
+      options: { label?: string; expiresAt?: string } = {},
+    ): Promise<TokenInfo & { token: string }> =>
+      (await (
+        await this.#send('POST', `${userPath(username)}/tokens`, options, 'application/json')
+      ).json()) as TokenInfo & {
+        token: string;
+      },
+    list: async (username: string): Promise<TokenInfo[]> =>
+      ((await (await this.#send('GET', `${userPath(username)}/tokens`)).json()) as { tokens: TokenInfo[] })
+        .tokens,
+    revoke: async (username: string, id: string): Promise<void> => {
+      await this.#send('DELETE', `${userPath(username)}/tokens/${encodeURIComponent(id)}`);
+    },
+  };
+
+  readonly grants = {
+    /** Sets one scope of `grantee`'s access to `owner`'s pod (no modes: removes that scope). */
+    set: async (
+      owner: string,
+      grantee: string,
+      entry: GrantEntry,
+    ): Promise<{ grantee: string; entries: GrantEntry[] }> =>
+      (await (
+        await this.#send('PUT', `${userPath(owner)}/grants/${grantee}`, entry, 'application/json')
+      ).json()) as {
+        grantee: string;
+        entries: GrantEntry[];
+      },
+    get: async (owner: string, grantee: string): Promise<{ grantee: string; entries: GrantEntry[] }> =>
+      (await (await this.#send('GET', `${userPath(owner)}/grants/${grantee}`)).json()) as {
+        grantee: string;
+        entries: GrantEntry[];
+      },
+    list: async (owner: string): Promise<{ grantee: string; entries: GrantEntry[] }[]> =>
+      (
+        (await (await this.#send('GET', `${userPath(owner)}/grants`)).json()) as {
+          grants: { grantee: string; entries: GrantEntry[] }[];
+        }
+      ).grants,
+    revoke: async (owner: string, grantee: string): Promise<void> => {
+      await this.#send('DELETE', `${userPath(owner)}/grants/${grantee}`);
+    },
+  };
+
+  /** The owner's audit log, newest first. */
+  async audit(
+    owner: string,
+    options: { cursor?: string; limit?: number } = {},
+  ): Promise<{ entries: object[]; next: string | null }> {
+    const query = new URLSearchParams();
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const suffix = query.size > 0 ? `?${query}` : '';
+    return (await (await this.#send('GET', `${userPath(owner)}/audit${suffix}`)).json()) as {
+      entries: object[];
+      next: string | null;
+    };
+  }
 
   readonly files = {
     /** Uploads `body` (streamed) to `owner`'s pod at `path`. */

@@ -12,6 +12,8 @@ export const ErrorCode = {
   CONFLICT: 'conflict',
   /** An If-Match / If-None-Match condition does not hold. */
   PRECONDITION_FAILED: 'precondition_failed',
+  /** Well-formed but cannot be processed as asked (an Idempotency-Key reused for another request). */
+  UNPROCESSABLE: 'unprocessable',
   FORBIDDEN: 'forbidden',
   /** The worker does not know the command. */
   UNKNOWN_COMMAND: 'unknown_command',

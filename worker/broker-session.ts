@@ -2,7 +2,12 @@
  * The worker's side of the protocol: one DEALER to the broker's backend. Says READY with its services
  * and capacity, exchanges heartbeats, runs requests concurrently through `handle`, and starts a fresh
  * session (new socket, new READY) when the broker goes silent or says DISCONNECT, as in Majordomo.
+ *
+ * A request whose deadline passes is given up: its channel is aborted (a transfer stops), and the
+ * router answers `timeout`. Sends wait at most one liveness window (a broker that reads nothing is as
+ * good as gone); a failed send is counted and logged, never silent.
  */
+import type { Counter, Gauge } from 'prom-client';
 import { Dealer } from 'zeromq';
 import {
   decodeWorkerMessage,
@@ -12,9 +17,10 @@ import {
   ProtocolError,
   type RequestHeader,
 } from '../protocol/frames.ts';
+import { CommandError, ErrorCode } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
-import { RequestChannel } from './streams/request-channel.ts';
+import { RequestChannel, StreamAbortedError } from './streams/request-channel.ts';
 
 export interface SessionOptions {
   endpoint: string;
@@ -28,7 +34,16 @@ export interface SessionOptions {
 /** Runs one command; resolves to the FINAL reply body. Must not reject (errors belong in the body). */
 export type RequestHandler = (channel: RequestChannel) => Promise<Buffer>;
 
+/** What the session counts (worker/metrics.ts). */
+export interface SessionMetrics {
+  streamsInFlight: Gauge;
+  deadlineAbandoned: Counter;
+  sendFailures: Counter;
+}
+
 const EMPTY = Buffer.alloc(0);
+/** At most one log line about failed sends this often. */
+const SEND_FAILURE_LOG_MS = 5000;
 
 export class BrokerSession {
   #socket: Dealer | undefined;
@@ -39,11 +54,13 @@ export class BrokerSession {
   #inFlight = 0;
   readonly #channels = new Map<string, RequestChannel>();
   #idle: (() => void)[] = [];
+  #sendFailureLoggedAt = 0;
 
   constructor(
     private readonly options: SessionOptions,
     private readonly handle: RequestHandler,
     private readonly logger: Logger,
+    private readonly metrics?: SessionMetrics,
   ) {}
 
   get inFlight(): number {
@@ -71,10 +88,16 @@ export class BrokerSession {
 
   #connect(): void {
     this.#socket?.close();
+    // A new session has a new identity: no client part can reach the streams of the old one any more
+    // (and their replies would be dropped), so stop them now rather than after STREAM_IDLE_MS.
+    for (const channel of this.#channels.values()) {
+      channel.abort(new StreamAbortedError('the broker session was lost'));
+    }
     const socket = new Dealer({
       linger: 0,
       sendHighWaterMark: this.options.highWaterMark,
       receiveHighWaterMark: this.options.highWaterMark,
+      sendTimeout: this.options.heartbeatMs * this.options.liveness,
     });
     socket.connect(this.options.endpoint);
     this.#socket = socket;
@@ -138,23 +161,44 @@ export class BrokerSession {
   #run(client: Buffer, header: RequestHeader, body: Buffer): void {
     this.#inFlight++;
     const key = `${client.toString('hex')}/${header.id}`;
-    const channel = new RequestChannel(header, body, (part, partBody = EMPTY, credit) =>
-      this.#send(
-        encodeWorkerReply(
-          'PARTIAL',
-          client,
-          { id: header.id, part, ...(credit === undefined ? {} : { credit }) },
-          partBody,
+    const channel = new RequestChannel(
+      header,
+      body,
+      (part, partBody = EMPTY, credit) =>
+        this.#send(
+          encodeWorkerReply(
+            'PARTIAL',
+            client,
+            { id: header.id, part, ...(credit === undefined ? {} : { credit }) },
+            partBody,
+          ),
         ),
-      ),
+      () => this.metrics?.streamsInFlight.inc(),
     );
     this.#channels.set(key, channel);
+    // Past its deadline nobody waits for the answer: stop the transfer (the router answers `timeout`).
+    const deadlineTimer = setTimeout(
+      () => channel.abort(new CommandError(ErrorCode.TIMEOUT, 'deadline passed')),
+      Math.max(0, Math.min(header.deadline - Date.now(), 2 ** 31 - 1)),
+    );
     this.handle(channel)
-      .then((reply) => this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply)))
+      .then((reply) => {
+        if (Date.now() >= header.deadline) {
+          // It ran into its deadline: given up, answered `timeout` (nobody may wait for it any more).
+          this.metrics?.deadlineAbandoned.inc();
+          this.logger.warn(
+            { requestId: header.requestId, command: header.command },
+            'deadline passed: command given up',
+          );
+        }
+        return this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply));
+      })
       .catch((err: unknown) =>
         this.logger.error({ err, requestId: header.requestId }, 'could not send reply'),
       )
       .finally(() => {
+        clearTimeout(deadlineTimer);
+        if (channel.streamed) this.metrics?.streamsInFlight.dec();
         this.#channels.delete(key);
         this.#inFlight--;
         if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
@@ -174,7 +218,12 @@ export class BrokerSession {
     try {
       await this.#writer?.send(frames);
     } catch (err) {
-      this.logger.debug({ err: (err as Error).message }, 'send to broker failed');
+      this.metrics?.sendFailures.inc();
+      const now = Date.now();
+      if (now - this.#sendFailureLoggedAt >= SEND_FAILURE_LOG_MS) {
+        this.#sendFailureLoggedAt = now;
+        this.logger.warn({ err: (err as Error).message }, 'send to broker failed; message dropped');
+      }
     }
   }
 }

@@ -1,6 +1,6 @@
 /** The worker's settings, from environment variables. */
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { integer, loadConfig, text } from '../protocol/process/env.ts';
+import { integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
@@ -52,6 +52,33 @@ export const workerSpec = {
     16 * 1024 * 1024,
   ),
   streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
+  storageCheckMs: integer(
+    'STORAGE_CHECK_MS',
+    2000,
+    'How often a worker pings the object store for /readyz (a ping slower than this counts as down)',
+    100,
+    600_000,
+  ),
+  idempotencyTtlS: integer(
+    'IDEMPOTENCY_TTL_S',
+    86_400,
+    'How long an Idempotency-Key and its first result are kept, in seconds',
+    1,
+    31_536_000,
+  ),
+  idempotencyLeaseMs: integer(
+    'IDEMPOTENCY_LEASE_MS',
+    10_000,
+    'How long a running POST holds its Idempotency-Key without renewal (a dead worker frees it after this)',
+    300,
+    600_000,
+  ),
+  signup: oneOf(
+    'PODSTORE_SIGNUP',
+    'open',
+    'Who creates accounts: open (anyone) or admin (the admin token only)',
+    ['open', 'admin'] as const,
+  ),
   dataDir: text('DATA_DIR', './data', 'Folder of the filesystem store (used when MINIO_ENDPOINT is empty)'),
   minioEndpoint: text('MINIO_ENDPOINT', '', 'S3/MinIO URL, e.g. http://minio:9000 (empty: filesystem store)'),
   minioAccessKey: text('MINIO_ACCESS_KEY', 'minioadmin', 'S3 access key'),

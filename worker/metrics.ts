@@ -19,6 +19,32 @@ export function createWorkerMetrics(registry = new Registry()) {
       registers: [registry],
     }),
     inFlight: new Gauge({ name: `${prefix}in_flight`, help: 'Commands running now', registers: [registry] }),
+    streamsInFlight: new Gauge({
+      name: `${prefix}streams_in_flight`,
+      help: 'Uploads and downloads running now',
+      registers: [registry],
+    }),
+    deadlineAbandoned: new Counter({
+      name: `${prefix}deadline_abandoned_total`,
+      help: 'Commands still running when their deadline passed (answered timeout, streams stopped)',
+      registers: [registry],
+    }),
+    storageUp: new Gauge({
+      name: `${prefix}storage_up`,
+      help: '1 while the object store answers its health check, else 0',
+      registers: [registry],
+    }),
+    idempotency: new Counter({
+      name: `${prefix}idempotency_keys_total`,
+      help: 'POSTs with an Idempotency-Key, by result (new, replayed, mismatch, in_progress, taken_over)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    sendFailures: new Counter({
+      name: `${prefix}send_failures_total`,
+      help: 'Messages to the broker that could not be sent (socket closed or full past the send timeout)',
+      registers: [registry],
+    }),
   };
 }
 

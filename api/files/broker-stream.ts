@@ -27,7 +27,11 @@ export class BrokerStream {
   #waiter: ((part: WorkerPart | undefined) => void) | undefined;
   #done = false;
 
-  constructor(private readonly sendPart: SendClientPart) {
+  constructor(
+    private readonly sendPart: SendClientPart,
+    /** How long the HTTP side of this transfer may make no progress before it is abandoned. */
+    readonly idleMs = 30_000,
+  ) {
     this.result = new Promise<Outcome>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });

@@ -3,33 +3,62 @@
  * response, and each part the response takes is paid back to the worker as credit. When the client
  * reads slowly the response stops pulling, no credit goes out and the worker stops reading the store:
  * memory per download stays at about the credit window. A client that goes away cancels the transfer.
+ *
+ * A transfer always ends: when the worker's side fails (worker lost, storage error, broker gone) the
+ * response is destroyed at once, even if its client is not reading; and a client that reads nothing for
+ * the stream's idle time is cut off (the worker is told to stop). The errors are HttpProblems, so a
+ * failure before the headers went out is still answered with the right status (503, 504), never 500.
  */
 import { Readable } from 'node:stream';
+import type { Outcome } from '../../protocol/outcome.ts';
+import { BrokerCallError } from '../broker-client.ts';
+import { fromBrokerError, fromOutcomeError, HttpProblem } from '../problem.ts';
 import type { BrokerStream } from './broker-stream.ts';
 
-export class TransferFailedError extends Error {
-  override name = 'TransferFailedError';
+/** The error a failed transfer ends with, or undefined when it succeeded. */
+function failureOf(settled: { outcome: Outcome } | { error: unknown }): Error | undefined {
+  if ('outcome' in settled) return settled.outcome.ok ? undefined : fromOutcomeError(settled.outcome.error);
+  const { error } = settled;
+  if (error instanceof BrokerCallError) return fromBrokerError(error);
+  return error instanceof Error ? error : new Error(String(error));
 }
+
+const settle = (stream: BrokerStream) =>
+  stream.result.then(
+    (outcome) => failureOf({ outcome }),
+    (error: unknown) => failureOf({ error }),
+  );
 
 export function downloadBody(stream: BrokerStream, window: number, chunkBytes: number): Readable {
   const refill = Math.max(1, Math.floor(window / 2));
+  let stalled: NodeJS.Timeout | undefined;
   async function* chunks(): AsyncGenerator<Buffer> {
     let consumed = 0;
     try {
       for (let part = await stream.next(); part !== undefined; part = await stream.next()) {
         if (part.part !== 'data') continue;
+        // Suspended at this yield only while the response does not pull: the client is not reading.
+        stalled = setTimeout(() => {
+          readable.destroy(new HttpProblem(408, `the client read nothing for ${stream.idleMs} ms`));
+        }, stream.idleMs);
         yield part.body;
+        clearTimeout(stalled);
         consumed++;
         if (consumed >= refill) {
           await stream.grant(consumed);
           consumed = 0;
         }
       }
-      const outcome = await stream.result;
-      if (!outcome.ok) throw new TransferFailedError(`download failed: ${outcome.error.detail}`);
+      const failure = await settle(stream);
+      if (failure !== undefined) throw failure;
     } finally {
+      clearTimeout(stalled);
       stream.cancel();
     }
   }
-  return Readable.from(chunks(), { objectMode: false, highWaterMark: chunkBytes });
+  const readable = Readable.from(chunks(), { objectMode: false, highWaterMark: chunkBytes });
+  void settle(stream).then((failure) => {
+    if (failure !== undefined) readable.destroy(failure);
+  });
+  return readable;
 }

@@ -2,9 +2,12 @@
  * Moves an HTTP request body to the worker as data parts, only against the credit the worker grants, so
  * a slow store slows the client instead of filling the api's memory. Small network chunks are gathered
  * into parts of up to `chunkBytes`. Stops early, without reading the rest, if the worker answers first
- * (a failed precondition) or the body grows past `maxBytes`.
+ * (a failed precondition, a stalled client it gave up on, a lost worker) or the body grows past
+ * `maxBytes`; waiting for the client's next bytes never outlasts the transfer.
  */
 import type { BrokerStream } from './broker-stream.ts';
+
+const ENDED = Symbol('ended');
 
 export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
@@ -43,11 +46,37 @@ export async function pumpUpload(
     return true;
   };
 
+  // The worker's answer (or the call's failure) ends the transfer even while the client sends nothing.
+  // One listener, not a Promise.race per chunk: each race would leave a reaction on the still-pending
+  // result holding its chunk, so the whole body would stay in memory until the upload ended.
+  let ended = false;
+  let interrupt: (() => void) | undefined;
+  const onEnd = () => {
+    ended = true;
+    interrupt?.();
+  };
+  stream.result.then(onEnd, onEnd);
+  const iterator = body[Symbol.asyncIterator]();
+  const nextChunk = () =>
+    new Promise<IteratorResult<Buffer> | typeof ENDED>((resolve, reject) => {
+      if (ended) {
+        resolve(ENDED);
+        return;
+      }
+      interrupt = () => resolve(ENDED);
+      iterator.next().then(resolve, reject);
+    }).finally(() => {
+      interrupt = undefined;
+    });
   let total = 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   try {
-    for await (const chunk of body) {
+    for (;;) {
+      const next = await nextChunk();
+      if (next === ENDED) return false; // the request is closed with the response; nobody reads the rest
+      if (next.done) break;
+      const chunk = next.value;
       total += chunk.length;
       if (total > options.maxBytes)
         throw new BodyTooLargeError(`the body is larger than ${options.maxBytes} bytes`);

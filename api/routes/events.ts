@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { type EventKind, matchesFilter, normalizePrefix, parseKinds } from '../../protocol/events/event.ts';
 import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
-import { canSeeEvent } from '../events/can-see-event.ts';
+import { canSeeEvent, type EventView } from '../events/can-see-event.ts';
 import { EventsUnavailableError, type LiveEvents, type Subscription } from '../events/live-events.ts';
 import { SseStream } from '../events/sse-stream.ts';
 import { HttpProblem } from '../problem.ts';
@@ -81,13 +81,27 @@ export function eventsRoutes(options: EventsRouteOptions) {
         }
         const prefix = normalizePrefix(request.query.prefix);
         const afterSeq = resumePoint(request.headers['last-event-id'], request.query.lastEventId);
-        await options.call(request, 'users', 'users.get', { username: owner }, { idempotent: true });
+        const viewOf = () =>
+          options.call<EventView>(request, 'access', 'access.view', { owner }, { idempotent: true });
+        let view = await viewOf();
+        // A grantee's view is asked again every second: a revoked grant stops its events within a second.
+        const refresh = view.all
+          ? undefined
+          : setInterval(() => {
+              viewOf().then(
+                (next) => {
+                  view = next;
+                },
+                () => stream.close(),
+              );
+            }, 1000);
 
         let subscription: Subscription | undefined;
         const stream = new SseStream({
           heartbeatMs: options.heartbeatMs,
           maxBufferBytes: options.maxBufferBytes,
           onClose: (reason) => {
+            clearInterval(refresh);
             open.delete(stream);
             void subscription?.close();
             if (reason === 'overflow')
@@ -99,7 +113,7 @@ export function eventsRoutes(options: EventsRouteOptions) {
             owner,
             { ...(afterSeq === undefined ? {} : { afterSeq }), kinds },
             (event) => {
-              if (!canSeeEvent(request.principal, owner, event) || !matchesFilter(event, { prefix })) return;
+              if (!canSeeEvent(view, event) || !matchesFilter(event, { prefix })) return;
               stream.event(event.seq, event);
             },
           );

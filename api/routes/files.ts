@@ -10,6 +10,7 @@ import { type CallService, type OpenStream, streamResult } from '../call-service
 import { parseEtagHeader } from '../etag.ts';
 import { downloadBody } from '../files/download.ts';
 import { type FileInfo, fileLocation, setFileHeaders } from '../files/file-headers.ts';
+import { idempotencyKeyOf } from '../files/idempotency-key.ts';
 import { readJsonBody } from '../files/json-body.ts';
 import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
 import { HttpProblem, PROBLEM_TYPE, problem } from '../problem.ts';
@@ -214,10 +215,12 @@ export function filesRoutes(options: FilesRouteOptions) {
       const { path, folder } = target(request);
       if (!folder) throw new HttpProblem(400, 'POST creates a file in a folder: end the path with "/"');
       const slug = request.headers.slug;
+      const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
       return upload(request, reply, 'files.post', {
         owner: request.params.owner,
         dir: path,
         ...(typeof slug === 'string' ? { slug } : {}),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
     });
 

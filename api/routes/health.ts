@@ -1,6 +1,8 @@
 /**
  * Liveness, readiness and metrics. /healthz says the process runs; /readyz says it can serve: the broker
- * answers and at least one worker serves `users`.
+ * answers, at least one worker serves `users`, and the object store answers (as a worker last saw it:
+ * the `health.storage` command is answered from the worker's memory, and the broker sends it even when
+ * every worker is busy, so readiness reflects the storage, not the load).
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
@@ -8,19 +10,37 @@ import type { Registry } from 'prom-client';
 import type { BrokerClient } from '../broker-client.ts';
 import { sendProblem } from '../problem.ts';
 
+/** Served by every worker (worker/health/health-commands.ts). */
+const HEALTH_SERVICE = 'health';
+
+interface StorageAnswer {
+  storage: 'ok' | 'unavailable';
+  detail: string;
+}
+
 export function healthRoutes(broker: BrokerClient, registry: Registry, readinessTimeoutMs: number) {
   return async (app: FastifyInstance) => {
     app.get('/healthz', async (_request, reply) => reply.type('text/plain').send(`ALIVE ${hostname()}\n`));
 
-    app.get('/readyz', async (_request, reply) => {
-      try {
-        const status = await broker.status(readinessTimeoutMs);
-        const workers = status.services.users?.workers ?? 0;
-        if (workers === 0) return sendProblem(reply, 503, 'no worker serves users');
-        return { status: 'ready', workers };
-      } catch {
-        return sendProblem(reply, 503, 'the broker does not answer');
+    app.get('/readyz', async (request, reply) => {
+      const [status, storage] = await Promise.allSettled([
+        broker.status(readinessTimeoutMs),
+        broker.call(
+          HEALTH_SERVICE,
+          'health.storage',
+          {},
+          { actor: null, requestId: request.id, idempotent: true, timeoutMs: readinessTimeoutMs },
+        ),
+      ]);
+      if (status.status === 'rejected') return sendProblem(reply, 503, 'the broker does not answer', 1);
+      const workers = status.value.services.users?.workers ?? 0;
+      if (workers === 0) return sendProblem(reply, 503, 'no worker serves users', 1);
+      if (storage.status === 'rejected' || !storage.value.ok) {
+        return sendProblem(reply, 503, 'no worker answers the storage check', 1);
       }
+      const answer = storage.value.value as StorageAnswer;
+      if (answer.storage !== 'ok') return sendProblem(reply, 503, `storage unavailable: ${answer.detail}`, 1);
+      return { status: 'ready', workers };
     });
 
     app.get('/metrics', async (_request, reply) =>

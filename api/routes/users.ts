@@ -11,6 +11,7 @@ import { HttpProblem } from '../problem.ts';
 
 interface UserRecord {
   username: string;
+  kind: 'person' | 'organization';
   profile: Record<string, unknown>;
   etag: string;
   createdAt: string;
@@ -39,6 +40,7 @@ function sendUser(reply: FastifyReply, user: UserRecord, status = 200) {
     .code(status)
     .header('etag', quoteEtag(user.etag))
     .header('last-modified', new Date(user.updatedAt).toUTCString())
+    .header('x-podstore-account-kind', user.kind)
     .send(user.profile);
 }
 
@@ -53,24 +55,50 @@ function conditions(request: FastifyRequest) {
 
 export function usersRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
-    app.put<{ Params: { username: string } }>(
+    app.put<{ Params: { username: string }; Querystring: { kind?: string } }>(
       '/v1/users/:username',
       {
-        schema: { params, body: profileBody },
+        schema: {
+          params,
+          body: profileBody,
+          querystring: {
+            type: 'object',
+            properties: { kind: { type: 'string', enum: ['person', 'organization'] } },
+          },
+        },
         bodyLimit: MAX_PROFILE_BYTES,
         preValidation: async (request) => requireMediaType(request, ['application/json']),
       },
       async (request, reply) => {
         const { username } = request.params;
-        const result = await call<{ created: boolean; user: UserRecord }>(
+        const result = await call<{ created: boolean; user: UserRecord; token?: string; tokenId?: string }>(
           request,
           'users',
           'users.put',
-          { username, profile: request.body, ...conditions(request) },
-          { idempotent: true },
+          {
+            username,
+            profile: request.body,
+            ...conditions(request),
+            ...(request.query.kind ? { kind: request.query.kind } : {}),
+          },
+          // Not replayed on another worker: a sign-up issues a token, which must happen once.
+          { idempotent: false },
         );
-        if (result.created) reply.header('location', `/v1/users/${username}`);
-        return sendUser(reply, result.user, result.created ? 201 : 200);
+        if (!result.created) return sendUser(reply, result.user);
+        // Created: the account and its first token, shown this once.
+        const { user } = result;
+        return reply
+          .code(201)
+          .header('location', `/v1/users/${username}`)
+          .header('etag', quoteEtag(user.etag))
+          .header('cache-control', 'no-store')
+          .send({
+            username,
+            kind: user.kind,
+            profile: user.profile,
+            token: result.token,
+            tokenId: result.tokenId,
+          });
       },
     );
 

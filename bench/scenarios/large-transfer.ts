@@ -15,8 +15,12 @@ export interface LargeTransferOptions {
   apiUrl: string;
   store: ObjectStore;
   owner: string;
+  /** The owner's token, when the server has accounts. */
+  headers: Record<string, string>;
   bytes: number;
   log: (line: string) => void;
+  /** Wraps each full-stack transfer (to reset and read peak RSS around it). */
+  around?: (step: 'uploadStack' | 'downloadStack', run: () => Promise<void>) => Promise<void>;
 }
 
 const BLOCK = randomBytes(1024 * 1024);
@@ -64,25 +68,30 @@ export async function largeTransfer(o: LargeTransferOptions): Promise<Record<str
   const expected = await drain(generate(o.bytes), o.bytes);
   const results: Record<string, TransferResult> = {};
   o.log(`${o.bytes / 2 ** 20} MiB upload through the full stack`);
-  results.uploadStack = await timed(o.bytes, async () => {
-    const res = await fetch(url, {
-      method: 'PUT',
-      body: webStream(o.bytes),
-      duplex: 'half',
-      headers: { 'content-length': String(o.bytes) },
-    } as RequestInit);
-    if (res.status !== 201 && res.status !== 200)
-      throw new Error(`upload: ${res.status} ${await res.text()}`);
+  const around = o.around ?? ((_step, run) => run());
+  await around('uploadStack', async () => {
+    results.uploadStack = await timed(o.bytes, async () => {
+      const res = await fetch(url, {
+        method: 'PUT',
+        body: webStream(o.bytes),
+        duplex: 'half',
+        headers: { 'content-length': String(o.bytes), ...o.headers },
+      } as RequestInit);
+      if (res.status !== 201 && res.status !== 200)
+        throw new Error(`upload: ${res.status} ${await res.text()}`);
+    });
   });
   o.log('download through the full stack');
-  results.downloadStack = await timed(o.bytes, async () => {
-    const res = await fetch(url);
-    if (
-      res.body === null ||
-      (await drain(res.body as unknown as AsyncIterable<Uint8Array>, o.bytes)) !== expected
-    ) {
-      throw new Error('download differs from the upload');
-    }
+  await around('downloadStack', async () => {
+    results.downloadStack = await timed(o.bytes, async () => {
+      const res = await fetch(url, { headers: o.headers });
+      if (
+        res.body === null ||
+        (await drain(res.body as unknown as AsyncIterable<Uint8Array>, o.bytes)) !== expected
+      ) {
+        throw new Error('download differs from the upload');
+      }
+    });
   });
   o.log('upload directly to the store');
   results.uploadDirect = await timed(o.bytes, async () => {

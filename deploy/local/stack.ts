@@ -169,7 +169,9 @@ export class LocalStack {
   }
 
   #spawn(name: string, entry: string, env: Record<string, string>): ManagedProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    // NODE_EXTRA_ARGS: flags for every child node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (profiling).
+    const extra = (this.options.env.NODE_EXTRA_ARGS ?? process.env.NODE_EXTRA_ARGS ?? '').split(/\s+/);
+    const child = spawn(process.execPath, [...extra.filter(Boolean), '--import', 'tsx', entry], {
       cwd: ROOT,
       env: { ...process.env, ...this.options.env, ...env },
       stdio: this.options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ import { startTestStack } from '../helpers/test-stack.ts';
 
 let dir: string;
 let stack: LocalStack;
+let token = '';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'podstore-cli-'));
@@ -31,7 +32,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   };
   const out = capture();
   const err = capture();
-  const code = await runCli(['--url', stack.apiUrl, ...args], {
+  const code = await runCli(['--url', stack.apiUrl, ...(token === '' ? [] : ['--token', token]), ...args], {
     stdin: new PassThrough().end(),
     stdout: out.stream,
     stderr: err.stream,
@@ -42,8 +43,13 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('podstore CLI', () => {
-  it('manages users', async () => {
-    expect((await cli('users', 'create', 'carol', '{"city":"Oslo"}')).code).toBe(0);
+  it('manages users, printing the sign-up token once', async () => {
+    const created = await cli('--json', 'users', 'create', 'carol', '{"city":"Oslo"}');
+    expect(created.code).toBe(0);
+    const body = JSON.parse(created.out) as { token: string; profile: object };
+    expect(body.profile).toEqual({ city: 'Oslo' });
+    expect(body.token).toMatch(/^pst_/);
+    token = body.token;
     const again = await cli('users', 'create', 'carol');
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/^412/);

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { ActingFetch } from '../helpers/accounts.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
+
+const fetch = new ActingFetch().fetch;
 
 let stack: LocalStack;
 let dataDir: string;

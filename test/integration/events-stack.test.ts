@@ -8,11 +8,15 @@ import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { EVENTS_STREAM } from '../../protocol/events/event.ts';
+import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
+
+const acting = new ActingFetch();
+const fetch = acting.fetch;
 
 let minio: MinioServer;
 let nats: NatsServer;
@@ -68,7 +72,8 @@ afterAll(async () => {
 });
 
 async function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-  const client = await SseClient.open(url, headers);
+  const owner = /\/v1\/users\/([^/]+)/.exec(url)?.[1] ?? '';
+  const client = await SseClient.open(url, { ...bearer(acting.tokens.get(owner) ?? ''), ...headers });
   clients.push(client);
   return client;
 }
@@ -111,7 +116,7 @@ describe('live events', () => {
     expect(latency).toBeLessThan(1000);
 
     const [event] = client.json<Ev>();
-    expect(event).toMatchObject({ kind: 'user.patched', owner: 'live-user', actor: null });
+    expect(event).toMatchObject({ kind: 'user.patched', owner: 'live-user', actor: 'live-user' });
     expect(event?.etag).toBe(unquote(res.headers.get('etag')));
     expect(event?.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Number.isNaN(Date.parse(event?.time ?? ''))).toBe(false);
@@ -229,6 +234,58 @@ describe('live events', () => {
     }
   });
 
+  it('shows a grantee only the file events in the scopes it can read, and strangers nothing', async () => {
+    expect((await put(one, 'scoped-owner', {})).status).toBe(201);
+    expect((await put(one, 'scoped-reader', {})).status).toBe(201);
+    expect((await put(one, 'scoped-stranger', {})).status).toBe(201);
+    const granted = await fetch(`${one}/v1/users/scoped-owner/grants/scoped-reader`, {
+      method: 'PUT',
+      ...jsonBody({ modes: ['read'], scope: '/docs/' }),
+    });
+    expect(granted.status).toBe(200);
+    const reader = await sse(
+      `${two}/v1/users/scoped-owner/events`,
+      bearer(acting.tokens.get('scoped-reader') ?? ''),
+    );
+    expect(reader.status).toBe(200);
+    const stranger = await sse(
+      `${two}/v1/users/scoped-owner/events`,
+      bearer(acting.tokens.get('scoped-stranger') ?? ''),
+    );
+    expect(stranger.status).toBe(404);
+    for (const path of ['docs/a.txt', 'private/b.txt', 'docs/c.txt']) {
+      const res = await fetch(`${one}/v1/users/scoped-owner/files/${path}`, { method: 'PUT', body: path });
+      expect(res.status).toBe(201);
+    }
+    expect((await patch(one, 'scoped-owner', { hidden: true })).status).toBe(200);
+    await reader.until((c) => c.events.length >= 2, 5000, '2 file events');
+    await new Promise((r) => setTimeout(r, 300));
+    const seen = reader.events.map((e) => JSON.parse(e.data) as { kind: string; path?: string });
+    expect(seen.map((e) => `${e.kind} ${e.path}`)).toEqual([
+      'file.created docs/a.txt',
+      'file.created docs/c.txt',
+    ]);
+  });
+
+  it('refuses a revoked token on the very next request on every api replica', async () => {
+    expect((await put(one, 'revoker', {})).status).toBe(201);
+    const issued = await fetch(`${one}/v1/users/revoker/tokens`, {
+      method: 'POST',
+      ...jsonBody({ label: 'x' }),
+    });
+    const { id, token } = (await issued.json()) as { id: string; token: string };
+    // Both replicas have resolved (and cached) the token.
+    for (const api of [one, two])
+      expect((await fetch(`${api}/v1/users/revoker`, { headers: bearer(token) })).status).toBe(200);
+    expect((await fetch(`${one}/v1/users/revoker/tokens/${id}`, { method: 'DELETE' })).status).toBe(204);
+    const until = Date.now() + 300; // the invalidation crosses NATS in a few milliseconds
+    let status = 0;
+    while (Date.now() < until && status !== 401)
+      status = (await fetch(`${two}/v1/users/revoker`, { headers: bearer(token) })).status;
+    expect(status).toBe(401);
+    expect((await fetch(`${one}/v1/users/revoker`, { headers: bearer(token) })).status).toBe(401);
+  });
+
   it('sends heartbeat comments and refuses bad requests with problem+json', async () => {
     expect((await put(one, 'quiet', {})).status).toBe(201);
     const client = await sse(`${two}/v1/users/quiet/events`);
@@ -242,8 +299,8 @@ describe('live events', () => {
         400,
         /Last-Event-ID/,
       ],
-      [await fetch(`${one}/v1/users/nobody-here/events`), 404, /no user named nobody-here/],
-      [await fetch(`${one}/v1/users/Bad..Name/events`), 400, /lower-case/],
+      [await fetch(`${one}/v1/users/nobody-here/events`, { as: 'quiet' }), 404, /no user named nobody-here/],
+      [await fetch(`${one}/v1/users/Bad..Name/events`, { as: 'quiet' }), 400, /lower-case/],
     ] as const;
     for (const [res, status, detail] of problems) {
       expect(res.status).toBe(status);
@@ -368,7 +425,7 @@ describe('webhooks', () => {
       [await register('guarded', 'h', { url: receiver.url('/x'), secret, kinds: ['user.exploded'] }), 400],
       [await register('guarded', 'h', { secret }), 400],
       [await register('guarded', 'bad id!', { url: receiver.url('/x'), secret }), 400],
-      [await register('nobody-at-all', 'h', { url: receiver.url('/x'), secret }), 404],
+      [await register('nobody-at-all', 'h', { url: receiver.url('/x'), secret }), 401], // no account, no token
       [
         await fetch(`${one}/v1/users/guarded/webhooks/h`, {
           method: 'PUT',

@@ -13,8 +13,14 @@ import type { LocalStack } from '../../deploy/local/stack.ts';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
+import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
+
+const acting = new ActingFetch();
+const fetch = acting.fetch;
+const ownerToken = (path: string) =>
+  bearer(acting.tokens.get(/\/v1\/users\/([^/]+)/.exec(path)?.[1] ?? '') ?? '');
 
 const MAX_FILE_BYTES = 48 * 1024 * 1024;
 
@@ -76,7 +82,13 @@ function raw(
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, method, path, headers: options.headers },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...ownerToken(path), ...options.headers },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -105,6 +117,7 @@ describe.each(backends)('files on $name', (backend) => {
     });
 
   beforeAll(async () => {
+    acting.tokens.clear(); // a fresh stack: tokens of the previous one mean nothing here
     const started = await backend.start();
     store = started.store;
     stopBackend = started.stop;
@@ -360,9 +373,10 @@ describe.each(backends)('files on $name', (backend) => {
       expect([path.slice(0, 60), res.status]).toEqual([path.slice(0, 60), 400]);
       expect(res.headers['content-type']).toMatch(/problem\+json/);
     }
-    expect((await fetch(`${base}/v1/users/nobody/files/a.txt`, { method: 'PUT', body: 'x' })).status).toBe(
-      404,
-    );
+    // Someone else's pod (existing or not) without a grant: refused before anything is looked up.
+    expect(
+      (await fetch(`${base}/v1/users/nobody/files/a.txt`, { method: 'PUT', body: 'x', as: owner })).status,
+    ).toBe(403);
     const declared = await raw(base, 'PUT', `${prefix}/big.bin`, {
       headers: { 'content-length': String(MAX_FILE_BYTES + 1) },
     }).catch(() => ({ status: 413 }));
@@ -390,7 +404,7 @@ describe.each(backends)('files on $name', (backend) => {
         port: url.port,
         method: 'PUT',
         path: url.pathname,
-        headers: { 'content-length': String(20 * 1024 * 1024) },
+        headers: { 'content-length': String(20 * 1024 * 1024), ...ownerToken(url.pathname) },
       });
       req.on('error', () => resolve());
       req.write(randomBytes(3 * 1024 * 1024), () =>
@@ -409,7 +423,12 @@ describe.each(backends)('files on $name', (backend) => {
     const data = randomBytes(32 * 1024 * 1024);
     expect((await put('large.bin', data)).status).toBe(201);
     const url = new URL(files('large.bin'));
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname });
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      headers: ownerToken(url.pathname),
+    });
     const res = await new Promise<IncomingMessage>((resolve) => req.on('response', resolve).end());
     await new Promise<void>((resolve) => res.once('data', () => resolve()));
     res.pause(); // stop reading: credit stops, the worker stops reading the store

@@ -20,8 +20,11 @@ import {
   type RequestHeader,
 } from '../../protocol/frames.ts';
 import { decodeOutcome } from '../../protocol/outcome.ts';
+import { ActingFetch } from '../helpers/accounts.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
+
+const fetch = new ActingFetch().fetch;
 
 let dataDir: string;
 let stack: LocalStack;

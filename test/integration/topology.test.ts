@@ -7,9 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalStack } from '../../deploy/local/stack.ts';
+import { ActingFetch } from '../helpers/accounts.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { freePortRange, logRecords } from '../helpers/test-stack.ts';
+
+const fetch = new ActingFetch().fetch;
 
 const APIS = 2;
 const WORKERS = 4;

@@ -35,6 +35,8 @@ const userTokens = (username: string) => `users/${username}/tokens/`;
 export class TokenService {
   constructor(
     private readonly store: ObjectStore,
+    /** Told of every revoked token's hash, so that caches elsewhere drop it at once. */
+    private readonly onRevoked: (username: string, hash: string) => void = () => {},
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
@@ -127,6 +129,7 @@ export class TokenService {
     const record = JSON.parse(indexed.body.toString('utf8')) as TokenRecord;
     await this.store.delete(byHash(record.hash));
     await this.store.delete(byId(username, id));
+    this.onRevoked(username, record.hash);
   }
 
   /** Revokes every token of a user (the user is being deleted). */
@@ -138,6 +141,7 @@ export class TokenService {
         if (indexed !== undefined) {
           const record = JSON.parse(indexed.body.toString('utf8')) as TokenRecord;
           await this.store.delete(byHash(record.hash));
+          this.onRevoked(username, record.hash);
         }
         await this.store.delete(item.key);
       }

@@ -3,6 +3,8 @@
  * the streams, the JetStream publisher, and the webhook dispatcher and deliverer; without it, a
  * publisher that does nothing (said once at start-up). The webhooks service exists either way.
  */
+
+import { type InvalidationKind, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
 import { NatsLink } from '../../protocol/events/nats-link.ts';
 import type { Logger } from '../../protocol/process/logger.ts';
@@ -19,6 +21,8 @@ import { JetStreamEventPublisher } from './jetstream-publisher.ts';
 export interface WorkerEvents {
   publisher: EventPublisher;
   webhooks: WebhooksService;
+  /** Tells every api replica and worker to drop what it cached (e.g. a revoked token); no-op without NATS. */
+  invalidate(kind: InvalidationKind, owner: string, key?: string): void;
   /** Stops the webhook loops, sends what is still queued, closes NATS; within `graceMs` (at most 5 s). */
   stop(graceMs: number): Promise<void>;
 }
@@ -28,7 +32,7 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
   const webhooks = new WebhooksService(store, guard);
   if (config.natsUrl === '') {
     logger.info('events are off: NATS_URL is empty (no change events, no webhook deliveries)');
-    return { publisher: noEventPublisher, webhooks, stop: async () => {} };
+    return { publisher: noEventPublisher, webhooks, invalidate: () => {}, stop: async () => {} };
   }
   const link = new NatsLink({
     url: config.natsUrl,
@@ -69,6 +73,12 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
   return {
     publisher,
     webhooks,
+    invalidate: (kind, owner, key) => {
+      link.ready().then(
+        (nc) => new Invalidations(nc, logger).publish(kind, owner, key),
+        () => undefined,
+      );
+    },
     stop: async (graceMs) => {
       const budget = Math.min(graceMs, 5000);
       await Promise.all(loops.map((loop) => loop.stop(budget / 2)));

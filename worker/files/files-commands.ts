@@ -4,7 +4,10 @@
  */
 import { pack } from '../../protocol/codec.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { AccessService } from '../access/access-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
+import type { IdempotencyGuard } from '../idempotency/idempotency-guard.ts';
+import { idempotentPost } from '../idempotency/idempotent-post.ts';
 import { inboundBody } from '../streams/inbound-body.ts';
 import { sendBody } from '../streams/outbound-body.ts';
 import type { Conditions, FilesService } from './files-service.ts';
@@ -24,7 +27,10 @@ export interface StreamSettings {
 export function registerFileCommands(
   router: CommandRouter,
   files: FilesService,
+  access: AccessService,
   settings: StreamSettings,
+  /** Honours `idempotencyKey` on files.post (worker/idempotency/); without it the key is ignored. */
+  idempotency?: IdempotencyGuard,
 ): void {
   const upload = (ctx: CommandContext) =>
     inboundBody(ctx.channel, {
@@ -32,62 +38,98 @@ export function registerFileCommands(
       idleMs: settings.idleMs,
       maxBytes: settings.maxFileBytes,
     });
+  /** Runs a command, recorded in the owner's audit log when someone else asks. */
+  const audited = <T>(
+    action: string,
+    args: Record<string, unknown>,
+    ctx: CommandContext,
+    work: () => Promise<T>,
+  ) =>
+    access.audited(
+      ctx.actor,
+      text(args, 'owner'),
+      action,
+      optionalText(args, 'path') ?? optionalText(args, 'dir'),
+      ctx.requestId,
+      work,
+    );
 
   router
-    .register('files.info', async (args) => files.info(text(args, 'owner'), text(args, 'path')))
-    .register('files.list', async (args) =>
-      files.list(text(args, 'owner'), optionalText(args, 'dir') ?? '', {
-        ...(optionalText(args, 'cursor') === undefined ? {} : { cursor: optionalText(args, 'cursor') }),
-        ...(typeof args.limit === 'number' ? { limit: args.limit } : {}),
+    .register('files.info', async (args, ctx) =>
+      audited('read', args, ctx, () => files.info(ctx.actor, text(args, 'owner'), text(args, 'path'))),
+    )
+    .register('files.list', async (args, ctx) =>
+      audited('list', args, ctx, () =>
+        files.list(ctx.actor, text(args, 'owner'), optionalText(args, 'dir') ?? '', {
+          ...(optionalText(args, 'cursor') === undefined ? {} : { cursor: optionalText(args, 'cursor') }),
+          ...(typeof args.limit === 'number' ? { limit: args.limit } : {}),
+        }),
+      ),
+    )
+    .register('files.get', async (args, ctx) =>
+      audited('read', args, ctx, async () => {
+        const result = await files.openRead(ctx.actor, text(args, 'owner'), text(args, 'path'), {
+          ...(optionalText(args, 'range') === undefined ? {} : { range: optionalText(args, 'range') }),
+          ...(optionalText(args, 'ifNoneMatch') === undefined
+            ? {}
+            : { ifNoneMatch: optionalText(args, 'ifNoneMatch') }),
+        });
+        const { body: _body, ...meta } = result as typeof result & { body?: unknown };
+        await ctx.channel.sendPart('meta', pack(meta));
+        if (result.status !== 200 && result.status !== 206) return { bytes: 0 };
+        const window = typeof args.window === 'number' && args.window >= 1 ? Math.min(args.window, 1024) : 8;
+        const bytes = await sendBody(ctx.channel, result.body, {
+          initialCredit: window,
+          chunkBytes: settings.chunkBytes,
+          idleMs: settings.idleMs,
+        });
+        return { bytes };
       }),
     )
-    .register('files.get', async (args, ctx) => {
-      const result = await files.openRead(text(args, 'owner'), text(args, 'path'), {
-        ...(optionalText(args, 'range') === undefined ? {} : { range: optionalText(args, 'range') }),
-        ...(optionalText(args, 'ifNoneMatch') === undefined
-          ? {}
-          : { ifNoneMatch: optionalText(args, 'ifNoneMatch') }),
-      });
-      const { body: _body, ...meta } = result as typeof result & { body?: unknown };
-      await ctx.channel.sendPart('meta', pack(meta));
-      if (result.status !== 200 && result.status !== 206) return { bytes: 0 };
-      const window = typeof args.window === 'number' && args.window >= 1 ? Math.min(args.window, 1024) : 8;
-      const bytes = await sendBody(ctx.channel, result.body, {
-        initialCredit: window,
-        chunkBytes: settings.chunkBytes,
-        idleMs: settings.idleMs,
-      });
-      return { bytes };
-    })
-    .register('files.put', async (args, ctx) => {
-      const plan = await files.planWrite({
-        owner: text(args, 'owner'),
-        path: text(args, 'path'),
-        contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
-        author: ctx.actor,
-        conditions: conditions(args),
-      });
-      return files.commitWrite(plan, upload(ctx));
-    })
-    .register('files.post', async (args, ctx) => {
-      const owner = text(args, 'owner');
-      const path = await files.chooseName(owner, optionalText(args, 'dir') ?? '', optionalText(args, 'slug'));
-      const plan = await files.planWrite({
-        owner,
-        path,
-        contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
-        author: ctx.actor,
-        conditions: { ifNoneMatch: '*' },
-      });
-      return files.commitWrite(plan, upload(ctx));
-    })
-    .register('files.patch', async (args) =>
-      files.patch(text(args, 'owner'), text(args, 'path'), args.patch, conditions(args)),
+    .register('files.put', async (args, ctx) =>
+      audited('write', args, ctx, async () => {
+        const plan = await files.planWrite({
+          owner: text(args, 'owner'),
+          path: text(args, 'path'),
+          contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+          author: ctx.actor,
+          conditions: conditions(args),
+        });
+        return files.commitWrite(plan, upload(ctx));
+      }),
     )
-    .register('files.delete', async (args) => {
-      await files.delete(text(args, 'owner'), text(args, 'path'), conditions(args));
-      return null;
-    });
+    .register('files.post', async (args, ctx) =>
+      audited('create', args, ctx, () =>
+        idempotentPost(idempotency, args, ctx.actor, upload(ctx), async (body) => {
+          const owner = text(args, 'owner');
+          const path = await files.chooseName(
+            ctx.actor,
+            owner,
+            optionalText(args, 'dir') ?? '',
+            optionalText(args, 'slug'),
+          );
+          const plan = await files.planWrite({
+            owner,
+            path,
+            contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+            author: ctx.actor,
+            conditions: { ifNoneMatch: '*' },
+          });
+          return files.commitWrite(plan, body);
+        }),
+      ),
+    )
+    .register('files.patch', async (args, ctx) =>
+      audited('patch', args, ctx, () =>
+        files.patch(ctx.actor, text(args, 'owner'), text(args, 'path'), args.patch, conditions(args)),
+      ),
+    )
+    .register('files.delete', async (args, ctx) =>
+      audited('delete', args, ctx, async () => {
+        await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args));
+        return null;
+      }),
+    );
 }
 
 function text(args: Record<string, unknown>, name: string): string {

@@ -8,6 +8,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { filePathProblem } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { AccessService } from '../access/access-service.ts';
+import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import { profileKey } from '../users/users-service.ts';
 import { decideRange } from './byte-range.ts';
@@ -65,22 +67,29 @@ const LIST_CONCURRENCY = 16;
 export class FilesService {
   constructor(
     private readonly store: ObjectStore,
+    private readonly access: AccessService,
+    private readonly events: EventPublisher = noEventPublisher,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async info(owner: string, path: string): Promise<FileInfo> {
-    const found = await this.#read(owner, checkPath(path));
+  async info(actor: string | null, owner: string, path: string): Promise<FileInfo> {
+    checkPath(path);
+    this.access.precheck(await this.access.holding(actor, owner), 'read', path, notFound(path));
+    const found = await this.#read(owner, path);
     if (found === undefined) throw notFound(path);
     return publicInfo(found.record);
   }
 
   /** Opens a download, honouring If-None-Match and a single Range. */
   async openRead(
+    actor: string | null,
     owner: string,
     path: string,
     options: { range?: string; ifNoneMatch?: string } = {},
   ): Promise<ReadResult> {
-    const found = await this.#read(owner, checkPath(path));
+    checkPath(path);
+    this.access.precheck(await this.access.holding(actor, owner), 'read', path, notFound(path));
+    const found = await this.#read(owner, path);
     if (found === undefined) throw notFound(path);
     const info = publicInfo(found.record);
     if (options.ifNoneMatch !== undefined && matchesAny(options.ifNoneMatch, info.etag))
@@ -101,13 +110,18 @@ export class FilesService {
 
   /** Checks everything that can be checked before the bytes arrive, so a doomed upload fails at once. */
   async planWrite(request: WriteRequest): Promise<WritePlan> {
-    checkPath(request.path);
+    const { owner, path, author } = request;
+    checkPath(path);
+    const holding = await this.access.holding(author, owner);
+    this.access.precheck(holding, 'write-file', path, notFound(path));
     // Independent look-ups, in parallel: the owner, the current version, and the file/folder rule.
     const [, current] = await Promise.all([
-      this.#requireOwner(request.owner),
-      this.#read(request.owner, request.path),
-      this.#refuseFolderClash(request.owner, request.path),
+      this.#requireOwner(owner),
+      this.#read(owner, path),
+      this.#refuseFolderClash(owner, path),
     ]);
+    const file = { exists: current !== undefined, author: current?.record.author ?? null };
+    this.access.decide(holding, 'write-file', owner, path, file);
     checkConditions(request.conditions, current?.record);
     return { request, current };
   }
@@ -151,12 +165,23 @@ export class FilesService {
           revision,
           blob,
         };
+        if (attempt > 0) {
+          const holding = await this.access.holding(author, owner);
+          const file = { exists: current !== undefined, author: current?.record.author ?? null };
+          this.access.decide(holding, 'write-file', owner, path, file);
+        }
         try {
           await this.#writeRecord(record, owner, current?.docEtag);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
           throw error;
         }
+        await this.events.publish({
+          kind: current === undefined ? 'file.created' : 'file.updated',
+          owner,
+          path,
+          etag: record.etag,
+        });
         // The replaced bytes are invisible from now on; remove them without making the caller wait.
         if (current !== undefined) void this.#deleteQuietly(current.record.blob);
         return { created: current === undefined, info: publicInfo(record) };
@@ -169,7 +194,15 @@ export class FilesService {
   }
 
   /** A free path in `dir` for a POST: the slug when free, else the slug with a random suffix, else an id. */
-  async chooseName(owner: string, dir: string, slug: string | undefined): Promise<string> {
+  async chooseName(
+    actor: string | null,
+    owner: string,
+    dir: string,
+    slug: string | undefined,
+  ): Promise<string> {
+    if (dir !== '') checkPath(dir);
+    const folder = dir === '' ? '' : `${dir}/`;
+    this.access.precheck(await this.access.holding(actor, owner), 'write-file', folder, notFound(folder));
     await this.#requireOwner(owner);
     const base = nameFromSlug(slug);
     const join = (name: string) => (dir === '' ? name : `${dir}/${name}`);
@@ -183,11 +216,22 @@ export class FilesService {
 
   /** Direct children of a folder (`''` is the pod's root), in stable byte order, paginated. */
   async list(
+    actor: string | null,
     owner: string,
     dir: string,
     options: { cursor?: string; limit?: number } = {},
   ): Promise<{ items: FolderEntry[]; next: string | null }> {
     if (dir !== '') checkPath(dir);
+    const missing = new CommandError(
+      ErrorCode.NOT_FOUND,
+      dir === '' ? `no user named ${owner}` : `no folder ${dir}`,
+    );
+    this.access.precheck(
+      await this.access.holding(actor, owner),
+      'read',
+      dir === '' ? '' : `${dir}/`,
+      missing,
+    );
     await this.#requireOwner(owner);
     const prefix = dir === '' ? filesPrefix(owner) : `${fileKey(owner, dir)}/`;
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
@@ -197,7 +241,7 @@ export class FilesService {
       ...(startAfter === undefined ? {} : { startAfter }),
     });
     if (dir !== '' && page.entries.length === 0 && options.cursor === undefined) {
-      throw new CommandError(ErrorCode.NOT_FOUND, `no folder ${dir}`);
+      throw missing;
     }
     const items: (FolderEntry | undefined)[] = new Array(page.entries.length);
     for (let i = 0; i < page.entries.length; i += LIST_CONCURRENCY) {
@@ -227,11 +271,20 @@ export class FilesService {
   }
 
   /** JSON merge patch of the user metadata (`tags`, `description`); the bytes are untouched. */
-  async patch(owner: string, path: string, patch: unknown, conditions: Conditions = {}): Promise<FileInfo> {
+  async patch(
+    actor: string | null,
+    owner: string,
+    path: string,
+    patch: unknown,
+    conditions: Conditions = {},
+  ): Promise<FileInfo> {
     checkPath(path);
+    const holding = await this.access.holding(actor, owner);
+    this.access.precheck(holding, 'patch', path, notFound(path));
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const current = await this.#read(owner, path);
       if (current === undefined) throw notFound(path);
+      this.access.decide(holding, 'patch', owner, path, { exists: true, author: current.record.author });
       checkConditions(conditions, current.record);
       const revision = current.record.revision + 1;
       const record: FileRecord = {
@@ -243,6 +296,7 @@ export class FilesService {
       };
       try {
         await this.#writeRecord(record, owner, current.docEtag);
+        await this.events.publish({ kind: 'file.patched', owner, path, etag: record.etag });
         return publicInfo(record);
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
@@ -251,12 +305,20 @@ export class FilesService {
     throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
   }
 
-  async delete(owner: string, path: string, conditions: Conditions = {}): Promise<void> {
-    const current = await this.#read(owner, checkPath(path));
+  async delete(
+    actor: string | null,
+    owner: string,
+    path: string,
+    conditions: Conditions = {},
+  ): Promise<void> {
+    checkPath(path);
+    this.access.precheck(await this.access.holding(actor, owner), 'delete', path, notFound(path));
+    const current = await this.#read(owner, path);
     if (current === undefined) throw notFound(path);
     checkConditions(conditions, current.record);
     await this.store.delete(fileKey(owner, path));
     await this.#deleteQuietly(current.record.blob);
+    await this.events.publish({ kind: 'file.deleted', owner, path });
   }
 
   async #read(owner: string, path: string): Promise<{ record: FileRecord; docEtag: string } | undefined> {

@@ -11,8 +11,11 @@ import { type Json, mergePatch } from './merge-patch.ts';
 
 export type Profile = { [key: string]: Json };
 
+export type AccountKind = 'person' | 'organization';
+
 export interface UserRecord {
   username: string;
+  kind: AccountKind;
   profile: Profile;
   etag: string;
   createdAt: string;
@@ -21,6 +24,7 @@ export interface UserRecord {
 
 interface StoredUser {
   username: string;
+  kind: AccountKind;
   profile: Profile;
   createdAt: string;
   updatedAt: string;
@@ -57,6 +61,7 @@ export class UsersService {
     username: string,
     profile: unknown,
     conditions: WriteConditions = {},
+    kind: AccountKind = 'person',
   ): Promise<{ created: boolean; user: UserRecord }> {
     checkUsername(username);
     const body = checkProfile(profile);
@@ -66,6 +71,7 @@ export class UsersService {
       const now = this.clock().toISOString();
       const doc: StoredUser = {
         username,
+        kind: current?.kind ?? kind,
         profile: body,
         createdAt: current?.createdAt ?? now,
         updatedAt: now,
@@ -123,6 +129,11 @@ export class UsersService {
     await this.events.publish({ kind: 'user.deleted', owner: username });
   }
 
+  /** The user's record, or undefined: for callers that decide what a missing user means. */
+  async find(username: string): Promise<UserRecord | undefined> {
+    return this.#read(checkUsername(username));
+  }
+
   async #read(username: string): Promise<UserRecord | undefined> {
     const object = await this.store.get(profileKey(username));
     return object === undefined ? undefined : parseStoredUser(object);
@@ -148,7 +159,7 @@ function matches(current: { etag: string } | undefined, ifMatch: string | undefi
 
 function parseStoredUser(object: StoredObject): UserRecord {
   const doc = JSON.parse(object.body.toString('utf8')) as StoredUser;
-  return { ...doc, etag: object.etag };
+  return { ...doc, kind: doc.kind ?? 'person', etag: object.etag };
 }
 
 function checkUsername(username: string): string {

@@ -7,13 +7,13 @@ export const WEBHOOKS_SERVICE = 'webhooks';
 
 export function registerWebhookCommands(router: CommandRouter, webhooks: WebhooksService): void {
   router
-    .register('webhooks.put', async (args) =>
-      webhooks.put(text(args, 'owner'), text(args, 'id'), args.webhook),
+    .register('webhooks.put', async (args, ctx) =>
+      webhooks.put(ownerOnly(args, ctx.actor), text(args, 'id'), args.webhook),
     )
-    .register('webhooks.get', async (args) => webhooks.get(text(args, 'owner'), text(args, 'id')))
-    .register('webhooks.list', async (args) => webhooks.list(text(args, 'owner')))
-    .register('webhooks.delete', async (args) => {
-      await webhooks.delete(text(args, 'owner'), text(args, 'id'));
+    .register('webhooks.get', async (args, ctx) => webhooks.get(ownerOnly(args, ctx.actor), text(args, 'id')))
+    .register('webhooks.list', async (args, ctx) => webhooks.list(ownerOnly(args, ctx.actor)))
+    .register('webhooks.delete', async (args, ctx) => {
+      await webhooks.delete(ownerOnly(args, ctx.actor), text(args, 'id'));
       return null;
     });
 }
@@ -22,4 +22,12 @@ function text(args: Record<string, unknown>, name: string): string {
   const value = args[name];
   if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
   return value;
+}
+
+/** Webhooks belong to the pod's owner: nobody else sees or changes them. */
+function ownerOnly(args: Record<string, unknown>, actor: string | null): string {
+  const owner = text(args, 'owner');
+  if (actor !== owner)
+    throw new CommandError(ErrorCode.FORBIDDEN, 'only the owner manages the webhooks of a pod');
+  return owner;
 }

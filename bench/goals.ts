@@ -1,0 +1,94 @@
+/** The issue's goals, checked against one run's figures: each a ratio measured in the same run. */
+import type { RssSet, SuiteResults } from './results-types.ts';
+
+export interface Goal {
+  goal: string;
+  /** The measured ratio (or MiB, for memory); undefined when the phase did not run. */
+  measured: number | undefined;
+  target: number;
+  /** `min`: measured ≥ target; `max`: measured < target. */
+  kind: 'min' | 'max';
+  unit: '×' | 'MiB';
+  met: boolean | undefined;
+}
+
+export const RSS_LIMIT_MIB = 200;
+
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 100) / 100 : undefined;
+
+function goal(
+  text: string,
+  measured: number | undefined,
+  target: number,
+  kind: 'min' | 'max',
+  unit: '×' | 'MiB',
+) {
+  const met = measured === undefined ? undefined : kind === 'min' ? measured >= target : measured < target;
+  return { goal: text, measured, target, kind, unit, met };
+}
+
+/** The largest peak among api, broker and workers; undefined if none was read. */
+export function largestRss(rss: RssSet | undefined): number | undefined {
+  const all = [rss?.api, rss?.broker, ...(rss?.workers ?? [])].filter((v): v is number => v !== undefined);
+  return all.length === 0 ? undefined : Math.max(...all);
+}
+
+export function evaluateGoals(r: SuiteResults): Goal[] {
+  const s = r.small ?? {};
+  const e = r.echo ?? {};
+  const l = r.large ?? {};
+  const byWorkers = (n: number) => r.scaling?.find((run) => run.workers === n)?.rps;
+  return [
+    goal(
+      '4 KiB GET, full stack / direct MinIO',
+      ratio(s.fileGetStack?.rps, s.fileGetDirect?.rps),
+      0.6,
+      'min',
+      '×',
+    ),
+    goal(
+      '4 KiB PUT, full stack / direct MinIO',
+      ratio(s.filePutStack?.rps, s.filePutDirect?.rps),
+      0.6,
+      'min',
+      '×',
+    ),
+    goal(
+      `broker echo / NATS request-reply (${r.settings.echoBytes} B, ${r.settings.echoConnections} concurrent)`,
+      ratio(e.brokerEcho?.rps, e.natsEcho?.rps),
+      1.0,
+      'min',
+      '×',
+    ),
+    goal('processing, 2 workers / 1 worker', ratio(byWorkers(2), byWorkers(1)), 1.6, 'min', '×'),
+    goal(
+      `${r.settings.largeMiB} MiB upload, full stack / direct MinIO`,
+      ratio(l.uploadStack?.mibPerSecond, l.uploadDirect?.mibPerSecond),
+      0.5,
+      'min',
+      '×',
+    ),
+    goal(
+      `${r.settings.largeMiB} MiB download, full stack / direct MinIO`,
+      ratio(l.downloadStack?.mibPerSecond, l.downloadDirect?.mibPerSecond),
+      0.5,
+      'min',
+      '×',
+    ),
+    goal(
+      'peak RSS of api, broker and each worker during the large upload',
+      largestRss(r.rss?.upload),
+      RSS_LIMIT_MIB,
+      'max',
+      'MiB',
+    ),
+    goal(
+      'peak RSS of api, broker and each worker during the large download',
+      largestRss(r.rss?.download),
+      RSS_LIMIT_MIB,
+      'max',
+      'MiB',
+    ),
+  ];
+}

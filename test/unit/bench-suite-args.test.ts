@@ -1,0 +1,60 @@
+/** `npm run bench` options: modest defaults, bounds, and the worker counts the stack goes through. */
+import { describe, expect, it } from 'vitest';
+import { parseSuiteArgs, workerSchedule } from '../../bench/suite-args.ts';
+
+describe('parseSuiteArgs', () => {
+  it('has modest defaults', () => {
+    expect(parseSuiteArgs([])).toEqual({
+      seconds: 10,
+      connections: 32,
+      users: 100,
+      workers: 2,
+      echoConnections: 64,
+      echoBytes: 1024,
+      largeMiB: 1024,
+      processingMiB: 8,
+      processingConnections: 8,
+      workerCounts: [1, 2, 4],
+      phases: ['small', 'echo', 'large', 'scaling'],
+    });
+  });
+
+  it('reads and sorts worker counts, phases and the profile folder', () => {
+    const args = parseSuiteArgs([
+      '--worker-counts',
+      '4,1,2,2',
+      '--phases',
+      'scaling,echo',
+      '--cpu-prof',
+      '/tmp/p',
+    ]);
+    expect(args.workerCounts).toEqual([1, 2, 4]);
+    expect(args.phases).toEqual(['scaling', 'echo']);
+    expect(args.cpuProfDir).toBe('/tmp/p');
+  });
+
+  it.each([
+    [['--seconds', '0'], /--seconds/],
+    [['--seconds', '601'], /--seconds/],
+    [['--processing-mib', '65'], /--processing-mib/],
+    [['--worker-counts', '1,x'], /--worker-counts/],
+    [['--worker-counts', '17'], /--worker-counts/],
+    [['--phases', 'small,nope'], /unknown phase nope/],
+    [['--nope', '1'], /nope/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseSuiteArgs(argv)).toThrow(message);
+  });
+});
+
+describe('workerSchedule', () => {
+  it('goes up through the scaling counts and the main phases’ count', () => {
+    expect(workerSchedule({ workers: 2, workerCounts: [1, 2, 4], phases: ['small', 'scaling'] })).toEqual([
+      1, 2, 4,
+    ]);
+    expect(workerSchedule({ workers: 3, workerCounts: [1, 2, 4], phases: ['large', 'scaling'] })).toEqual([
+      1, 2, 3, 4,
+    ]);
+    expect(workerSchedule({ workers: 3, workerCounts: [1, 2], phases: ['scaling'] })).toEqual([1, 2]);
+    expect(workerSchedule({ workers: 2, workerCounts: [1, 4], phases: ['echo'] })).toEqual([2]);
+  });
+});
