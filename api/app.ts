@@ -61,6 +61,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     disableRequestLogging: true,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
+    frameworkErrors: (error, _request, reply) => {
+      const status = (error as FastifyError).statusCode ?? 400;
+      return sendProblem(reply, status >= 400 && status < 500 ? status : 400, error.message);
+    },
   });
 
   app.decorateRequest('principal', null);

@@ -74,6 +74,7 @@ export class BrokerClient {
   readonly #pending = new Map<string, Pending>();
   #nextId = 0;
   #lastHeard = 0;
+  #closing = false;
   #pingTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   readonly #metrics: BrokerLinkMetrics;
@@ -102,15 +103,18 @@ export class BrokerClient {
   start(): void {
     // A dropped connection means the broker that holds our calls is gone (or forgot us): fail them now.
     this.#socket.events.on('disconnect', () => {
+      if (this.#closing) return;
       this.#lastHeard = 0;
       this.#loseAll('the connection to the broker dropped');
     });
-    this.#socket.connect(this.options.endpoint);
-    this.#loop = this.#receive();
     const ping = () => {
       this.#metrics.brokerUp.set(this.available ? 1 : 0);
       this.status(this.options.heartbeatMs * this.options.liveness).catch(() => undefined);
     };
+    // (Re)connected: ask at once, so calls are let through as soon as the broker answers.
+    this.#socket.events.on('connect', ping);
+    this.#socket.connect(this.options.endpoint);
+    this.#loop = this.#receive();
     ping();
     this.#pingTimer = setInterval(ping, this.options.heartbeatMs);
   }
@@ -134,6 +138,7 @@ export class BrokerClient {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#pingTimer);
     this.#socket.close();
     for (const [id, p] of this.#pending) {

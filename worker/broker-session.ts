@@ -99,6 +99,17 @@ export class BrokerSession {
       receiveHighWaterMark: this.options.highWaterMark,
       sendTimeout: this.options.heartbeatMs * this.options.liveness,
     });
+    // Connected: the broker is there (READY goes out first), so count silence from now. Dropped: the broker
+    // died or restarted and knows nothing of this session; start a fresh one at once rather than after
+    // the liveness window, so the worker is registered again as soon as the broker is back.
+    socket.events.on('connect', () => {
+      if (socket === this.#socket) this.#lastHeard = Date.now();
+    });
+    socket.events.on('disconnect', () => {
+      if (socket !== this.#socket || this.#stopping) return;
+      this.logger.warn('connection to the broker dropped: registering again');
+      this.#connect();
+    });
     socket.connect(this.options.endpoint);
     this.#socket = socket;
     this.#writer = new SocketWriter(socket);

@@ -41,8 +41,9 @@ export async function startTestStack(options: TestStackOptions): Promise<LocalSt
     brokerMetricsPort: await freePort(),
     workerMetricsBasePort: options.workerMetrics ? await freePortRange(options.workers + 2) : 0,
     env: {
-      HEARTBEAT_INTERVAL_MS: '200',
-      HEARTBEAT_LIVENESS: '3',
+      // Fast enough for tests, slow enough not to take a busy 2-core machine for a dead peer.
+      HEARTBEAT_INTERVAL_MS: '250',
+      HEARTBEAT_LIVENESS: '4',
       LOG_LEVEL: 'info',
       LOG_PRETTY: 'false',
       ...options.env,

@@ -103,7 +103,7 @@ describe('overload', () => {
       ]);
       for (const a of refused) {
         expect(a.res.headers.get('retry-after')).toMatch(/^\d+$/);
-        expect(a.ms).toBeLessThan(1500); // immediately, not after a deadline
+        expect(a.ms).toBeLessThan(3000); // at once, not after a deadline (30 s)
       }
       minio.resume();
       answers = await Promise.all(pending);

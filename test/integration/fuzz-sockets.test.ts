@@ -95,7 +95,7 @@ describe('the broker under floods and foreign frames', () => {
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
       expect((await fetch(`${stack.apiUrl}/readyz`)).status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(2000);
+      expect(Date.now() - started).toBeLessThan(5000);
     }
     await flood;
     await waitFor(
