@@ -43,7 +43,8 @@ export function scalingChart(points: ScalingPoint[], options: ChartOptions): str
   const ideal = base === undefined ? [] : sorted.map((p) => (base.rps * p.workers) / base.workers);
   const rpsMax = niceMax(Math.max(...sorted.map((p) => p.rps), ...ideal.slice(0, 2), 0) * 1.1);
   const p99Max = niceMax(Math.max(...sorted.map((p) => p.p99), 0) * 1.1);
-  const x = (workers: number) => r1(m.left + (workers / maxWorkers) * plotW);
+  // The widest worker count sits a little inside the right axis, so its labels stay readable.
+  const x = (workers: number) => r1(m.left + (workers / (maxWorkers * 1.1)) * plotW);
   const yRps = (v: number) => r1(m.top + plotH - (v / rpsMax) * plotH);
   const yP99 = (v: number) => r1(m.top + plotH - (v / p99Max) * plotH);
   const line = (coords: [number, number][]) => coords.map(([a, b]) => `${a},${b}`).join(' ');
@@ -89,11 +90,14 @@ export function scalingChart(points: ScalingPoint[], options: ChartOptions): str
     );
   }
   for (const p of sorted) {
+    // Labels go away from each other: the higher point's above it, the lower point's below it.
+    const rpsAbove = yRps(p.rps) <= yP99(p.p99);
+    const label = (y: number, above: boolean) => (above ? y - 9 : y + 18);
     out.push(
       `<circle class="point throughput" cx="${x(p.workers)}" cy="${yRps(p.rps)}" r="4" fill="#1f77b4"><title>${p.workers} workers: ${fmt(p.rps)} req/s</title></circle>`,
-      `<text x="${x(p.workers)}" y="${yRps(p.rps) - 9}" text-anchor="middle" fill="#1f77b4">${fmt(p.rps)}</text>`,
+      `<text x="${x(p.workers)}" y="${label(yRps(p.rps), rpsAbove)}" text-anchor="middle" fill="#1f77b4">${fmt(p.rps)} req/s</text>`,
       `<circle class="point p99" cx="${x(p.workers)}" cy="${yP99(p.p99)}" r="4" fill="#d62728"><title>${p.workers} workers: p99 ${fmt(p.p99)} ms</title></circle>`,
-      `<text x="${x(p.workers)}" y="${yP99(p.p99) + 18}" text-anchor="middle" fill="#d62728">${fmt(p.p99)} ms</text>`,
+      `<text x="${x(p.workers)}" y="${label(yP99(p.p99), !rpsAbove)}" text-anchor="middle" fill="#d62728">${fmt(p.p99)} ms</text>`,
     );
   }
   const legendY = m.top - 12;
