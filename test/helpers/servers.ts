@@ -125,6 +125,12 @@ class ManagedProcess {
   }
 }
 
+async function httpStatus(url: string): Promise<number> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  await response.body?.cancel();
+  return response.status;
+}
+
 async function httpOk(url: string): Promise<boolean> {
   const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
   await response.body?.cancel();
@@ -167,7 +173,13 @@ export async function startMinio(): Promise<MinioServer> {
       await rm(dataDir, { recursive: true, force: true });
     };
     try {
-      await server.waitUntilReady(() => httpOk(`http://127.0.0.1:${port}/minio/health/live`));
+      // "live" comes before MinIO has initialised its object layer (it then answers S3 with 503):
+      // wait until an S3 request gets a real answer too.
+      await server.waitUntilReady(
+        async () =>
+          (await httpOk(`http://127.0.0.1:${port}/minio/health/live`)) &&
+          (await httpStatus(`http://127.0.0.1:${port}/`)) !== 503,
+      );
     } catch (error) {
       await rm(dataDir, { recursive: true, force: true });
       throw error;
