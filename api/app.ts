@@ -42,6 +42,8 @@ export interface AppOptions {
   maxFileBytes: number;
   window: number;
   chunkBytes: number;
+  /** Upload bodies up to this size can be sent again when their worker dies (UPLOAD_REPLAY_BYTES). */
+  replayBytes: number;
   readinessTimeoutMs: number;
   /** Live events; undefined when NATS_URL is empty (the events and webhooks endpoints answer 503). */
   events?: LiveEvents | undefined;

@@ -51,6 +51,13 @@ export const apiSpec = {
     4096,
     16 * 1024 * 1024,
   ),
+  replayBytes: integer(
+    'UPLOAD_REPLAY_BYTES',
+    1_048_576,
+    'An upload body up to this size is kept while it is sent, so it can be sent again if its worker dies',
+    0,
+    64 * 1024 * 1024,
+  ),
   adminToken: text(
     'PODSTORE_ADMIN_TOKEN',
     '',

@@ -4,7 +4,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { BrokerError } from '../protocol/frames.ts';
-import { ErrorCode, type ErrorCodeValue } from '../protocol/outcome.ts';
+import { ErrorCode, type ErrorCodeValue, type OutcomeError } from '../protocol/outcome.ts';
 import type { BrokerCallError } from './broker-client.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json';
@@ -75,9 +75,9 @@ const statusOfCode: Record<ErrorCodeValue, number> = {
 };
 
 /** A worker's error outcome as an HttpProblem. */
-export function fromOutcomeError(error: { code: ErrorCodeValue; detail: string }): HttpProblem {
+export function fromOutcomeError(error: OutcomeError): HttpProblem {
   const status = statusOfCode[error.code];
-  return new HttpProblem(status, error.detail, status === 503 ? 1 : undefined);
+  return new HttpProblem(status, error.detail, error.retryAfterS ?? (status === 503 ? 1 : undefined));
 }
 
 /** A failed broker call as an HttpProblem: overload and outages are 503 with Retry-After, lateness 504. */

@@ -24,7 +24,8 @@ import { WorkerRegistry } from './worker-registry.ts';
 
 export interface Outbox {
   toClient(identity: Buffer, frames: Buffer[]): void;
-  toWorker(identity: Buffer, frames: Buffer[]): void;
+  /** `dispatching`: the key of the request these frames hand to the worker, if they do. */
+  toWorker(identity: Buffer, frames: Buffer[], dispatching?: string): void;
 }
 
 export interface BrokerSettings {
@@ -53,6 +54,8 @@ interface PendingRequest {
   receivedAt: number;
   attempts: number;
   worker?: string;
+  /** The message that handed it to its worker was never delivered (the worker was already gone). */
+  undelivered?: boolean;
   /** The client already got an answer (timeout) while the worker still runs the command. */
   answered: boolean;
 }
@@ -217,6 +220,22 @@ export class BrokerCore {
     this.#updateWorkerGauges();
   }
 
+  /**
+   * A send to this worker failed because its connection is gone: the process died or the network
+   * dropped it. It is lost now, without waiting for its heartbeats to run out. If the failed message was
+   * a dispatch, that command never reached the worker, so it is dispatched again whatever its kind.
+   */
+  onWorkerUnreachable(identity: Buffer, undelivered: string | undefined, now: number): void {
+    const workerId = identity.toString('hex');
+    if (this.workers.get(workerId) === undefined) return;
+    const request = undelivered === undefined ? undefined : this.#requests.get(undelivered);
+    if (request !== undefined && request.worker === workerId && !request.undelivered) {
+      request.undelivered = true;
+      request.attempts -= 1; // it never ran: this dispatch does not count
+    }
+    this.#lose(workerId, now);
+  }
+
   onWorkerMalformed(): void {
     this.metrics.malformed.inc({ side: 'worker' });
   }
@@ -280,12 +299,17 @@ export class BrokerCore {
     const worker = this.workers.get(workerId);
     if (worker === undefined) return;
     request.worker = workerId;
+    request.undelivered = false;
     request.attempts += 1;
     worker.inFlight.add(request.key);
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
     this.metrics.dispatched.inc({ service: request.header.service });
-    this.outbox.toWorker(worker.identity, relayToWorker(request.client, request.headerFrame, request.body));
+    this.outbox.toWorker(
+      worker.identity,
+      relayToWorker(request.client, request.headerFrame, request.body),
+      request.key,
+    );
   }
 
   #finish(request: PendingRequest, now: number): void {
@@ -313,7 +337,10 @@ export class BrokerCore {
     this.#updateGauges(service);
   }
 
-  /** A worker died or went silent: retry its idempotent commands once elsewhere, fail the rest. */
+  /**
+   * A worker died or went silent: retry its idempotent commands once elsewhere, and the ones it never
+   * received; fail the rest (they may have run).
+   */
   #lose(workerId: string, now: number): void {
     const worker = this.workers.remove(workerId);
     if (worker === undefined) return;
@@ -322,9 +349,10 @@ export class BrokerCore {
       const request = this.#requests.get(key);
       if (request === undefined) continue;
       request.worker = undefined;
+      const retry = request.undelivered || (request.header.idempotent && request.attempts < 2);
       if (request.answered) {
         this.#requests.delete(key);
-      } else if (request.header.idempotent && request.attempts < 2 && request.header.deadline > now) {
+      } else if (retry && request.header.deadline > now) {
         this.metrics.retried.inc({ service: request.header.service });
         this.#queues.pushFront(request.header.service, request);
       } else {

@@ -10,7 +10,7 @@ import type { Logger } from '../protocol/process/logger.ts';
 import { SocketWriter } from '../protocol/socket-writer.ts';
 import { BrokerCore, type BrokerSettings } from './broker-core.ts';
 import type { BrokerMetrics } from './metrics.ts';
-import { SendFailureLog } from './send-failures.ts';
+import { reasonOf, SendFailureLog } from './send-failures.ts';
 
 export interface BrokerOptions extends BrokerSettings {
   frontend: string;
@@ -47,14 +47,20 @@ export class Broker {
     const toClients = new SocketWriter(this.#frontend);
     const toWorkers = new SocketWriter(this.#backend);
     const failures = new SendFailureLog(logger, metrics.sendFailures);
-    const send = (writer: SocketWriter, side: 'client' | 'worker', identity: Buffer, frames: Buffer[]) => {
-      writer.send([identity, ...frames]).catch((err: unknown) => failures.record(side, identity, err));
-    };
     this.core = new BrokerCore(
       options,
       {
-        toClient: (identity, frames) => send(toClients, 'client', identity, frames),
-        toWorker: (identity, frames) => send(toWorkers, 'worker', identity, frames),
+        toClient: (identity, frames) =>
+          toClients
+            .send([identity, ...frames])
+            .catch((err: unknown) => failures.record('client', identity, err)),
+        toWorker: (identity, frames, dispatching) =>
+          toWorkers.send([identity, ...frames]).catch((err: unknown) => {
+            failures.record('worker', identity, err);
+            // Its connection is gone: the worker died. Do not wait for its heartbeats to run out.
+            if (reasonOf(err) === 'peer_gone')
+              this.core.onWorkerUnreachable(identity, dispatching, Date.now());
+          }),
       },
       metrics,
     );

@@ -32,9 +32,14 @@ export const ErrorCode = {
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-export type Outcome<T = unknown> =
-  | { ok: true; value: T }
-  | { ok: false; error: { code: ErrorCodeValue; detail: string } };
+/** A domain error; `retryAfterS` when the same request may succeed later (a key still held, say). */
+export interface OutcomeError {
+  code: ErrorCodeValue;
+  detail: string;
+  retryAfterS?: number;
+}
+
+export type Outcome<T = unknown> = { ok: true; value: T } | { ok: false; error: OutcomeError };
 
 /** Thrown by command handlers for expected failures; anything else thrown becomes INTERNAL. */
 export class CommandError extends Error {
@@ -42,6 +47,8 @@ export class CommandError extends Error {
   constructor(
     readonly code: ErrorCodeValue,
     detail: string,
+    /** Seconds after which the same request may succeed. */
+    readonly retryAfterS?: number,
   ) {
     super(detail);
   }
@@ -57,12 +64,22 @@ export function decodeOutcome(body: Buffer): Outcome {
   const value = unpack(body) as Partial<{
     ok: unknown;
     value: unknown;
-    error: { code?: unknown; detail?: unknown };
+    error: { code?: unknown; detail?: unknown; retryAfterS?: unknown };
   }>;
   if (value?.ok === true) return { ok: true, value: value.value };
   const code = value?.error?.code;
   if (value?.ok === false && typeof code === 'string' && codes.has(code)) {
-    return { ok: false, error: { code: code as ErrorCodeValue, detail: String(value.error?.detail ?? '') } };
+    const retryAfterS = value.error?.retryAfterS;
+    return {
+      ok: false,
+      error: {
+        code: code as ErrorCodeValue,
+        detail: String(value.error?.detail ?? ''),
+        ...(typeof retryAfterS === 'number' && Number.isInteger(retryAfterS) && retryAfterS > 0
+          ? { retryAfterS }
+          : {}),
+      },
+    };
   }
   throw new TypeError('reply body is not an outcome');
 }

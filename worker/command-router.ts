@@ -3,7 +3,7 @@
  * reply: a value, a CommandError's code, `storage_unavailable`, `timeout`, or `internal` (logged).
  */
 
-import { CommandError, ErrorCode, type Outcome } from '../protocol/outcome.ts';
+import { CommandError, ErrorCode, type Outcome, type OutcomeError } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
 import { BodyTooLargeError } from './streams/inbound-body.ts';
@@ -49,11 +49,14 @@ export class CommandRouter {
   }
 }
 
-function toError(
-  err: unknown,
-  ctx: CommandContext,
-): { code: (typeof ErrorCode)[keyof typeof ErrorCode]; detail: string } {
-  if (err instanceof CommandError) return { code: err.code, detail: err.message };
+function toError(err: unknown, ctx: CommandContext): OutcomeError {
+  if (err instanceof CommandError) {
+    return {
+      code: err.code,
+      detail: err.message,
+      ...(err.retryAfterS === undefined ? {} : { retryAfterS: err.retryAfterS }),
+    };
+  }
   if (err instanceof StorageUnavailableError) {
     ctx.logger.warn({ err: err.message, requestId: ctx.requestId }, 'storage unavailable');
     return { code: ErrorCode.STORAGE_UNAVAILABLE, detail: 'storage unavailable' };

@@ -68,7 +68,7 @@ export const workerSpec = {
   ),
   idempotencyLeaseMs: integer(
     'IDEMPOTENCY_LEASE_MS',
-    10_000,
+    5000,
     'How long a running POST holds its Idempotency-Key without renewal (a dead worker frees it after this)',
     300,
     600_000,

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import type { Outcome } from '../../protocol/outcome.ts';
 import { BrokerCallError } from '../broker-client.ts';
 import { fromBrokerError, fromOutcomeError, HttpProblem } from '../problem.ts';
-import type { BrokerStream } from './broker-stream.ts';
+import type { BrokerStream, WorkerPart } from './broker-stream.ts';
 
 /** The error a failed transfer ends with, or undefined when it succeeded. */
 function failureOf(settled: { outcome: Outcome } | { error: unknown }): Error | undefined {
@@ -29,13 +29,23 @@ const settle = (stream: BrokerStream) =>
     (error: unknown) => failureOf({ error }),
   );
 
-export function downloadBody(stream: BrokerStream, window: number, chunkBytes: number): Readable {
+/** `early`: data parts already read from the stream (by startDownload), sent first. */
+export function downloadBody(
+  stream: BrokerStream,
+  window: number,
+  chunkBytes: number,
+  early: WorkerPart[] = [],
+): Readable {
   const refill = Math.max(1, Math.floor(window / 2));
   let stalled: NodeJS.Timeout | undefined;
+  const parts = async function* () {
+    yield* early;
+    for (let part = await stream.next(); part !== undefined; part = await stream.next()) yield part;
+  };
   async function* chunks(): AsyncGenerator<Buffer> {
     let consumed = 0;
     try {
-      for (let part = await stream.next(); part !== undefined; part = await stream.next()) {
+      for await (const part of parts()) {
         if (part.part !== 'data') continue;
         // Suspended at this yield only while the response does not pull: the client is not reading.
         stalled = setTimeout(() => {

@@ -6,6 +6,7 @@
  * `maxBytes`; waiting for the client's next bytes never outlasts the transfer.
  */
 import type { BrokerStream } from './broker-stream.ts';
+import type { BodyReader } from './replayable-body.ts';
 
 const ENDED = Symbol('ended');
 
@@ -21,7 +22,7 @@ export interface UploadOptions {
 /** Resolves true if the whole body was sent, false if the worker ended the stream first. */
 export async function pumpUpload(
   stream: BrokerStream,
-  body: AsyncIterable<Buffer>,
+  body: BodyReader,
   options: UploadOptions,
 ): Promise<boolean> {
   let credit = 0;
@@ -56,7 +57,6 @@ export async function pumpUpload(
     interrupt?.();
   };
   stream.result.then(onEnd, onEnd);
-  const iterator = body[Symbol.asyncIterator]();
   const nextChunk = () =>
     new Promise<IteratorResult<Buffer> | typeof ENDED>((resolve, reject) => {
       if (ended) {
@@ -64,7 +64,7 @@ export async function pumpUpload(
         return;
       }
       interrupt = () => resolve(ENDED);
-      iterator.next().then(resolve, reject);
+      body.next().then(resolve, reject);
     }).finally(() => {
       interrupt = undefined;
     });

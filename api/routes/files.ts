@@ -8,11 +8,15 @@ import { unpack } from '../../protocol/codec.ts';
 import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { parseEtagHeader } from '../etag.ts';
+import type { BrokerStream } from '../files/broker-stream.ts';
 import { downloadBody } from '../files/download.ts';
+import { startDownload } from '../files/download-start.ts';
 import { type FileInfo, fileLocation, setFileHeaders } from '../files/file-headers.ts';
 import { idempotencyKeyOf } from '../files/idempotency-key.ts';
 import { readJsonBody } from '../files/json-body.ts';
-import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
+import { ReplayableBody } from '../files/replayable-body.ts';
+import { uploadWithReplay } from '../files/replayed-upload.ts';
+import { BodyTooLargeError } from '../files/upload.ts';
 import { HttpProblem, PROBLEM_TYPE, problem } from '../problem.ts';
 
 export interface FilesRouteOptions {
@@ -21,6 +25,7 @@ export interface FilesRouteOptions {
   maxFileBytes: number;
   window: number;
   chunkBytes: number;
+  replayBytes: number;
 }
 
 type FilesRequest = FastifyRequest<{
@@ -35,6 +40,8 @@ const params = {
 } as const;
 
 const MERGE_PATCH = 'application/merge-patch+json';
+/** How long a replayed POST waits, in all, for its Idempotency-Key to be let go by a dead worker. */
+const REPLAY_MAX_WAIT_MS = 15_000;
 
 /** Splits the wildcard into a file path or a folder (trailing `/`; `''` is the pod's root). */
 function target(request: FilesRequest): { path: string; folder: boolean } {
@@ -71,19 +78,34 @@ function contentTypeOf(request: FastifyRequest): string {
 export function filesRoutes(options: FilesRouteOptions) {
   const { call, open } = options;
 
-  /** Streams the request body into a new file; answers with its metadata. */
-  async function upload(request: FilesRequest, reply: FastifyReply, command: string, args: object) {
+  /**
+   * Streams the request body into a new file; answers with its metadata. A `replayable` upload (PUT, or
+   * POST with an Idempotency-Key) whose worker dies is sent again when its body is small enough to be
+   * kept (api/files/replayed-upload.ts).
+   */
+  async function upload(
+    request: FilesRequest,
+    reply: FastifyReply,
+    command: string,
+    args: object,
+    replayable: boolean,
+  ) {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     if (declared > options.maxFileBytes) {
       reply.header('connection', 'close');
       throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
     }
-    const stream = open(request, 'files', command, { ...args, contentType: contentTypeOf(request) });
-    let complete = false;
+    const body = new ReplayableBody(request.raw, replayable ? options.replayBytes : 0);
+    const openUpload = () =>
+      open(request, 'files', command, { ...args, contentType: contentTypeOf(request) });
+    let sent: { stream: BrokerStream; complete: boolean };
     try {
-      complete = await pumpUpload(stream, request.raw, {
+      sent = await uploadWithReplay(openUpload, body, {
         maxBytes: options.maxFileBytes,
         chunkBytes: options.chunkBytes,
+        maxAttempts: 4,
+        maxWaitMs: REPLAY_MAX_WAIT_MS,
+        onReplay: (reason, attempt) => request.log.warn({ reason, attempt }, 'upload sent again'),
       });
     } catch (error) {
       reply.header('connection', 'close');
@@ -91,8 +113,8 @@ export function filesRoutes(options: FilesRouteOptions) {
         throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
       throw error;
     }
-    if (!complete) reply.header('connection', 'close'); // the rest of the body was never read
-    const result = await streamResult<{ created: boolean; info: FileInfo }>(stream);
+    if (!sent.complete) reply.header('connection', 'close'); // the rest of the body was never read
+    const result = await streamResult<{ created: boolean; info: FileInfo }>(sent.stream);
     setFileHeaders(reply, result.info);
     if (result.created) reply.header('location', fileLocation(request.params.owner, result.info.path));
     return reply.code(result.created ? 201 : 200).send(result.info);
@@ -146,7 +168,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         );
         return setFileHeaders(reply, info).send(info);
       }
-      const stream = open(request, 'files', 'files.get', {
+      const args = {
         owner,
         path,
         window: options.window,
@@ -154,8 +176,13 @@ export function filesRoutes(options: FilesRouteOptions) {
         ...(request.headers['if-none-match'] === undefined
           ? {}
           : { ifNoneMatch: request.headers['if-none-match'] }),
-      });
-      const first = await stream.next();
+      };
+      const started = await startDownload(
+        () => open(request, 'files', 'files.get', args),
+        3,
+        (attempt) => request.log.warn({ attempt }, 'download opened again: its worker was lost'),
+      );
+      const { stream, meta: first } = started;
       if (first === undefined || first.part !== 'meta') {
         await streamResult(stream);
         throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
@@ -181,7 +208,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
       if (meta.status === 206)
         reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
-      return reply.send(downloadBody(stream, options.window, options.chunkBytes));
+      return reply.send(downloadBody(stream, options.window, options.chunkBytes, started.early));
     });
 
     app.head(route, { schema: { params } }, async (request: FilesRequest, reply) => {
@@ -204,11 +231,8 @@ export function filesRoutes(options: FilesRouteOptions) {
 
     app.put(route, { schema: { params } }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
-      return upload(request, reply, 'files.put', {
-        owner: request.params.owner,
-        path,
-        ...writeConditions(request),
-      });
+      const args = { owner: request.params.owner, path, ...writeConditions(request) };
+      return upload(request, reply, 'files.put', args, true);
     });
 
     app.post(route, { schema: { params } }, async (request: FilesRequest, reply) => {
@@ -216,12 +240,18 @@ export function filesRoutes(options: FilesRouteOptions) {
       if (!folder) throw new HttpProblem(400, 'POST creates a file in a folder: end the path with "/"');
       const slug = request.headers.slug;
       const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
-      return upload(request, reply, 'files.post', {
-        owner: request.params.owner,
-        dir: path,
-        ...(typeof slug === 'string' ? { slug } : {}),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
+      return upload(
+        request,
+        reply,
+        'files.post',
+        {
+          owner: request.params.owner,
+          dir: path,
+          ...(typeof slug === 'string' ? { slug } : {}),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        },
+        idempotencyKey !== undefined,
+      );
     });
 
     app.patch(route, { schema: { params } }, async (request: FilesRequest, reply) => {

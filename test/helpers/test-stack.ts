@@ -2,27 +2,10 @@
  * Starts the real system (broker, workers, api as processes) on free loopback ports for a test, with
  * fast heartbeats and logs kept in memory.
  */
-import { createServer } from 'node:net';
 import { LocalStack } from '../../deploy/local/stack.ts';
-import { freePort } from './free-port.ts';
+import { freePort, freePortRange } from './free-port.ts';
 
-/** `count` consecutive free ports, for the workers' metrics endpoints (worker i gets base + i). */
-export async function freePortRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
+export { freePortRange } from './free-port.ts';
 
 export interface TestStackOptions {
   workers: number;

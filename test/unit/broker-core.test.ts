@@ -37,6 +37,7 @@ describe('BrokerCore', () => {
       .filter((s) => s.to === 'worker' && s.peer === peer.toString())
       .map((s) => decodeWorkerMessage(s.frames));
   const toClient = () => sent.filter((s) => s.to === 'client').map((s) => decodeClientMessage(s.frames));
+  const keyOf = (id: string) => `${client.toString('hex')}/${id}`;
   const reply = (worker: Buffer, id: string, now = 0) =>
     core.onWorkerReply(worker, 'FINAL', client, id, pack({ id }), Buffer.from(`reply-${id}`), now);
 
@@ -125,6 +126,44 @@ describe('BrokerCore', () => {
     expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.id : m.command))).toEqual(['idem']);
     reply(w2, 'idem', 302);
     expect(toClient()[1]).toMatchObject({ header: { id: 'idem' }, body: Buffer.from('reply-idem') });
+  });
+
+  it('loses a worker whose connection is gone at once, re-dispatching the command it never received', () => {
+    core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 0);
+    core.onWorkerReady(w2, { services: ['users'], capacity: 4 }, 0);
+    send(request('ran', { idempotent: false })); // to w1 (round-robin starts with the first)
+    send(request('elsewhere', { idempotent: false })); // to w2
+    send(request('never', { idempotent: false })); // to w1 again: this send fails, w1 is gone
+    expect(toWorker(w1).map((m) => (m.command === 'REQUEST' ? m.header.id : m.command))).toEqual([
+      'ran',
+      'never',
+    ]);
+    core.onWorkerUnreachable(w1, keyOf('never'), 5);
+    // 'ran' may have run on w1: it is not repeated. 'never' did not: it goes to w2.
+    expect(toClient()).toEqual([
+      { command: 'FINAL', header: { id: 'ran', error: 'worker_lost' }, body: Buffer.alloc(0) },
+    ]);
+    expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.id : m.command))).toEqual([
+      'elsewhere',
+      'never',
+    ]);
+    expect([...core.workers.all()].map((w) => w.identity.toString())).toEqual(['worker-2']);
+    // A second failure report for the same worker changes nothing.
+    core.onWorkerUnreachable(w1, undefined, 6);
+    expect(toClient()).toHaveLength(1);
+  });
+
+  it("does not count an undelivered dispatch against an idempotent command's one retry", () => {
+    core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 0);
+    send(request('get'));
+    core.onWorkerUnreachable(w1, keyOf('get'), 1); // never delivered; no worker now: it waits in the queue
+    core.onWorkerReady(w2, { services: ['users'], capacity: 4 }, 2);
+    core.tick(3);
+    core.onWorkerReady(Buffer.from('worker-3'), { services: ['users'], capacity: 4 }, 3);
+    core.onWorkerHeartbeat(Buffer.from('worker-3'), 340);
+    core.tick(350); // w2 went silent after receiving it: its one real retry goes to worker-3
+    expect(toClient()).toEqual([]);
+    expect(sent.filter((s) => s.to === 'worker' && s.peer === 'worker-3')).toHaveLength(1);
   });
 
   it('tells an unknown worker to disconnect (so it registers again)', () => {

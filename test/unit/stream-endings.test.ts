@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { BrokerCallError } from '../../api/broker-client.ts';
 import { BrokerStream } from '../../api/files/broker-stream.ts';
 import { downloadBody } from '../../api/files/download.ts';
+import { ReplayableBody } from '../../api/files/replayable-body.ts';
 import { pumpUpload } from '../../api/files/upload.ts';
 import { CommandError } from '../../protocol/outcome.ts';
 import { StorageHealth } from '../../worker/health/storage-health.ts';
@@ -61,7 +62,10 @@ describe('api upload', () => {
     const { stream } = fakeStream();
     const body = new PassThrough();
     body.write(Buffer.from('first bytes'));
-    const pumped = pumpUpload(stream, body, { maxBytes: 1 << 20, chunkBytes: 4 });
+    const pumped = pumpUpload(stream, new ReplayableBody(body, 0).reader(), {
+      maxBytes: 1 << 20,
+      chunkBytes: 4,
+    });
     stream.deliver({ part: 'credit', credit: 4, body: Buffer.alloc(0) });
     await new Promise((r) => setTimeout(r, 20));
     // The client stalls; the worker gives up on it (STREAM_IDLE_MS) and answers.

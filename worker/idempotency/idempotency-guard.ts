@@ -85,6 +85,7 @@ export class IdempotencyGuard {
       throw new CommandError(
         ErrorCode.CONFLICT,
         'a request with this Idempotency-Key is still being processed; retry later',
+        Math.max(1, Math.ceil((live.leaseUntil - now) / 1000)),
       );
     }
     // Free, expired, damaged, or abandoned by a worker that died: claim it.
@@ -97,6 +98,7 @@ export class IdempotencyGuard {
       throw new CommandError(
         ErrorCode.CONFLICT,
         'a request with this Idempotency-Key is being processed; retry later',
+        Math.max(1, Math.ceil(this.settings.leaseMs / 1000)),
       );
     }
     this.#count(live?.state === 'running' ? 'taken_over' : 'new');
