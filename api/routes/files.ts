@@ -3,6 +3,7 @@
  * a folder. Bodies are never buffered: uploads and downloads stream through the broker as data parts
  * under credit-based flow control (see api/files/).
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { unpack } from '../../protocol/codec.ts';
 import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
@@ -42,6 +43,8 @@ const params = {
 const MERGE_PATCH = 'application/merge-patch+json';
 /** How long a replayed POST waits, in all, for its Idempotency-Key to be let go by a dead worker. */
 const REPLAY_MAX_WAIT_MS = 15_000;
+/** How long the worker keeps the key the api gives a POST that came without one. */
+const API_KEY_TTL_S = 600;
 
 /** Splits the wildcard into a file path or a folder (trailing `/`; `''` is the pod's root). */
 function target(request: FilesRequest): { path: string; folder: boolean } {
@@ -239,7 +242,11 @@ export function filesRoutes(options: FilesRouteOptions) {
       const { path, folder } = target(request);
       if (!folder) throw new HttpProblem(400, 'POST creates a file in a folder: end the path with "/"');
       const slug = request.headers.slug;
-      const idempotencyKey = idempotencyKeyOf(request.headers['idempotency-key']);
+      // A POST without an Idempotency-Key gets one of the api's own, kept briefly: if its worker dies,
+      // the api can send it again without creating the file twice. (The client's own retry is still a
+      // new request: only the client's key makes that safe.)
+      const clientKey = idempotencyKeyOf(request.headers['idempotency-key']);
+      const idempotencyKey = clientKey ?? `podstore-api-${randomUUID()}`;
       return upload(
         request,
         reply,
@@ -248,9 +255,10 @@ export function filesRoutes(options: FilesRouteOptions) {
           owner: request.params.owner,
           dir: path,
           ...(typeof slug === 'string' ? { slug } : {}),
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          idempotencyKey,
+          ...(clientKey === undefined ? { idempotencyTtlS: API_KEY_TTL_S } : {}),
         },
-        idempotencyKey !== undefined,
+        true,
       );
     });
 

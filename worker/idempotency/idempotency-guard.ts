@@ -41,6 +41,8 @@ export interface IdempotentRequest {
   key: string;
   /** Hash of everything about the request but its body. */
   fingerprint: string;
+  /** How long this key is kept, when shorter than the configured time (keys the api made up itself). */
+  ttlMs?: number;
 }
 
 export type IdempotencyResult = 'new' | 'replayed' | 'mismatch' | 'in_progress' | 'taken_over';
@@ -90,8 +92,9 @@ export class IdempotencyGuard {
     }
     // Free, expired, damaged, or abandoned by a worker that died: claim it.
     const claim = new Claim(this.store, key, this.settings.leaseMs, this.logger, this.clock);
+    const ttlMs = Math.min(request.ttlMs ?? this.settings.ttlMs, this.settings.ttlMs);
     try {
-      await claim.take(request.fingerprint, this.settings.ttlMs, found?.etag);
+      await claim.take(request.fingerprint, ttlMs, found?.etag);
     } catch (error) {
       if (!(error instanceof PreconditionFailedError)) throw error;
       this.#count('in_progress');
@@ -111,7 +114,7 @@ export class IdempotencyGuard {
       await claim.release();
       throw error;
     }
-    await claim.complete(request.fingerprint, digest.hex(), result, this.settings.ttlMs);
+    await claim.complete(request.fingerprint, digest.hex(), result, ttlMs);
     return result;
   }
 

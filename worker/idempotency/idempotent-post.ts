@@ -1,6 +1,7 @@
 /**
  * The hook for `files.post`: with an `idempotencyKey` argument (the api passes the Idempotency-Key
- * header), the command runs under IdempotencyGuard; without one, it just runs.
+ * header, or a key of its own for a POST without one), the command runs under IdempotencyGuard;
+ * without one, it just runs.
  */
 import { createHash } from 'node:crypto';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
@@ -24,5 +25,11 @@ export function idempotentPost<T>(
       JSON.stringify(['files.post', args.owner, args.dir ?? '', args.slug ?? null, args.contentType ?? null]),
     )
     .digest('hex');
-  return guard.run({ owner: args.owner, actor, key, fingerprint }, body, work);
+  // A key the api made up for a POST that came without one only has to outlive the api's replays.
+  const ttlMs = typeof args.idempotencyTtlS === 'number' ? args.idempotencyTtlS * 1000 : undefined;
+  return guard.run(
+    { owner: args.owner, actor, key, fingerprint, ...(ttlMs === undefined ? {} : { ttlMs }) },
+    body,
+    work,
+  );
 }

@@ -1,0 +1,242 @@
+/**
+ * The mixed load of the chaos run, as a load scenario (bench/load/runner.ts): each connection works on
+ * its own files (so the order of writes to a path is known), picking operations with a seeded random
+ * mix: reads, metadata, listings, writes of a few sizes, conditional metadata patches, deletes, POSTs
+ * with an Idempotency-Key and a few without. Every answer goes to the tally, every write to the ledger,
+ * and every read is checked against the ledger while the load runs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Op, OpResult, ScenarioRun } from '../load/runner.ts';
+import type { ChaosTally } from './chaos-tally.ts';
+import { ABSENT, type WriteLedger } from './write-ledger.ts';
+
+export interface MixOptions {
+  apiUrl: string;
+  owner: string;
+  token: string;
+  seed: number;
+  /** Start of the load (performance.now()), for the time of each answer. */
+  startedAt: () => number;
+  tally: ChaosTally;
+  ledger: WriteLedger;
+  filesPerConnection?: number;
+}
+
+type OpName =
+  | 'get'
+  | 'metadata'
+  | 'head'
+  | 'list'
+  | 'put'
+  | 'patch'
+  | 'delete'
+  | 'post-keyed'
+  | 'post-unkeyed'
+  | 'profile';
+
+/** Relative weights; unkeyed POSTs are the one operation the system may fail (503) when a worker dies. */
+export const MIX: Record<OpName, number> = {
+  get: 28,
+  metadata: 8,
+  head: 5,
+  list: 7,
+  put: 25,
+  patch: 7,
+  delete: 4,
+  'post-keyed': 10,
+  'post-unkeyed': 3,
+  profile: 3,
+};
+
+/** mulberry32: a small seeded generator, so a run's sequence of operations can be repeated. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function pick(random: () => number): OpName {
+  const total = Object.values(MIX).reduce((a, b) => a + b, 0);
+  let r = random() * total;
+  for (const [name, weight] of Object.entries(MIX) as [OpName, number][]) {
+    r -= weight;
+    if (r < 0) return name;
+  }
+  return 'get';
+}
+
+/** Body sizes: mostly small files, some of 64 KiB, a few of 400 KiB (several stream parts). */
+function bodySize(random: () => number): number {
+  const r = random();
+  if (r < 0.7) return 1024 + Math.floor(random() * 15 * 1024);
+  if (r < 0.95) return 64 * 1024;
+  return 400 * 1024;
+}
+
+export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+export function chaosMix(options: MixOptions): ScenarioRun {
+  const { apiUrl, owner, token, tally, ledger } = options;
+  const perConnection = options.filesPerConnection ?? 6;
+  const auth = { authorization: `Bearer ${token}` };
+  const randoms = new Map<number, () => number>();
+  const randomOf = (conn: number) => {
+    let r = randoms.get(conn);
+    if (r === undefined) {
+      r = seeded(options.seed * 1000 + conn);
+      randoms.set(conn, r);
+    }
+    return r;
+  };
+  const fileUrl = (path: string) => `${apiUrl}/v1/users/${owner}/files/${path}`;
+
+  async function call(
+    op: string,
+    idempotent: boolean,
+    url: string,
+    init: RequestInit,
+  ): Promise<{ res?: Response; body?: Buffer; status: number }> {
+    let status = 0;
+    let retryAfter = false;
+    let detail: string | undefined;
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+      status = res.status;
+      retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '');
+      const body = Buffer.from(await res.arrayBuffer());
+      if (status >= 400) detail = body.toString('utf8').slice(0, 300);
+      tally.record(
+        { op, status, idempotent, retryAfter, at: (performance.now() - options.startedAt()) / 1000 },
+        detail,
+      );
+      return { res, body, status };
+    } catch (error) {
+      tally.record(
+        { op, status: 0, idempotent, retryAfter, at: (performance.now() - options.startedAt()) / 1000 },
+        (error as Error).message,
+      );
+      return { status: 0 };
+    }
+  }
+
+  const pathOf = (conn: number, k: number) => `chaos/c${conn}/f${k}.bin`;
+  const existing = (conn: number) =>
+    Array.from({ length: perConnection }, (_, k) => pathOf(conn, k)).filter((p) => ledger.certainlyExists(p));
+
+  function operation(conn: number, seq: number): { name: string; run: () => Promise<OpResult> } {
+    const random = randomOf(conn);
+    let name = pick(random);
+    const files = existing(conn);
+    const anyPath = pathOf(conn, Math.floor(random() * perConnection));
+    const present = files[Math.floor(random() * files.length)];
+    if (['get', 'metadata', 'head', 'list', 'patch', 'delete'].includes(name) && present === undefined)
+      name = 'put';
+    const target = present as string;
+
+    switch (name) {
+      case 'get':
+        return {
+          name,
+          run: async () => {
+            const { body, status } = await call(name, true, fileUrl(target), { headers: auth });
+            if (status === 200 && body !== undefined) {
+              const check = ledger.check(target, sha256(body));
+              if (!check.ok) tally.wrongReads.push(check);
+            }
+            return { status, bytes: body?.length ?? 0 };
+          },
+        };
+      case 'metadata':
+        return { name, run: async () => call(name, true, `${fileUrl(target)}?metadata`, { headers: auth }) };
+      case 'head':
+        return {
+          name,
+          run: async () => call(name, true, fileUrl(target), { method: 'HEAD', headers: auth }),
+        };
+      case 'list':
+        return { name, run: async () => call(name, true, fileUrl(`chaos/c${conn}/`), { headers: auth }) };
+      case 'profile':
+        return { name, run: async () => call(name, true, `${apiUrl}/v1/users/${owner}`, { headers: auth }) };
+      case 'put': {
+        const body = randomBytes(bodySize(random));
+        return {
+          name,
+          run: async () => {
+            const { res, status } = await call(name, true, fileUrl(anyPath), {
+              method: 'PUT',
+              headers: { ...auth, 'content-type': 'application/octet-stream' },
+              body,
+            });
+            const ok = status === 200 || status === 201;
+            ledger.record(anyPath, sha256(body), ok, res?.headers.get('etag') ?? undefined);
+            return { status, bytes: body.length };
+          },
+        };
+      }
+      case 'patch': {
+        const etag = ledger.etagOf(target);
+        return {
+          name,
+          run: async () => {
+            // Conditional (If-Match), hence idempotent: it cannot apply twice.
+            const { res, status } = await call(name, etag !== undefined, fileUrl(target), {
+              method: 'PATCH',
+              headers: {
+                ...auth,
+                'content-type': 'application/merge-patch+json',
+                ...(etag === undefined ? {} : { 'if-match': etag }),
+              },
+              body: JSON.stringify({ description: `patched by ${conn}/${seq}` }),
+            });
+            ledger.recordMetadata(
+              target,
+              status === 200 ? (res?.headers.get('etag') ?? undefined) : undefined,
+            );
+            return { status };
+          },
+        };
+      }
+      case 'delete':
+        return {
+          name,
+          run: async () => {
+            const { status } = await call(name, true, fileUrl(target), { method: 'DELETE', headers: auth });
+            ledger.record(target, ABSENT, status === 204);
+            return { status };
+          },
+        };
+      default: {
+        const keyed = name === 'post-keyed';
+        const body = randomBytes(512 + Math.floor(random() * 4096));
+        return {
+          name,
+          run: async () => {
+            const { res, status } = await call(name, keyed, fileUrl(`chaos/c${conn}/inbox/`), {
+              method: 'POST',
+              headers: {
+                ...auth,
+                'content-type': 'application/octet-stream',
+                ...(keyed ? { 'idempotency-key': `"${owner}-${conn}-${seq}"` } : {}),
+              },
+              body,
+            });
+            const location = res?.headers.get('location');
+            if (status === 201 && location) ledger.created.push({ location, sha256: sha256(body) });
+            return { status, bytes: body.length };
+          },
+        };
+      }
+    }
+  }
+
+  return {
+    notices: [],
+    next: (conn, seq): Op => operation(conn, seq),
+    teardown: async () => undefined,
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Every answer the chaos run got, and the verdict against the acceptance rules: every acknowledged write
+ * read back intact, no idempotent request failed, every failure a 503 with Retry-After, an error rate
+ * under the limit, and the kills actually happened.
+ */
+export interface Answer {
+  op: string;
+  /** HTTP status; 0 when no answer came (connection reset, timeout). */
+  status: number;
+  /** The request may run twice without harm, so the system must not fail it (it retries for the client). */
+  idempotent: boolean;
+  retryAfter: boolean;
+  /** Seconds since the start of the load. */
+  at: number;
+}
+
+export interface Failure extends Answer {
+  detail?: string;
+}
+
+const success = (status: number) => (status >= 200 && status < 300) || status === 304;
+
+export class ChaosTally {
+  requests = 0;
+  readonly failures: Failure[] = [];
+  /** Reads during the load whose bytes no write of the ledger explains. */
+  readonly wrongReads: { path: string; found: string; allowed: string[] }[] = [];
+
+  record(answer: Answer, detail?: string): void {
+    this.requests++;
+    if (!success(answer.status))
+      this.failures.push({ ...answer, ...(detail === undefined ? {} : { detail }) });
+  }
+}
+
+export interface ReadBack {
+  /** Paths and created files read back after the load. */
+  checked: number;
+  intact: number;
+  wrong: { path: string; found: string; allowed: string[] }[];
+}
+
+export interface ChaosFigures {
+  requests: number;
+  failures: number;
+  errorRate: number;
+  failuresByStatus: Record<string, number>;
+  /** Failures that were not a 503 with Retry-After. */
+  otherFailures: number;
+  idempotentFailures: number;
+  wrongReadsDuringLoad: number;
+  readBack: { checked: number; intact: number };
+  kills: number;
+}
+
+export interface Verdict {
+  pass: boolean;
+  /** One line per rule broken. */
+  broken: string[];
+}
+
+export function figuresOf(tally: ChaosTally, readBack: ReadBack, kills: number): ChaosFigures {
+  const failuresByStatus: Record<string, number> = {};
+  for (const f of tally.failures)
+    failuresByStatus[String(f.status)] = (failuresByStatus[String(f.status)] ?? 0) + 1;
+  return {
+    requests: tally.requests,
+    failures: tally.failures.length,
+    errorRate: tally.requests === 0 ? 0 : tally.failures.length / tally.requests,
+    failuresByStatus,
+    otherFailures: tally.failures.filter((f) => !(f.status === 503 && f.retryAfter)).length,
+    idempotentFailures: tally.failures.filter((f) => f.idempotent).length,
+    wrongReadsDuringLoad: tally.wrongReads.length,
+    readBack: { checked: readBack.checked, intact: readBack.intact },
+    kills,
+  };
+}
+
+export function verdictOf(figures: ChaosFigures, rules: { maxErrorRate: number; minKills: number }): Verdict {
+  const broken: string[] = [];
+  if (figures.requests === 0) broken.push('no request was made');
+  if (figures.readBack.intact !== figures.readBack.checked)
+    broken.push(
+      `${figures.readBack.checked - figures.readBack.intact} of ${figures.readBack.checked} writes not read back intact`,
+    );
+  if (figures.wrongReadsDuringLoad > 0)
+    broken.push(`${figures.wrongReadsDuringLoad} reads during the load returned bytes nobody wrote`);
+  if (figures.idempotentFailures > 0) broken.push(`${figures.idempotentFailures} idempotent requests failed`);
+  if (figures.otherFailures > 0)
+    broken.push(`${figures.otherFailures} failures were not a 503 with Retry-After`);
+  if (figures.errorRate >= rules.maxErrorRate)
+    broken.push(
+      `error rate ${(figures.errorRate * 100).toFixed(3)} % is not under ${(rules.maxErrorRate * 100).toFixed(3)} %`,
+    );
+  if (figures.kills < rules.minKills)
+    broken.push(`only ${figures.kills} workers were killed (expected at least ${rules.minKills})`);
+  return { pass: broken.length === 0, broken };
+}

@@ -1,0 +1,27 @@
+/** The chaos run's figures and verdict as text for a terminal. */
+import type { ChaosResult } from './chaos-run.ts';
+
+export function renderChaos(result: ChaosResult): string {
+  const { figures: f, load, verdict, settings: s } = result;
+  const byStatus = Object.entries(f.failuresByStatus)
+    .map(([status, n]) => `${status === '0' ? 'no answer' : status}: ${n}`)
+    .join(', ');
+  const lines = [
+    `chaos run: ${s.seconds} s, ${s.connections} connections, ${s.workers} workers, one SIGKILLed every ${s.killEveryS} s (seed ${s.seed})`,
+    `  workers killed and restarted   ${f.kills}`,
+    `  requests                       ${f.requests} (${load.rps} req/s; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, max ${load.latencyMs.max} ms)`,
+    `  failed                         ${f.failures}${byStatus ? ` (${byStatus})` : ''}`,
+    `  error rate                     ${(f.errorRate * 100).toFixed(3)} % (limit ${(s.maxErrorRate * 100).toFixed(3)} %)`,
+    `  failures not 503+Retry-After   ${f.otherFailures}`,
+    `  idempotent requests failed     ${f.idempotentFailures}`,
+    `  writes read back intact        ${f.readBack.intact} of ${f.readBack.checked}`,
+    `  wrong reads during the load    ${f.wrongReadsDuringLoad}`,
+    verdict.pass ? 'PASS' : `FAIL\n${verdict.broken.map((b) => `  - ${b}`).join('\n')}`,
+  ];
+  for (const failure of result.failures.slice(0, 10)) {
+    lines.push(
+      `  failure at ${failure.at.toFixed(1)} s: ${failure.op} → ${failure.status || 'no answer'}${failure.detail ? ` ${failure.detail.slice(0, 160)}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
