@@ -5,6 +5,8 @@
  *
  * Routing reads only the small header frame; bodies are forwarded as the bytes they arrived as.
  */
+
+import { pack } from '../protocol/codec.ts';
 import {
   BrokerError,
   type BrokerErrorCode,
@@ -56,6 +58,8 @@ interface PendingRequest {
   worker?: string;
   /** The message that handed it to its worker was never delivered (the worker was already gone). */
   undelivered?: boolean;
+  /** A worker that had it was lost: it may have run. Later dispatches say so (`redelivered`). */
+  mayHaveRun?: boolean;
   /** The client already got an answer (timeout) while the worker still runs the command. */
   answered: boolean;
 }
@@ -298,6 +302,10 @@ export class BrokerCore {
   #dispatch(request: PendingRequest, workerId: string, now: number): void {
     const worker = this.workers.get(workerId);
     if (worker === undefined) return;
+    if (request.mayHaveRun && request.header.redelivered !== true) {
+      request.header = { ...request.header, redelivered: true };
+      request.headerFrame = pack(request.header);
+    }
     request.worker = workerId;
     request.undelivered = false;
     request.attempts += 1;
@@ -353,6 +361,7 @@ export class BrokerCore {
       if (request.answered) {
         this.#requests.delete(key);
       } else if (retry && request.header.deadline > now) {
+        if (!request.undelivered) request.mayHaveRun = true;
         this.metrics.retried.inc({ service: request.header.service });
         this.#queues.pushFront(request.header.service, request);
       } else {

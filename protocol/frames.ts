@@ -37,6 +37,12 @@ export interface RequestHeader {
   idempotent: boolean;
   /** Correlates log lines from api, broker and worker. */
   requestId: string;
+  /**
+   * Set by the broker when it sends the command again after the worker it went to was lost: that
+   * worker may have run it. The worker then answers as the first run would have (a DELETE that finds
+   * nothing was most likely done by it: 204, not 404).
+   */
+  redelivered?: boolean;
 }
 
 /** Errors raised by the broker itself, without any worker involved. */
@@ -212,6 +218,7 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
     deadline: h.deadline,
     idempotent: h.idempotent,
     requestId,
+    ...(h.redelivered === true ? { redelivered: true } : {}),
   };
 }
 

@@ -13,6 +13,8 @@ export interface CommandContext {
   actor: string | null;
   requestId: string;
   deadline: number;
+  /** The broker sent this again after the worker it went to was lost: that worker may have run it. */
+  redelivered: boolean;
   logger: Logger;
   /** The request's stream: reply parts out, client parts in (uploads, downloads). */
   channel: RequestChannel;

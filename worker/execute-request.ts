@@ -22,6 +22,7 @@ export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, l
         actor,
         requestId: header.requestId,
         deadline: header.deadline,
+        redelivered: header.redelivered === true,
         logger: log,
         channel,
       });

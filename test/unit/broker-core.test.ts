@@ -124,6 +124,14 @@ describe('BrokerCore', () => {
       { command: 'FINAL', header: { id: 'post', error: 'worker_lost' }, body: Buffer.alloc(0) },
     ]);
     expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.id : m.command))).toEqual(['idem']);
+    // The first dispatch is plain; the second tells the worker the command may have run already.
+    expect(toWorker(w1).map((m) => (m.command === 'REQUEST' ? m.header.redelivered : m.command))).toEqual([
+      undefined,
+      undefined,
+    ]);
+    expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.redelivered : m.command))).toEqual([
+      true,
+    ]);
     reply(w2, 'idem', 302);
     expect(toClient()[1]).toMatchObject({ header: { id: 'idem' }, body: Buffer.from('reply-idem') });
   });
@@ -147,6 +155,10 @@ describe('BrokerCore', () => {
       'elsewhere',
       'never',
     ]);
+    // It never reached w1, so w2 is not told it may have run.
+    expect(toWorker(w2).every((m) => m.command !== 'REQUEST' || m.header.redelivered === undefined)).toBe(
+      true,
+    );
     expect([...core.workers.all()].map((w) => w.identity.toString())).toEqual(['worker-2']);
     // A second failure report for the same worker changes nothing.
     core.onWorkerUnreachable(w1, undefined, 6);

@@ -121,12 +121,20 @@ export function registerFileCommands(
     )
     .register('files.patch', async (args, ctx) =>
       audited('patch', args, ctx, () =>
-        files.patch(ctx.actor, text(args, 'owner'), text(args, 'path'), args.patch, conditions(args)),
+        files.patch(ctx.actor, text(args, 'owner'), text(args, 'path'), args.patch, conditions(args), {
+          redelivered: ctx.redelivered,
+        }),
       ),
     )
     .register('files.delete', async (args, ctx) =>
       audited('delete', args, ctx, async () => {
-        await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args));
+        try {
+          await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args));
+        } catch (error) {
+          // Sent again after its worker died: finding nothing, that worker most likely deleted it.
+          const gone = error instanceof CommandError && error.code === ErrorCode.NOT_FOUND;
+          if (!(ctx.redelivered && gone)) throw error;
+        }
         return null;
       }),
     );

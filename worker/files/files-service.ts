@@ -277,6 +277,7 @@ export class FilesService {
     path: string,
     patch: unknown,
     conditions: Conditions = {},
+    options: { redelivered?: boolean } = {},
   ): Promise<FileInfo> {
     checkPath(path);
     const holding = await this.access.holding(actor, owner);
@@ -285,7 +286,14 @@ export class FilesService {
       const current = await this.#read(owner, path);
       if (current === undefined) throw notFound(path);
       this.access.decide(holding, 'patch', owner, path, { exists: true, author: current.record.author });
-      checkConditions(conditions, current.record);
+      try {
+        checkConditions(conditions, current.record);
+      } catch (error) {
+        // Sent again after its worker died: if the patch is already in place, that worker applied it.
+        if (options.redelivered && isPreconditionFailure(error) && patchInPlace(current.record, patch))
+          return publicInfo(current.record);
+        throw error;
+      }
       const revision = current.record.revision + 1;
       const record: FileRecord = {
         ...current.record,
@@ -415,4 +423,13 @@ async function* emptyChunks(): AsyncGenerator<Buffer> {}
 
 function emptyStream(): NodeJS.ReadableStream {
   return Readable.from(emptyChunks());
+}
+
+const isPreconditionFailure = (error: unknown) =>
+  error instanceof CommandError && error.code === ErrorCode.PRECONDITION_FAILED;
+
+/** True when applying `patch` would change nothing: the metadata already says what it asks for. */
+function patchInPlace(record: FileRecord, patch: unknown): boolean {
+  const next = applyMetadataPatch(record, patch);
+  return next.description === record.description && next.tags.join('\u0000') === record.tags.join('\u0000');
 }

@@ -1,0 +1,86 @@
+/** The chaos run's bookkeeping: what a path may hold after acknowledged and failed writes, and the verdict. */
+import { describe, expect, it } from 'vitest';
+import { MIX, pick, seeded } from '../../bench/chaos/chaos-mix.ts';
+import { ChaosTally, figuresOf, verdictOf } from '../../bench/chaos/chaos-tally.ts';
+import { ABSENT, WriteLedger } from '../../bench/chaos/write-ledger.ts';
+
+describe('WriteLedger', () => {
+  it('allows only the last acknowledged bytes, plus those of failed writes since', () => {
+    const ledger = new WriteLedger();
+    ledger.record('a', 'h1', true, '"e1"');
+    ledger.record('a', 'h2', true, '"e2"');
+    expect(ledger.check('a', 'h2').ok).toBe(true);
+    expect(ledger.check('a', 'h1').ok).toBe(false); // overwritten and acknowledged: must be gone
+    ledger.record('a', 'h3', false); // may or may not have landed
+    expect(ledger.allowed('a')).toEqual(['h2', 'h3']);
+    expect(ledger.etagOf('a')).toBeUndefined();
+    expect(ledger.certainlyExists('a')).toBe(false);
+    ledger.record('a', ABSENT, true);
+    expect(ledger.allowed('a')).toEqual([ABSENT]);
+    expect(ledger.check('never-written', ABSENT).ok).toBe(true);
+  });
+
+  it('knows the ETag a conditional change may name only while it is certain', () => {
+    const ledger = new WriteLedger();
+    ledger.record('a', 'h1', true, '"e1"');
+    expect(ledger.etagOf('a')).toBe('"e1"');
+    ledger.recordMetadata('a', '"e2"');
+    expect(ledger.etagOf('a')).toBe('"e2"');
+    ledger.recordMetadata('a', undefined);
+    expect(ledger.etagOf('a')).toBeUndefined();
+  });
+});
+
+describe('chaos verdict', () => {
+  const at = 1;
+  const run = (answers: { status: number; idempotent: boolean; retryAfter: boolean }[], intact = 10) => {
+    const tally = new ChaosTally();
+    for (let i = 0; i < 2000; i++)
+      tally.record({ op: 'get', status: 200, idempotent: true, retryAfter: false, at });
+    for (const a of answers) tally.record({ op: 'x', at, ...a });
+    return verdictOf(figuresOf(tally, { checked: 10, intact, wrong: [] }, 12), {
+      maxErrorRate: 0.001,
+      minKills: 11,
+    });
+  };
+
+  it('passes a run whose only failure is a non-idempotent 503 with Retry-After', () => {
+    expect(run([{ status: 503, idempotent: false, retryAfter: true }])).toEqual({ pass: true, broken: [] });
+  });
+
+  it('names every rule broken', () => {
+    const verdict = run(
+      [
+        { status: 503, idempotent: true, retryAfter: true },
+        { status: 500, idempotent: false, retryAfter: false },
+        { status: 503, idempotent: false, retryAfter: false },
+      ],
+      9,
+    );
+    expect(verdict.pass).toBe(false);
+    expect(verdict.broken).toEqual([
+      '1 of 10 writes not read back intact',
+      '1 idempotent requests failed',
+      '2 failures were not a 503 with Retry-After',
+      'error rate 0.150 % is not under 0.100 %',
+    ]);
+  });
+});
+
+describe('chaos mix', () => {
+  it('repeats the same operations for the same seed and follows the weights', () => {
+    const a = seeded(3);
+    const b = seeded(3);
+    const first = Array.from({ length: 20 }, () => pick(a));
+    expect(Array.from({ length: 20 }, () => pick(b))).toEqual(first);
+    const counts: Record<string, number> = {};
+    const r = seeded(11);
+    for (let i = 0; i < 100_000; i++) {
+      const name = pick(r);
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    const total = Object.values(MIX).reduce((x, y) => x + y, 0);
+    for (const [name, weight] of Object.entries(MIX))
+      expect(Math.abs((counts[name] ?? 0) / 100_000 - weight / total)).toBeLessThan(0.01);
+  });
+});
