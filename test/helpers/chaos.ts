@@ -183,7 +183,11 @@ export async function startChaosMinio(): Promise<ChaosMinio> {
         if (started.exitCode !== null) throw new Error(`MinIO exited: ${output}`);
         const res = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(1000) });
         await res.body?.cancel();
-        return res.status === 200;
+        if (res.status !== 200) return false;
+        // "live" comes before MinIO has initialised its object layer (S3 answers 503 until then).
+        const s3 = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(1000) });
+        await s3.body?.cancel();
+        return s3.status !== 503;
       },
       30_000,
       100,
