@@ -50,6 +50,10 @@ export class BrokerCallError extends Error {
   }
 }
 
+/** True when the call failed because the worker running it died (the broker may not resend it). */
+export const isWorkerLost = (error: unknown): boolean =>
+  error instanceof BrokerCallError && error.code === 'worker_lost';
+
 export interface BrokerStatus {
   services: Record<string, { workers: number; queued: number }>;
   workers: { id: string; services: string[]; capacity: number; inFlight: number; dispatched: number }[];

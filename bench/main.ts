@@ -11,7 +11,7 @@
  * Prints the tables and the goals, writes bench/results/<date>.json and the scaling chart <date>.svg.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { LocalStack } from '../deploy/local/stack.ts';
 import { freePort } from '../test/helpers/free-port.ts';
@@ -22,6 +22,7 @@ import { S3ObjectStore } from '../worker/storage/s3-store.ts';
 import { scalingChart } from './chart.ts';
 import { evaluateGoals } from './goals.ts';
 import { authHeader, runPrefix, signUp } from './load/accounts.ts';
+import { machineInfo } from './machine.ts';
 import { peakRssMiB, resetPeakRss } from './peak-rss.ts';
 import { renderReport } from './report.ts';
 import type { RssSet, SuiteResults } from './results-types.ts';
@@ -44,12 +45,7 @@ const schedule = workerSchedule(args);
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
 const results: SuiteResults = {
-  machine: {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.versions.node,
-  },
+  machine: machineInfo(),
   settings: {
     workers: args.workers,
     connections: args.connections,

@@ -5,7 +5,7 @@
  * worker. After that point a lost worker fails the one response (download.ts).
  */
 import { unpack } from '../../protocol/codec.ts';
-import { BrokerCallError } from '../broker-client.ts';
+import { isWorkerLost } from '../broker-client.ts';
 import type { BrokerStream, WorkerPart } from './broker-stream.ts';
 
 export interface StartedDownload {
@@ -25,7 +25,7 @@ function bodyLength(meta: Buffer): number {
 const lostItsWorker = (stream: BrokerStream) =>
   stream.result.then(
     () => false,
-    (error: unknown) => error instanceof BrokerCallError && error.code === 'worker_lost',
+    (error: unknown) => isWorkerLost(error),
   );
 
 export async function startDownload(

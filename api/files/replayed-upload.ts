@@ -5,7 +5,7 @@
  * Idempotency-Key. Such a POST may find its key still held by the dead worker's lease (409 with a
  * retry time): the upload waits that long and asks again, as a client would, within `maxWaitMs`.
  */
-import { BrokerCallError } from '../broker-client.ts';
+import { isWorkerLost } from '../broker-client.ts';
 import type { BrokerStream } from './broker-stream.ts';
 import type { ReplayableBody } from './replayable-body.ts';
 import { pumpUpload, type UploadOptions } from './upload.ts';
@@ -34,8 +34,7 @@ export async function uploadWithReplay(
       (error: unknown) => ({ error }),
     );
     if ('error' in settled) {
-      if (!(settled.error instanceof BrokerCallError && settled.error.code === 'worker_lost'))
-        return { stream, complete };
+      if (!isWorkerLost(settled.error)) return { stream, complete };
       options.onReplay?.('worker_lost', attempt);
       continue;
     }

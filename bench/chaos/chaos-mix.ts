@@ -6,6 +6,7 @@
  * and every read is checked against the ledger while the load runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { seededRandom } from '../../test/helpers/seeded-random.ts';
 import type { Op, OpResult, ScenarioRun } from '../load/runner.ts';
 import type { ChaosTally } from './chaos-tally.ts';
 import { ABSENT, type WriteLedger } from './write-ledger.ts';
@@ -48,18 +49,6 @@ export const MIX: Record<OpName, number> = {
   profile: 3,
 };
 
-/** mulberry32: a small seeded generator, so a run's sequence of operations can be repeated. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function pick(random: () => number): OpName {
   const total = Object.values(MIX).reduce((a, b) => a + b, 0);
   let r = random() * total;
@@ -88,7 +77,7 @@ export function chaosMix(options: MixOptions): ScenarioRun {
   const randomOf = (conn: number) => {
     let r = randoms.get(conn);
     if (r === undefined) {
-      r = seeded(options.seed * 1000 + conn);
+      r = seededRandom(options.seed * 1000 + conn);
       randoms.set(conn, r);
     }
     return r;

@@ -8,14 +8,15 @@
  * under 0.1 %), writes them as JSON to bench/results/chaos-<date>.json, and exits 1 if a rule is broken.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LocalStack } from '../../deploy/local/stack.ts';
+import { minioEnv } from '../../test/helpers/chaos.ts';
 import { freePort } from '../../test/helpers/free-port.ts';
 import provision from '../../test/helpers/global-setup.ts';
 import { startMinio, startNats } from '../../test/helpers/servers.ts';
+import { machineInfo } from '../machine.ts';
 import { chaosRun } from './chaos-run.ts';
 import { renderChaos } from './render-chaos.ts';
 
@@ -62,10 +63,7 @@ const stack = new LocalStack({
   brokerMetricsPort: 0,
   workerMetricsBasePort: 0,
   env: {
-    MINIO_ENDPOINT: minio.endpoint,
-    MINIO_ACCESS_KEY: minio.accessKey,
-    MINIO_SECRET_KEY: minio.secretKey,
-    MINIO_BUCKET: 'chaos',
+    ...minioEnv(minio, 'chaos'),
     NATS_URL: nats.url,
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
@@ -76,12 +74,7 @@ let exitCode = 1;
 try {
   await stack.start(60_000);
   const result = await chaosRun({ stack, ...settings, log });
-  const machine = {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    node: process.versions.node,
-  };
+  const machine = machineInfo();
   process.stdout.write(`${renderChaos(result)}\n`);
   const startedAt = new Date().toISOString();
   const file =

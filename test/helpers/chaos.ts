@@ -221,8 +221,11 @@ export async function startChaosMinio(): Promise<ChaosMinio> {
   };
 }
 
-/** The env a test stack needs to use this MinIO with its own bucket. */
-export const minioEnv = (minio: ChaosMinio, bucket: string): Record<string, string> => ({
+/** The env a stack needs to use this MinIO (a chaos one or a plain one) with its own bucket. */
+export const minioEnv = (
+  minio: Pick<ChaosMinio, 'endpoint' | 'accessKey' | 'secretKey'>,
+  bucket: string,
+): Record<string, string> => ({
   MINIO_ENDPOINT: minio.endpoint,
   MINIO_ACCESS_KEY: minio.accessKey,
   MINIO_SECRET_KEY: minio.secretKey,

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { minioEnv } from '../helpers/chaos.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
@@ -17,12 +18,7 @@ beforeAll(async () => {
   minio = await startMinio();
   stack = await startTestStack({
     workers: 3,
-    env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'chaos-load',
-    },
+    env: minioEnv(minio, 'chaos-load'),
   });
 }, 90_000);
 

@@ -1,8 +1,9 @@
 /** The chaos run's bookkeeping: what a path may hold after acknowledged and failed writes, and the verdict. */
 import { describe, expect, it } from 'vitest';
-import { MIX, pick, seeded } from '../../bench/chaos/chaos-mix.ts';
+import { MIX, pick } from '../../bench/chaos/chaos-mix.ts';
 import { ChaosTally, figuresOf, verdictOf } from '../../bench/chaos/chaos-tally.ts';
 import { ABSENT, WriteLedger } from '../../bench/chaos/write-ledger.ts';
+import { seededRandom as seeded } from '../helpers/seeded-random.ts';
 
 describe('WriteLedger', () => {
   it('allows only the last acknowledged bytes, plus those of failed writes since', () => {
