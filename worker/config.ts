@@ -73,6 +73,13 @@ export const workerSpec = {
     300,
     600_000,
   ),
+  grantDelegationDepth: integer(
+    'GRANT_DELEGATION_DEPTH',
+    4,
+    'Delegation hops from the owner that still count (owner → a → b: 2); a longer chain grants nothing',
+    1,
+    16,
+  ),
   signup: oneOf(
     'PODSTORE_SIGNUP',
     'open',

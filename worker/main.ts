@@ -40,7 +40,14 @@ const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
 const audit = new AuditLog(store);
-const access = new AccessService(store, new GrantStore(store), audit, accountSince);
+const access = new AccessService(
+  store,
+  new GrantStore(store),
+  audit,
+  accountSince,
+  undefined,
+  config.grantDelegationDepth,
+);
 const tokens = new TokenService(store, (username, hash) =>
   events.invalidate('token.revoked', username, hash),
 );
