@@ -344,3 +344,168 @@ describe('permission table', () => {
     });
   }
 });
+
+/**
+ * Delegation never exceeds its source (the audit of issue 12, items 2 and 7): a control holder cannot
+ * make itself permanent, what it delegates never outlives or outgrows its own grant, revoking it revokes
+ * what it delegated, control cannot be handed back, and it never removes modes it could not revoke.
+ */
+describe('delegation', () => {
+  const owner = 'd-owner';
+  const file = `/v1/users/${owner}/files/medical/2025/lab.pdf`;
+  const other = `/v1/users/${owner}/files/medical/2024/lab.pdf`;
+  const grantOf = async (grantee: string, who = owner) =>
+    (await (await as(who, `/v1/users/${owner}/grants/${grantee}`)).json()) as {
+      entries: { scope: string; modes: string[]; grantedBy: string; expiresAt?: string }[];
+      effective: { scope: string; modes: string[]; expiresAt?: string }[];
+    };
+
+  beforeAll(async () => {
+    for (const name of [
+      owner,
+      'd-clinic',
+      'd-insurer',
+      'd-lab',
+      'd-temp',
+      'd-keeper',
+      'd-viewer',
+      'd-patron',
+      'd-aide',
+    ])
+      tokens[name] = await signUp(base, name);
+    expect((await put(owner, file, 'lab 2025')).status).toBe(201);
+    expect((await put(owner, other, 'lab 2024')).status).toBe(201);
+  });
+
+  it('keeps a control holder from re-granting itself past its expiry, or changing its own grant at all', async () => {
+    const soon = new Date(Date.now() + 3000).toISOString();
+    expect(
+      (await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/', expiresAt: soon })).status,
+    ).toBe(200);
+    const again = await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/' }, 'd-temp');
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { detail: string }).detail).toMatch(/own grant/);
+    expect(
+      (await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/medical/' }, 'd-temp')).status,
+    ).toBe(403);
+    expect((await as('d-temp', `/v1/users/${owner}/grants/d-temp`, { method: 'DELETE' })).status).toBe(403);
+    expect((await as('d-temp', file)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Date.parse(soon) - Date.now() + 200));
+    expect((await as('d-temp', file)).status).toBe(404);
+  });
+
+  it('never lets a delegated grant outlive the delegator’s own', async () => {
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    expect(
+      (await grant(owner, 'd-keeper', { modes: ['read', 'control'], scope: '/medical/', expiresAt: until }))
+        .status,
+    ).toBe(200);
+    const open = await grant(owner, 'd-viewer', { modes: ['read'], scope: '/medical/' }, 'd-keeper');
+    expect(open.status).toBe(200);
+    expect(((await open.json()) as { entries: { expiresAt?: string }[] }).entries).toEqual([
+      expect.objectContaining({ expiresAt: until }),
+    ]);
+    const later = new Date(Date.now() + 7200_000).toISOString();
+    const longer = await grant(
+      owner,
+      'd-viewer',
+      { modes: ['read'], scope: '/medical/', expiresAt: later },
+      'd-keeper',
+    );
+    expect(longer.status).toBe(403);
+    expect(((await longer.json()) as { detail: string }).detail).toMatch(/only until/);
+  });
+
+  it('revokes what a delegator delegated when the owner revokes it, so control cannot be handed back', async () => {
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect(
+      (await grant(owner, 'd-insurer', { modes: ['read', 'control'], scope: '/medical/' }, 'd-clinic'))
+        .status,
+    ).toBe(200);
+    expect((await as('d-insurer', file)).status).toBe(200);
+
+    expect((await as(owner, `/v1/users/${owner}/grants/d-clinic`, { method: 'DELETE' })).status).toBe(204);
+    expect((await as('d-clinic', file)).status).toBe(404);
+    expect((await as('d-insurer', file)).status).toBe(404);
+    expect((await as('d-insurer', `/v1/users/${owner}/files/medical/`)).status).toBe(404);
+    const handBack = await grant(
+      owner,
+      'd-clinic',
+      { modes: ['read', 'control'], scope: '/medical/' },
+      'd-insurer',
+    );
+    expect(handBack.status).toBe(403);
+    expect((await as('d-clinic', file)).status).toBe(404);
+    expect((await grantOf('d-insurer')).effective).toEqual([]);
+
+    // Granting the delegator again does not revive what it delegated under the revoked grant.
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect((await as('d-insurer', file)).status).toBe(404);
+  });
+
+  it('clips what a delegator delegated when the owner narrows its scope or takes a mode away', async () => {
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect((await grant(owner, 'd-lab', { modes: ['read'], scope: '/medical/' }, 'd-clinic')).status).toBe(
+      200,
+    );
+    expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 200]);
+
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['read', 'control'], scope: '/medical/2025/' }] }))
+        .status,
+    ).toBe(200);
+    expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 404]);
+    expect((await grantOf('d-lab')).effective).toEqual([{ scope: '/medical/2025/', modes: ['read'] }]);
+
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['control'], scope: '/medical/2025/' }] })).status,
+    ).toBe(200);
+    expect((await as('d-lab', file)).status).toBe(404);
+  });
+
+  it('keeps a delegator from removing modes it could not revoke by setting the scope again', async () => {
+    expect(
+      (
+        await grant(owner, 'd-clinic', {
+          scopes: [{ modes: ['read', 'append', 'control'], scope: '/medical/' }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-patron', { modes: ['read', 'delete'], scope: '/medical/2024/' })).status,
+    ).toBe(200);
+    expect((await as('d-clinic', `/v1/users/${owner}/grants/d-patron`, { method: 'DELETE' })).status).toBe(
+      403,
+    );
+    const replaced = await grant(owner, 'd-patron', { modes: ['read'], scope: '/medical/2024/' }, 'd-clinic');
+    expect(replaced.status).toBe(403);
+    expect(((await replaced.json()) as { detail: string }).detail).toMatch(/delete .* cannot revoke/);
+    const cleared = await grant(owner, 'd-patron', { modes: [], scope: '/medical/2024/' }, 'd-clinic');
+    expect(cleared.status).toBe(403);
+    expect((await grantOf('d-patron')).entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ scope: '/medical/2024/', modes: ['read', 'delete'], grantedBy: owner }),
+      ]),
+    );
+    expect((await as('d-patron', other, { method: 'DELETE' })).status).toBe(204);
+
+    // What it could revoke it may narrow; the owner's entry stays the owner's.
+    expect(
+      (await grant(owner, 'd-aide', { modes: ['read', 'append'], scope: '/medical/2024/' })).status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-aide', { modes: ['read'], scope: '/medical/2024/' }, 'd-clinic')).status,
+    ).toBe(200);
+    const lab = await grantOf('d-aide');
+    expect(lab.entries.filter((e) => e.scope === '/medical/2024/')).toEqual([
+      expect.objectContaining({ modes: ['read'], grantedBy: owner }),
+      expect.objectContaining({ modes: ['read'], grantedBy: 'd-clinic' }),
+    ]);
+  });
+});
