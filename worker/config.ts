@@ -80,6 +80,27 @@ export const workerSpec = {
     1,
     16,
   ),
+  auditRetentionDays: integer(
+    'AUDIT_RETENTION_DAYS',
+    365,
+    'Days an audit log entry is kept (0: for ever); older entries are no longer listed and are deleted',
+    0,
+    36_500,
+  ),
+  auditRefusedBurst: integer(
+    'AUDIT_REFUSED_BURST',
+    10,
+    'Refused requests per pod and caller recorded one by one in each window; the rest are counted in summaries',
+    0,
+    100_000,
+  ),
+  auditRefusedWindowS: integer(
+    'AUDIT_REFUSED_WINDOW_S',
+    300,
+    'Window of the refused-request burst, in seconds; its summaries are written when it ends',
+    1,
+    86_400,
+  ),
   signup: oneOf(
     'PODSTORE_SIGNUP',
     'open',

@@ -39,9 +39,13 @@ const events = startWorkerEvents(config, store, logger);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
-const audit = new AuditLog(store);
+const audit = new AuditLog(store, {
+  retentionDays: config.auditRetentionDays,
+  refusedBurst: config.auditRefusedBurst,
+  refusedWindowMs: config.auditRefusedWindowS * 1000,
+});
+audit.start();
 const access = new AccessService(
-  store,
   new GrantStore(store),
   audit,
   accountSince,
@@ -95,6 +99,7 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);
+  await audit.stop();
   metricsServer?.close();
   await store.close();
 });

@@ -4,8 +4,6 @@
  * no mode could allow the operation, and records every access by a non-owner in the owner's audit log.
  */
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
-import { profileKey } from '../users/users-service.ts';
 import { decide, type GrantEntry, type Mode, modesAt, type Operation, precheck } from './access-policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import { type DelegationDocument, delegatorsOf, effectiveGrants } from './delegation.ts';
@@ -22,7 +20,6 @@ export type Holding = { owner: true } | { owner: false; entries: GrantEntry[]; g
 
 export class AccessService {
   constructor(
-    private readonly store: ObjectStore,
     private readonly grants: GrantStore,
     private readonly audit: AuditLog,
     /** createdAt of an account, or undefined when there is none. */
@@ -121,8 +118,9 @@ export class AccessService {
   }
 
   /**
-   * Runs `work` and records it in the owner's audit log when the actor is not the owner (or `always`),
-   * whether it was allowed or refused. Pods of owners that do not exist get no log.
+   * Runs `work` and notes it in the owner's audit log when the actor is not the owner (or `always`),
+   * whether it was allowed or refused (refusals coalesced per caller, see audit-log.ts). Pods of owners
+   * that do not exist get no log.
    */
   async audited<T>(
     actor: string | null,
@@ -142,11 +140,9 @@ export class AccessService {
       outcome = error instanceof CommandError ? error.code : 'error';
       throw error;
     } finally {
-      if ((await this.store.head(profileKey(owner)).catch(() => undefined)) !== undefined) {
-        await this.audit
-          .record(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
-          .catch(() => undefined);
-      }
+      await this.audit
+        .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
+        .catch(() => undefined);
     }
   }
 }
