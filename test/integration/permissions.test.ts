@@ -23,6 +23,8 @@ beforeAll(async () => {
       MINIO_SECRET_KEY: minio.secretKey,
       MINIO_BUCKET: 'permissions',
       PODSTORE_ADMIN_TOKEN: 'operator-secret-for-tests',
+      AUDIT_REFUSED_WINDOW_S: '4',
+      AUDIT_REFUSED_BURST: '5',
     },
   });
   base = stack.apiUrl;
@@ -507,5 +509,68 @@ describe('delegation', () => {
       expect.objectContaining({ modes: ['read'], grantedBy: owner }),
       expect.objectContaining({ modes: ['read'], grantedBy: 'd-clinic' }),
     ]);
+  });
+});
+
+/**
+ * A stranger cannot grow someone's audit log without bound (issue 12, item 11): a flood of refused
+ * requests stores a few entries per window and worker, which still say who was refused and how often;
+ * the accesses of a grantee stay recorded one by one.
+ */
+describe('audit under a flood of refusals', () => {
+  const owner = 'flood-owner';
+  type Entry = { actor: string; action: string; outcome: string; path?: string; count?: number };
+  const audit = async () => {
+    const res = await as(owner, `/v1/users/${owner}/audit?limit=1000`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { entries: Entry[] }).entries;
+  };
+
+  beforeAll(async () => {
+    for (const name of [owner, 'flood-stranger', 'flood-reader']) tokens[name] = await signUp(base, name);
+    expect((await put(owner, `/v1/users/${owner}/files/medical/a.pdf`, 'a')).status).toBe(201);
+    expect((await grant(owner, 'flood-reader', { modes: ['read'], scope: '/medical/' })).status).toBe(200);
+  });
+
+  it('keeps 500 refused requests of a stranger in a bounded number of entries that count them all', async () => {
+    const started = Date.now();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (sent < 500) {
+          sent++;
+          const res = await as('flood-stranger', `/v1/users/${owner}/files/medical/${sent}.pdf`);
+          expect(res.status).toBe(404);
+          await res.body?.cancel();
+        }
+      }),
+    );
+    // Each worker records at most 5 refusals one by one per 4 s window, and one summary per window.
+    const windows = Math.ceil((Date.now() - started) / 4000) + 1;
+    await expect
+      .poll(
+        async () =>
+          (await audit())
+            .filter((e) => e.actor === 'flood-stranger')
+            .reduce((sum, e) => sum + (e.count ?? 1), 0),
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(500);
+    const stranger = (await audit()).filter((e) => e.actor === 'flood-stranger');
+    expect(stranger.length).toBeLessThanOrEqual(3 * windows * 6);
+    expect(stranger.length).toBeLessThan(100);
+    expect(stranger.every((e) => e.action === 'read' && e.outcome === 'not_found')).toBe(true);
+    expect(stranger.some((e) => (e.count ?? 1) > 1)).toBe(true);
+  }, 60_000);
+
+  it('still records every access of a grantee one by one', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await as('flood-reader', `/v1/users/${owner}/files/medical/a.pdf`);
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+    }
+    const reads = (await audit()).filter((e) => e.actor === 'flood-reader' && e.outcome === 'allowed');
+    expect(reads).toHaveLength(30);
+    expect(reads.every((e) => e.count === undefined)).toBe(true);
   });
 });
