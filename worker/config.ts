@@ -76,7 +76,7 @@ export const workerSpec = {
   grantDelegationDepth: integer(
     'GRANT_DELEGATION_DEPTH',
     4,
-    'Delegation hops from the owner that still count (owner → a → b: 2); a longer chain grants nothing',
+    'Grants by grantees in a row that still count (owner → a → b → c: 2, from a to b and from b to c); a longer chain grants nothing',
     1,
     16,
   ),

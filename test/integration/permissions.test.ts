@@ -25,6 +25,7 @@ beforeAll(async () => {
       PODSTORE_ADMIN_TOKEN: 'operator-secret-for-tests',
       AUDIT_REFUSED_WINDOW_S: '4',
       AUDIT_REFUSED_BURST: '5',
+      GRANT_DELEGATION_DEPTH: '2',
     },
   });
   base = stack.apiUrl;
@@ -373,6 +374,10 @@ describe('delegation', () => {
       'd-viewer',
       'd-patron',
       'd-aide',
+      'd-chain-1',
+      'd-chain-2',
+      'd-chain-3',
+      'd-chain-4',
     ])
       tokens[name] = await signUp(base, name);
     expect((await put(owner, file, 'lab 2025')).status).toBe(201);
@@ -469,6 +474,25 @@ describe('delegation', () => {
       (await grant(owner, 'd-clinic', { scopes: [{ modes: ['control'], scope: '/medical/2025/' }] })).status,
     ).toBe(200);
     expect((await as('d-lab', file)).status).toBe(404);
+  });
+
+  it('counts no chain of delegations longer than GRANT_DELEGATION_DEPTH (2 here), and says so', async () => {
+    expect((await grant(owner, 'd-chain-1', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect(
+      (await grant(owner, 'd-chain-2', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-1'))
+        .status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-chain-3', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-2'))
+        .status,
+    ).toBe(200);
+    expect((await as('d-chain-3', file)).status).toBe(200);
+    const fourth = await grant(owner, 'd-chain-4', { modes: ['read'], scope: '/medical/' }, 'd-chain-3');
+    expect(fourth.status).toBe(403);
+    expect(((await fourth.json()) as { detail: string }).detail).toMatch(/longest chain/);
+    expect((await as('d-chain-4', file)).status).toBe(404);
   });
 
   it('keeps a delegator from removing modes it could not revoke by setting the scope again', async () => {

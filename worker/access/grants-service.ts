@@ -58,7 +58,7 @@ export class GrantsService {
       grantee,
       requestId,
       async () => {
-        const changer = await this.#changer(actor, owner);
+        const changer = await this.#changer(actor, owner, 'delegation');
         if (grantee === owner)
           throw new CommandError(ErrorCode.INVALID, 'the owner holds every mode already');
         if (!changer.owner && grantee === changer.name)
@@ -159,10 +159,21 @@ export class GrantsService {
   }
 
   /** Who changes grants: the owner, or a delegator (some effective control); 403 for anyone else. */
-  async #changer(actor: string | null, owner: string): Promise<Changer> {
-    const holding = await this.access.holding(actor, owner);
+  async #changer(
+    actor: string | null,
+    owner: string,
+    purpose: 'access' | 'delegation' = 'access',
+  ): Promise<Changer> {
+    const holding = await this.access.holding(actor, owner, purpose);
     if (holding.owner) return { owner: true };
-    if (actor === null || !holding.entries.some((e) => e.modes.includes('control'))) {
+    const controls = (entries: GrantEntry[]) => entries.some((e) => e.modes.includes('control'));
+    if (actor === null || !controls(holding.entries)) {
+      const full = purpose === 'delegation' ? await this.access.holding(actor, owner) : holding;
+      if (!full.owner && controls(full.entries))
+        throw new CommandError(
+          ErrorCode.FORBIDDEN,
+          'your control comes through the longest chain of delegations that counts; you cannot delegate further',
+        );
       throw new CommandError(
         ErrorCode.FORBIDDEN,
         'only the owner, or a grantee with control, changes grants',
