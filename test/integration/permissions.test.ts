@@ -468,7 +468,9 @@ describe('delegation', () => {
         .status,
     ).toBe(200);
     expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 404]);
-    expect((await grantOf('d-lab')).effective).toEqual([{ scope: '/medical/2025/', modes: ['read'] }]);
+    expect((await grantOf('d-lab')).effective).toEqual([
+      expect.objectContaining({ scope: '/medical/2025/', modes: ['read'], grantedBy: 'd-clinic' }),
+    ]);
 
     expect(
       (await grant(owner, 'd-clinic', { scopes: [{ modes: ['control'], scope: '/medical/2025/' }] })).status,
