@@ -39,11 +39,16 @@ const events = startWorkerEvents(config, store, logger);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
-const audit = new AuditLog(store, {
-  retentionDays: config.auditRetentionDays,
-  refusedBurst: config.auditRefusedBurst,
-  refusedWindowMs: config.auditRefusedWindowS * 1000,
-});
+const audit = new AuditLog(
+  store,
+  {
+    retentionDays: config.auditRetentionDays,
+    refusedBurst: config.auditRefusedBurst,
+    refusedWindowMs: config.auditRefusedWindowS * 1000,
+  },
+  undefined,
+  accountSince,
+);
 audit.start();
 const access = new AccessService(
   new GrantStore(store),

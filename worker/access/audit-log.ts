@@ -57,6 +57,11 @@ export class AuditLog {
     private readonly store: ObjectStore,
     private readonly settings: AuditSettings = DEFAULT_AUDIT_SETTINGS,
     private readonly clock: () => Date = () => new Date(),
+    /**
+     * createdAt of an account (undefined: none). Entries go to the owner's account of the moment of the
+     * request only: a summary written later never lands in a later account that took the name meanwhile.
+     */
+    private readonly accountSince?: (name: string) => Promise<string | undefined>,
   ) {
     this.#refusals = new RefusalCoalescer({
       windowMs: settings.refusedWindowMs,
@@ -91,6 +96,8 @@ export class AuditLog {
    * exist get no log.
    */
   async note(owner: string, entry: Omit<AuditEntry, 'time'>): Promise<void> {
+    const ownerSince = await this.#ownerSince(owner);
+    if (ownerSince === undefined) return;
     if (entry.outcome !== 'allowed') {
       const refusal: Refusal = {
         action: entry.action,
@@ -98,9 +105,10 @@ export class AuditLog {
         ...(entry.path === undefined ? {} : { path: entry.path }),
         ...(entry.requestId === undefined ? {} : { requestId: entry.requestId }),
       };
-      if (!this.#refusals.admit(owner, entry.actor, refusal, this.clock().getTime())) return;
+      const since = ownerSince === true ? undefined : ownerSince;
+      if (!this.#refusals.admit(owner, entry.actor, refusal, this.clock().getTime(), since)) return;
     }
-    if (await this.#ownerExists(owner)) await this.record(owner, entry);
+    await this.record(owner, entry);
   }
 
   /** Writes one entry, at `time` (default now). */
@@ -177,14 +185,17 @@ export class AuditLog {
     return true;
   }
 
-  async #ownerExists(owner: string): Promise<boolean> {
-    return (await this.store.head(profileKey(owner)).catch(() => undefined)) !== undefined;
+  /** The owner's account: its createdAt (true when only its existence is known); undefined: none. */
+  async #ownerSince(owner: string): Promise<string | true | undefined> {
+    if (this.accountSince !== undefined) return this.accountSince(owner).catch(() => undefined);
+    return (await this.store.head(profileKey(owner)).catch(() => undefined)) === undefined ? undefined : true;
   }
 
   async #writeSummaries(summaries: RefusalSummary[]): Promise<void> {
     await Promise.all(
-      summaries.map(async ({ owner, firstTime, lastTime, ...summary }) => {
-        if (!(await this.#ownerExists(owner))) return;
+      summaries.map(async ({ owner, ownerSince, firstTime, lastTime, ...summary }) => {
+        const now = await this.#ownerSince(owner);
+        if (now === undefined || (ownerSince !== undefined && now !== ownerSince)) return;
         await this.record(
           owner,
           { ...summary, firstTime: new Date(firstTime).toISOString() },
