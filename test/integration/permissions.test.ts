@@ -378,6 +378,7 @@ describe('delegation', () => {
       'd-chain-2',
       'd-chain-3',
       'd-chain-4',
+      'd-finance',
     ])
       tokens[name] = await signUp(base, name);
     expect((await put(owner, file, 'lab 2025')).status).toBe(201);
@@ -535,6 +536,27 @@ describe('delegation', () => {
       expect.objectContaining({ modes: ['read'], grantedBy: owner }),
       expect.objectContaining({ modes: ['read'], grantedBy: 'd-clinic' }),
     ]);
+  });
+
+  it('shows a control holder only the entries of another grant within the scopes it controls', async () => {
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['read', 'control'], scope: '/medical/' }] }))
+        .status,
+    ).toBe(200);
+    expect((await grant(owner, 'd-finance', { modes: ['read', 'write'], scope: '/finance/' })).status).toBe(
+      200,
+    );
+    expect((await as('d-clinic', `/v1/users/${owner}/grants/d-finance`)).status).toBe(404);
+    expect((await grant(owner, 'd-finance', { modes: ['read'], scope: '/medical/2025/' })).status).toBe(200);
+    const seen = await as('d-clinic', `/v1/users/${owner}/grants/d-finance`);
+    expect(seen.status).toBe(200);
+    const body = (await seen.json()) as { entries: { scope: string }[]; effective: { scope: string }[] };
+    expect(body.entries.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    expect(body.effective.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    const own = (await (await as('d-finance', `/v1/users/${owner}/grants/d-finance`)).json()) as {
+      entries: { scope: string }[];
+    };
+    expect(own.entries.map((e) => e.scope).sort()).toEqual(['/finance/', '/medical/2025/']);
   });
 });
 

@@ -102,16 +102,27 @@ export class GrantsService {
     );
   }
 
-  /** The owner, a control holder, or the grantee itself may look. Anyone else: not found. */
+  /**
+   * The owner and the grantee itself see the whole grant; a control holder sees the entries within the
+   * scopes it controls (not found when there are none). Anyone else: not found.
+   */
   async get(actor: string | null, owner: string, grantee: string): Promise<GrantView> {
     const notFound = new CommandError(ErrorCode.NOT_FOUND, `no grant for ${grantee}`);
-    if (actor !== grantee) {
-      const holding = await this.access.holding(actor, owner);
-      if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
-    }
+    const holding = actor === grantee ? ({ owner: true } as const) : await this.access.holding(actor, owner);
+    if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
     const found = await this.access.liveDocument(owner, grantee);
     if (found === undefined) throw notFound;
-    return this.#view(owner, found);
+    const full = await this.#view(owner, found);
+    if (holding.owner) return full;
+    const now = this.clock();
+    const controlled = (e: GrantEntry) => mayGrant(holding.entries, e.scope, [], now).allow;
+    const shown = {
+      ...full,
+      entries: full.entries.filter(controlled),
+      effective: full.effective.filter(controlled),
+    };
+    if (shown.entries.length === 0) throw notFound;
+    return shown;
   }
 
   async list(actor: string | null, owner: string): Promise<GrantView[]> {
