@@ -47,6 +47,7 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 600_000;
 const PRUNE_BATCH = 1000;
 const MAX_PRUNE_MEMORY = 10_000;
+const LIST_CONCURRENCY = 32;
 
 export class AuditLog {
   readonly #refusals: RefusalCoalescer;
@@ -139,12 +140,15 @@ export class AuditLog {
     });
     const oldest = this.#cutoff(owner);
     const kept = page.items.filter((item) => oldest === undefined || item.key <= oldest);
-    const entries = await Promise.all(
-      kept.map(async (item) => {
+    // A bounded number of reads at once: a page of 1000 entries must not flood the store.
+    const entries: (AuditEntry | undefined)[] = [];
+    for (let i = 0; i < kept.length; i += LIST_CONCURRENCY) {
+      const batch = kept.slice(i, i + LIST_CONCURRENCY).map(async (item) => {
         const object = await this.store.get(item.key);
         return object === undefined ? undefined : (JSON.parse(object.body.toString('utf8')) as AuditEntry);
-      }),
-    );
+      });
+      entries.push(...(await Promise.all(batch)));
+    }
     const next =
       page.next === undefined || kept.length < page.items.length
         ? null
