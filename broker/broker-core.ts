@@ -21,7 +21,7 @@ import {
 } from '../protocol/frames.ts';
 import { encodeOutcome } from '../protocol/outcome.ts';
 import type { BrokerMetrics } from './metrics.ts';
-import { RequestQueues } from './request-queue.ts';
+import { LANES, type Lane, RequestQueues } from './request-queue.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 export interface Outbox {
@@ -36,7 +36,16 @@ export interface BrokerSettings {
   maxQueuePerService: number;
   /** How long a request may wait for a service that has no worker at all before NO_WORKER. */
   noWorkerGraceMs: number;
+  /** Requests one caller may have waiting per service and lane (over it: THROTTLED). Default: no bound but the lane's. */
+  maxQueuePerCaller?: number;
+  /** Commands served first, on slots of their own (token checks). Default: `auth.resolve`. */
+  priorityCommands?: readonly string[];
+  /** Slots beyond each worker's command capacity that only priority commands may take. Default 0. */
+  priorityReserve?: number;
 }
+
+/** The commands that are token checks: every authenticated request waits for one, so they go first. */
+export const DEFAULT_PRIORITY_COMMANDS = ['auth.resolve'];
 
 /** The broker answers this service itself, like Majordomo's `mmi.*`. */
 export const STATUS_SERVICE = 'broker.status';
@@ -50,6 +59,9 @@ export const HEALTH_SERVICE = 'health';
 interface PendingRequest {
   key: string;
   client: Buffer;
+  /** The fairness key: the header's `caller`, else the client's routing id. */
+  caller: string;
+  lane: Lane;
   header: RequestHeader;
   headerFrame: Buffer;
   body: Buffer;
@@ -68,6 +80,7 @@ export class BrokerCore {
   readonly workers: WorkerRegistry;
   readonly #queues: RequestQueues<PendingRequest>;
   readonly #requests = new Map<string, PendingRequest>();
+  readonly #priorityCommands: Set<string>;
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
 
@@ -76,8 +89,24 @@ export class BrokerCore {
     private readonly outbox: Outbox,
     private readonly metrics: BrokerMetrics,
   ) {
-    this.workers = new WorkerRegistry(settings.heartbeatMs * settings.liveness);
-    this.#queues = new RequestQueues(settings.maxQueuePerService);
+    this.workers = new WorkerRegistry(
+      settings.heartbeatMs * settings.liveness,
+      settings.priorityReserve ?? 0,
+    );
+    this.#queues = new RequestQueues(
+      {
+        maxPerService: settings.maxQueuePerService,
+        maxPerCaller: settings.maxQueuePerCaller ?? settings.maxQueuePerService,
+      },
+      (r) => r.caller,
+    );
+    this.#priorityCommands = new Set(settings.priorityCommands ?? DEFAULT_PRIORITY_COMMANDS);
+  }
+
+  /** Which lane a request waits and runs in: token checks, transfers, or every other command. */
+  laneOf(header: RequestHeader): Lane {
+    if (this.#priorityCommands.has(header.command)) return 'priority';
+    return header.stream === true ? 'transfer' : 'command';
   }
 
   // ------------------------------------------------------------------------------------------ clients
@@ -107,9 +136,12 @@ export class BrokerCore {
       this.#fail(client, header.id, BrokerError.NO_WORKER, header.service);
       return;
     }
+    const lane = this.laneOf(header);
     const request: PendingRequest = {
       key,
       client,
+      caller: header.caller ?? `client:${client.toString('hex')}`,
+      lane,
       header,
       headerFrame,
       body,
@@ -120,14 +152,15 @@ export class BrokerCore {
     const worker =
       header.service === HEALTH_SERVICE
         ? this.workers.pickAny(header.service)
-        : this.workers.pick(header.service);
+        : this.workers.pick(header.service, lane);
     if (worker !== undefined) {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
-    } else if (this.#queues.push(header.service, request)) {
-      this.#requests.set(key, request);
     } else {
-      this.#fail(client, header.id, BrokerError.OVERLOADED, header.service);
+      const queued = this.#queues.push(header.service, lane, request);
+      if (queued === 'queued') this.#requests.set(key, request);
+      else if (queued === 'caller_full') this.#fail(client, header.id, BrokerError.THROTTLED, header.service);
+      else this.#fail(client, header.id, BrokerError.OVERLOADED, header.service);
     }
     this.#updateGauges(header.service);
   }
@@ -169,7 +202,7 @@ export class BrokerCore {
   // ------------------------------------------------------------------------------------------ workers
 
   onWorkerReady(identity: Buffer, ready: ReadyHeader, now: number): void {
-    this.workers.register(identity, ready.services, ready.capacity, now);
+    this.workers.register(identity, ready.services, ready.capacity, now, ready.transfers ?? 0);
     for (const service of ready.services) this.#drainQueue(service, now);
     this.#updateWorkerGauges();
   }
@@ -310,6 +343,7 @@ export class BrokerCore {
     request.undelivered = false;
     request.attempts += 1;
     worker.inFlight.add(request.key);
+    if (this.workers.onTransferSlots(worker, request.lane)) worker.transfers.add(request.key);
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
     this.metrics.dispatched.inc({ service: request.header.service });
@@ -325,6 +359,7 @@ export class BrokerCore {
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker === undefined) return;
     worker.inFlight.delete(request.key);
+    worker.transfers.delete(request.key);
     if (worker.draining && worker.inFlight.size === 0) {
       this.workers.remove(worker.id);
       this.#updateWorkerGauges();
@@ -333,14 +368,17 @@ export class BrokerCore {
     for (const service of worker.services) this.#drainQueue(service, now);
   }
 
+  /** Hands queued requests of `service` to free slots: token checks first, then commands, then transfers. */
   #drainQueue(service: string, now: number): void {
-    for (;;) {
-      if (this.#queues.depth(service) === 0) break;
-      const worker = this.workers.pick(service);
-      if (worker === undefined) break;
-      const request = this.#queues.shift(service);
-      if (request === undefined) break;
-      this.#dispatch(request, worker.id, now);
+    for (const lane of LANES) {
+      for (;;) {
+        if (this.#queues.depth(service, lane) === 0) break;
+        const worker = this.workers.pick(service, lane);
+        if (worker === undefined) break;
+        const request = this.#queues.shift(service, lane);
+        if (request === undefined) break;
+        this.#dispatch(request, worker.id, now);
+      }
     }
     this.#updateGauges(service);
   }
@@ -363,7 +401,7 @@ export class BrokerCore {
       } else if (retry && request.header.deadline > now) {
         if (!request.undelivered) request.mayHaveRun = true;
         this.metrics.retried.inc({ service: request.header.service });
-        this.#queues.pushFront(request.header.service, request);
+        this.#queues.pushFront(request.header.service, request.lane, request);
       } else {
         this.#requests.delete(key);
         this.#fail(
@@ -398,7 +436,9 @@ export class BrokerCore {
         id: w.id,
         services: w.services,
         capacity: w.capacity,
+        transferCapacity: w.transferCapacity,
         inFlight: w.inFlight.size,
+        transfers: w.transfers.size,
         dispatched: w.dispatched,
         draining: w.draining,
       };

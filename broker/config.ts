@@ -19,6 +19,32 @@ export const brokerSpec = {
     0,
     1_000_000,
   ),
+  maxQueuePerCaller: integer(
+    'BROKER_MAX_QUEUE_PER_CALLER',
+    64,
+    'Requests one caller (principal or client address) may have waiting per service and lane before 429',
+    1,
+    1_000_000,
+  ),
+  priorityCommands: {
+    ...text(
+      'BROKER_PRIORITY_COMMANDS',
+      'auth.resolve',
+      'Comma list of commands served first, on reserved slots (token checks)',
+    ),
+    parse: (raw: string) =>
+      raw
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+  },
+  priorityReserve: integer(
+    'BROKER_PRIORITY_RESERVE',
+    8,
+    'Slots per worker, beyond its command capacity, that only priority commands may take',
+    0,
+    100_000,
+  ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',
     2000,
