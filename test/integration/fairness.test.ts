@@ -140,7 +140,7 @@ async function victimRound(round: number, withUpload: boolean) {
     const started = performance.now();
     const res = await Promise.race([
       step.run(),
-      new Promise<undefined>((resolve) => setTimeout(resolve, VICTIM_BOUND_MS * 3)),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), VICTIM_BOUND_MS * 3)),
     ]);
     if (res !== undefined) await res.arrayBuffer();
     results.push({ name: step.name, status: res?.status ?? 0, ms: Math.round(performance.now() - started) });
