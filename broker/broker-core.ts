@@ -42,6 +42,13 @@ export interface BrokerSettings {
   priorityCommands?: readonly string[];
   /** Slots beyond each worker's command capacity that only priority commands may take. Default 0. */
   priorityReserve?: number;
+  /**
+   * A transfer through which no part moved (either way) for this long no longer holds a transfer slot
+   * (it is parked) until a part moves again. 0: never parked. Default 0.
+   */
+  transferIdleMs?: number;
+  /** Transfers, moving or parked, one worker may hold at most. Default: its transfer slots (no parking). */
+  maxTransfersPerWorker?: number;
 }
 
 /** The commands that are token checks: every authenticated request waits for one, so they go first. */
@@ -74,6 +81,8 @@ interface PendingRequest {
   mayHaveRun?: boolean;
   /** The client already got an answer (timeout) while the worker still runs the command. */
   answered: boolean;
+  /** When a part of this stream last moved through the broker (either way), or it was dispatched. */
+  movedAt: number;
 }
 
 export class BrokerCore {
@@ -89,10 +98,12 @@ export class BrokerCore {
     private readonly outbox: Outbox,
     private readonly metrics: BrokerMetrics,
   ) {
-    this.workers = new WorkerRegistry(
-      settings.heartbeatMs * settings.liveness,
-      settings.priorityReserve ?? 0,
-    );
+    this.workers = new WorkerRegistry(settings.heartbeatMs * settings.liveness, {
+      priorityReserve: settings.priorityReserve ?? 0,
+      ...(settings.maxTransfersPerWorker === undefined
+        ? {}
+        : { maxTransfersPerWorker: settings.maxTransfersPerWorker }),
+    });
     this.#queues = new RequestQueues(
       {
         maxPerService: settings.maxQueuePerService,
@@ -148,6 +159,7 @@ export class BrokerCore {
       receivedAt: now,
       attempts: 0,
       answered: false,
+      movedAt: now,
     };
     const worker =
       header.service === HEALTH_SERVICE
@@ -177,11 +189,13 @@ export class BrokerCore {
     part: PartKind | undefined,
     headerFrame: Buffer,
     body: Buffer,
+    now = Date.now(),
   ): void {
     const request = this.#requests.get(`${client.toString('hex')}/${id}`);
     if (request === undefined || request.answered) return;
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker !== undefined) {
+      this.#moved(request, now);
       this.outbox.toWorker(worker.identity, relayPartToWorker(kind, client, headerFrame, body));
     } else if (part === 'cancel') {
       const removed = this.#queues.removeWhere((r) => r.key === request.key);
@@ -230,7 +244,10 @@ export class BrokerCore {
     if (!request.answered) {
       this.outbox.toClient(client, relayToClient(kind, headerFrame, body));
     }
-    if (kind === 'PARTIAL') return;
+    if (kind === 'PARTIAL') {
+      this.#moved(request, now);
+      return;
+    }
     const service = request.header.service;
     this.metrics.replies.inc({ service });
     if (request.answered) {
@@ -323,7 +340,39 @@ export class BrokerCore {
         this.#fail(r.client, r.header.id, BrokerError.TIMEOUT, r.header.service, now - r.receivedAt);
       }
     }
+    this.#parkIdleTransfers(now);
     this.metrics.inFlight.set(this.#requests.size);
+  }
+
+  /** A part of a stream moved: a parked transfer takes a transfer slot again. */
+  #moved(request: PendingRequest, now: number): void {
+    request.movedAt = now;
+    const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
+    if (worker === undefined) return;
+    if (worker.parked.delete(request.key)) worker.transfers.add(request.key);
+  }
+
+  /**
+   * Transfers through which nothing moved for `transferIdleMs` give their slot back (a stalled upload, a
+   * reader that stopped): the freed slots go to waiting transfers. They stay on their worker, parked.
+   */
+  #parkIdleTransfers(now: number): void {
+    const idleMs = this.settings.transferIdleMs ?? 0;
+    if (idleMs <= 0) return;
+    for (const worker of this.workers.all()) {
+      let parked = 0;
+      for (const key of worker.transfers) {
+        const request = this.#requests.get(key);
+        if (request === undefined || now - request.movedAt < idleMs) continue;
+        worker.transfers.delete(key);
+        worker.parked.add(key);
+        parked++;
+      }
+      if (parked > 0) {
+        this.metrics.transfersParked.inc(parked);
+        for (const service of worker.services) this.#drainQueue(service, now);
+      }
+    }
   }
 
   get pendingCount(): number {
@@ -344,6 +393,7 @@ export class BrokerCore {
     request.attempts += 1;
     worker.inFlight.add(request.key);
     if (this.workers.onTransferSlots(worker, request.lane)) worker.transfers.add(request.key);
+    request.movedAt = now;
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
     this.metrics.dispatched.inc({ service: request.header.service });
@@ -360,6 +410,7 @@ export class BrokerCore {
     if (worker === undefined) return;
     worker.inFlight.delete(request.key);
     worker.transfers.delete(request.key);
+    worker.parked.delete(request.key);
     if (worker.draining && worker.inFlight.size === 0) {
       this.workers.remove(worker.id);
       this.#updateWorkerGauges();
@@ -439,6 +490,7 @@ export class BrokerCore {
         transferCapacity: w.transferCapacity,
         inFlight: w.inFlight.size,
         transfers: w.transfers.size,
+        parked: w.parked.size,
         dispatched: w.dispatched,
         draining: w.draining,
       };

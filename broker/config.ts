@@ -45,6 +45,20 @@ export const brokerSpec = {
     0,
     100_000,
   ),
+  transferIdleMs: integer(
+    'BROKER_TRANSFER_IDLE_MS',
+    2000,
+    'A transfer through which nothing moved for this long gives its worker slot back until it moves again (0: never)',
+    0,
+    3_600_000,
+  ),
+  maxTransfersPerWorker: integer(
+    'BROKER_MAX_TRANSFERS_PER_WORKER',
+    512,
+    'Transfers, moving or parked, one worker may hold at most (at least its transfer slots)',
+    1,
+    1_000_000,
+  ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',
     2000,

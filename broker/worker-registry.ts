@@ -18,8 +18,10 @@ export interface WorkerEntry {
   transferCapacity: number;
   /** Keys of the requests this worker is executing. */
   inFlight: Set<string>;
-  /** The keys of `inFlight` that run on transfer slots. */
+  /** The keys of `inFlight` that run on transfer slots and moved lately. */
   transfers: Set<string>;
+  /** The keys of `inFlight` that are transfers through which nothing moved lately: they hold no slot. */
+  parked: Set<string>;
   /** Set when the worker said DISCONNECT: it finishes what it has and gets nothing new. */
   draining: boolean;
   expiresAt: number;
@@ -30,11 +32,21 @@ export interface WorkerEntry {
 export class WorkerRegistry {
   readonly #workers = new Map<string, WorkerEntry>();
 
+  readonly #priorityReserve: number;
+  readonly #maxTransfers: number | undefined;
+
   constructor(
     private readonly livenessMs: number,
-    /** Slots beyond each worker's command capacity that only priority commands may take. */
-    private readonly priorityReserve = 0,
-  ) {}
+    options: {
+      /** Slots beyond each worker's command capacity that only priority commands may take. */
+      priorityReserve?: number;
+      /** Transfers, moving or parked, one worker may hold; default: its transfer slots. */
+      maxTransfersPerWorker?: number;
+    } = {},
+  ) {
+    this.#priorityReserve = options.priorityReserve ?? 0;
+    this.#maxTransfers = options.maxTransfersPerWorker;
+  }
 
   get size(): number {
     return this.#workers.size;
@@ -66,6 +78,7 @@ export class WorkerRegistry {
       transferCapacity,
       inFlight: existing?.inFlight ?? new Set(),
       transfers: existing?.transfers ?? new Set(),
+      parked: existing?.parked ?? new Set(),
       draining: false,
       expiresAt: now + this.livenessMs,
       lastDispatchAt: existing?.lastDispatchAt ?? 0,
@@ -101,9 +114,13 @@ export class WorkerRegistry {
 
   /** How full `w` is for `lane`: in flight / slots of that lane (≥ 1 when it has no free slot). */
   #load(w: WorkerEntry, lane: Lane): number {
-    if (this.onTransferSlots(w, lane)) return w.transfers.size / w.transferCapacity;
-    const commands = w.inFlight.size - w.transfers.size;
-    const slots = w.capacity + (lane === 'priority' ? this.priorityReserve : 0);
+    if (this.onTransferSlots(w, lane)) {
+      const held = w.transfers.size + w.parked.size;
+      if (held >= Math.max(w.transferCapacity, this.#maxTransfers ?? 0)) return 1;
+      return w.transfers.size / w.transferCapacity;
+    }
+    const commands = w.inFlight.size - w.transfers.size - w.parked.size;
+    const slots = w.capacity + (lane === 'priority' ? this.#priorityReserve : 0);
     return commands / slots;
   }
 

@@ -165,3 +165,85 @@ describe('BrokerCore fairness', () => {
     expect(errors().map((e) => e.error)).toEqual(['throttled']);
   });
 });
+
+describe('BrokerCore: a transfer holds its slot only while parts move', () => {
+  const w = Buffer.from('worker-1');
+  const client = Buffer.from('api-1');
+  let sent: { to: string; frames: Buffer[] }[];
+  let core: BrokerCore;
+  const make = (transferIdleMs: number, maxTransfersPerWorker: number) => {
+    sent = [];
+    core = new BrokerCore(
+      {
+        heartbeatMs: 1000,
+        liveness: 100,
+        maxQueuePerService: 100,
+        noWorkerGraceMs: 500,
+        transferIdleMs,
+        maxTransfersPerWorker,
+      },
+      {
+        toClient: (_peer, frames) => sent.push({ to: 'client', frames }),
+        toWorker: (_peer, frames) => sent.push({ to: 'worker', frames }),
+      },
+      createBrokerMetrics(new Registry()),
+    );
+    core.onWorkerReady(w, { services: ['files'], capacity: 4, transfers: 2 }, 0);
+  };
+  const send = (h: RequestHeader, now: number) =>
+    core.onClientRequest(client, h, pack(h), Buffer.alloc(0), now);
+  const dispatchedIds = () =>
+    sent
+      .filter((s) => s.to === 'worker')
+      .map((s) => decodeWorkerMessage(s.frames))
+      .flatMap((m) => (m.command === 'REQUEST' ? [m.header.id] : []));
+  const dataPart = (h: RequestHeader, now: number) =>
+    core.onClientPart(
+      client,
+      'PARTIAL',
+      h.id,
+      'data',
+      pack({ id: h.id, part: 'data' }),
+      Buffer.alloc(8),
+      now,
+    );
+
+  it('gives the slot of a stalled transfer to a waiting one, and takes it back when the stalled one moves', () => {
+    make(2000, 8);
+    const stalled = [upload('mallory'), upload('mallory')];
+    for (const h of stalled) send(h, 0);
+    const victim = upload('alice');
+    send(victim, 100);
+    expect(dispatchedIds()).toEqual(stalled.map((h) => h.id)); // both transfer slots held
+    core.tick(1000);
+    dataPart(stalled[0] as RequestHeader, 1500); // this one moves: it keeps its slot
+    core.tick(2100);
+    expect(dispatchedIds()).toContain(victim.id); // the other one stalled for 2 s: its slot went to alice
+    const worker = core.workers.get(w.toString('hex'));
+    expect(worker?.parked.size).toBe(1);
+    expect(worker?.transfers.size).toBe(2);
+    dataPart(stalled[1] as RequestHeader, 2200); // the parked one moves again: it holds a slot again
+    expect(worker?.parked.size).toBe(0);
+    expect(worker?.transfers.size).toBe(3);
+    const next = upload('bob');
+    send(next, 2300);
+    expect(dispatchedIds()).not.toContain(next.id); // over the slots now: nothing new until one frees
+  });
+
+  it('bounds what one worker holds, moving or parked', () => {
+    make(1000, 3);
+    const stalled = [upload('a'), upload('b'), upload('c'), upload('d')];
+    for (const h of stalled) send(h, 0);
+    core.tick(1500); // two parked: room for one more only (3 in all)
+    core.tick(3000);
+    expect(dispatchedIds()).toEqual(stalled.slice(0, 3).map((h) => h.id));
+  });
+
+  it('never parks with BROKER_TRANSFER_IDLE_MS 0', () => {
+    make(0, 8);
+    const stalled = [upload('a'), upload('b'), upload('c')];
+    for (const h of stalled) send(h, 0);
+    core.tick(60_000 - 1);
+    expect(dispatchedIds()).toHaveLength(2);
+  });
+});
