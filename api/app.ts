@@ -81,8 +81,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.getDefaultJsonParser('error', 'error'),
   );
 
+  const limits = admission({ ...options.limits, registry: options.metrics.registry });
   const resolver = new TokenResolver(
-    (hash, callOptions) => options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+    (hash, callOptions) =>
+      limits.tokenCheck(callOptions.caller, () =>
+        options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+      ),
     options.authCacheMs,
   );
   const authenticate = authenticator({ adminToken: options.adminToken, resolver });
@@ -93,10 +97,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     invalidations.onResync(() => resolver.clear());
   });
-  const admit = admission({ ...options.limits, registry: options.metrics.registry });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    await admit(request, reply, authenticate);
+    await limits.admit(request, reply, authenticate);
   });
   app.addHook('onResponse', async (request, reply) => {
     // A user who deleted their account through this api: its token dies here at once (elsewhere within

@@ -51,7 +51,8 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
     let username: string | null;
     try {
       username = await resolver.resolve(token, request.id, addressKey(request.ip));
-    } catch {
+    } catch (err) {
+      if (err instanceof HttpProblem) throw err; // its client address is over its limit: 429
       throw new HttpProblem(503, 'the token could not be checked right now', 1);
     }
     if (username === null) throw unauthorized('the token is unknown, expired or revoked', 'invalid_token');

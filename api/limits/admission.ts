@@ -1,9 +1,10 @@
 /**
- * Admission of an HTTP request under the per-caller limits (caller-limits.ts): while it is not yet
- * authenticated (the token check included) it holds a slot of its client address; once the principal
- * is known it holds that principal's slots instead, until its response closes (finished, or the client
- * went away). Over a limit: 429 problem+json with Retry-After, counted in
- * `podstore_api_throttled_total{reason}`. Operational routes (health, readiness, metrics) are not limited.
+ * Admission of an HTTP request under the per-caller limits (caller-limits.ts). A request of a principal
+ * holds that principal's slots; an unauthenticated one (sign-up) holds a slot of its client address,
+ * and so does every token check that goes to a worker (concurrent requests with one token share one
+ * check). Slots are held until the response closes (finished, or the client went away). Over a limit:
+ * 429 problem+json with Retry-After, counted in `podstore_api_throttled_total{reason}`. Operational
+ * routes (health, readiness, metrics) are not limited.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
@@ -51,13 +52,18 @@ const messages: Record<ThrottleReason, string> = {
   anonymous: 'too many unauthenticated requests in flight from this address; retry later',
 };
 
-export type Admit = (
-  request: FastifyRequest,
-  reply: FastifyReply,
-  authenticate: (request: FastifyRequest) => Promise<void>,
-) => Promise<void>;
+export interface Admission {
+  /** The onRequest step: authenticates, then takes the caller's slot for the request, or throws a 429. */
+  admit(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    authenticate: (request: FastifyRequest) => Promise<void>,
+  ): Promise<void>;
+  /** Runs a token check under its client address's limit (`caller`: `addressKey(ip)`), or throws a 429. */
+  tokenCheck<T>(caller: string | undefined, check: () => Promise<T>): Promise<T>;
+}
 
-export function admission(options: AdmissionOptions): Admit {
+export function admission(options: AdmissionOptions): Admission {
   const limits = new CallerLimits(options);
   const throttled = new Counter({
     name: 'podstore_api_throttled_total',
@@ -65,37 +71,45 @@ export function admission(options: AdmissionOptions): Admit {
     labelNames: ['reason'],
     registers: [options.registry],
   });
-  const refuse = (reason: ThrottleReason, reply: FastifyReply, kind: SlotKind): HttpProblem => {
+  const refuse = (reason: ThrottleReason, reply?: FastifyReply, kind?: SlotKind): HttpProblem => {
     throttled.inc({ reason });
     // An upload's body is left unread: the connection cannot carry another request.
-    if (kind === 'transfer') reply.header('connection', 'close');
+    if (kind === 'transfer') reply?.header('connection', 'close');
     return new HttpProblem(429, messages[reason], options.retryAfterS);
   };
 
-  return async (request, reply, authenticate) => {
-    const route = request.routeOptions.url;
-    if (route !== undefined && UNLIMITED_ROUTES.has(route)) {
+  return {
+    async admit(request, reply, authenticate) {
+      const route = request.routeOptions.url;
+      if (route !== undefined && UNLIMITED_ROUTES.has(route)) {
+        await authenticate(request);
+        return;
+      }
+      // Listen first: the client may go away while its token is checked.
+      let closed = false;
+      let release: (() => void) | undefined;
+      reply.raw.once('close', () => {
+        closed = true;
+        release?.();
+      });
       await authenticate(request);
-      return;
-    }
-    const kind = slotKindOf(request);
-    const held: (() => void)[] = [];
-    let closed = false;
-    reply.raw.once('close', () => {
-      closed = true;
-      for (const release of held.splice(0)) release();
-    });
-    const hold = (release: () => void) => (closed ? release() : held.push(release));
-    // Until the principal is known, the request (and its token check) is its address's.
-    const address = addressKey(request.ip);
-    const early = limits.acquire(address, 'request', true);
-    if (!early.ok) throw refuse(early.reason, reply, kind);
-    hold(early.release);
-    await authenticate(request);
-    if (request.principal === null) return; // stays on its address (sign-up)
-    early.release();
-    const slot = limits.acquire(request.principal, kind);
-    if (!slot.ok) throw refuse(slot.reason, reply, kind);
-    hold(slot.release);
+      const kind = slotKindOf(request);
+      const anonymous = request.principal === null;
+      const slot = limits.acquire(callerKeyOf(request), kind, anonymous);
+      if (!slot.ok) throw refuse(slot.reason, reply, kind);
+      if (closed) slot.release();
+      else release = slot.release;
+    },
+
+    async tokenCheck(caller, check) {
+      if (caller === undefined) return check();
+      const slot = limits.acquire(caller, 'request', true);
+      if (!slot.ok) throw refuse(slot.reason);
+      try {
+        return await check();
+      } finally {
+        slot.release();
+      }
+    },
   };
 }

@@ -2,8 +2,9 @@
  * One caller's abuse costs that caller, never the others (docs/security/fairness.md), end to end with
  * real processes on MinIO: a principal that opens many uploads which send a little and then stall gets
  * 429 + Retry-After past its transfer limit, while another principal's requests, token checks included,
- * all answer 2xx promptly. With several hostile accounts together holding every transfer slot, commands
- * and token checks still run: transfers never take command slots.
+ * all answer 2xx promptly. With several hostile accounts together stalling more uploads than there are
+ * transfer slots, everyone else's requests, uploads included, still run: transfers never take command
+ * slots, and a stalled one gives its transfer slot back. Slow sign-ups from one address are bounded too.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,13 +57,24 @@ interface Stalled {
 
 /** An upload that declares 1 MiB, sends 100 bytes, then sends nothing more (until destroyed). */
 function stalledUpload(who: string, path: string): Stalled {
+  return stalledPut(`/v1/users/${who}/files/${path}`, bearer(tokens[who] ?? ''), 1024 * 1024);
+}
+
+/** A PUT that declares `length` bytes, sends 100, then nothing more; from `localAddress` if given. */
+function stalledPut(
+  path: string,
+  headers: Record<string, string>,
+  length: number,
+  localAddress?: string,
+): Stalled {
   const request = http.request({
     host: base.hostname,
     port: base.port,
     method: 'PUT',
-    path: `/v1/users/${who}/files/${path}`,
+    path,
     agent: false,
-    headers: { ...bearer(tokens[who] ?? ''), 'content-type': 'text/plain', 'content-length': 1024 * 1024 },
+    ...(localAddress === undefined ? {} : { localAddress }),
+    headers: { ...headers, 'content-type': 'text/plain', 'content-length': length },
   });
   const status = new Promise<{ status: number; retryAfter?: string; type?: string; body: string }>(
     (resolve) => {
@@ -177,8 +189,9 @@ describe('a hostile caller costs only itself', () => {
     }
   }, 120_000);
 
-  it('keeps commands and token checks prompt while hostile accounts together hold every transfer slot', async () => {
-    // 4 accounts × 6 uploads = 24 > 2 workers × 8 transfer slots: every transfer slot is stalled.
+  it("keeps everyone's requests prompt, uploads included, while hostile accounts stall more transfers than there are slots", async () => {
+    // 4 accounts × 6 uploads = 24 > 2 workers × 8 transfer slots: every transfer slot is taken by a
+    // stalled upload, until the broker parks them (nothing moves) and lends their slots.
     const attackers = ['sybil-1', 'sybil-2', 'sybil-3', 'sybil-4'];
     const attack = attackers.flatMap((who) =>
       Array.from({ length: TRANSFERS_PER_CALLER }, (_, i) => stalledUpload(who, `stall/${i}.bin`)),
@@ -187,7 +200,7 @@ describe('a hostile caller costs only itself', () => {
       const answered = await answeredWithin(attack, 2000);
       expect(answered).toEqual([]); // within their limits: all accepted, all stalled
       for (let round = 0; round < 3; round++) {
-        const results = await victimRound(round, false);
+        const results = await victimRound(round, true);
         for (const r of results) {
           expect({ ...r, ok: r.status >= 200 && r.status < 300 }).toMatchObject({ name: r.name, ok: true });
           expect(r.ms, `${r.name} took ${r.ms} ms`).toBeLessThan(VICTIM_BOUND_MS);
@@ -197,4 +210,34 @@ describe('a hostile caller costs only itself', () => {
       for (const a of attack) a.destroy();
     }
   }, 120_000);
+
+  it('bounds unauthenticated requests per address: slow sign-ups from one address get 429, others sign up at once', async () => {
+    // Another loopback address stands for another client: 127.0.0.2 reaches the api on 127.0.0.1.
+    const slow = Array.from({ length: 40 }, (_, i) =>
+      stalledPut(`/v1/users/slow-${i}`, { 'content-type': 'application/json' }, 4096, '127.0.0.2'),
+    );
+    try {
+      const refused = await answeredWithin(slow, 2000);
+      expect(refused.length).toBe(40 - 32); // API_LIMIT_ANONYMOUS_PER_IP, default 32
+      for (const r of refused) {
+        expect(r.status).toBe(429);
+        expect(r.retryAfter).toMatch(/^[1-9]\d*$/);
+      }
+      const started = performance.now();
+      const signedUp = await fetch(new URL('/v1/users/carol', base), {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(signedUp.status).toBe(201);
+      const token = ((await signedUp.json()) as { token: string }).token;
+      const profile = await as('carol', '/v1/users/carol', {}, token);
+      expect(profile.status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(VICTIM_BOUND_MS);
+      const metrics = await (await fetch(new URL('/metrics', base))).text();
+      expect(Number(/podstore_api_throttled_total\{reason="anonymous"\} (\d+)/.exec(metrics)?.[1])).toBe(8);
+    } finally {
+      for (const s of slow) s.destroy();
+    }
+  }, 60_000);
 });
