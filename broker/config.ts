@@ -15,7 +15,7 @@ export const brokerSpec = {
   maxQueuePerService: integer(
     'BROKER_MAX_QUEUE',
     1000,
-    'Requests that may wait per service before 503',
+    'Requests that may wait per service and lane (token checks, commands, transfers) before 503',
     0,
     1_000_000,
   ),
