@@ -4,7 +4,8 @@
  * and so does every token check that goes to a worker (concurrent requests with one token share one
  * check). Slots are held until the response closes (finished, or the client went away). Over a limit:
  * 429 problem+json with Retry-After, counted in `podstore_api_throttled_total{reason}`. Operational
- * routes (health, readiness, metrics) are not limited.
+ * routes (health, readiness, metrics) and the benchmark routes (BENCH_ROUTES, off by default) are not
+ * limited.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
@@ -81,7 +82,7 @@ export function admission(options: AdmissionOptions): Admission {
   return {
     async admit(request, reply, authenticate) {
       const route = request.routeOptions.url;
-      if (route !== undefined && UNLIMITED_ROUTES.has(route)) {
+      if (route !== undefined && (UNLIMITED_ROUTES.has(route) || route.startsWith('/v1/bench/'))) {
         await authenticate(request);
         return;
       }
