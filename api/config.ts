@@ -103,7 +103,7 @@ export const apiSpec = {
   ),
   limitTransfersPerCaller: integer(
     'API_LIMIT_TRANSFERS_PER_CALLER',
-    16,
+    32,
     'Uploads and downloads one authenticated caller may have in flight on this api replica (over it: 429)',
     1,
     1_000_000,
