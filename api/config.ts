@@ -118,8 +118,8 @@ export const apiSpec = {
   limitRequestsPerAddress: integer(
     'API_LIMIT_ANONYMOUS_PER_IP',
     32,
-    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429)',
-    1,
+    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429; 0: no limit, behind a proxy that limits per client)',
+    0,
     1_000_000,
   ),
   limitRetryAfterS: integer(

@@ -20,7 +20,7 @@ export interface CallerLimitSettings {
   transfersPerCaller: number;
   /** Live event streams open per authenticated principal. */
   eventStreamsPerCaller: number;
-  /** Requests in flight per client address while unauthenticated (token checks and sign-ups). */
+  /** Requests in flight per client address while unauthenticated (token checks and sign-ups); 0: no limit. */
   requestsPerAddress: number;
 }
 
@@ -48,7 +48,8 @@ export class CallerLimits {
     const counts = this.#counts.get(caller) ?? { requests: 0, transfers: 0, events: 0 };
     const s = this.settings;
     if (anonymous) {
-      if (counts.requests >= s.requestsPerAddress) return { ok: false, reason: 'anonymous' };
+      if (s.requestsPerAddress > 0 && counts.requests >= s.requestsPerAddress)
+        return { ok: false, reason: 'anonymous' };
     } else if (kind === 'events') {
       if (counts.events >= s.eventStreamsPerCaller) return { ok: false, reason: 'events' };
     } else {

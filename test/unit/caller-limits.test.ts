@@ -46,6 +46,12 @@ describe('CallerLimits', () => {
     expect(limits.acquire(addressKey('192.0.2.8'), 'request', true).ok).toBe(true);
   });
 
+  it('does not bound unauthenticated requests with a per-address limit of 0 (behind a proxy)', () => {
+    const limits = new CallerLimits({ ...settings, requestsPerAddress: 0 });
+    for (let i = 0; i < 100; i++)
+      expect(limits.acquire(addressKey('10.0.0.1'), 'request', true).ok).toBe(true);
+  });
+
   it('releases once however often release is called, and forgets idle callers', () => {
     const limits = new CallerLimits(settings);
     const slot = limits.acquire('alice', 'transfer');
