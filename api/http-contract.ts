@@ -4,13 +4,17 @@
  * per singleton header, bounded JSON nesting, and bounded time and connections per client before a
  * request is even read. See docs/security/http.md.
  */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { DEFAULT_JSON_MAX_DEPTH } from '../protocol/json-depth.ts';
-import { clientErrorHandler } from './client-error.ts';
+import { clientErrorHandler, clientErrorResponse } from './client-error.ts';
 import { ConnectionLimiter } from './connection-limit.ts';
 import { depthLimitedJsonParser } from './json-parser.ts';
-import { HttpProblem } from './problem.ts';
+import { HttpProblem, PROBLEM_TYPE, problem } from './problem.ts';
+import { requestIdOf } from './request-id.ts';
 import { BASELINE_SECURITY_HEADERS } from './security-headers.ts';
 import { repeatedSingletonHeader } from './singleton-headers.ts';
 
@@ -66,7 +70,13 @@ export function httpServerOptions(options: HttpContractOptions) {
   );
   const { malformed } = contractMetrics(options.metrics.registry);
   return {
-    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: TIMEOUT_CHECK_MS },
+    http: {
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      // Node's own 400 for a missing Host is an empty body without a request id; onRequest answers it.
+      requireHostHeader: false,
+    },
     requestTimeout,
     // Our onRequest hook answers while closing, as problem+json with a request id.
     return503OnClosing: false,
@@ -74,6 +84,29 @@ export function httpServerOptions(options: HttpContractOptions) {
       malformed.inc({ status: String(status) }),
     ),
   };
+}
+
+/**
+ * Requests Node answers by itself without a body or a request id, or not at all: an `Expect` other than
+ * `100-continue` (Node's bare 417) and `CONNECT` (Node drops the connection without a word).
+ */
+function answerWhatNodeWouldRefuseBare(app: FastifyInstance): void {
+  app.server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const body = JSON.stringify(problem(417, 'the only expectation served is 100-continue'));
+    response.writeHead(417, {
+      ...BASELINE_SECURITY_HEADERS,
+      'content-type': `${PROBLEM_TYPE}; charset=utf-8`,
+      'content-length': String(Buffer.byteLength(body)),
+      'x-request-id': requestIdOf(request),
+      connection: 'close',
+    });
+    response.end(body);
+  });
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.end(clientErrorResponse(405, 'CONNECT is not served here', requestIdOf(request)));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
 }
 
 /** Installs the contract on the root instance (before the routes, so it covers them all). */
@@ -87,6 +120,8 @@ export function installHttpContract(app: FastifyInstance, options: HttpContractO
       options.logger.warn({ client }, 'connection refused: its client holds API_MAX_CONNECTIONS_PER_IP');
     }
   }).attach(app.server);
+
+  answerWhatNodeWouldRefuseBare(app);
 
   const jsonParser = depthLimitedJsonParser(app, options.jsonMaxDepth ?? DEFAULT_JSON_MAX_DEPTH);
   app.removeContentTypeParser('application/json');
@@ -105,6 +140,9 @@ export function installHttpContract(app: FastifyInstance, options: HttpContractO
     if (closing) {
       reply.header('connection', 'close');
       throw new HttpProblem(503, 'this api is shutting down; retry', 1);
+    }
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      throw new HttpProblem(400, 'an HTTP/1.1 request needs a Host header');
     }
     const repeated = repeatedSingletonHeader(request.raw.rawHeaders);
     if (repeated !== undefined) {

@@ -47,6 +47,11 @@ export function rawExchange(
         const colon = line.indexOf(':');
         headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
+      if (status >= 100 && status < 200) {
+        received = received.subarray(end + 4); // an interim answer (100 Continue): the real one follows
+        parse(closed);
+        return;
+      }
       const rest = received.subarray(end + 4);
       const length = Number(headers['content-length'] ?? Number.NaN);
       if (!closed && !(rest.length >= length)) return;

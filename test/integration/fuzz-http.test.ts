@@ -411,7 +411,8 @@ describe('HTTP API fuzz', () => {
 /**
  * Requests whose framing Node's parser must refuse, each built from a seeded template: Content-Length
  * with Transfer-Encoding, bad or twice-sent Content-Length, NUL and control bytes in headers, oversized
- * headers, bad chunking, malformed request lines. Each must get a 4xx problem+json with X-Request-Id.
+ * headers, bad chunking, malformed request lines, and what Node would answer bare or not at all (an
+ * unknown Expect, CONNECT, no Host). Each must get a 4xx problem+json with X-Request-Id.
  */
 function framingCase(r: Random): { name: string; bytes: Buffer } {
   const target = r.pick(['/healthz', '/v1/users/fuzzer', '/v1/users/fuzzer/files/framed.txt', '/nowhere']);
@@ -419,7 +420,7 @@ function framingCase(r: Random): { name: string; bytes: Buffer } {
   const line = `${method} ${target} HTTP/1.1`;
   const common = ['Host: fuzz', ...(r.chance(0.5) ? [`Authorization: Bearer ${token}`] : [])];
   const body = Buffer.from(r.text(r.int(20), 'abc'));
-  const kind = r.int(9);
+  const kind = r.int(10);
   const build = (name: string, headers: string[], tail: Buffer | string = '') => ({
     name,
     bytes: Buffer.concat([
@@ -476,6 +477,22 @@ function framingCase(r: Random): { name: string; bytes: Buffer } {
       ]);
     case 7:
       return build('a space before the colon', [`X-Fuzz${r.pick([' ', '\t'])}: b`]);
+    case 8:
+      return r.pick([
+        build('an expectation other than 100-continue', [
+          `Expect: ${r.pick(['fuzz', '200-ok', '101-upgrade'])}`,
+        ]),
+        {
+          name: 'CONNECT',
+          bytes: Buffer.from(
+            `CONNECT ${r.pick(['example.com:443', '127.0.0.1:22'])} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          ),
+        },
+        {
+          name: 'no Host',
+          bytes: Buffer.from(`${line}\r\n${r.chance(0.5) ? `Authorization: Bearer ${token}\r\n` : ''}\r\n`),
+        },
+      ]);
     default:
       return {
         name: 'a malformed request line',
@@ -525,7 +542,7 @@ describe('HTTP framing fuzz', () => {
       }),
     );
     expect(failures, `seed ${SEED + 1}`).toEqual([]);
-    expect(seen.size, JSON.stringify([...seen].map(([k, v]) => [k, [...v]]))).toBe(9);
+    expect(seen.size, JSON.stringify([...seen].map(([k, v]) => [k, [...v]]))).toBe(12);
     for (const p of [stack.api, stack.broker, ...stack.workers])
       expect({ name: p?.name, exit: p?.child.exitCode }).toEqual({ name: p?.name, exit: null });
   }, 120_000);

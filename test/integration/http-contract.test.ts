@@ -154,6 +154,21 @@ describe('requests the HTTP parser refuses', () => {
     expect(answer.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it.each([
+    [
+      'an expectation other than 100-continue',
+      head(['PUT /v1/users/x HTTP/1.1', 'Host: a', 'Expect: fuzz', 'Content-Length: 2']),
+      417,
+    ],
+    ['CONNECT', head(['CONNECT example.com:443 HTTP/1.1', 'Host: example.com:443']), 405],
+    ['an HTTP/1.1 request without Host', head(['GET /healthz HTTP/1.1']), 400],
+  ] as const)(
+    '%s (which Node answers bare, or not at all): a problem+json with X-Request-Id',
+    async (_name, bytes, status) => {
+      expectRawProblem(await rawExchange(base, bytes), status);
+    },
+  );
+
   it('a malformed URL escape: 400 problem+json with X-Request-Id', async () => {
     for (const path of [`/v1/users/%ff`, `/v1/users/${owner}/files/%E0%A4%A`]) {
       expectRawProblem(await rawExchange(base, `GET ${path} HTTP/1.1\r\nHost: a\r\n${''}\r\n`), 400);
@@ -349,4 +364,37 @@ describe('slow and greedy clients', () => {
       for (const socket of held) socket.destroy();
     }
   });
+});
+
+describe('shutting down', () => {
+  it('a request that arrives on a kept-alive connection during SIGTERM gets a 503 problem with a request id', async () => {
+    const api = await startApiProcess({ BROKER_FRONTEND_URL: stack.frontendEndpoint });
+    const url = new URL(api.url);
+    const socket = connect(Number(url.port), url.hostname);
+    let received = '';
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+    });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    // An upload in flight holds the connection open through the shutdown...
+    socket.write(
+      `PUT /v1/users/${owner}/files/shutdown.txt HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nContent-Length: 10\r\n\r\nhello`,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const exited = api.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    // ...then ends, and a second request follows it on the same connection.
+    socket.write('worldGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n');
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    socket.destroy();
+    expect(await exited).toBe(0);
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers[0]).toMatch(/^HTTP\/1\.1 201 /);
+    const second = answers[1] ?? '';
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nx-request-id: [\w-]+\r\n/i);
+    expect(second).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(second).toMatch(/\r\nretry-after: 1\r\n/i);
+  }, 60_000);
 });
