@@ -10,6 +10,7 @@ import { TokenResolver } from './auth/token-resolver.ts';
 import type { BrokerClient } from './broker-client.ts';
 import { serviceCaller, streamOpener } from './call-service.ts';
 import type { LiveEvents } from './events/live-events.ts';
+import { type HttpContractOptions, httpServerOptions, installHttpContract } from './http-contract.ts';
 import { admission } from './limits/admission.ts';
 import type { CallerLimitSettings } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
@@ -31,7 +32,7 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions {
+export interface AppOptions extends HttpContractOptions {
   broker: BrokerClient;
   logger: FastifyBaseLogger;
   metrics: ApiMetrics;
@@ -65,21 +66,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     requestIdLogLabel: 'requestId',
     disableRequestLogging: true,
-    return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
     frameworkErrors: (error, _request, reply) => {
       const status = (error as FastifyError).statusCode ?? 400;
       return sendProblem(reply, status >= 400 && status < 500 ? status : 400, error.message);
     },
+    ...httpServerOptions(options),
   });
+  installHttpContract(app, options);
 
   app.decorateRequest('principal', null);
-  app.addContentTypeParser(
-    'application/merge-patch+json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
 
   const limits = admission({ ...options.limits, registry: options.metrics.registry });
   const resolver = new TokenResolver(

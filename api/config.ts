@@ -1,6 +1,12 @@
 /** The api's settings, from environment variables. */
+import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { flag, integer, loadConfig, text } from '../protocol/process/env.ts';
+import {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './http-contract.ts';
 
 export const apiSpec = {
   host: text('API_HOST', '0.0.0.0', 'Address the HTTP api listens on'),
@@ -128,6 +134,34 @@ export const apiSpec = {
     'Retry-After, in seconds, of a 429 for a caller over its limits',
     1,
     3600,
+  ),
+  jsonMaxDepth: integer(
+    'JSON_MAX_DEPTH',
+    DEFAULT_JSON_MAX_DEPTH,
+    'How deep a JSON body may nest objects and arrays (deeper: 400)',
+    1,
+    JSON_MAX_DEPTH_CEILING,
+  ),
+  headersTimeoutMs: integer(
+    'API_HEADERS_TIMEOUT_MS',
+    DEFAULT_HEADERS_TIMEOUT_MS,
+    'The request line and headers must arrive within this (else 408 and the connection is closed)',
+    1000,
+    600_000,
+  ),
+  requestTimeoutMs: integer(
+    'API_REQUEST_TIMEOUT_MS',
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    'A whole request, body included, must arrive within this (0: no limit; else at least API_HEADERS_TIMEOUT_MS)',
+    0,
+    86_400_000,
+  ),
+  maxConnectionsPerIp: integer(
+    'API_MAX_CONNECTIONS_PER_IP',
+    DEFAULT_MAX_CONNECTIONS_PER_IP,
+    'Connections one client (an IPv4 address or an IPv6 /64) may hold open; more are closed at once (0: no cap)',
+    0,
+    1_000_000,
   ),
   benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
 };

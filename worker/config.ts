@@ -1,4 +1,5 @@
 /** The worker's settings, from environment variables. */
+import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
@@ -113,6 +114,13 @@ export const workerSpec = {
     'Window of the refused-request burst, in seconds; its summaries are written when it ends',
     1,
     86_400,
+  ),
+  jsonMaxDepth: integer(
+    'JSON_MAX_DEPTH',
+    DEFAULT_JSON_MAX_DEPTH,
+    'How deep a JSON document in a command may nest objects and arrays (deeper: invalid)',
+    1,
+    JSON_MAX_DEPTH_CEILING,
   ),
   signup: oneOf(
     'PODSTORE_SIGNUP',

@@ -93,7 +93,7 @@ const session = new BrokerSession(
     endpoint: config.broker,
     services: [USERS_SERVICE, FILES_SERVICE, ACCESS_SERVICE, WEBHOOKS_SERVICE, BENCH_SERVICE, HEALTH_SERVICE],
   },
-  requestExecutor(router, metrics, logger),
+  requestExecutor(router, metrics, logger, config.jsonMaxDepth),
   logger,
   metrics,
 );
