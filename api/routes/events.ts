@@ -84,17 +84,18 @@ export function eventsRoutes(options: EventsRouteOptions) {
         const viewOf = () =>
           options.call<EventView>(request, 'access', 'access.view', { owner }, { idempotent: true });
         let view = await viewOf();
-        // A grantee's view is asked again every second: a revoked grant stops its events within a second.
-        const refresh = view.all
-          ? undefined
-          : setInterval(() => {
-              viewOf().then(
-                (next) => {
-                  view = next;
-                },
-                () => stream.close(),
-              );
-            }, 1000);
+        // The view is asked again every second: a revoked grant, or a deleted account (the owner's or the
+        // watcher's), stops the events within a second.
+        const refresh = setInterval(() => {
+          viewOf().then(
+            (next) => {
+              // Another account has the owner's name now: this stream was opened on the earlier one.
+              if (next.incarnation !== view.incarnation) stream.close();
+              else view = next;
+            },
+            () => stream.close(),
+          );
+        }, 1000);
 
         let subscription: Subscription | undefined;
         const stream = new SseStream({

@@ -4,8 +4,6 @@
  * no mode could allow the operation, and records every access by a non-owner in the owner's audit log.
  */
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
-import { profileKey } from '../users/users-service.ts';
 import { decide, type GrantEntry, type Mode, modesAt, type Operation, precheck } from './access-policy.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { GrantStore } from './grant-store.ts';
@@ -15,7 +13,6 @@ export type Holding = { owner: true } | { owner: false; entries: GrantEntry[] };
 
 export class AccessService {
   constructor(
-    private readonly store: ObjectStore,
     private readonly grants: GrantStore,
     private readonly audit: AuditLog,
     /** createdAt of an account, or undefined when there is none. */
@@ -81,6 +78,9 @@ export class AccessService {
     always = false,
   ): Promise<T> {
     if (actor === owner && !always) return work();
+    // The owner's account as the request begins: the entry goes to that account's log only, never to a
+    // later account that took the name meanwhile, nor to a pod being erased.
+    const before = this.accountSince(owner).catch(() => undefined);
     let outcome = 'allowed';
     try {
       return await work();
@@ -88,7 +88,8 @@ export class AccessService {
       outcome = error instanceof CommandError ? error.code : 'error';
       throw error;
     } finally {
-      if ((await this.store.head(profileKey(owner)).catch(() => undefined)) !== undefined) {
+      const [was, now] = await Promise.all([before, this.accountSince(owner).catch(() => undefined)]);
+      if (was !== undefined && was === now) {
         await this.audit
           .record(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
           .catch(() => undefined);

@@ -34,9 +34,10 @@ export type IdempotencyRecord = RunningRecord | DoneRecord;
 
 export const idempotencyPrefix = (owner: string) => `users/${owner}/idempotency/`;
 
-export function recordKey(owner: string, actor: string | null, key: string): string {
+/** `accounts`: the owner's and the caller's account incarnations (empty: keyed by names only). */
+export function recordKey(owner: string, actor: string | null, key: string, accounts = ''): string {
   const hash = createHash('sha256')
-    .update(`${actor ?? ''}\n${key}`)
+    .update(accounts === '' ? `${actor ?? ''}\n${key}` : `${actor ?? ''}\n${key}\n${accounts}`)
     .digest('hex');
   return `${idempotencyPrefix(owner)}${hash}.json`;
 }
