@@ -114,8 +114,10 @@ export function eventsRoutes(options: EventsRouteOptions) {
             owner,
             { ...(afterSeq === undefined ? {} : { afterSeq }), kinds },
             (event) => {
-              if (!canSeeEvent(view, event) || !matchesFilter(event, { prefix })) return;
-              stream.event(event.seq, event);
+              if (!canSeeEvent(view, event)) return;
+              if (matchesFilter(event, { prefix })) stream.event(event.seq, event);
+              // The owner's account is gone: nothing more will come of it (a later account is another).
+              if (event.kind === 'user.deleted') stream.close();
             },
           );
         } catch (err) {

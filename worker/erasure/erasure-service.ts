@@ -198,8 +198,16 @@ export class ErasureService {
     }
   }
 
-  /** The account goes at once: profile, tokens; then its last event. Each step is safe to repeat. */
+  /**
+   * The account goes at once: its last event (first, so that its own watchers get it before their
+   * streams close), its profile, its tokens. Each step is safe to repeat.
+   */
   async #removeAccount(tombstone: Tombstone): Promise<void> {
+    await this.events.publish({
+      kind: 'user.deleted',
+      owner: tombstone.username,
+      incarnation: tombstone.incarnation,
+    });
     const profile = await this.store.get(profileObjectKey(tombstone.username));
     if (profile !== undefined) {
       const doc = JSON.parse(profile.body.toString('utf8')) as { incarnation?: string; createdAt: string };
@@ -207,11 +215,6 @@ export class ErasureService {
         await this.store.delete(profileObjectKey(tombstone.username));
     }
     await this.tokens.revokeAll(tombstone.username);
-    await this.events.publish({
-      kind: 'user.deleted',
-      owner: tombstone.username,
-      incarnation: tombstone.incarnation,
-    });
   }
 }
 

@@ -151,7 +151,10 @@ export function registerUserCommands(
     });
 }
 
-/** Works on the erasure until it completes or the budget ends; then the answer, the rest in the background. */
+/**
+ * Works on the erasure until it completes or the budget ends (the account itself always goes before the
+ * answer); then the answer, and the rest in the background.
+ */
 async function deletionAnswer(
   erasure: ErasureService,
   name: string,
@@ -160,8 +163,16 @@ async function deletionAnswer(
   ctx: CommandContext,
 ): Promise<AccountDeletion> {
   const budget = Math.max(0, Math.min(inlineMs, ctx.deadline - Date.now() - ANSWER_MARGIN_MS));
-  const result = budget > 0 ? await erasure.run(name, budget) : 'busy';
+  const result = await erasure.run(name, budget);
   if (result === 'paused') erasure.continueInBackground(name);
+  if (result === 'busy') {
+    // Another worker runs it (a resumed erasure, or the sweeper was quicker): wait for the account to go.
+    while (Date.now() < ctx.deadline - ANSWER_MARGIN_MS) {
+      const tombstone = await erasure.tombstone(name);
+      if (tombstone === undefined || tombstone.accountGoneAt !== undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   const receipt = (await erasure.receipt(id)) ?? {
     id,
     state: result === 'done' ? 'done' : 'erasing',
