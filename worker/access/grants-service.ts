@@ -150,7 +150,10 @@ export class GrantsService {
   ): Promise<GrantDocument> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const found = await this.grants.read(owner, grantee);
-      const entries = change(found?.doc.entries ?? []);
+      // What an earlier account of the grantee's name held is not the current one's to keep.
+      const inherited =
+        found !== undefined && found.doc.granteeSince === granteeSince ? found.doc.entries : [];
+      const entries = change(inherited);
       if (entries.length > MAX_ENTRIES)
         throw new CommandError(ErrorCode.INVALID, `a grant holds at most ${MAX_ENTRIES} scopes`);
       const doc: GrantDocument = {
