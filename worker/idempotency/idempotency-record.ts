@@ -1,7 +1,8 @@
 /**
  * What the store keeps for one Idempotency-Key: `users/<owner>/idempotency/<sha256>.json`, where the
- * hash covers the caller and the key (each caller has keys of their own; the key itself never becomes
- * part of an object name). A record is `running` while its first request runs, under a lease the running
+ * hash covers the caller, the key and the owner's and caller's account incarnations (each caller has keys
+ * of their own, and a later account of the same name never finds an earlier one's; the key itself never
+ * becomes part of an object name). A record is `running` while its first request runs, under a lease the running
  * worker keeps renewing, then `done` with the first result, until it expires.
  */
 import { createHash } from 'node:crypto';
