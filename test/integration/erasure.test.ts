@@ -183,8 +183,14 @@ describe('an account is an incarnation, not a name', () => {
 
     expect((await fetch(`${base}/v1/users/poster`, { method: 'DELETE' })).status).toBe(204);
     await signUp('poster');
-    // The old grant is not the new account's, nor is any of it kept when the owner grants the new one.
+    // The old grant is not the new account's (nor shown to anyone any more), nor is any of it kept when
+    // the owner grants the new one.
     expect((await fetch(`${base}/v1/users/keeper/files/before.txt`, { as: 'poster' })).status).toBe(404);
+    expect((await fetch(`${base}/v1/users/keeper/grants/poster`, { as: 'poster' })).status).toBe(404);
+    const listed = (await (await fetch(`${base}/v1/users/keeper/grants`)).json()) as {
+      grants: { grantee: string }[];
+    };
+    expect(listed.grants.map((g) => g.grantee)).not.toContain('poster');
     expect((await grant('keeper', 'poster', { modes: ['append', 'read'], scope: '/inbox/' })).status).toBe(
       200,
     );

@@ -86,7 +86,7 @@ export class GrantsService {
       if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
     }
     const found = await this.grants.read(owner, grantee);
-    if (found === undefined) throw notFound;
+    if (found === undefined || !(await this.#live(found.doc))) throw notFound;
     return view(found.doc, grantee, this.clock());
   }
 
@@ -94,8 +94,18 @@ export class GrantsService {
     if (actor !== owner)
       throw new CommandError(ErrorCode.FORBIDDEN, 'only the owner lists the grants of a pod');
     const names = await this.grants.grantees(owner);
-    const docs = await Promise.all(names.map((name) => this.grants.read(owner, name)));
+    const docs = await Promise.all(
+      names.map(async (name) => {
+        const found = await this.grants.read(owner, name);
+        return found !== undefined && (await this.#live(found.doc)) ? found : undefined;
+      }),
+    );
     return docs.filter((d) => d !== undefined).map((d) => view(d.doc, d.doc.grantee, this.clock()));
+  }
+
+  /** False for a grant given to an earlier account of the grantee's name (deleted since): it is void. */
+  async #live(doc: GrantDocument): Promise<boolean> {
+    return doc.granteeSince === undefined || (await this.userExists(doc.grantee)) === doc.granteeSince;
   }
 
   /** The owner revokes everything; a control holder revokes the entries within its control scopes. */

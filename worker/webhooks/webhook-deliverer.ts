@@ -86,7 +86,7 @@ export function webhookDeliverer(
         { ...log, error: result.error, gaveUp: outcome.gaveUp === true },
         'webhook delivery failed',
       );
-    await webhooks.recordOutcome(job.owner, hook.id, outcome).catch((err: unknown) => {
+    await webhooks.recordOutcome(hook, outcome).catch((err: unknown) => {
       logger.warn({ err: (err as Error).message, webhook: hook.id }, 'could not record a delivery outcome');
     });
   };

@@ -138,10 +138,16 @@ export class WebhooksService {
     return (await this.#all(event.owner)).filter((hook) => wants(hook, event));
   }
 
-  /** Adds an outcome to the webhook's last ones (best effort under contention; skipped once it is gone). */
-  async recordOutcome(owner: string, id: string, outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * Adds an outcome to the webhook's last ones (best effort under contention; skipped once it is gone,
+   * and never written to another webhook of the same id, such as a later account's).
+   */
+  async recordOutcome(hook: StoredWebhook, outcome: DeliveryOutcome): Promise<void> {
+    const { owner, id } = hook;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if ((await this.store.head(configKey(owner, id))) === undefined) return;
+      const stored = await this.read(owner, id);
+      if (stored === undefined || stored.createdAt !== hook.createdAt) return;
+      if (stored.ownerIncarnation !== hook.ownerIncarnation) return;
       const current = await this.store.get(outcomesKey(owner, id));
       const items = current === undefined ? [] : (JSON.parse(current.body.toString()) as DeliveryOutcome[]);
       try {
