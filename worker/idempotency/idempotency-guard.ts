@@ -78,7 +78,8 @@ export class IdempotencyGuard {
     if (request.key.length === 0 || request.key.length > MAX_KEY_LENGTH) {
       throw new CommandError(ErrorCode.INVALID, `an Idempotency-Key has 1 to ${MAX_KEY_LENGTH} characters`);
     }
-    const key = recordKey(request.owner, request.actor, request.key, await this.#incarnations(request));
+    const accounts = this.accounts === undefined ? '' : await this.#incarnations(request);
+    const key = recordKey(request.owner, request.actor, request.key, accounts);
     const found = await this.store.get(key);
     const existing = found === undefined ? undefined : parseRecord(found.body);
     const now = this.clock();
