@@ -15,6 +15,9 @@ import { HttpProblem } from '../problem.ts';
 export const EVENTS_NEED_NATS =
   'events need NATS: this server runs without NATS_URL, so live events and webhooks are off';
 
+const GRANTEE_VIEW_REFRESH_MS = 1000;
+const OWNER_VIEW_REFRESH_MS = 5000;
+
 export interface EventsRouteOptions {
   call: CallService;
   /** Undefined when NATS_URL is empty. */
@@ -84,8 +87,9 @@ export function eventsRoutes(options: EventsRouteOptions) {
         const viewOf = () =>
           options.call<EventView>(request, 'access', 'access.view', { owner }, { idempotent: true });
         let view = await viewOf();
-        // The view is asked again every second: a revoked grant, or a deleted account (the owner's or the
-        // watcher's), stops the events within a second.
+        // The view is asked again: a grantee's every second (a revoked grant, or a deleted owner or watcher
+        // account, stops its events within a second); the owner's every 5 s (its stream ends with its
+        // user.deleted event anyway, and never shows another account's events).
         const refresh = setInterval(() => {
           viewOf().then(
             (next) => {
@@ -95,7 +99,7 @@ export function eventsRoutes(options: EventsRouteOptions) {
             },
             () => stream.close(),
           );
-        }, 1000);
+        }, view.all ? OWNER_VIEW_REFRESH_MS : GRANTEE_VIEW_REFRESH_MS);
 
         let subscription: Subscription | undefined;
         const stream = new SseStream({
