@@ -45,8 +45,19 @@ const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
 const accounts = new IncarnationReader(store);
 const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
-const audit = new AuditLog(store);
-const access = new AccessService(new GrantStore(store, podWrites), audit, accountSince);
+const audit = new AuditLog(store, {
+  retentionDays: config.auditRetentionDays,
+  refusedBurst: config.auditRefusedBurst,
+  refusedWindowMs: config.auditRefusedWindowS * 1000,
+});
+audit.start();
+const access = new AccessService(
+  new GrantStore(store, podWrites),
+  audit,
+  accountSince,
+  undefined,
+  config.grantDelegationDepth,
+);
 const tokens = new TokenService(store, (username, hash) =>
   events.invalidate('token.revoked', username, hash),
 );
@@ -121,6 +132,7 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);
+  await audit.stop();
   metricsServer?.close();
   await store.close();
 });

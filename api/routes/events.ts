@@ -90,16 +90,19 @@ export function eventsRoutes(options: EventsRouteOptions) {
         // The view is asked again: a grantee's every second (a revoked grant, or a deleted owner or watcher
         // account, stops its events within a second); the owner's every 5 s (its stream ends with its
         // user.deleted event anyway, and never shows another account's events).
-        const refresh = setInterval(() => {
-          viewOf().then(
-            (next) => {
-              // Another account has the owner's name now: this stream was opened on the earlier one.
-              if (next.incarnation !== view.incarnation) stream.close();
-              else view = next;
-            },
-            () => stream.close(),
-          );
-        }, view.all ? OWNER_VIEW_REFRESH_MS : GRANTEE_VIEW_REFRESH_MS);
+        const refresh = setInterval(
+          () => {
+            viewOf().then(
+              (next) => {
+                // Another account has the owner's name now: this stream was opened on the earlier one.
+                if (next.incarnation !== view.incarnation) stream.close();
+                else view = next;
+              },
+              () => stream.close(),
+            );
+          },
+          view.all ? OWNER_VIEW_REFRESH_MS : GRANTEE_VIEW_REFRESH_MS,
+        );
 
         let subscription: Subscription | undefined;
         const stream = new SseStream({

@@ -5,10 +5,9 @@
  */
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { PodWriteGuard } from '../users/incarnation.ts';
-import type { GrantEntry } from './access-policy.ts';
+import type { DelegatedEntry } from './delegation.ts';
 
-export interface GrantEntryRecord extends GrantEntry {
-  grantedBy: string;
+export interface GrantEntryRecord extends DelegatedEntry {
   grantedAt: string;
 }
 
@@ -17,6 +16,8 @@ export interface GrantDocument {
   grantee: string;
   entries: GrantEntryRecord[];
   updatedAt: string;
+  /** Fresh for each document created: entries delegated under an earlier grant of the same name never count. */
+  grantId?: string;
   /** createdAt of the grantee's account: a grant never passes to a new user who takes a deleted user's name. */
   granteeSince?: string;
 }
