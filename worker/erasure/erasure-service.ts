@@ -71,6 +71,8 @@ export class ErasureService {
       erasureId: randomUUID(),
       requestedAt: new Date().toISOString(),
       removed: 0,
+      // Held by this worker from the start, so that no sweeper takes it before `run` does.
+      lease: { holder: this.holder, until: Date.now() + this.settings.leaseMs },
     };
     if ((await this.records.createTombstone(tombstone)) === undefined) {
       const existing = await this.records.tombstone(user.username);

@@ -166,10 +166,13 @@ async function deletionAnswer(
   const result = await erasure.run(name, budget);
   if (result === 'paused') erasure.continueInBackground(name);
   if (result === 'busy') {
-    // Another worker runs it (a resumed erasure, or the sweeper was quicker): wait for the account to go.
+    // Another worker runs it (a repeated DELETE, or one resumed after its worker died): wait for it to
+    // complete within the budget, and in any case for the account to be gone.
+    const until = Date.now() + budget;
     while (Date.now() < ctx.deadline - ANSWER_MARGIN_MS) {
       const tombstone = await erasure.tombstone(name);
-      if (tombstone === undefined || tombstone.accountGoneAt !== undefined) break;
+      if (tombstone === undefined) break;
+      if (tombstone.accountGoneAt !== undefined && Date.now() >= until) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
