@@ -94,6 +94,41 @@ export const apiSpec = {
     1024,
     1_073_741_824,
   ),
+  limitRequestsPerCaller: integer(
+    'API_LIMIT_REQUESTS_PER_CALLER',
+    64,
+    'Requests one authenticated caller may have in flight on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitTransfersPerCaller: integer(
+    'API_LIMIT_TRANSFERS_PER_CALLER',
+    32,
+    'Uploads and downloads one authenticated caller may have in flight on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitEventStreamsPerCaller: integer(
+    'API_LIMIT_EVENT_STREAMS_PER_CALLER',
+    8,
+    'Live event streams one authenticated caller may hold open on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitRequestsPerAddress: integer(
+    'API_LIMIT_ANONYMOUS_PER_IP',
+    32,
+    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitRetryAfterS: integer(
+    'API_LIMIT_RETRY_AFTER_S',
+    1,
+    'Retry-After, in seconds, of a 429 for a caller over its limits',
+    1,
+    3600,
+  ),
   benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
 };
 

@@ -30,6 +30,7 @@ const titles: Record<number, string> = {
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   428: 'Precondition Required',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -94,6 +95,8 @@ export function fromBrokerError(err: BrokerCallError): HttpProblem {
     case BrokerError.TIMEOUT:
     case 'no_reply':
       return new HttpProblem(504, 'no answer within the deadline');
+    case BrokerError.THROTTLED:
+      return new HttpProblem(429, 'too many of your requests are waiting for a worker; retry shortly', 1);
     case BrokerError.CANCELLED:
       return new HttpProblem(400, 'the request was cancelled');
     case BrokerError.MALFORMED:

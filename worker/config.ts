@@ -5,7 +5,20 @@ import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
   broker: text('BROKER_BACKEND_URL', 'tcp://127.0.0.1:5556', 'Broker endpoint workers connect to'),
-  capacity: integer('WORKER_CAPACITY', 64, 'Commands one worker runs at once', 1, 100_000),
+  capacity: integer(
+    'WORKER_CAPACITY',
+    64,
+    'Commands one worker runs at once (transfers not counted)',
+    1,
+    100_000,
+  ),
+  transferCapacity: integer(
+    'WORKER_TRANSFER_CAPACITY',
+    64,
+    'Uploads and downloads one worker runs at once, on slots apart from WORKER_CAPACITY',
+    1,
+    100_000,
+  ),
   heartbeatMs: integer(
     'HEARTBEAT_INTERVAL_MS',
     1000,
@@ -118,7 +131,7 @@ export const workerSpec = {
   grantDelegationDepth: integer(
     'GRANT_DELEGATION_DEPTH',
     4,
-    'Delegation hops from the owner that still count (owner → a → b: 2); a longer chain grants nothing',
+    'Grants by grantees in a row that still count (owner → a → b → c: 2, from a to b and from b to c); a longer chain grants nothing',
     1,
     16,
   ),

@@ -45,11 +45,16 @@ const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
 const accounts = new IncarnationReader(store);
 const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
-const audit = new AuditLog(store, {
-  retentionDays: config.auditRetentionDays,
-  refusedBurst: config.auditRefusedBurst,
-  refusedWindowMs: config.auditRefusedWindowS * 1000,
-});
+const audit = new AuditLog(
+  store,
+  {
+    retentionDays: config.auditRetentionDays,
+    refusedBurst: config.auditRefusedBurst,
+    refusedWindowMs: config.auditRefusedWindowS * 1000,
+  },
+  undefined,
+  accountSince,
+);
 audit.start();
 const access = new AccessService(
   new GrantStore(store, podWrites),

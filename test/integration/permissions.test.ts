@@ -25,6 +25,7 @@ beforeAll(async () => {
       PODSTORE_ADMIN_TOKEN: 'operator-secret-for-tests',
       AUDIT_REFUSED_WINDOW_S: '4',
       AUDIT_REFUSED_BURST: '5',
+      GRANT_DELEGATION_DEPTH: '2',
     },
   });
   base = stack.apiUrl;
@@ -373,6 +374,11 @@ describe('delegation', () => {
       'd-viewer',
       'd-patron',
       'd-aide',
+      'd-chain-1',
+      'd-chain-2',
+      'd-chain-3',
+      'd-chain-4',
+      'd-finance',
     ])
       tokens[name] = await signUp(base, name);
     expect((await put(owner, file, 'lab 2025')).status).toBe(201);
@@ -463,12 +469,33 @@ describe('delegation', () => {
         .status,
     ).toBe(200);
     expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 404]);
-    expect((await grantOf('d-lab')).effective).toEqual([{ scope: '/medical/2025/', modes: ['read'] }]);
+    expect((await grantOf('d-lab')).effective).toEqual([
+      expect.objectContaining({ scope: '/medical/2025/', modes: ['read'], grantedBy: 'd-clinic' }),
+    ]);
 
     expect(
       (await grant(owner, 'd-clinic', { scopes: [{ modes: ['control'], scope: '/medical/2025/' }] })).status,
     ).toBe(200);
     expect((await as('d-lab', file)).status).toBe(404);
+  });
+
+  it('counts no chain of delegations longer than GRANT_DELEGATION_DEPTH (2 here), and says so', async () => {
+    expect((await grant(owner, 'd-chain-1', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect(
+      (await grant(owner, 'd-chain-2', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-1'))
+        .status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-chain-3', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-2'))
+        .status,
+    ).toBe(200);
+    expect((await as('d-chain-3', file)).status).toBe(200);
+    const fourth = await grant(owner, 'd-chain-4', { modes: ['read'], scope: '/medical/' }, 'd-chain-3');
+    expect(fourth.status).toBe(403);
+    expect(((await fourth.json()) as { detail: string }).detail).toMatch(/longest chain/);
+    expect((await as('d-chain-4', file)).status).toBe(404);
   });
 
   it('keeps a delegator from removing modes it could not revoke by setting the scope again', async () => {
@@ -509,6 +536,27 @@ describe('delegation', () => {
       expect.objectContaining({ modes: ['read'], grantedBy: owner }),
       expect.objectContaining({ modes: ['read'], grantedBy: 'd-clinic' }),
     ]);
+  });
+
+  it('shows a control holder only the entries of another grant within the scopes it controls', async () => {
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['read', 'control'], scope: '/medical/' }] }))
+        .status,
+    ).toBe(200);
+    expect((await grant(owner, 'd-finance', { modes: ['read', 'write'], scope: '/finance/' })).status).toBe(
+      200,
+    );
+    expect((await as('d-clinic', `/v1/users/${owner}/grants/d-finance`)).status).toBe(404);
+    expect((await grant(owner, 'd-finance', { modes: ['read'], scope: '/medical/2025/' })).status).toBe(200);
+    const seen = await as('d-clinic', `/v1/users/${owner}/grants/d-finance`);
+    expect(seen.status).toBe(200);
+    const body = (await seen.json()) as { entries: { scope: string }[]; effective: { scope: string }[] };
+    expect(body.entries.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    expect(body.effective.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    const own = (await (await as('d-finance', `/v1/users/${owner}/grants/d-finance`)).json()) as {
+      entries: { scope: string }[];
+    };
+    expect(own.entries.map((e) => e.scope).sort()).toEqual(['/finance/', '/medical/2025/']);
   });
 });
 

@@ -146,6 +146,25 @@ describe('AuditLog', () => {
     expect(entries.map((e) => e.count ?? 1).sort((a, b) => a - b)).toEqual([1, 1, 1, 1, 1, 7]);
   });
 
+  it('never writes a summary into a later account that took the owner’s name meanwhile', async () => {
+    let since: string | undefined = 'account-1';
+    const log2 = new AuditLog(
+      store,
+      { retentionDays: 30, refusedBurst: 1, refusedWindowMs: 60_000 },
+      clock,
+      async () => since,
+    );
+    for (let i = 0; i < 10; i++) await log2.note('patient', { actor: 'stranger', ...refused('x') });
+    expect(await stored()).toBe(1);
+    since = 'account-2'; // the account was deleted and the name taken again
+    now += 60_000;
+    await log2.flush();
+    expect(await stored()).toBe(1);
+    since = undefined;
+    await log2.note('patient', { actor: 'hospital', action: 'write', outcome: 'allowed' });
+    expect(await stored()).toBe(1);
+  });
+
   it('keeps no log for a pod whose owner does not exist', async () => {
     await log.note('nobody', { actor: 'stranger', action: 'read', outcome: 'allowed' });
     expect((await store.list('users/nobody/audit/')).items).toEqual([]);

@@ -28,8 +28,13 @@ const pod = (docs: Record<string, DelegatedEntry[] | DelegationDocument>) =>
   new Map<string, DelegationDocument>(
     Object.entries(docs).map(([name, d]) => [name, Array.isArray(d) ? { entries: d } : d]),
   );
-const effective = (docs: Map<string, DelegationDocument>, who: string, depth = 4) =>
-  effectiveGrants('patient', docs, now, depth).get(who) ?? [];
+/** The effective entries of `who`, as scope, modes and expiry. */
+const effective = (docs: Map<string, DelegationDocument>, who: string, depth = 4): GrantEntry[] =>
+  (effectiveGrants('patient', docs, now, depth).get(who) ?? []).map(({ scope, modes, expiresAt }) => ({
+    scope,
+    modes,
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  }));
 const modes = (entries: GrantEntry[], path: string) => [...modesAt(entries, path, now)].sort();
 
 describe('heldUntil and delegableUntil', () => {
@@ -224,6 +229,20 @@ describe('effectiveGrants', () => {
     const both = pod({ clinic: [byOwner({ scope: '/', modes: ['append', 'control'] })], insurer });
     expect(modes(effective(both, 'insurer'), 'medical/a')).toEqual(['append', 'read']);
     expect(modes(effective(pod({ insurer }), 'insurer'), 'medical/a')).toEqual(['read']);
+  });
+
+  it('keeps the other fields of a stored entry (who made it, when, ...) in its effective entries', () => {
+    const madeInMay = (entry: DelegatedEntry) => ({ ...entry, grantedAt: MAY });
+    const docs = pod({
+      clinic: [madeInMay(byOwner({ scope: '/', modes: ['read', 'control'], expiresAt: JULY }))],
+      insurer: [madeInMay(by('clinic', { scope: '/medical/', modes: ['read'] }))],
+    });
+    expect(effectiveGrants('patient', docs, now, 4).get('insurer')).toEqual([
+      { scope: '/medical/', modes: ['read'], expiresAt: JULY, grantedBy: 'clinic', grantedAt: MAY },
+    ]);
+    expect(effectiveGrants('patient', docs, now, 4).get('clinic')).toEqual([
+      { scope: '/', modes: ['read', 'control'], expiresAt: JULY, grantedBy: 'patient', grantedAt: MAY },
+    ]);
   });
 
   it('names the delegators to load next', () => {

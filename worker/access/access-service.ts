@@ -9,7 +9,7 @@ import type { AuditLog } from './audit-log.ts';
 import { type DelegationDocument, delegatorsOf, effectiveGrants } from './delegation.ts';
 import type { GrantDocument, GrantStore } from './grant-store.ts';
 
-/** Delegation hops counted from the owner by default (owner → a → b → c → d). */
+/** Grants by grantees in a row that count by default (owner → a → b → c → d → e: 4). */
 export const DEFAULT_DELEGATION_DEPTH = 4;
 /** Grant documents read at most to resolve one caller's delegation chains. */
 const MAX_CHAIN_DOCUMENTS = 32;
@@ -31,12 +31,19 @@ export class AccessService {
   /**
    * What `actor` holds in `owner`'s pod now: everything (the owner), or its effective grant entries,
    * where each entry a control holder delegated counts only as far as that delegator holds it now.
+   * For `delegation`: the entries it may pass on (those that a grant it makes would still count by).
    */
-  async holding(actor: string | null, owner: string): Promise<Holding> {
+  async holding(
+    actor: string | null,
+    owner: string,
+    purpose: 'access' | 'delegation' = 'access',
+  ): Promise<Holding> {
     if (actor === owner) return { owner: true };
     if (actor === null || actor.startsWith('@')) return { owner: false, entries: [] };
     const documents = await this.delegationChain(owner, actor);
-    const entries = this.effective(owner, documents).get(actor) ?? [];
+    // What it may pass on is what it holds through at most one hop less: a grant it makes counts one more.
+    const depth = purpose === 'delegation' ? this.maxDelegationDepth - 1 : this.maxDelegationDepth;
+    const entries = effectiveGrants(owner, documents, this.clock(), depth).get(actor) ?? [];
     const grantId = documents.get(actor)?.grantId;
     return { owner: false, entries, ...(grantId === undefined ? {} : { grantId }) };
   }
@@ -143,8 +150,8 @@ export class AccessService {
       outcome = error instanceof CommandError ? error.code : 'error';
       throw error;
     } finally {
-      const [was, now] = await Promise.all([before, this.accountSince(owner).catch(() => undefined)]);
-      if (was !== undefined && was === now) {
+      const was = await before;
+      if (was !== undefined) {
         await this.audit
           .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId }, was)
           .catch(() => undefined);

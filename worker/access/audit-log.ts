@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { IncarnationReader } from '../users/incarnation.ts';
 import { profileKey } from '../users/users-service.ts';
 import { type Refusal, RefusalCoalescer, type RefusalSummary } from './refusal-coalescer.ts';
 
@@ -48,18 +47,7 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 600_000;
 const PRUNE_BATCH = 1000;
 const MAX_PRUNE_MEMORY = 10_000;
-
-/**
- * Refused requests are coalesced per log: an owner's account (its name and creation time), so that a
- * summary written after the window ends never lands in a later account of the same name.
- */
-const logId = (owner: string, since: string | undefined) =>
-  since === undefined ? owner : `${owner}\n${since}`;
-
-function parseLogId(id: string): { owner: string; since: string | undefined } {
-  const [owner, since] = id.split('\n');
-  return { owner: owner as string, since };
-}
+const LIST_CONCURRENCY = 32;
 
 export class AuditLog {
   readonly #refusals: RefusalCoalescer;
@@ -70,6 +58,11 @@ export class AuditLog {
     private readonly store: ObjectStore,
     private readonly settings: AuditSettings = DEFAULT_AUDIT_SETTINGS,
     private readonly clock: () => Date = () => new Date(),
+    /**
+     * createdAt of an account (undefined: none). Entries go to the owner's account of the moment of the
+     * request only: a summary written later never lands in a later account that took the name meanwhile.
+     */
+    private readonly accountSince?: (name: string) => Promise<string | undefined>,
   ) {
     this.#refusals = new RefusalCoalescer({
       windowMs: settings.refusedWindowMs,
@@ -103,7 +96,11 @@ export class AuditLog {
    * when refused within its caller's burst; otherwise counted into a summary. Pods of owners that do not
    * exist get no log.
    */
-  async note(owner: string, entry: Omit<AuditEntry, 'time'>, ownerSince?: string): Promise<void> {
+  async note(owner: string, entry: Omit<AuditEntry, 'time'>, expectedSince?: string): Promise<void> {
+    const ownerSince = await this.#ownerSince(owner);
+    if (ownerSince === undefined) return;
+    // The request began under another account of that name (since deleted): not this account's log.
+    if (expectedSince !== undefined && ownerSince !== true && ownerSince !== expectedSince) return;
     if (entry.outcome !== 'allowed') {
       const refusal: Refusal = {
         action: entry.action,
@@ -111,10 +108,10 @@ export class AuditLog {
         ...(entry.path === undefined ? {} : { path: entry.path }),
         ...(entry.requestId === undefined ? {} : { requestId: entry.requestId }),
       };
-      if (!this.#refusals.admit(logId(owner, ownerSince), entry.actor, refusal, this.clock().getTime()))
-        return;
+      const since = ownerSince === true ? undefined : ownerSince;
+      if (!this.#refusals.admit(owner, entry.actor, refusal, this.clock().getTime(), since)) return;
     }
-    if (await this.#ownerIs(owner, ownerSince)) await this.record(owner, entry);
+    await this.record(owner, entry);
   }
 
   /** Writes one entry, at `time` (default now). */
@@ -145,12 +142,15 @@ export class AuditLog {
     });
     const oldest = this.#cutoff(owner);
     const kept = page.items.filter((item) => oldest === undefined || item.key <= oldest);
-    const entries = await Promise.all(
-      kept.map(async (item) => {
+    // A bounded number of reads at once: a page of 1000 entries must not flood the store.
+    const entries: (AuditEntry | undefined)[] = [];
+    for (let i = 0; i < kept.length; i += LIST_CONCURRENCY) {
+      const batch = kept.slice(i, i + LIST_CONCURRENCY).map(async (item) => {
         const object = await this.store.get(item.key);
         return object === undefined ? undefined : (JSON.parse(object.body.toString('utf8')) as AuditEntry);
-      }),
-    );
+      });
+      entries.push(...(await Promise.all(batch)));
+    }
     const next =
       page.next === undefined || kept.length < page.items.length
         ? null
@@ -191,22 +191,17 @@ export class AuditLog {
     return true;
   }
 
-  /**
-   * True while the owner's account exists and, when `since` is given, is the account created then (an
-   * account is an incarnation, not a name: a later account of the same name gets none of this log).
-   */
-  async #ownerIs(owner: string, since: string | undefined): Promise<boolean> {
-    if (since === undefined)
-      return (await this.store.head(profileKey(owner)).catch(() => undefined)) !== undefined;
-    const account = await new IncarnationReader(this.store).current(owner).catch(() => undefined);
-    return account?.createdAt === since;
+  /** The owner's account: its createdAt (true when only its existence is known); undefined: none. */
+  async #ownerSince(owner: string): Promise<string | true | undefined> {
+    if (this.accountSince !== undefined) return this.accountSince(owner).catch(() => undefined);
+    return (await this.store.head(profileKey(owner)).catch(() => undefined)) === undefined ? undefined : true;
   }
 
   async #writeSummaries(summaries: RefusalSummary[]): Promise<void> {
     await Promise.all(
-      summaries.map(async ({ owner: log, firstTime, lastTime, ...summary }) => {
-        const { owner, since } = parseLogId(log);
-        if (!(await this.#ownerIs(owner, since))) return;
+      summaries.map(async ({ owner, ownerSince, firstTime, lastTime, ...summary }) => {
+        const now = await this.#ownerSince(owner);
+        if (now === undefined || (ownerSince !== undefined && now !== ownerSince)) return;
         await this.record(
           owner,
           { ...summary, firstTime: new Date(firstTime).toISOString() },

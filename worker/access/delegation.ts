@@ -69,14 +69,14 @@ export function delegableUntil(
  * delegator holds with control over the entry's scope, or over a narrower scope within it where the
  * delegator holds them only there, each until the earliest of the entry's and the delegator's expiries.
  */
-export function clipToDelegator(entry: GrantEntry, delegator: GrantEntry[], now: Date): GrantEntry[] {
+export function clipToDelegator<E extends GrantEntry>(entry: E, delegator: GrantEntry[], now: Date): E[] {
   if (!live(entry, now)) return [];
   // The entry's scope, and every narrower scope of the delegator inside it: the delegator's holdings are
   // the same all over each of these scopes, apart from narrower ones inside, which get their own entry.
   const scopes = new Set([entry.scope]);
   for (const held of delegator)
     if (live(held, now) && scopeWithin(held.scope, entry.scope)) scopes.add(held.scope);
-  const clipped: GrantEntry[] = [];
+  const clipped: E[] = [];
   for (const scope of [...scopes].sort()) {
     const control = heldUntil(delegator, scope, 'control', now);
     if (control === undefined) continue;
@@ -88,11 +88,13 @@ export function clipToDelegator(entry: GrantEntry, delegator: GrantEntry[], now:
       byExpiry.set(until, [...(byExpiry.get(until) ?? []), mode]);
     }
     for (const [until, modes] of byExpiry) {
+      const { expiresAt: _, ...rest } = entry;
       clipped.push({
+        ...rest,
         scope,
         modes,
         ...(until === FOREVER ? {} : { expiresAt: new Date(until).toISOString() }),
-      });
+      } as E);
     }
   }
   return clipped;
@@ -100,7 +102,8 @@ export function clipToDelegator(entry: GrantEntry, delegator: GrantEntry[], now:
 
 /**
  * The effective entries of every grantee in `documents` (the grant documents of one pod, by grantee;
- * those not loaded count as absent) at `now`: the least fixed point of "an owner's entry counts as is; a
+ * those not loaded count as absent) at `now`, each a stored entry (with its other fields) narrowed in
+ * scope, modes and expiry: the least fixed point of "an owner's entry counts as is; a
  * delegated entry counts as clipped to its delegator's effective entries", reached from nothing, so only
  * chains rooted in the owner count. `maxDepth` bounds the delegation hops counted from the owner.
  */
@@ -109,18 +112,18 @@ export function effectiveGrants(
   documents: ReadonlyMap<string, DelegationDocument>,
   now: Date,
   maxDepth: number,
-): Map<string, GrantEntry[]> {
-  let effective = new Map<string, GrantEntry[]>();
+): Map<string, DelegatedEntry[]> {
+  let effective = new Map<string, DelegatedEntry[]>();
   // Round k counts chains of at most k-1 delegations; going round a ring only narrows, so nothing new
   // appears after as many rounds as there are documents.
   const rounds = Math.min(maxDepth, documents.size) + 1;
   for (let round = 0; round < rounds; round++) {
-    const next = new Map<string, GrantEntry[]>();
+    const next = new Map<string, DelegatedEntry[]>();
     for (const [grantee, doc] of documents) {
-      const entries: GrantEntry[] = [];
+      const entries: DelegatedEntry[] = [];
       for (const entry of doc.entries) {
         if (entry.grantedBy === owner) {
-          if (live(entry, now)) entries.push(plain(entry));
+          if (live(entry, now)) entries.push({ ...entry, modes: [...entry.modes] });
           continue;
         }
         const delegatorDoc = documents.get(entry.grantedBy);
@@ -133,12 +136,6 @@ export function effectiveGrants(
   }
   return effective;
 }
-
-const plain = (entry: GrantEntry): GrantEntry => ({
-  scope: entry.scope,
-  modes: [...entry.modes],
-  ...(entry.expiresAt === undefined ? {} : { expiresAt: entry.expiresAt }),
-});
 
 /** The delegators `doc`'s entries depend on (other than the owner): the grant documents to load next. */
 export function delegatorsOf(owner: string, doc: DelegationDocument): string[] {

@@ -58,7 +58,7 @@ export class GrantsService {
       grantee,
       requestId,
       async () => {
-        const changer = await this.#changer(actor, owner);
+        const changer = await this.#changer(actor, owner, 'delegation');
         if (grantee === owner)
           throw new CommandError(ErrorCode.INVALID, 'the owner holds every mode already');
         if (!changer.owner && grantee === changer.name)
@@ -102,16 +102,27 @@ export class GrantsService {
     );
   }
 
-  /** The owner, a control holder, or the grantee itself may look. Anyone else: not found. */
+  /**
+   * The owner and the grantee itself see the whole grant; a control holder sees the entries within the
+   * scopes it controls (not found when there are none). Anyone else: not found.
+   */
   async get(actor: string | null, owner: string, grantee: string): Promise<GrantView> {
     const notFound = new CommandError(ErrorCode.NOT_FOUND, `no grant for ${grantee}`);
-    if (actor !== grantee) {
-      const holding = await this.access.holding(actor, owner);
-      if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
-    }
+    const holding = actor === grantee ? ({ owner: true } as const) : await this.access.holding(actor, owner);
+    if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
     const found = await this.access.liveDocument(owner, grantee);
     if (found === undefined) throw notFound;
-    return this.#view(owner, found);
+    const full = await this.#view(owner, found);
+    if (holding.owner) return full;
+    const now = this.clock();
+    const controlled = (e: GrantEntry) => mayGrant(holding.entries, e.scope, [], now).allow;
+    const shown = {
+      ...full,
+      entries: full.entries.filter(controlled),
+      effective: full.effective.filter(controlled),
+    };
+    if (shown.entries.length === 0) throw notFound;
+    return shown;
   }
 
   async list(actor: string | null, owner: string): Promise<GrantView[]> {
@@ -159,10 +170,21 @@ export class GrantsService {
   }
 
   /** Who changes grants: the owner, or a delegator (some effective control); 403 for anyone else. */
-  async #changer(actor: string | null, owner: string): Promise<Changer> {
-    const holding = await this.access.holding(actor, owner);
+  async #changer(
+    actor: string | null,
+    owner: string,
+    purpose: 'access' | 'delegation' = 'access',
+  ): Promise<Changer> {
+    const holding = await this.access.holding(actor, owner, purpose);
     if (holding.owner) return { owner: true };
-    if (actor === null || !holding.entries.some((e) => e.modes.includes('control'))) {
+    const controls = (entries: GrantEntry[]) => entries.some((e) => e.modes.includes('control'));
+    if (actor === null || !controls(holding.entries)) {
+      const full = purpose === 'delegation' ? await this.access.holding(actor, owner) : holding;
+      if (!full.owner && controls(full.entries))
+        throw new CommandError(
+          ErrorCode.FORBIDDEN,
+          'your control comes through the longest chain of delegations that counts; you cannot delegate further',
+        );
       throw new CommandError(
         ErrorCode.FORBIDDEN,
         'only the owner, or a grantee with control, changes grants',

@@ -18,6 +18,8 @@ export interface Refusal {
 /** The refusals of a window past its burst, for one pod, caller, action and outcome. */
 export interface RefusalSummary extends Refusal {
   owner: string;
+  /** Which account of the owner's name the refusals were against (its createdAt), when known. */
+  ownerSince?: string;
   actor: string | null;
   /** How many refused requests the summary stands for. */
   count: number;
@@ -36,6 +38,7 @@ export interface CoalescerOptions {
 
 interface Window {
   owner: string;
+  ownerSince: string | undefined;
   actor: string | null;
   start: number;
   recorded: number;
@@ -49,8 +52,8 @@ export class RefusalCoalescer {
   constructor(private readonly options: CoalescerOptions) {}
 
   /** A refused request: true when it is to be recorded on its own, false when it was counted. */
-  admit(owner: string, actor: string | null, refusal: Refusal, now: number): boolean {
-    const key = JSON.stringify([owner, actor]);
+  admit(owner: string, actor: string | null, refusal: Refusal, now: number, ownerSince?: string): boolean {
+    const key = JSON.stringify([owner, ownerSince ?? null, actor]);
     let window = this.#windows.get(key);
     if (window !== undefined && now - window.start >= this.options.windowMs) {
       this.#close(key, window);
@@ -61,7 +64,7 @@ export class RefusalCoalescer {
         const [oldestKey, oldest] = this.#windows.entries().next().value as [string, Window];
         this.#close(oldestKey, oldest);
       }
-      window = { owner, actor, start: now, recorded: 0, pending: new Map() };
+      window = { owner, ownerSince, actor, start: now, recorded: 0, pending: new Map() };
       this.#windows.set(key, window);
     }
     if (window.recorded < this.options.burst) {
@@ -77,6 +80,7 @@ export class RefusalCoalescer {
     if (pending === undefined) {
       window.pending.set(kind, {
         owner,
+        ...(ownerSince === undefined ? {} : { ownerSince }),
         actor,
         action: refusal.action,
         outcome: refusal.outcome,
