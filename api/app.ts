@@ -103,7 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // AUTH_CACHE_MS).
     if (
       request.method === 'DELETE' &&
-      reply.statusCode === 204 &&
+      (reply.statusCode === 204 || reply.statusCode === 202) &&
       request.routeOptions.url === '/v1/users/:username'
     ) {
       const token = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];

@@ -202,10 +202,17 @@ async function users(
     case 'patch':
       show((await client.users.patch(name, readJson(json))).profile);
       return 0;
-    case 'delete':
-      await client.users.delete(name);
-      print(`deleted ${name}`, { deleted: name });
+    case 'delete': {
+      const erasure = await client.users.delete(name);
+      if (erasure === null) print(`deleted ${name}`, { deleted: name, erased: true });
+      else
+        print(`deleted ${name}; its erasure goes on: /v1/erasures/${erasure.id}`, {
+          deleted: name,
+          erased: false,
+          erasure,
+        });
       return 0;
+    }
     default:
       throw new UsageError(`unknown users command ${verb ?? ''}`);
   }

@@ -49,6 +49,15 @@ export interface GrantEntry {
   expiresAt?: string;
 }
 
+/** An account erasure: `done` once nothing of the account is left and its name is free again. */
+export interface ErasureStatus {
+  id: string;
+  state: 'erasing' | 'done';
+  requestedAt: string;
+  completedAt: string | null;
+  objectsRemoved: number;
+}
+
 export interface ClientOptions {
   baseUrl: string;
   /** Bearer token, once accounts land. */
@@ -98,9 +107,26 @@ export class PodstoreClient {
       );
       return { profile: (await res.json()) as Profile, etag: res.headers.get('etag') };
     },
-    delete: async (username: string, conditions: Conditions = {}): Promise<void> => {
-      await this.#send('DELETE', userPath(username), undefined, undefined, conditionHeaders(conditions));
+    /**
+     * Deletes the account and erases its pod: null once erased (204), else the status of the erasure
+     * still going on (202; follow it with `erasures.get`).
+     */
+    delete: async (username: string, conditions: Conditions = {}): Promise<ErasureStatus | null> => {
+      const res = await this.#send(
+        'DELETE',
+        userPath(username),
+        undefined,
+        undefined,
+        conditionHeaders(conditions),
+      );
+      return res.status === 202 ? ((await res.json()) as ErasureStatus) : null;
     },
+  };
+
+  readonly erasures = {
+    /** The status of an account erasure, by the id a 202 answer to DELETE gave (no token needed). */
+    get: async (id: string): Promise<ErasureStatus> =>
+      (await this.#send('GET', `/v1/erasures/${encodeURIComponent(id)}`)).json() as Promise<ErasureStatus>,
   };
 
   readonly tokens = {

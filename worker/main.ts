@@ -12,6 +12,9 @@ import { TokenService } from './accounts/token-service.ts';
 import { BENCH_SERVICE, registerBenchCommands } from './bench-service/bench-commands.ts';
 import { BrokerSession } from './broker-session.ts';
 import { loadWorkerConfig } from './config.ts';
+import { ErasureRecords } from './erasure/erasure-records.ts';
+import { ErasureService } from './erasure/erasure-service.ts';
+import { ErasureSweeper } from './erasure/erasure-sweeper.ts';
 import { ScopedCommandRouter } from './events/scoped-command-router.ts';
 import { startWorkerEvents } from './events/worker-events.ts';
 import { requestExecutor } from './execute-request.ts';
@@ -22,6 +25,7 @@ import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { createObjectStore } from './storage/create-store.ts';
+import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
 import { UsersService } from './users/users-service.ts';
 import { registerWebhookCommands, WEBHOOKS_SERVICE } from './webhooks/webhooks-commands.ts';
@@ -39,6 +43,8 @@ const events = startWorkerEvents(config, store, logger);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
+const accounts = new IncarnationReader(store);
+const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
 const audit = new AuditLog(
   store,
   {
@@ -51,7 +57,7 @@ const audit = new AuditLog(
 );
 audit.start();
 const access = new AccessService(
-  new GrantStore(store),
+  new GrantStore(store, podWrites),
   audit,
   accountSince,
   undefined,
@@ -60,13 +66,36 @@ const access = new AccessService(
 const tokens = new TokenService(store, (username, hash) =>
   events.invalidate('token.revoked', username, hash),
 );
-registerUserCommands(router, users, tokens, config.signup);
+const erasureRecords = new ErasureRecords(store);
+const erasure = new ErasureService(
+  store,
+  erasureRecords,
+  tokens,
+  events.publisher,
+  (owner) => events.forgetOwner(owner),
+  {
+    settleMs: config.erasureSettleMs,
+    leaseMs: config.erasureLeaseMs,
+    pageSize: config.erasurePageSize,
+  },
+  logger,
+  metrics.erasures,
+);
+const erasureSweeper = new ErasureSweeper(
+  erasure,
+  erasureRecords,
+  { scanMs: config.erasureScanMs, receiptTtlMs: config.erasureReceiptTtlS * 1000 },
+  logger,
+  metrics.erasures.pending,
+);
+registerUserCommands(router, users, tokens, config.signup, erasure, config.erasureInlineMs);
 registerAccessCommands(
   router,
-  new GrantsService(new GrantStore(store), access, accountSince, events.publisher),
+  new GrantsService(new GrantStore(store, podWrites), access, accountSince, events.publisher),
   audit,
   access,
   accountSince,
+  accounts,
 );
 registerWebhookCommands(router, events.webhooks);
 registerBenchCommands(router);
@@ -75,16 +104,19 @@ const idempotency = new IdempotencyGuard(
   { ttlMs: config.idempotencyTtlS * 1000, leaseMs: config.idempotencyLeaseMs },
   logger,
   metrics.idempotency,
+  undefined,
+  accounts,
 );
 registerFileCommands(
   router,
-  new FilesService(store, access, events.publisher),
+  new FilesService(store, access, events.publisher, undefined, podWrites),
   access,
   { ...config, idleMs: config.streamIdleMs },
   idempotency,
 );
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();
+erasureSweeper.start();
 registerHealthCommands(router, storageHealth);
 
 const session = new BrokerSession(
@@ -101,6 +133,7 @@ session.start();
 const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
 
 onShutdown(logger, config.graceMs + 2000, async () => {
+  erasureSweeper.stop();
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);

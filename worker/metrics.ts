@@ -40,6 +40,33 @@ export function createWorkerMetrics(registry = new Registry()) {
       labelNames: ['result'],
       registers: [registry],
     }),
+    erasures: {
+      pending: new Gauge({
+        name: `${prefix}erasures_pending`,
+        help: 'Account erasures not yet complete, as seen at this worker’s last scan',
+        registers: [registry],
+      }),
+      running: new Gauge({
+        name: `${prefix}erasures_running`,
+        help: 'Account erasures this worker runs now',
+        registers: [registry],
+      }),
+      completed: new Counter({
+        name: `${prefix}erasures_completed_total`,
+        help: 'Account erasures this worker completed (nothing of the account left, the name free again)',
+        registers: [registry],
+      }),
+      resumed: new Counter({
+        name: `${prefix}erasures_resumed_total`,
+        help: 'Account erasures this worker took over from a worker that stopped or died',
+        registers: [registry],
+      }),
+      objectsRemoved: new Counter({
+        name: `${prefix}erasure_objects_removed_total`,
+        help: 'Objects of erased accounts removed by this worker',
+        registers: [registry],
+      }),
+    },
     sendFailures: new Counter({
       name: `${prefix}send_failures_total`,
       help: 'Messages to the broker that could not be sent (socket closed or full past the send timeout)',

@@ -1,6 +1,7 @@
 /**
  * The authentication hook: every route needs `Authorization: Bearer <token>` except the operational ones
- * (health, readiness, metrics, API docs) and sign-up (PUT of a user without a token). A token is checked
+ * (health, readiness, metrics, API docs), sign-up (PUT of a user without a token) and the status of an
+ * account erasure (its unguessable id is the capability). A token is checked
  * for shape before any round trip; the operator's admin token is recognised in constant time; any other
  * is resolved to its user. Failures are 401 problem+json with `WWW-Authenticate: Bearer`.
  */
@@ -32,7 +33,9 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
       route === undefined ||
       PUBLIC_ROUTES.has(route) ||
       route.startsWith('/docs') ||
-      route.startsWith('/v1/bench/')
+      route.startsWith('/v1/bench/') ||
+      // An erasure's status: its id (random, 122 bits) is the capability, given only to whoever deleted.
+      route === '/v1/erasures/:id'
     )
       return;
     const header = request.headers.authorization;

@@ -15,6 +15,9 @@ import { HttpProblem } from '../problem.ts';
 export const EVENTS_NEED_NATS =
   'events need NATS: this server runs without NATS_URL, so live events and webhooks are off';
 
+const GRANTEE_VIEW_REFRESH_MS = 1000;
+const OWNER_VIEW_REFRESH_MS = 5000;
+
 export interface EventsRouteOptions {
   call: CallService;
   /** Undefined when NATS_URL is empty. */
@@ -84,17 +87,22 @@ export function eventsRoutes(options: EventsRouteOptions) {
         const viewOf = () =>
           options.call<EventView>(request, 'access', 'access.view', { owner }, { idempotent: true });
         let view = await viewOf();
-        // A grantee's view is asked again every second: a revoked grant stops its events within a second.
-        const refresh = view.all
-          ? undefined
-          : setInterval(() => {
-              viewOf().then(
-                (next) => {
-                  view = next;
-                },
-                () => stream.close(),
-              );
-            }, 1000);
+        // The view is asked again: a grantee's every second (a revoked grant, or a deleted owner or watcher
+        // account, stops its events within a second); the owner's every 5 s (its stream ends with its
+        // user.deleted event anyway, and never shows another account's events).
+        const refresh = setInterval(
+          () => {
+            viewOf().then(
+              (next) => {
+                // Another account has the owner's name now: this stream was opened on the earlier one.
+                if (next.incarnation !== view.incarnation) stream.close();
+                else view = next;
+              },
+              () => stream.close(),
+            );
+          },
+          view.all ? OWNER_VIEW_REFRESH_MS : GRANTEE_VIEW_REFRESH_MS,
+        );
 
         let subscription: Subscription | undefined;
         const stream = new SseStream({
@@ -113,8 +121,10 @@ export function eventsRoutes(options: EventsRouteOptions) {
             owner,
             { ...(afterSeq === undefined ? {} : { afterSeq }), kinds },
             (event) => {
-              if (!canSeeEvent(view, event) || !matchesFilter(event, { prefix })) return;
-              stream.event(event.seq, event);
+              if (!canSeeEvent(view, event)) return;
+              if (matchesFilter(event, { prefix })) stream.event(event.seq, event);
+              // The owner's account is gone: nothing more will come of it (a later account is another).
+              if (event.kind === 'user.deleted') stream.close();
             },
           );
         } catch (err) {

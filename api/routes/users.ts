@@ -18,6 +18,22 @@ interface UserRecord {
   updatedAt: string;
 }
 
+/** The status of an account erasure (GET /v1/erasures/{id}). */
+interface ErasureStatus {
+  id: string;
+  state: 'erasing' | 'done';
+  requestedAt: string;
+  completedAt: string | null;
+  objectsRemoved: number;
+}
+
+interface AccountDeletion {
+  completed: boolean;
+  erasure: ErasureStatus;
+}
+
+const ERASURE_ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 const params = {
   type: 'object',
   required: ['username'],
@@ -146,14 +162,45 @@ export function usersRoutes(call: CallService) {
       { schema: { params } },
       async (request, reply) => {
         const { ifMatch } = conditions(request);
-        await call(
+        const result = await call<AccountDeletion>(
           request,
           'users',
           'users.delete',
           { username: request.params.username, ...(ifMatch === undefined ? {} : { ifMatch }) },
           { idempotent: true },
         );
-        return reply.code(204).send();
+        // 204: erased, nothing left, the name free again. 202: the account is gone (its tokens dead, its
+        // pod closed) and the erasure goes on, durably; its status is at Location, readable without a token.
+        if (result.completed) return reply.code(204).send();
+        return reply
+          .code(202)
+          .header('location', `/v1/erasures/${result.erasure.id}`)
+          .header('retry-after', '5')
+          .header('cache-control', 'no-store')
+          .send(result.erasure);
+      },
+    );
+
+    app.get<{ Params: { id: string } }>(
+      '/v1/erasures/:id',
+      {
+        schema: {
+          params: {
+            type: 'object',
+            required: ['id'],
+            properties: { id: { type: 'string', pattern: ERASURE_ID_PATTERN } },
+          },
+        },
+      },
+      async (request, reply) => {
+        const receipt = await call<ErasureStatus>(
+          request,
+          'users',
+          'erasure.status',
+          { id: request.params.id },
+          { idempotent: true },
+        );
+        return reply.header('cache-control', 'no-store').send(receipt);
       },
     );
   };

@@ -36,6 +36,11 @@ export interface PodEvent {
   kind: EventKind;
   /** Username of the pod the change happened in. */
   owner: string;
+  /**
+   * The incarnation id of the owner's account when the change was made: a later account that takes the
+   * same name has another, and never sees this event. Absent on events published before incarnations.
+   */
+  incarnation?: string;
   /** Who made the change; null while requests are anonymous. */
   actor: string | null;
   /** The file's path in the pod, for file events. */
@@ -60,6 +65,15 @@ export function ownerSubjects(owner: string, only: readonly EventKind[] = []): s
   if (!isValidUsername(owner)) throw new TypeError(`not a username: ${owner}`);
   if (only.length === 0) return [`${EVENT_SUBJECT_ROOT}.${owner}.>`];
   return [...new Set(only)].map((kind) => eventSubject(owner, kind));
+}
+
+/**
+ * True when the event belongs to the account incarnation `account` (its id and creation time): tagged
+ * with that id, or, untagged (published before incarnations), not older than the account.
+ */
+export function ofIncarnation(event: PodEvent, account: { id: string; createdAt: string }): boolean {
+  if (event.incarnation !== undefined) return event.incarnation === account.id;
+  return Date.parse(event.time) >= Date.parse(account.createdAt);
 }
 
 export interface EventFilter {
@@ -116,18 +130,20 @@ export function decodeEvent(bytes: Uint8Array): PodEvent {
     typeof value.kind !== 'string' ||
     !isEventKind(value.kind) ||
     typeof value.owner !== 'string' ||
+    !(value.incarnation === undefined || typeof value.incarnation === 'string') ||
     !(value.actor === null || typeof value.actor === 'string') ||
     !(value.path === undefined || typeof value.path === 'string') ||
     !(value.etag === undefined || typeof value.etag === 'string')
   ) {
     throw new TypeError('not a podstore event');
   }
-  const { id, time, kind, owner, actor, path, etag } = value;
+  const { id, time, kind, owner, incarnation, actor, path, etag } = value;
   return {
     id,
     time,
     kind,
     owner,
+    ...(incarnation === undefined ? {} : { incarnation }),
     actor,
     ...(path === undefined ? {} : { path }),
     ...(etag === undefined ? {} : { etag }),

@@ -172,18 +172,15 @@ describe('live events', () => {
     expect((await fetch(`${one}/v1/users/filtered`, { method: 'DELETE' })).status).toBe(204);
     expect((await put(one, 'filtered', { again: true })).status).toBe(201);
 
-    await all.until((c) => c.events.length >= 4, 5000, '4 events');
-    await lifecycle.until((c) => c.events.length >= 2, 5000, '2 events');
+    await all.until((c) => c.events.length >= 3, 5000, '3 events');
+    await lifecycle.until((c) => c.events.length >= 1, 5000, '1 event');
     await new Promise((r) => setTimeout(r, 300));
-    expect(all.json<Ev>().map((e) => e.kind)).toEqual([
-      'user.updated',
-      'user.patched',
-      'user.deleted',
-      'user.created',
-    ]);
+    // The streams were opened on the deleted account: they end with its deletion, and the next account
+    // of that name (its user.created) is not theirs to see.
+    expect(all.json<Ev>().map((e) => e.kind)).toEqual(['user.updated', 'user.patched', 'user.deleted']);
     expect(all.json<Ev>().every((e) => e.owner === 'filtered')).toBe(true);
     expect(all.json<Ev>()[2]?.etag).toBeUndefined();
-    expect(lifecycle.json<Ev>().map((e) => e.kind)).toEqual(['user.deleted', 'user.created']);
+    expect(lifecycle.json<Ev>().map((e) => e.kind)).toEqual(['user.deleted']);
     expect(inFolder.events).toEqual([]); // user events have no path
   });
 

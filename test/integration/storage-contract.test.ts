@@ -311,6 +311,14 @@ function objectStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.list('many/')).items).toEqual([]);
     });
 
+    it('deleteMany removes the keys given, missing ones too, and nothing else', async () => {
+      for (const key of ['m/1', 'm/2', 'm/sub/3', 'm/4']) await store.put(key, text(key));
+      await store.deleteMany(['m/1', 'm/sub/3', 'm/never-there']);
+      expect((await store.list('m/')).items.map((item) => item.key)).toEqual(['m/2', 'm/4']);
+      await store.deleteMany([]);
+      expect((await store.list('m/')).items).toHaveLength(2);
+    });
+
     it('rejects malformed keys with InvalidKeyError', async () => {
       const bad = [
         '',

@@ -140,6 +140,9 @@ export class AccessService {
     always = false,
   ): Promise<T> {
     if (actor === owner && !always) return work();
+    // The owner's account as the request begins: the entry goes to that account's log only, never to a
+    // later account that took the name meanwhile, nor to a pod being erased.
+    const before = this.accountSince(owner).catch(() => undefined);
     let outcome = 'allowed';
     try {
       return await work();
@@ -147,9 +150,12 @@ export class AccessService {
       outcome = error instanceof CommandError ? error.code : 'error';
       throw error;
     } finally {
-      await this.audit
-        .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
-        .catch(() => undefined);
+      const was = await before;
+      if (was !== undefined) {
+        await this.audit
+          .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId }, was)
+          .catch(() => undefined);
+      }
     }
   }
 }

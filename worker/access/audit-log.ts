@@ -96,9 +96,11 @@ export class AuditLog {
    * when refused within its caller's burst; otherwise counted into a summary. Pods of owners that do not
    * exist get no log.
    */
-  async note(owner: string, entry: Omit<AuditEntry, 'time'>): Promise<void> {
+  async note(owner: string, entry: Omit<AuditEntry, 'time'>, expectedSince?: string): Promise<void> {
     const ownerSince = await this.#ownerSince(owner);
     if (ownerSince === undefined) return;
+    // The request began under another account of that name (since deleted): not this account's log.
+    if (expectedSince !== undefined && ownerSince !== true && ownerSince !== expectedSince) return;
     if (entry.outcome !== 'allowed') {
       const refusal: Refusal = {
         action: entry.action,

@@ -4,6 +4,7 @@
  * effect on the very next request.
  */
 import type { ObjectStore } from '../storage/object-store.ts';
+import type { PodWriteGuard } from '../users/incarnation.ts';
 import type { DelegatedEntry } from './delegation.ts';
 
 export interface GrantEntryRecord extends DelegatedEntry {
@@ -25,7 +26,11 @@ export const grantsPrefix = (owner: string) => `users/${owner}/grants/`;
 const grantKey = (owner: string, grantee: string) => `${grantsPrefix(owner)}${grantee}.json`;
 
 export class GrantStore {
-  constructor(private readonly store: ObjectStore) {}
+  constructor(
+    private readonly store: ObjectStore,
+    /** Keeps a grant made while its pod's account is being erased from outliving it (incarnation.ts). */
+    private readonly guard?: PodWriteGuard,
+  ) {}
 
   async read(owner: string, grantee: string): Promise<{ doc: GrantDocument; etag: string } | undefined> {
     const object = await this.store.get(grantKey(owner, grantee));
@@ -36,10 +41,14 @@ export class GrantStore {
   /** Writes only if the document is still at `etag` (absent: still missing). */
   async write(doc: GrantDocument, etag: string | undefined): Promise<void> {
     const condition = etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag };
-    await this.store.put(grantKey(doc.owner, doc.grantee), Buffer.from(JSON.stringify(doc)), {
-      ...condition,
-      contentType: 'application/json',
-    });
+    const write = () =>
+      this.store.put(grantKey(doc.owner, doc.grantee), Buffer.from(JSON.stringify(doc)), {
+        ...condition,
+        contentType: 'application/json',
+      });
+    // Replacing needs the document in place (an erasure removes it); creating needs the account alive.
+    if (etag !== undefined || this.guard === undefined) await write();
+    else await this.guard.write(doc.owner, undefined, write, () => this.remove(doc.owner, doc.grantee));
   }
 
   async remove(owner: string, grantee: string): Promise<boolean> {

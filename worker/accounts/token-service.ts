@@ -105,7 +105,8 @@ export class TokenService {
     return { username: record.username, tokenId: record.id };
   }
 
-  async list(username: string): Promise<TokenInfo[]> {
+  /** The live tokens of the account of that name created at `userCreatedAt` (none of an earlier one). */
+  async list(username: string, userCreatedAt: string): Promise<TokenInfo[]> {
     const page = await this.store.list(userTokens(username), { limit: MAX_TOKENS_PER_USER + 1 });
     const records = await Promise.all(
       page.items.map(async (item) => {
@@ -117,7 +118,7 @@ export class TokenService {
       }),
     );
     return records
-      .filter((r): r is TokenRecord => r !== undefined)
+      .filter((r): r is TokenRecord => r !== undefined && r.userCreatedAt === userCreatedAt)
       .map(info)
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }

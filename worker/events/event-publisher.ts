@@ -9,6 +9,8 @@ import { commandScope } from './command-scope.ts';
 export interface EventInput {
   kind: EventKind;
   owner: string;
+  /** The owner account's incarnation; when absent, the publisher looks it up (incarnation.ts). */
+  incarnation?: string;
   path?: string;
   etag?: string;
   /** Defaults to the actor of the command being run. */
@@ -23,12 +25,13 @@ export interface EventPublisher {
 export const noEventPublisher: EventPublisher = { publish: async () => {} };
 
 export function completeEvent(input: EventInput, now: Date = new Date()): PodEvent {
-  const { kind, owner, path, etag } = input;
+  const { kind, owner, incarnation, path, etag } = input;
   return {
     id: randomUUID(),
     time: now.toISOString(),
     kind,
     owner,
+    ...(incarnation === undefined ? {} : { incarnation }),
     actor: input.actor !== undefined ? input.actor : (commandScope.getStore()?.actor ?? null),
     ...(path === undefined ? {} : { path }),
     ...(etag === undefined ? {} : { etag }),

@@ -20,10 +20,14 @@ export interface JetStreamPublisherOptions {
   attemptTimeoutMs: number;
   /** Called when the stream seems missing (no responders), to create it again. */
   recreateStream?: (nc: NatsConnection) => Promise<void>;
+  /** The owner's account incarnation, for events published without one; undefined: the owner is gone. */
+  incarnationOf?: (owner: string) => Promise<string | undefined>;
 }
 
 interface Pending {
   event: PodEvent;
+  /** The owner's incarnation, being looked up (undefined: the account is gone, the event is dropped). */
+  tag?: Promise<string | undefined>;
   done: () => void;
 }
 
@@ -63,10 +67,22 @@ export class JetStreamEventPublisher implements EventPublisher {
       );
       return Promise.resolve();
     }
+    const lookup = this.#options.incarnationOf;
+    const tag =
+      event.incarnation !== undefined || lookup === undefined
+        ? undefined
+        : lookup(event.owner).catch((err: unknown) => {
+            this.logger.warn(
+              { err: (err as Error).message, owner: event.owner },
+              'event owner not looked up',
+            );
+            return undefined;
+          });
     return new Promise((resolve) => {
       const timer = setTimeout(resolve, this.#options.waitMs);
       this.#queue.push({
         event,
+        ...(tag === undefined ? {} : { tag }),
         done: () => {
           clearTimeout(timer);
           resolve();
@@ -89,6 +105,17 @@ export class JetStreamEventPublisher implements EventPublisher {
     let failures = 0;
     try {
       for (let item = this.#queue[0]; item !== undefined; item = this.#queue[0]) {
+        if (item.tag !== undefined) {
+          const incarnation = await item.tag;
+          delete item.tag;
+          if (incarnation === undefined) {
+            // Nobody owns the pod any more (being erased): its event would reach nobody, or a later owner.
+            this.#queue.shift();
+            item.done();
+            continue;
+          }
+          item.event = { ...item.event, incarnation };
+        }
         const nc = this.link.connection;
         if (nc !== undefined && this.link.connected) {
           try {

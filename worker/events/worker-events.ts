@@ -4,18 +4,21 @@
  * publisher that does nothing (said once at start-up). The webhooks service exists either way.
  */
 
+import { EVENTS_STREAM, ownerSubjects } from '../../protocol/events/event.ts';
 import { type InvalidationKind, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
 import { NatsLink } from '../../protocol/events/nats-link.ts';
 import type { Logger } from '../../protocol/process/logger.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { IncarnationReader, PodWriteGuard } from '../users/incarnation.ts';
 import { parseAllowList, WebhookGuard } from '../webhooks/ssrf-guard.ts';
 import { webhookDeliverer } from '../webhooks/webhook-deliverer.ts';
 import { webhookDispatcher } from '../webhooks/webhook-dispatcher.ts';
-import { ensureWebhookStreams } from '../webhooks/webhook-streams.ts';
+import { DELIVERIES_STREAM, ensureWebhookStreams, ownerDeliveries } from '../webhooks/webhook-streams.ts';
 import { WebhooksService } from '../webhooks/webhooks-service.ts';
 import { type EventPublisher, noEventPublisher } from './event-publisher.ts';
+import { incarnationTags } from './incarnation-tags.ts';
 import { JetStreamEventPublisher } from './jetstream-publisher.ts';
 
 export interface WorkerEvents {
@@ -23,16 +26,32 @@ export interface WorkerEvents {
   webhooks: WebhooksService;
   /** Tells every api replica and worker to drop what it cached (e.g. a revoked token); no-op without NATS. */
   invalidate(kind: InvalidationKind, owner: string, key?: string): void;
+  /**
+   * Purges an erased owner's event history and pending webhook deliveries from JetStream; throws while
+   * NATS is away (the erasure retries). No-op without NATS.
+   */
+  forgetOwner(owner: string): Promise<void>;
   /** Stops the webhook loops, sends what is still queued, closes NATS; within `graceMs` (at most 5 s). */
   stop(graceMs: number): Promise<void>;
 }
 
 export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logger: Logger): WorkerEvents {
   const guard = new WebhookGuard(parseAllowList(config.webhookAllowHosts));
-  const webhooks = new WebhooksService(store, guard);
+  const webhooks = new WebhooksService(
+    store,
+    guard,
+    undefined,
+    new PodWriteGuard(new IncarnationReader(store), config.erasureSettleMs),
+  );
   if (config.natsUrl === '') {
     logger.info('events are off: NATS_URL is empty (no change events, no webhook deliveries)');
-    return { publisher: noEventPublisher, webhooks, invalidate: () => {}, stop: async () => {} };
+    return {
+      publisher: noEventPublisher,
+      webhooks,
+      invalidate: () => {},
+      forgetOwner: async () => {},
+      stop: async () => {},
+    };
   }
   const link = new NatsLink({
     url: config.natsUrl,
@@ -49,6 +68,7 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
     },
   });
   const publisher = new JetStreamEventPublisher(link, logger, {
+    incarnationOf: incarnationTags(store, config.erasureSettleMs),
     recreateStream: async (nc) => {
       await ensureStream(await nc.jetstreamManager(), eventStreamConfig(config.eventsMaxAgeS));
     },
@@ -78,6 +98,13 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
         (nc) => new Invalidations(nc, logger).publish(kind, owner, key),
         () => undefined,
       );
+    },
+    forgetOwner: async (owner) => {
+      const nc = link.connection;
+      if (nc === undefined || !link.connected) throw new Error('NATS is not reachable');
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.purge(EVENTS_STREAM, { filter: ownerSubjects(owner)[0] as string });
+      await jsm.streams.purge(DELIVERIES_STREAM, { filter: ownerDeliveries(owner) });
     },
     stop: async (graceMs) => {
       const budget = Math.min(graceMs, 5000);

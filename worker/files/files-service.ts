@@ -11,6 +11,7 @@ import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { AccessService } from '../access/access-service.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import type { Observation, PodWriteGuard } from '../users/incarnation.ts';
 import { profileKey } from '../users/users-service.ts';
 import { decideRange } from './byte-range.ts';
 import {
@@ -46,6 +47,8 @@ export interface WritePlan {
   request: WriteRequest;
   /** The file as it was when planned (the commit's first attempt assumes it unchanged; the store checks). */
   current: { record: FileRecord; docEtag: string } | undefined;
+  /** The pod's account as seen when planned: a new file is committed only into that same account. */
+  owner?: Observation | undefined;
 }
 
 export type ReadResult =
@@ -70,6 +73,7 @@ export class FilesService {
     private readonly access: AccessService,
     private readonly events: EventPublisher = noEventPublisher,
     private readonly clock: () => Date = () => new Date(),
+    private readonly guard?: PodWriteGuard,
   ) {}
 
   async info(actor: string | null, owner: string, path: string): Promise<FileInfo> {
@@ -115,7 +119,7 @@ export class FilesService {
     const holding = await this.access.holding(author, owner);
     this.access.precheck(holding, 'write-file', path, notFound(path));
     // Independent look-ups, in parallel: the owner, the current version, and the file/folder rule.
-    const [, current] = await Promise.all([
+    const [ownerSeen, current] = await Promise.all([
       this.#requireOwner(owner),
       this.#read(owner, path),
       this.#refuseFolderClash(owner, path),
@@ -123,7 +127,7 @@ export class FilesService {
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
     checkConditions(request.conditions, current?.record);
-    return { request, current };
+    return { request, current, owner: ownerSeen };
   }
 
   /** Streams the bytes into a new blob, then makes them visible. Returns whether the file was created. */
@@ -171,7 +175,7 @@ export class FilesService {
           this.access.decide(holding, 'write-file', owner, path, file);
         }
         try {
-          await this.#writeRecord(record, owner, current?.docEtag);
+          await this.#commitRecord(record, owner, current?.docEtag, plan.owner);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
           throw error;
@@ -342,10 +346,35 @@ export class FilesService {
     });
   }
 
-  async #requireOwner(owner: string): Promise<void> {
+  async #requireOwner(owner: string): Promise<Observation | undefined> {
+    if (this.guard !== undefined) return this.guard.observe(owner);
     if ((await this.store.head(profileKey(owner))) === undefined) {
       throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
     }
+    return undefined;
+  }
+
+  /**
+   * Makes a written file visible. Replacing needs the old document in place (an erasure removes it);
+   * creating needs the pod's account to be the one the write was planned for, still alive (an upload
+   * that outlives its account's deletion commits nothing: incarnation.ts).
+   */
+  async #commitRecord(
+    record: FileRecord,
+    owner: string,
+    docEtag: string | undefined,
+    seen: Observation | undefined,
+  ): Promise<void> {
+    if (docEtag !== undefined || this.guard === undefined) return this.#writeRecord(record, owner, docEtag);
+    await this.guard.write(
+      owner,
+      seen,
+      () => this.#writeRecord(record, owner, undefined),
+      async () => {
+        const found = await this.#read(owner, record.path);
+        if (found?.record.blob === record.blob) await this.store.delete(fileKey(owner, record.path));
+      },
+    );
   }
 
   /** A file and a folder cannot share a name: no ancestor may be a file, and the path may not be a folder. */

@@ -16,6 +16,7 @@ import type { Counter } from 'prom-client';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { Logger } from '../../protocol/process/logger.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import type { IncarnationReader } from '../users/incarnation.ts';
 import { digesting } from './body-digest.ts';
 import {
   type DoneRecord,
@@ -61,6 +62,8 @@ export class IdempotencyGuard {
     private readonly logger: Logger,
     private readonly counter?: Counter<'result'>,
     private readonly clock: () => number = Date.now,
+    /** With it, keys are per account incarnation (owner and caller), not per name (incarnation.ts). */
+    private readonly accounts?: IncarnationReader,
   ) {}
 
   /**
@@ -75,7 +78,8 @@ export class IdempotencyGuard {
     if (request.key.length === 0 || request.key.length > MAX_KEY_LENGTH) {
       throw new CommandError(ErrorCode.INVALID, `an Idempotency-Key has 1 to ${MAX_KEY_LENGTH} characters`);
     }
-    const key = recordKey(request.owner, request.actor, request.key);
+    const accounts = this.accounts === undefined ? '' : await this.#incarnations(request);
+    const key = recordKey(request.owner, request.actor, request.key, accounts);
     const found = await this.store.get(key);
     const existing = found === undefined ? undefined : parseRecord(found.body);
     const now = this.clock();
@@ -116,6 +120,19 @@ export class IdempotencyGuard {
     }
     await claim.complete(request.fingerprint, digest.hex(), result, ttlMs);
     return result;
+  }
+
+  /**
+   * The owner's and the caller's account incarnations: a record made for an earlier account of either
+   * name is never found by a later one (a deleted caller's records stay in other owners' pods until
+   * they expire).
+   */
+  async #incarnations(request: IdempotentRequest): Promise<string> {
+    if (this.accounts === undefined) return '';
+    const of = async (name: string | null) =>
+      name === null || name.startsWith('@') ? '' : ((await this.accounts?.current(name))?.id ?? '');
+    const [owner, actor] = await Promise.all([of(request.owner), of(request.actor)]);
+    return `${owner}\n${actor}`;
   }
 
   async #replay<T>(record: DoneRecord, request: IdempotentRequest, body: AsyncIterable<Buffer>): Promise<T> {

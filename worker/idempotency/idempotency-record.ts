@@ -1,7 +1,8 @@
 /**
  * What the store keeps for one Idempotency-Key: `users/<owner>/idempotency/<sha256>.json`, where the
- * hash covers the caller and the key (each caller has keys of their own; the key itself never becomes
- * part of an object name). A record is `running` while its first request runs, under a lease the running
+ * hash covers the caller, the key and the owner's and caller's account incarnations (each caller has keys
+ * of their own, and a later account of the same name never finds an earlier one's; the key itself never
+ * becomes part of an object name). A record is `running` while its first request runs, under a lease the running
  * worker keeps renewing, then `done` with the first result, until it expires.
  */
 import { createHash } from 'node:crypto';
@@ -34,9 +35,10 @@ export type IdempotencyRecord = RunningRecord | DoneRecord;
 
 export const idempotencyPrefix = (owner: string) => `users/${owner}/idempotency/`;
 
-export function recordKey(owner: string, actor: string | null, key: string): string {
+/** `accounts`: the owner's and the caller's account incarnations (empty: keyed by names only). */
+export function recordKey(owner: string, actor: string | null, key: string, accounts = ''): string {
   const hash = createHash('sha256')
-    .update(`${actor ?? ''}\n${key}`)
+    .update(accounts === '' ? `${actor ?? ''}\n${key}` : `${actor ?? ''}\n${key}\n${accounts}`)
     .digest('hex');
   return `${idempotencyPrefix(owner)}${hash}.json`;
 }

@@ -316,6 +316,12 @@ export class FsObjectStore implements ObjectStore {
     );
   }
 
+  async deleteMany(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_CONCURRENCY) {
+      await Promise.all(keys.slice(i, i + DELETE_CONCURRENCY).map((key) => this.delete(key)));
+    }
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     let deleted = 0;
     let startAfter: string | undefined;

@@ -90,6 +90,8 @@ export interface ObjectStore {
   listChildren(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ChildPage>;
   /** Deletes every key under `prefix`; resolves to how many were deleted. */
   deletePrefix(prefix: string): Promise<number>;
+  /** Deletes these keys (at most 1000; missing ones are fine), in one batch where the store allows it. */
+  deleteMany(keys: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -283,6 +283,19 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
+  async deleteMany(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    for (const key of keys) assertStorableKey(key);
+    const failures = await this.#call('deleteMany', () => this.#client.removeObjects(this.bucket, keys));
+    const failed = failures.filter((entry) => entry?.Error !== undefined);
+    if (failed.length > 0) {
+      const first = failed[0]?.Error;
+      throw new StorageUnavailableError(
+        `S3 store: deleteMany could not delete ${failed.length} keys (${first?.Code}: ${first?.Key})`,
+      );
+    }
+  }
+
   async deletePrefix(prefix: string): Promise<number> {
     let deleted = 0;
     let startAfter: string | undefined;

@@ -8,17 +8,31 @@ import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { ADMIN_ACTOR } from '../../protocol/tokens.ts';
 import type { TokenService } from '../accounts/token-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
+import type { ErasureReceipt } from '../erasure/erasure-records.ts';
+import type { ErasureService } from '../erasure/erasure-service.ts';
 import type { AccountKind, UsersService, WriteConditions } from './users-service.ts';
 
 export const USERS_SERVICE = 'users';
 
 export type SignupPolicy = 'open' | 'admin';
 
+/** What DELETE of an account answers: whether the erasure is complete, and its status. */
+export interface AccountDeletion {
+  completed: boolean;
+  erasure: ErasureReceipt;
+}
+
+/** The answer leaves this much of the command's deadline for itself. */
+const ANSWER_MARGIN_MS = 2000;
+
 export function registerUserCommands(
   router: CommandRouter,
   users: UsersService,
   tokens: TokenService,
   signup: SignupPolicy,
+  erasure: ErasureService,
+  /** How long DELETE works on the erasure before answering (ERASURE_INLINE_MS). */
+  erasureInlineMs: number,
 ): void {
   const isSelfOrAdmin = (ctx: CommandContext, name: string) =>
     ctx.actor === name || ctx.actor === ADMIN_ACTOR;
@@ -38,6 +52,14 @@ export function registerUserCommands(
       if (current === undefined) {
         if (signup === 'admin' && ctx.actor !== ADMIN_ACTOR) {
           throw new CommandError(ErrorCode.FORBIDDEN, 'sign-up is closed: the operator creates accounts');
+        }
+        // A deleted account holds its name until nothing of it is left (worker/erasure/).
+        if ((await erasure.tombstone(name)) !== undefined) {
+          throw new CommandError(
+            ErrorCode.CONFLICT,
+            `the username ${name} belonged to an account that is being erased; it is free again once that completes`,
+            5,
+          );
         }
       } else if (!isSelfOrAdmin(ctx, name)) {
         if (ctx.actor === null) throw new CommandError(ErrorCode.CONFLICT, `the username ${name} is taken`);
@@ -71,20 +93,32 @@ export function registerUserCommands(
         throw new CommandError(ErrorCode.FORBIDDEN, 'only the user can change their profile');
       return users.patch(name, args.patch, conditions(args));
     })
-    .register('users.delete', async (args, ctx) => {
+    .register('users.delete', async (args, ctx): Promise<AccountDeletion> => {
       const name = username(args);
       if (!isSelfOrAdmin(ctx, name))
         throw new CommandError(ErrorCode.FORBIDDEN, 'only the user can delete their account');
       const current = await users.find(name);
-      if (current === undefined) throw notFound(name);
-      // Every precondition first: a refused delete must leave the account's tokens alone.
+      if (current === undefined) {
+        // Asked again (by the operator, or sent again after its worker died): the erasure under way.
+        const pending = await erasure.tombstone(name);
+        if (pending !== undefined)
+          return deletionAnswer(erasure, name, pending.erasureId, erasureInlineMs, ctx);
+        if (ctx.redelivered) return { completed: true, erasure: doneReceipt() };
+        throw notFound(name);
+      }
+      // Every precondition first: a refused delete must leave the account alone.
       const { ifMatch } = conditions(args);
       if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.etag) {
         throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the profile does not match If-Match');
       }
-      await tokens.revokeAll(name);
-      await users.delete(name, conditions(args));
-      return null;
+      const tombstone = await erasure.begin(current);
+      return deletionAnswer(erasure, name, tombstone.erasureId, erasureInlineMs, ctx);
+    })
+    .register('erasure.status', async (args) => {
+      if (typeof args.id !== 'string') throw new CommandError(ErrorCode.INVALID, 'id is required');
+      const receipt = await erasure.receipt(args.id);
+      if (receipt === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no erasure ${args.id}`);
+      return receipt;
     })
     .register('tokens.issue', async (args, ctx) => {
       const name = username(args);
@@ -100,7 +134,7 @@ export function registerUserCommands(
       const name = username(args);
       if (!isSelfOrAdmin(ctx, name))
         throw new CommandError(ErrorCode.FORBIDDEN, 'only the user can list their tokens');
-      return tokens.list(name);
+      return tokens.list(name, (await users.get(name)).createdAt);
     })
     .register('tokens.revoke', async (args, ctx) => {
       const name = username(args);
@@ -115,6 +149,46 @@ export function registerUserCommands(
       const found = await tokens.resolve(args.hash, async (name) => (await users.find(name))?.createdAt);
       return found ?? null;
     });
+}
+
+/**
+ * Works on the erasure until it completes or the budget ends (the account itself always goes before the
+ * answer); then the answer, and the rest in the background.
+ */
+async function deletionAnswer(
+  erasure: ErasureService,
+  name: string,
+  id: string,
+  inlineMs: number,
+  ctx: CommandContext,
+): Promise<AccountDeletion> {
+  const budget = Math.max(0, Math.min(inlineMs, ctx.deadline - Date.now() - ANSWER_MARGIN_MS));
+  const result = await erasure.run(name, budget);
+  if (result === 'paused') erasure.continueInBackground(name);
+  if (result === 'busy') {
+    // Another worker runs it (a repeated DELETE, or one resumed after its worker died): wait for it to
+    // complete within the budget, and in any case for the account to be gone.
+    const until = Date.now() + budget;
+    while (Date.now() < ctx.deadline - ANSWER_MARGIN_MS) {
+      const tombstone = await erasure.tombstone(name);
+      if (tombstone === undefined) break;
+      if (tombstone.accountGoneAt !== undefined && Date.now() >= until) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const receipt = (await erasure.receipt(id)) ?? {
+    id,
+    state: result === 'done' ? 'done' : 'erasing',
+    requestedAt: new Date().toISOString(),
+    completedAt: null,
+    objectsRemoved: 0,
+  };
+  return { completed: receipt.state === 'done', erasure: receipt };
+}
+
+function doneReceipt(): ErasureReceipt {
+  const now = new Date().toISOString();
+  return { id: '', state: 'done', requestedAt: now, completedAt: now, objectsRemoved: 0 };
 }
 
 function username(args: Record<string, unknown>): string {

@@ -3,10 +3,13 @@
  * with conditional puts so that concurrent writers never lose each other's changes (optimistic
  * concurrency: read, change, write if unchanged, else retry).
  */
+
+import { randomUUID } from 'node:crypto';
 import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
+import { incarnationOfDoc, profileObjectKey } from './incarnation.ts';
 import { type Json, mergePatch } from './merge-patch.ts';
 
 export type Profile = { [key: string]: Json };
@@ -15,6 +18,8 @@ export type AccountKind = 'person' | 'organization';
 
 export interface UserRecord {
   username: string;
+  /** The account's immutable id (incarnation.ts): a later account of the same name has another. */
+  incarnation: string;
   kind: AccountKind;
   profile: Profile;
   etag: string;
@@ -24,6 +29,8 @@ export interface UserRecord {
 
 interface StoredUser {
   username: string;
+  /** Absent on accounts made before incarnations: their createdAt stands for it. */
+  incarnation?: string;
   kind: AccountKind;
   profile: Profile;
   createdAt: string;
@@ -40,7 +47,7 @@ export interface WriteConditions {
 const MAX_ATTEMPTS = 16;
 const backoff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
-export const profileKey = (username: string) => `users/${username}/profile.json`;
+export const profileKey = profileObjectKey;
 export const userPrefix = (username: string) => `users/${username}/`;
 
 export class UsersService {
@@ -71,6 +78,7 @@ export class UsersService {
       const now = this.clock().toISOString();
       const doc: StoredUser = {
         username,
+        incarnation: current?.incarnation ?? randomUUID(),
         kind: current?.kind ?? kind,
         profile: body,
         createdAt: current?.createdAt ?? now,
@@ -82,8 +90,12 @@ export class UsersService {
           kind: current === undefined ? 'user.created' : 'user.updated',
           owner: username,
           etag: written,
+          incarnation: doc.incarnation,
         });
-        return { created: current === undefined, user: { ...doc, etag: written } };
+        return {
+          created: current === undefined,
+          user: { ...doc, incarnation: doc.incarnation ?? now, etag: written },
+        };
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         if (conditions.ifMatch !== undefined || conditions.ifNoneMatch === '*') throw preconditionFailed();
@@ -107,8 +119,13 @@ export class UsersService {
       const doc: StoredUser = { ...current, profile, updatedAt: this.clock().toISOString() };
       try {
         const etag = await this.#write(username, doc, current);
-        await this.events.publish({ kind: 'user.patched', owner: username, etag });
-        return { ...doc, etag };
+        await this.events.publish({
+          kind: 'user.patched',
+          owner: username,
+          etag,
+          incarnation: current.incarnation,
+        });
+        return { ...doc, incarnation: current.incarnation, etag };
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         if (conditions.ifMatch !== undefined) throw preconditionFailed();
@@ -116,17 +133,6 @@ export class UsersService {
       }
     }
     throw tooContended(username);
-  }
-
-  /** Deletes the user and everything in their pod. The profile goes first, so the user is gone at once. */
-  async delete(username: string, conditions: WriteConditions = {}): Promise<void> {
-    checkUsername(username);
-    const current = await this.store.head(profileKey(username));
-    if (current === undefined) throw notFound(username);
-    if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
-    await this.store.delete(profileKey(username));
-    await this.store.deletePrefix(userPrefix(username));
-    await this.events.publish({ kind: 'user.deleted', owner: username });
   }
 
   /** The user's record, or undefined: for callers that decide what a missing user means. */
@@ -159,7 +165,7 @@ function matches(current: { etag: string } | undefined, ifMatch: string | undefi
 
 function parseStoredUser(object: StoredObject): UserRecord {
   const doc = JSON.parse(object.body.toString('utf8')) as StoredUser;
-  return { ...doc, kind: doc.kind ?? 'person', etag: object.etag };
+  return { ...doc, incarnation: incarnationOfDoc(doc).id, kind: doc.kind ?? 'person', etag: object.etag };
 }
 
 function checkUsername(username: string): string {

@@ -6,7 +6,6 @@
  * Every attempt's outcome is recorded for the owner to see.
  */
 import type { JsMsg } from 'nats';
-import { matchesFilter } from '../../protocol/events/event.ts';
 import type { NatsLink } from '../../protocol/events/nats-link.ts';
 import type { DeliveryOutcome } from '../../protocol/events/webhook.ts';
 import type { Logger } from '../../protocol/process/logger.ts';
@@ -16,7 +15,7 @@ import { retryDelayMs } from './retry-delay.ts';
 import { signedHeaders } from './signature.ts';
 import type { WebhookGuard } from './ssrf-guard.ts';
 import { DELIVER_CONSUMER, DELIVERIES_STREAM, type DeliveryJob } from './webhook-streams.ts';
-import type { WebhooksService } from './webhooks-service.ts';
+import { type WebhooksService, wants } from './webhooks-service.ts';
 
 export interface DelivererSettings {
   timeoutMs: number;
@@ -37,8 +36,8 @@ export function webhookDeliverer(
     const { event } = job;
     const attempt = message.info.deliveryCount;
     const hook = await webhooks.read(job.owner, job.webhook);
-    if (hook === undefined || !matchesFilter(event, hook)) {
-      message.ack(); // deleted, or no longer interested
+    if (hook === undefined || !wants(hook, event)) {
+      message.ack(); // deleted, no longer interested, or another account's webhook of the same name
       return;
     }
     const body = Buffer.from(JSON.stringify(event));
@@ -88,7 +87,7 @@ export function webhookDeliverer(
         { ...log, error: result.error, gaveUp: outcome.gaveUp === true },
         'webhook delivery failed',
       );
-    await webhooks.recordOutcome(job.owner, hook.id, outcome).catch((err: unknown) => {
+    await webhooks.recordOutcome(hook, outcome).catch((err: unknown) => {
       logger.warn({ err: (err as Error).message, webhook: hook.id }, 'could not record a delivery outcome');
     });
   };

@@ -20,6 +20,8 @@ export interface DeliveryJob {
 }
 
 export const deliverySubject = (owner: string, webhook: string) => `${DELIVERIES_ROOT}.${owner}.${webhook}`;
+/** Every delivery job of one owner's webhooks. */
+export const ownerDeliveries = (owner: string) => `${DELIVERIES_ROOT}.${owner}.>`;
 
 export interface WebhookStreamSettings {
   maxAgeS: number;

@@ -24,7 +24,8 @@ import {
 import { isValidUsername, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
-import { profileKey, userPrefix } from '../users/users-service.ts';
+import { type Incarnation, IncarnationReader, type PodWriteGuard } from '../users/incarnation.ts';
+import { userPrefix } from '../users/users-service.ts';
 import { parseWebhookUrl, type WebhookGuard } from './ssrf-guard.ts';
 
 export interface StoredWebhook {
@@ -34,6 +35,8 @@ export interface StoredWebhook {
   prefix: string;
   kinds: EventKind[];
   secret: string;
+  /** The owner account's incarnation: the webhook gets only that account's events. */
+  ownerIncarnation?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -48,16 +51,17 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 export class WebhooksService {
   constructor(
     private readonly store: ObjectStore,
-    private readonly guard: WebhookGuard,
+    private readonly ssrf: WebhookGuard,
     private readonly clock: () => Date = () => new Date(),
+    private readonly guard?: PodWriteGuard,
   ) {}
 
   /** Creates (created: true) or replaces a webhook. */
   async put(owner: string, id: string, body: unknown): Promise<{ created: boolean; webhook: WebhookView }> {
-    await this.#checkOwner(owner, id);
+    const account = await this.#checkOwner(owner, id);
     const spec = checkSpec(body);
     const url = invalidOnTypeError(() => parseWebhookUrl(spec.url));
-    const verdict = await this.guard.check(url);
+    const verdict = await this.ssrf.check(url);
     if (!verdict.ok) throw new CommandError(ErrorCode.INVALID, verdict.reason);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const current = await this.store.get(configKey(owner, id));
@@ -81,14 +85,19 @@ export class WebhooksService {
         prefix: spec.prefix,
         kinds: spec.kinds,
         secret: spec.secret,
+        ownerIncarnation: account.id,
         createdAt: previous?.createdAt ?? now,
         updatedAt: now,
       };
       try {
-        await this.store.put(configKey(owner, id), json(hook), {
-          ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
-          contentType: 'application/json',
-        });
+        const write = () =>
+          this.store.put(configKey(owner, id), json(hook), {
+            ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
+            contentType: 'application/json',
+          });
+        // A webhook made while its account is being erased must not outlive it (incarnation.ts).
+        if (this.guard === undefined) await write();
+        else await this.guard.write(owner, undefined, write, () => this.store.delete(configKey(owner, id)));
       } catch (err) {
         if (err instanceof PreconditionFailedError) continue;
         throw err;
@@ -123,16 +132,22 @@ export class WebhooksService {
     return object === undefined ? undefined : (JSON.parse(object.body.toString()) as StoredWebhook);
   }
 
-  /** The owner's webhooks that want this event. */
+  /** The owner's webhooks that want this event (never those of another account of the same name). */
   async matching(event: PodEvent): Promise<StoredWebhook[]> {
     if (!isValidUsername(event.owner)) return [];
-    return (await this.#all(event.owner)).filter((hook) => matchesFilter(event, hook));
+    return (await this.#all(event.owner)).filter((hook) => wants(hook, event));
   }
 
-  /** Adds an outcome to the webhook's last ones (best effort under contention; skipped once it is gone). */
-  async recordOutcome(owner: string, id: string, outcome: DeliveryOutcome): Promise<void> {
+  /**
+   * Adds an outcome to the webhook's last ones (best effort under contention; skipped once it is gone,
+   * and never written to another webhook of the same id, such as a later account's).
+   */
+  async recordOutcome(hook: StoredWebhook, outcome: DeliveryOutcome): Promise<void> {
+    const { owner, id } = hook;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if ((await this.store.head(configKey(owner, id))) === undefined) return;
+      const stored = await this.read(owner, id);
+      if (stored === undefined || stored.createdAt !== hook.createdAt) return;
+      if (stored.ownerIncarnation !== hook.ownerIncarnation) return;
       const current = await this.store.get(outcomesKey(owner, id));
       const items = current === undefined ? [] : (JSON.parse(current.body.toString()) as DeliveryOutcome[]);
       try {
@@ -168,13 +183,24 @@ export class WebhooksService {
     return { id, url, prefix, kinds, createdAt, updatedAt, deliveries };
   }
 
-  async #checkOwner(owner: string, id?: string): Promise<void> {
+  async #checkOwner(owner: string, id?: string): Promise<Incarnation> {
     if (!isValidUsername(owner)) throw new CommandError(ErrorCode.INVALID, USERNAME_RULE);
     if (id !== undefined && !isValidWebhookId(id)) throw new CommandError(ErrorCode.INVALID, WEBHOOK_ID_RULE);
-    if ((await this.store.head(profileKey(owner))) === undefined) {
-      throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
-    }
+    const account = await new IncarnationReader(this.store).current(owner);
+    if (account === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
+    return account;
   }
+}
+
+/**
+ * True when the webhook wants the event: of the account the webhook was made for (an event or a webhook
+ * from before incarnations is judged by time), and passing its filters.
+ */
+export function wants(hook: StoredWebhook, event: PodEvent): boolean {
+  if (!matchesFilter(event, hook)) return false;
+  if (hook.ownerIncarnation !== undefined && event.incarnation !== undefined)
+    return hook.ownerIncarnation === event.incarnation;
+  return Date.parse(event.time) >= Date.parse(hook.createdAt);
 }
 
 function checkSpec(body: unknown): { url: string; prefix: string; kinds: EventKind[]; secret: string } {
