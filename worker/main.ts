@@ -21,9 +21,12 @@ import { HEALTH_SERVICE, registerHealthCommands } from './health/health-commands
 import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
 import { createWorkerMetrics } from './metrics.ts';
+import { registerQuotaCommands } from './quota/quota-commands.ts';
+import { UsageLedger } from './quota/usage-ledger.ts';
+import { WriteQuota } from './quota/write-quota.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
-import { UsersService } from './users/users-service.ts';
+import { profileKey, UsersService } from './users/users-service.ts';
 import { registerWebhookCommands, WEBHOOKS_SERVICE } from './webhooks/webhooks-commands.ts';
 
 const logger = createLogger('worker');
@@ -61,6 +64,12 @@ const tokens = new TokenService(store, (username, hash) =>
   events.invalidate('token.revoked', username, hash),
 );
 registerUserCommands(router, users, tokens, config.signup);
+const usage = new UsageLedger(store, {
+  defaults: { bytes: config.quotaDefaultBytes, files: config.quotaDefaultFiles },
+  reserveStepBytes: config.quotaReserveStepBytes,
+  reservationTtlMs: config.quotaReservationTtlMs,
+});
+registerQuotaCommands(router, usage, async (name) => (await store.head(profileKey(name))) !== undefined);
 registerAccessCommands(
   router,
   new GrantsService(new GrantStore(store), access, accountSince, events.publisher),
@@ -78,7 +87,7 @@ const idempotency = new IdempotencyGuard(
 );
 registerFileCommands(
   router,
-  new FilesService(store, access, events.publisher),
+  new FilesService(store, access, events.publisher, undefined, new WriteQuota(usage)),
   access,
   { ...config, idleMs: config.streamIdleMs },
   idempotency,

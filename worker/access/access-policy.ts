@@ -21,6 +21,8 @@ export interface GrantEntry {
   modes: Mode[];
   /** ISO time after which the entry no longer counts. */
   expiresAt?: string;
+  /** With append or write: bytes the grantee may add under this entry in all (worker/quota/). */
+  maxBytes?: number;
 }
 
 export type Operation = 'read' | 'write-file' | 'patch' | 'delete';
