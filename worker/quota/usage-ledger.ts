@@ -90,7 +90,7 @@ export class UsageLedger {
 
   /** A removed file gives its space back. */
   async refund(owner: string, amount: Amount): Promise<void> {
-    await this.update(owner, (doc) => refunded(doc, amount, this.clock()));
+    await this.updateExisting(owner, (doc) => refunded(doc, amount, this.clock()));
   }
 
   /**
@@ -121,9 +121,31 @@ export class UsageLedger {
     change: (doc: UsageDocument) => UsageDocument | Refusal,
     hint?: Versioned,
   ): Promise<Versioned> {
+    return (await this.#swap(owner, change, hint, true)) as Versioned;
+  }
+
+  /**
+   * Like update, but only while the document exists: a settle, release or refund must not bring back
+   * the document of an account deleted meanwhile. Nothing is written when there is none.
+   */
+  async updateExisting(
+    owner: string,
+    change: (doc: UsageDocument) => UsageDocument | Refusal,
+    hint?: Versioned,
+  ): Promise<Versioned | undefined> {
+    return this.#swap(owner, change, hint, false);
+  }
+
+  async #swap(
+    owner: string,
+    change: (doc: UsageDocument) => UsageDocument | Refusal,
+    hint: Versioned | undefined,
+    create: boolean,
+  ): Promise<Versioned | undefined> {
     let found = hint;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      found ??= await this.#read(owner);
+      found ??= await this.#read(owner, create);
+      if (found === undefined) return undefined;
       const next = change(found.doc);
       if ('allow' in next) throw quotaExceeded(next.reason);
       const condition = found.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: found.etag };
@@ -143,10 +165,13 @@ export class UsageLedger {
   }
 
   /** The stored document, or a fresh one counted from the pod (etag undefined: not stored yet). */
-  async #read(owner: string): Promise<Versioned> {
+  async #read(owner: string): Promise<Versioned>;
+  async #read(owner: string, create: boolean): Promise<Versioned | undefined>;
+  async #read(owner: string, create = true): Promise<Versioned | undefined> {
     const object = await this.store.get(usageKey(owner));
     if (object !== undefined)
       return { doc: JSON.parse(object.body.toString('utf8')) as UsageDocument, etag: object.etag };
+    if (!create) return undefined;
     const now = this.clock();
     return {
       doc: { ...emptyUsage(now), used: await this.#count(owner), recountedAt: now.toISOString() },
@@ -244,7 +269,7 @@ export class Hold {
   async settle(delta: Amount): Promise<void> {
     if (this.#done) return;
     this.#done = true;
-    await this.ledger.update(
+    await this.ledger.updateExisting(
       this.owner,
       (doc) => settled(doc, this.id, delta, this.budgets, this.ledger.now),
       this.#last,
@@ -256,7 +281,7 @@ export class Hold {
     if (this.#done) return;
     this.#done = true;
     await this.ledger
-      .update(this.owner, (doc) => withoutReservation(doc, this.id, this.ledger.now), this.#last)
+      .updateExisting(this.owner, (doc) => withoutReservation(doc, this.id, this.ledger.now), this.#last)
       .catch(() => undefined);
   }
 
