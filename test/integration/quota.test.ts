@@ -196,6 +196,17 @@ describe('grantees spend the owner’s quota', () => {
     expect((await usage('patient')).used).toEqual({ bytes: 15_000, files: 2 });
   });
 
+  it('bounds the new files a grantee adds with maxFiles', async () => {
+    expect(
+      (await grant('patient', 'stranger', { modes: ['append'], scope: '/notes/', maxFiles: 2 })).status,
+    ).toBe(200);
+    for (const name of ['n1', 'n2'])
+      expect((await put('stranger', 'patient', `notes/${name}`, Buffer.from(''))).status).toBe(201);
+    await expectFull(await put('stranger', 'patient', 'notes/n3', Buffer.from('')), /grant's file budget/);
+    expect((await as('patient', '/v1/users/patient/files/notes/n3')).status).toBe(404);
+    expect((await grant('patient', 'stranger', { modes: [], scope: '/notes/' })).status).toBe(200);
+  });
+
   it('stops a grantee without a budget at the owner’s quota', async () => {
     expect((await grant('patient', 'lab', { modes: ['append'], scope: '/lab/' })).status).toBe(200);
     const room = QUOTA_BYTES - (await usage('patient')).used.bytes;
@@ -212,6 +223,8 @@ describe('grantees spend the owner’s quota', () => {
       { modes: ['append'], scope: '/x/', maxBytes: -1 },
       { modes: ['append'], scope: '/x/', maxBytes: 1.5 },
       { modes: ['append'], scope: '/x/', maxBytes: '10' },
+      { modes: ['read'], scope: '/x/', maxFiles: 1 },
+      { modes: ['append'], scope: '/x/', maxFiles: -1 },
     ]) {
       const res = await grant('patient', 'stranger', body);
       expect(res.status).toBe(400);

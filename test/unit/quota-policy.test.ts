@@ -143,6 +143,29 @@ describe('grant budgets', () => {
     expect(mayReserve(spent, defaults, { bytes: 500, files: 1 }, [], now).allow).toBe(true);
   });
 
+  it('bounds the new files a grantee adds with maxFiles, overwrites aside', () => {
+    const files: BudgetRef = { grantee: 'hospital', scope: '/inbox/', grantedAt: 'g1', maxFiles: 2 };
+    const doc = usage(
+      { bytes: 0, files: 0 },
+      {
+        budgets: { hospital: { '/inbox/': { grantedAt: 'g1', spent: 0, files: 1 } } },
+        reservations: [hold('other', 0, 1, [files])],
+      },
+    );
+    const refused = mayReserve(doc, defaults, { bytes: 0, files: 1 }, [files], now);
+    expect(!refused.allow && refused.reason).toMatch(/grant's file budget/);
+    expect(mayReserve(doc, defaults, { bytes: 500, files: 0 }, [files], now).allow).toBe(true);
+    expect(available(doc, defaults, [files], now)).toBe(1000);
+    expect(
+      budgetsFor(
+        'hospital',
+        [{ scope: '/inbox/', modes: ['append'], maxFiles: 2, grantedAt: 'g1' }],
+        'inbox/a',
+        now,
+      ),
+    ).toEqual([files]);
+  });
+
   it('starts a re-granted entry with a fresh budget', () => {
     const doc = usage(
       { bytes: 0, files: 0 },
@@ -166,7 +189,7 @@ describe('settling and refunds', () => {
     const after = settled(doc, 'me', { bytes: 200, files: 1 }, [budget], now);
     expect(after.used).toEqual({ bytes: 300, files: 2 });
     expect(after.reservations).toEqual([]);
-    expect(after.budgets.hospital?.['/inbox/']).toEqual({ grantedAt: 'g1', spent: 200 });
+    expect(after.budgets.hospital?.['/inbox/']).toEqual({ grantedAt: 'g1', spent: 200, files: 1 });
     // A shrinking overwrite gives bytes back to the pod, and spends nothing of a budget.
     const shrunk = settled(after, 'x', { bytes: -50, files: 0 }, [budget], now);
     expect(shrunk.used).toEqual({ bytes: 250, files: 2 });

@@ -7,10 +7,11 @@
  * writes into the pod (its owner or a grantee) spends the owner's quota. A write first takes a
  * reservation (bytes and files it may still add), so concurrent writers on any number of workers can
  * never together pass the quota: `used + Σ live reservations + need ≤ limit` is checked and the
- * reservation recorded in one conditional write. A grant entry may carry `maxBytes`, the bytes the
- * grantee may add under it in all (a new file's size, an overwrite's growth; a budget: deleting files
- * does not give it back, granting the entry again starts a new one); a write by the grantee is charged to every live entry covering its path that
- * allows writing and has a budget, and must fit each of them.
+ * reservation recorded in one conditional write. A grant entry may carry `maxBytes` and `maxFiles`,
+ * the bytes and new files the grantee may add under it in all (a new file's size, an overwrite's
+ * growth; a budget: deleting files does not give it back, granting the entry again starts a new one);
+ * a write by the grantee is charged to every live entry covering its path that allows writing and has
+ * a budget, and must fit each of them.
  */
 
 export interface Amount {
@@ -23,7 +24,8 @@ export interface BudgetRef {
   grantee: string;
   scope: string;
   grantedAt: string;
-  maxBytes: number;
+  maxBytes?: number;
+  maxFiles?: number;
 }
 
 export interface Reservation extends Amount {
@@ -37,6 +39,8 @@ export interface BudgetSpend {
   grantedAt: string;
   /** Bytes added under the entry so far. */
   spent: number;
+  /** New files added under the entry so far. */
+  files?: number;
 }
 
 export interface UsageDocument {
@@ -87,18 +91,22 @@ export function reservedTotal(doc: UsageDocument, now: Date, except?: string): A
 }
 
 /** Spent under a budget, counting only spending for the entry as granted now (`grantedAt`). */
-export function budgetSpent(doc: UsageDocument, ref: BudgetRef): number {
+export function budgetSpent(doc: UsageDocument, ref: BudgetRef): Amount {
   const found = doc.budgets[ref.grantee]?.[ref.scope];
-  return found !== undefined && found.grantedAt === ref.grantedAt ? found.spent : 0;
+  return found !== undefined && found.grantedAt === ref.grantedAt
+    ? { bytes: found.spent, files: found.files ?? 0 }
+    : { bytes: 0, files: 0 };
 }
 
-function budgetReserved(doc: UsageDocument, ref: BudgetRef, now: Date, except?: string): number {
+function budgetReserved(doc: UsageDocument, ref: BudgetRef, now: Date, except?: string): Amount {
   let bytes = 0;
+  let files = 0;
   for (const r of liveReservations(doc, now)) {
-    if (r.id === except) continue;
-    if (r.budgets.some((b) => sameBudget(b, ref))) bytes += r.bytes;
+    if (r.id === except || !r.budgets.some((b) => sameBudget(b, ref))) continue;
+    bytes += r.bytes;
+    files += r.files;
   }
-  return bytes;
+  return { bytes, files };
 }
 
 const sameBudget = (a: BudgetRef, b: BudgetRef) =>
@@ -131,11 +139,26 @@ export function mayReserve(
     };
   }
   for (const ref of budgets) {
-    const spent = budgetSpent(doc, ref) + budgetReserved(doc, ref, now, except);
-    if (amount.bytes > 0 && spent + amount.bytes > ref.maxBytes) {
+    const spent = budgetSpent(doc, ref);
+    const held = budgetReserved(doc, ref, now, except);
+    if (
+      ref.maxBytes !== undefined &&
+      amount.bytes > 0 &&
+      spent.bytes + held.bytes + amount.bytes > ref.maxBytes
+    ) {
       return {
         allow: false,
-        reason: `the grant's byte budget for ${ref.scope} is spent: ${ref.maxBytes} bytes allowed, ${budgetSpent(doc, ref)} added`,
+        reason: `the grant's byte budget for ${ref.scope} is spent: ${ref.maxBytes} bytes allowed, ${spent.bytes} added`,
+      };
+    }
+    if (
+      ref.maxFiles !== undefined &&
+      amount.files > 0 &&
+      spent.files + held.files + amount.files > ref.maxFiles
+    ) {
+      return {
+        allow: false,
+        reason: `the grant's file budget for ${ref.scope} is spent: ${ref.maxFiles} files allowed, ${spent.files} added`,
       };
     }
   }
@@ -152,8 +175,11 @@ export function available(
 ): number {
   const limits = effectiveLimits(doc, defaults);
   let free = limits.bytes - doc.used.bytes - reservedTotal(doc, now, except).bytes;
-  for (const ref of budgets)
-    free = Math.min(free, ref.maxBytes - budgetSpent(doc, ref) - budgetReserved(doc, ref, now, except));
+  for (const ref of budgets) {
+    if (ref.maxBytes === undefined) continue;
+    const used = budgetSpent(doc, ref).bytes + budgetReserved(doc, ref, now, except).bytes;
+    free = Math.min(free, ref.maxBytes - used);
+  }
   return Math.max(0, free);
 }
 
@@ -183,8 +209,8 @@ export function withoutReservation(doc: UsageDocument, id: string, now: Date): U
 
 /**
  * A committed write: drops its reservation, moves `delta` (new size − replaced size; +1 file for a new
- * one) into `used`, and adds what the write added (the delta's bytes, if positive) to each budget it
- * was charged to.
+ * one) into `used`, and adds what the write added (the delta's bytes, if positive, and its new file)
+ * to each budget it was charged to.
  */
 export function settled(
   doc: UsageDocument,
@@ -195,10 +221,14 @@ export function settled(
 ): UsageDocument {
   const base = withoutReservation(doc, id, now);
   const spend = structuredClone(base.budgets);
-  const added = Math.max(0, delta.bytes);
   for (const ref of budgets) {
+    const before = budgetSpent(base, ref);
     const forGrantee = spend[ref.grantee] ?? {};
-    forGrantee[ref.scope] = { grantedAt: ref.grantedAt, spent: budgetSpent(base, ref) + added };
+    forGrantee[ref.scope] = {
+      grantedAt: ref.grantedAt,
+      spent: before.bytes + Math.max(0, delta.bytes),
+      files: before.files + Math.max(0, delta.files),
+    };
     spend[ref.grantee] = forGrantee;
   }
   return { ...base, used: add(base.used, delta), budgets: spend };
@@ -223,7 +253,7 @@ export function writeDelta(newSize: number, current: { size: number } | undefine
   return { bytes: newSize - (current?.size ?? 0), files: current === undefined ? 1 : 0 };
 }
 
-/** Grant entries as budgets: live entries covering `path` that allow writing and name `maxBytes`. */
+/** Grant entries as budgets: live entries covering `path` that allow adding and name a budget. */
 export function budgetsFor(
   grantee: string,
   entries: readonly {
@@ -231,6 +261,7 @@ export function budgetsFor(
     modes: readonly string[];
     expiresAt?: string;
     maxBytes?: number;
+    maxFiles?: number;
     grantedAt?: string;
   }[],
   path: string,
@@ -239,7 +270,7 @@ export function budgetsFor(
   return entries
     .filter(
       (e) =>
-        e.maxBytes !== undefined &&
+        (e.maxBytes !== undefined || e.maxFiles !== undefined) &&
         (e.modes.includes('append') || e.modes.includes('write')) &&
         (e.expiresAt === undefined || Date.parse(e.expiresAt) > now.getTime()) &&
         `/${path}`.startsWith(e.scope),
@@ -248,7 +279,8 @@ export function budgetsFor(
       grantee,
       scope: e.scope,
       grantedAt: e.grantedAt ?? '',
-      maxBytes: e.maxBytes as number,
+      ...(e.maxBytes === undefined ? {} : { maxBytes: e.maxBytes }),
+      ...(e.maxFiles === undefined ? {} : { maxFiles: e.maxFiles }),
     }));
 }
 
