@@ -59,8 +59,10 @@ export class UsageLedger {
 
   /** The usage document as its owner sees it (used, reserved, limits, available). */
   async view(owner: string) {
-    const { doc } = await this.#read(owner);
-    return usageView(doc, this.settings.defaults, this.clock());
+    let found = await this.#read(owner);
+    // Counted just now from the pod (an account from before quotas): kept, so the count is done once.
+    if (found.etag === undefined) found = await this.update(owner, (doc) => doc, found);
+    return usageView(found.doc, this.settings.defaults, this.clock());
   }
 
   /** The operator's override: `{bytes?, files?}`, each a number or null (back to the default). */
