@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PodstoreClient, PodstoreError } from '../../client/sdk.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
@@ -314,6 +315,13 @@ describe('the operator and the owner', () => {
     }
     expect((await as('hospital', '/v1/users/patient/quota')).status).toBe(404);
     expect((await fetch(`${base}/v1/users/alice/quota`)).status).toBe(401);
+    // The SDK says the same.
+    const sdk = (token: string) => new PodstoreClient({ baseUrl: base, token });
+    expect((await sdk(tokens.alice ?? '').quota.get('alice')).used).toEqual(own.used);
+    const refused = await sdk(tokens.stranger ?? '')
+      .quota.get('alice')
+      .catch((error: unknown) => error);
+    expect(refused instanceof PodstoreError && refused.status).toBe(404);
   });
 
   it('recounts a pod from its objects at the operator’s request', async () => {
