@@ -45,7 +45,17 @@ beforeAll(async () => {
     },
   });
   base = stack.apiUrl;
-  for (const name of ['alice', 'filer', 'patient', 'hospital', 'lab', 'racer', 'deleter', 'stranger'])
+  for (const name of [
+    'alice',
+    'filer',
+    'patient',
+    'hospital',
+    'lab',
+    'racer',
+    'deleter',
+    'mixer',
+    'stranger',
+  ])
     tokens[name] = await signUp(base, name);
 }, 90_000);
 
@@ -269,6 +279,33 @@ describe('concurrency across workers', () => {
     expect(statuses.filter((s) => s === 204)).toHaveLength(1);
     expect(statuses.every((s) => s === 204 || s === 404)).toBe(true);
     expect((await usage('deleter')).used).toEqual({ bytes: 10_000, files: 1 });
+  });
+});
+
+describe('usage matches the pod after racing writes and deletes', () => {
+  it('counts exactly what is stored when overwrites and deletes of the same files interleave', async () => {
+    const paths = ['m/a.bin', 'm/b.bin', 'm/c.bin'];
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(
+        Array.from({ length: 18 }, (_, i) => {
+          const path = paths[i % paths.length] as string;
+          return i % 3 === 2
+            ? as('mixer', `/v1/users/mixer/files/${path}`, { method: 'DELETE' })
+            : put('mixer', 'mixer', path, randomBytes(1000 + ((i * 997 + round * 131) % 4000)));
+        }),
+      );
+    }
+    // The last round may have deleted every file, and an empty folder does not exist (404).
+    const folder = await as('mixer', '/v1/users/mixer/files/m/');
+    expect([200, 404]).toContain(folder.status);
+    const items =
+      folder.status === 200 ? ((await folder.json()) as { items: { size?: number }[] }).items : [];
+    const after = await usage('mixer');
+    expect(after.used).toEqual({
+      bytes: items.reduce((sum, i) => sum + (i.size ?? 0), 0),
+      files: items.length,
+    });
+    expect(after.reserved).toEqual({ bytes: 0, files: 0 });
   });
 });
 
