@@ -203,14 +203,16 @@ describe('settling and refunds', () => {
     expect(after.reservations).toEqual([]);
   });
 
-  it('gives a deleted file back, never below zero', () => {
+  it('gives a deleted file back, and lets a refund land before the settle of the file it removes', () => {
     expect(refunded(usage({ bytes: 100, files: 2 }), { bytes: 40, files: 1 }, now).used).toEqual({
       bytes: 60,
       files: 1,
     });
-    expect(refunded(usage({ bytes: 10, files: 0 }), { bytes: 40, files: 1 }, now).used).toEqual({
-      bytes: 0,
-      files: 0,
-    });
+    // A file of 40 bytes committed, deleted, refunded, and only then settled: the sum comes out right.
+    const held = withReservation(usage({ bytes: 10, files: 0 }), hold('create', 40, 1), now);
+    const early = refunded(held, { bytes: 40, files: 1 }, now);
+    expect(early.used).toEqual({ bytes: -30, files: -1 });
+    expect(usageView(early, defaults, now).used).toEqual({ bytes: 0, files: 0 });
+    expect(settled(early, 'create', { bytes: 40, files: 1 }, [], now).used).toEqual({ bytes: 10, files: 0 });
   });
 });

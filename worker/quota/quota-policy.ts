@@ -234,7 +234,12 @@ export function settled(
   return { ...base, used: add(base.used, delta), budgets: spend };
 }
 
-/** A removed file gives its space back. Usage never goes below zero (a drift a recount repairs). */
+/**
+ * A removed file gives its space back. `used` is a plain sum of changes, which commute: a delete's
+ * refund may land before the settle of the write that created the file (that write's hold still
+ * covers it meanwhile), so it may dip below zero for a moment; it is never clamped, or the settle that
+ * follows would count the file for ever.
+ */
 export function refunded(doc: UsageDocument, amount: Amount, now: Date): UsageDocument {
   const base = pruned(doc, now);
   return {
@@ -245,7 +250,7 @@ export function refunded(doc: UsageDocument, amount: Amount, now: Date): UsageDo
 }
 
 function add(a: Amount, b: Amount): Amount {
-  return { bytes: Math.max(0, a.bytes + b.bytes), files: Math.max(0, a.files + b.files) };
+  return { bytes: a.bytes + b.bytes, files: a.files + b.files };
 }
 
 /** What a write that replaces `current` (or creates a file) adds: bytes may be negative. */
@@ -288,7 +293,7 @@ export function budgetsFor(
 export function usageView(doc: UsageDocument, defaults: Amount, now: Date) {
   const limits = effectiveLimits(doc, defaults);
   return {
-    used: doc.used,
+    used: { bytes: Math.max(0, doc.used.bytes), files: Math.max(0, doc.used.files) },
     reserved: reservedTotal(doc, now),
     limits,
     overridden: { bytes: doc.limits.bytes !== undefined, files: doc.limits.files !== undefined },

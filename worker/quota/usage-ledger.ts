@@ -43,7 +43,13 @@ interface Versioned {
   etag: string | undefined;
 }
 
+/** Swaps that may be refused (reservations, overrides) give up after this many lost races: 409. */
 const MAX_ATTEMPTS = 32;
+/**
+ * Swaps that only record what already happened (a settle, a release, a refund) are never refused, and
+ * losing one is a drift: they keep trying much longer.
+ */
+const MAX_RECORD_ATTEMPTS = 400;
 const backoff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt * 4)));
 const LIST_PAGE = 1000;
@@ -145,7 +151,8 @@ export class UsageLedger {
     create: boolean,
   ): Promise<Versioned | undefined> {
     let found = hint;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const attempts = create ? MAX_ATTEMPTS : MAX_RECORD_ATTEMPTS;
+    for (let attempt = 0; attempt < attempts; attempt++) {
       found ??= await this.#read(owner, create);
       if (found === undefined) return undefined;
       const next = change(found.doc);
