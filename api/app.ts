@@ -21,6 +21,7 @@ import { eventsRoutes } from './routes/events.ts';
 import { filesRoutes } from './routes/files.ts';
 import { grantsRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
+import { quotaRoutes } from './routes/quota.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
@@ -150,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(usersRoutes(call));
   await app.register(tokensRoutes(call));
   await app.register(grantsRoutes(call));
+  await app.register(quotaRoutes(call));
   await app.register(
     eventsRoutes({
       call,

@@ -38,6 +38,7 @@ const titles: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
+  507: 'Insufficient Storage',
 };
 
 export function problem(status: number, detail: string): Problem {
@@ -76,6 +77,7 @@ const statusOfCode: Record<ErrorCodeValue, number> = {
   [ErrorCode.STORAGE_UNAVAILABLE]: 503,
   [ErrorCode.TIMEOUT]: 504,
   [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.QUOTA_EXCEEDED]: 507,
   [ErrorCode.ABORTED]: 400,
   [ErrorCode.RANGE_NOT_SATISFIABLE]: 416,
   [ErrorCode.INTERNAL]: 500,

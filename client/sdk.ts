@@ -47,6 +47,20 @@ export interface GrantEntry {
   scope: string;
   modes: Mode[];
   expiresAt?: string;
+  /** With append or write: bytes, and new files, the grantee may add under this entry in all. */
+  maxBytes?: number;
+  maxFiles?: number;
+}
+
+/** An account's storage quota and what its pod uses (docs/security/quota.md). */
+export interface QuotaUsage {
+  used: { bytes: number; files: number };
+  reserved: { bytes: number; files: number };
+  limits: { bytes: number; files: number };
+  overridden: { bytes: boolean; files: boolean };
+  available: { bytes: number; files: number };
+  updatedAt: string;
+  recountedAt?: string;
 }
 
 /** An account erasure: `done` once nothing of the account is left and its name is free again. */
@@ -175,6 +189,23 @@ export class PodstoreClient {
     revoke: async (owner: string, grantee: string): Promise<void> => {
       await this.#send('DELETE', `${userPath(owner)}/grants/${grantee}`);
     },
+  };
+
+  readonly quota = {
+    /** The account's usage and limits (the user, or the operator). */
+    get: async (username: string): Promise<QuotaUsage> =>
+      (await (await this.#send('GET', `${userPath(username)}/quota`)).json()) as QuotaUsage,
+    /** The operator's override; null returns a limit to the default. */
+    set: async (
+      username: string,
+      limits: { bytes?: number | null; files?: number | null },
+    ): Promise<QuotaUsage> =>
+      (await (
+        await this.#send('PUT', `${userPath(username)}/quota`, limits, 'application/json')
+      ).json()) as QuotaUsage,
+    /** The operator: count the pod's usage again from its objects. */
+    recount: async (username: string): Promise<QuotaUsage> =>
+      (await (await this.#send('POST', `${userPath(username)}/quota/recount`)).json()) as QuotaUsage,
   };
 
   /** The owner's audit log, newest first. */

@@ -23,6 +23,8 @@ export const ErrorCode = {
   TIMEOUT: 'timeout',
   /** A streamed body is over the size limit. */
   TOO_LARGE: 'too_large',
+  /** The pod's storage quota (bytes or files), or the grant's byte budget, has no room for the write. */
+  QUOTA_EXCEEDED: 'quota_exceeded',
   /** The client cancelled a stream, or broke its protocol; nothing was written. */
   ABORTED: 'aborted',
   /** A range that does not overlap the file. */

@@ -24,10 +24,13 @@ import { HEALTH_SERVICE, registerHealthCommands } from './health/health-commands
 import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
 import { createWorkerMetrics } from './metrics.ts';
+import { registerQuotaCommands } from './quota/quota-commands.ts';
+import { UsageLedger } from './quota/usage-ledger.ts';
+import { WriteQuota } from './quota/write-quota.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
-import { UsersService } from './users/users-service.ts';
+import { profileKey, UsersService } from './users/users-service.ts';
 import { registerWebhookCommands, WEBHOOKS_SERVICE } from './webhooks/webhooks-commands.ts';
 
 const logger = createLogger('worker');
@@ -89,6 +92,12 @@ const erasureSweeper = new ErasureSweeper(
   metrics.erasures.pending,
 );
 registerUserCommands(router, users, tokens, config.signup, erasure, config.erasureInlineMs);
+const usage = new UsageLedger(store, {
+  defaults: { bytes: config.quotaDefaultBytes, files: config.quotaDefaultFiles },
+  reserveStepBytes: config.quotaReserveStepBytes,
+  reservationTtlMs: config.quotaReservationTtlMs,
+});
+registerQuotaCommands(router, usage, async (name) => (await store.head(profileKey(name))) !== undefined);
 registerAccessCommands(
   router,
   new GrantsService(new GrantStore(store, podWrites), access, accountSince, events.publisher),
@@ -109,7 +118,7 @@ const idempotency = new IdempotencyGuard(
 );
 registerFileCommands(
   router,
-  new FilesService(store, access, events.publisher, undefined, podWrites),
+  new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage)),
   access,
   { ...config, idleMs: config.streamIdleMs },
   idempotency,

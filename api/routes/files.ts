@@ -102,7 +102,12 @@ export function filesRoutes(options: FilesRouteOptions) {
     }
     const body = new ReplayableBody(request.raw, replayable ? options.replayBytes : 0);
     const openUpload = () =>
-      open(request, 'files', command, { ...args, contentType: contentTypeOf(request) });
+      open(request, 'files', command, {
+        ...args,
+        contentType: contentTypeOf(request),
+        // The worker reserves the pod's quota for it before the first byte (a guess it checks as bytes come).
+        ...(Number.isSafeInteger(declared) && declared >= 0 ? { declaredBytes: declared } : {}),
+      });
     let sent: { stream: BrokerStream; complete: boolean };
     try {
       sent = await uploadWithReplay(openUpload, body, {

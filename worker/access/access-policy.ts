@@ -21,6 +21,9 @@ export interface GrantEntry {
   modes: Mode[];
   /** ISO time after which the entry no longer counts. */
   expiresAt?: string;
+  /** With append or write: bytes, and new files, the grantee may add under this entry in all (worker/quota/). */
+  maxBytes?: number;
+  maxFiles?: number;
 }
 
 export type Operation = 'read' | 'write-file' | 'patch' | 'delete';

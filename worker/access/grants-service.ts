@@ -267,8 +267,8 @@ function parseBody(body: unknown, now: Date): { replace: boolean; entries: Grant
 
 function parseEntry(value: unknown, now: Date): GrantEntry {
   if (value === null || typeof value !== 'object')
-    throw invalid('a grant entry is {modes, scope, expiresAt?}');
-  const { modes, scope, expiresAt, ...rest } = value as Record<string, unknown>;
+    throw invalid('a grant entry is {modes, scope, expiresAt?, maxBytes?, maxFiles?}');
+  const { modes, scope, expiresAt, maxBytes, maxFiles, ...rest } = value as Record<string, unknown>;
   if (Object.keys(rest).length > 0) throw invalid(`unknown field ${Object.keys(rest)[0]} in a grant`);
   if (!Array.isArray(modes) || !modes.every((m) => MODES.includes(m as Mode))) {
     throw invalid(`modes is a list of ${MODES.join(', ')}`);
@@ -288,10 +288,22 @@ function parseEntry(value: unknown, now: Date): GrantEntry {
   }
   if (typeof expiresAt === 'string' && Date.parse(expiresAt) <= now.getTime())
     throw invalid('expiresAt is in the past');
+  for (const [name, budget] of [
+    ['maxBytes', maxBytes],
+    ['maxFiles', maxFiles],
+  ] as const) {
+    if (budget === undefined) continue;
+    if (!Number.isSafeInteger(budget) || (budget as number) < 0)
+      throw invalid(`${name} is a whole number, 0 or more`);
+    if (!modes.includes('append') && !modes.includes('write'))
+      throw invalid(`${name} bounds what a grantee adds: it needs the append or write mode`);
+  }
   return {
     scope,
     modes: [...new Set(modes as Mode[])],
     ...(typeof expiresAt === 'string' ? { expiresAt: new Date(expiresAt).toISOString() } : {}),
+    ...(typeof maxBytes === 'number' ? { maxBytes } : {}),
+    ...(typeof maxFiles === 'number' ? { maxFiles } : {}),
   };
 }
 

@@ -26,10 +26,16 @@ export interface FileRecord {
   /** Increases on every write. */
   revision: number;
   blob: string;
+  /**
+   * Set by the one DELETE that claimed this version (a conditional put), just before it removes the
+   * record: the claim makes "who gives the space back" exactly one request, as the store has no
+   * conditional delete. Writers wait while it is fresh (see deleteClaimLive).
+   */
+  deleting?: { id: string; since: string };
 }
 
-/** What a caller sees of a record: everything but the storage detail. */
-export type FileInfo = Omit<FileRecord, 'blob'>;
+/** What a caller sees of a record: everything but the storage details. */
+export type FileInfo = Omit<FileRecord, 'blob' | 'deleting'>;
 
 export const filesPrefix = (owner: string) => `users/${owner}/files/`;
 export const fileKey = (owner: string, path: string) => `${filesPrefix(owner)}${path}`;
@@ -45,6 +51,15 @@ export function serializeRecord(record: FileRecord): Buffer {
 }
 
 export function publicInfo(record: FileRecord): FileInfo {
-  const { blob: _blob, ...info } = record;
+  const { blob: _blob, deleting: _deleting, ...info } = record;
   return info;
+}
+
+/** A delete's claim older than this is taken for one whose worker died: others may proceed. */
+export const DELETE_CLAIM_STALE_MS = 60_000;
+
+export function deleteClaimLive(record: FileRecord, now: Date): boolean {
+  return (
+    record.deleting !== undefined && now.getTime() - Date.parse(record.deleting.since) < DELETE_CLAIM_STALE_MS
+  );
 }

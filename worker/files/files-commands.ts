@@ -94,6 +94,7 @@ export function registerFileCommands(
           contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
           author: ctx.actor,
           conditions: conditions(args),
+          declaredBytes: declaredBytes(args),
         });
         return files.commitWrite(plan, upload(ctx));
       }),
@@ -114,6 +115,7 @@ export function registerFileCommands(
             contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
             author: ctx.actor,
             conditions: { ifNoneMatch: '*' },
+            declaredBytes: declaredBytes(args),
           });
           return files.commitWrite(plan, body);
         }),
@@ -129,7 +131,9 @@ export function registerFileCommands(
     .register('files.delete', async (args, ctx) =>
       audited('delete', args, ctx, async () => {
         try {
-          await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args));
+          await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args), {
+            takeOverClaim: ctx.redelivered,
+          });
         } catch (error) {
           // Sent again after its worker died: finding nothing, that worker most likely deleted it.
           const gone = error instanceof CommandError && error.code === ErrorCode.NOT_FOUND;
@@ -149,6 +153,12 @@ function text(args: Record<string, unknown>, name: string): string {
 function optionalText(args: Record<string, unknown>, name: string): string | undefined {
   const value = args[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** The upload's Content-Length as the api saw it, if any. */
+function declaredBytes(args: Record<string, unknown>): number | undefined {
+  const value = args.declaredBytes;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 function conditions(args: Record<string, unknown>): Conditions {

@@ -8,13 +8,15 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { filePathProblem } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { AccessService } from '../access/access-service.ts';
+import type { AccessService, Holding } from '../access/access-service.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
+import type { WriteQuota } from '../quota/write-quota.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { Observation, PodWriteGuard } from '../users/incarnation.ts';
 import { profileKey } from '../users/users-service.ts';
 import { decideRange } from './byte-range.ts';
 import {
+  deleteClaimLive,
   etagFor,
   type FileInfo,
   type FileRecord,
@@ -40,6 +42,8 @@ export interface WriteRequest {
   contentType: string;
   author: string | null;
   conditions: Conditions;
+  /** Content-Length of the upload, when the client sent one (the quota reserves it up front). */
+  declaredBytes?: number | undefined;
 }
 
 /** A write whose preconditions held when it was planned; the bytes come next. */
@@ -49,6 +53,8 @@ export interface WritePlan {
   current: { record: FileRecord; docEtag: string } | undefined;
   /** The pod's account as seen when planned: a new file is committed only into that same account. */
   owner?: Observation | undefined;
+  /** What the author holds in the pod (a grantee's budgeted entries are charged too). */
+  holding: Holding;
 }
 
 export type ReadResult =
@@ -74,6 +80,8 @@ export class FilesService {
     private readonly events: EventPublisher = noEventPublisher,
     private readonly clock: () => Date = () => new Date(),
     private readonly guard?: PodWriteGuard,
+    /** Storage quotas (worker/quota/); without it nothing is counted or limited. */
+    private readonly quota?: WriteQuota,
   ) {}
 
   async info(actor: string | null, owner: string, path: string): Promise<FileInfo> {
@@ -127,7 +135,7 @@ export class FilesService {
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
     checkConditions(request.conditions, current?.record);
-    return { request, current, owner: ownerSeen };
+    return { request, current, owner: ownerSeen, holding };
   }
 
   /** Streams the bytes into a new blob, then makes them visible. Returns whether the file was created. */
@@ -136,6 +144,16 @@ export class FilesService {
     bytes: AsyncIterable<Buffer>,
   ): Promise<{ created: boolean; info: FileInfo }> {
     const { owner, path, contentType, author, conditions } = plan.request;
+    // The quota is held before the first byte and grows with the body: a write that would pass it
+    // stops there (quota_exceeded), and its bytes never become visible.
+    const charge = await this.quota?.begin({
+      owner,
+      actor: author,
+      holding: plan.holding,
+      path,
+      current: plan.current?.record,
+      declaredBytes: plan.request.declaredBytes,
+    });
     const blob = newBlobKey(owner);
     const hash = createHash('sha256');
     let size = 0;
@@ -146,12 +164,23 @@ export class FilesService {
         yield chunk;
       }
     }
-    await this.store.putStream(blob, hashed(), { contentType });
+    try {
+      await this.store.putStream(blob, charge === undefined ? hashed() : charge.meter(hashed()), {
+        contentType,
+      });
+    } catch (error) {
+      await charge?.release();
+      throw error;
+    }
     const sha256 = hash.digest('hex');
     try {
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
         // The first attempt trusts the plan's read: the conditional put fails if the file changed since.
         const current = attempt === 0 ? plan.current : await this.#read(owner, path);
+        if (current !== undefined && deleteClaimLive(current.record, this.clock())) {
+          await pause(attempt); // a DELETE claimed this version: it is gone in a moment
+          continue;
+        }
         checkConditions(conditions, current?.record);
         const now = this.clock().toISOString();
         const revision = (current?.record.revision ?? 0) + 1;
@@ -174,12 +203,14 @@ export class FilesService {
           const file = { exists: current !== undefined, author: current?.record.author ?? null };
           this.access.decide(holding, 'write-file', owner, path, file);
         }
+        await charge?.cover(size, current?.record);
         try {
           await this.#commitRecord(record, owner, current?.docEtag, plan.owner);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
           throw error;
         }
+        await charge?.settle(size, current?.record);
         await this.events.publish({
           kind: current === undefined ? 'file.created' : 'file.updated',
           owner,
@@ -192,6 +223,7 @@ export class FilesService {
       }
       throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
     } catch (error) {
+      await charge?.release();
       await this.#deleteQuietly(blob);
       throw error;
     }
@@ -317,20 +349,45 @@ export class FilesService {
     throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
   }
 
+  /**
+   * Deletes a file. The store has no conditional delete, so the version is first claimed with a
+   * conditional put (deleting: claimId): of concurrent DELETEs exactly one claims it, removes it and
+   * gives its space back to the quota; a write waits while the claim is fresh. A DELETE sent again
+   * after its worker died (`takeOverClaim`) takes a fresh claim over: most likely its own.
+   */
   async delete(
     actor: string | null,
     owner: string,
     path: string,
     conditions: Conditions = {},
+    options: { takeOverClaim?: boolean } = {},
   ): Promise<void> {
+    const claimId = randomUUID();
     checkPath(path);
     this.access.precheck(await this.access.holding(actor, owner), 'delete', path, notFound(path));
-    const current = await this.#read(owner, path);
-    if (current === undefined) throw notFound(path);
-    checkConditions(conditions, current.record);
-    await this.store.delete(fileKey(owner, path));
-    await this.#deleteQuietly(current.record.blob);
-    await this.events.publish({ kind: 'file.deleted', owner, path });
+    for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
+      const current = await this.#read(owner, path);
+      if (current === undefined) throw notFound(path);
+      checkConditions(conditions, current.record);
+      const now = this.clock();
+      if (deleteClaimLive(current.record, now) && !options.takeOverClaim) {
+        await pause(attempt); // another DELETE claimed it: it is gone in a moment
+        continue;
+      }
+      const claimed = { ...current.record, deleting: { id: claimId, since: now.toISOString() } };
+      try {
+        await this.#writeRecord(claimed, owner, current.docEtag);
+      } catch (error) {
+        if (error instanceof PreconditionFailedError) continue; // changed meanwhile: look again
+        throw error;
+      }
+      await this.store.delete(fileKey(owner, path));
+      await this.quota?.ledger.refund(owner, { bytes: current.record.size, files: 1 }).catch(() => undefined); // an overcount a recount repairs; the file is gone either way
+      await this.#deleteQuietly(current.record.blob);
+      await this.events.publish({ kind: 'file.deleted', owner, path });
+      return;
+    }
+    throw new CommandError(ErrorCode.CONFLICT, `${path} is being changed or deleted; try again`, 1);
   }
 
   async #read(owner: string, path: string): Promise<{ record: FileRecord; docEtag: string } | undefined> {
@@ -453,6 +510,10 @@ async function* emptyChunks(): AsyncGenerator<Buffer> {}
 function emptyStream(): NodeJS.ReadableStream {
   return Readable.from(emptyChunks());
 }
+
+/** A short wait with jitter before looking at a contended file again. */
+const pause = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * Math.min(100, 5 * 2 ** attempt)));
 
 const isPreconditionFailure = (error: unknown) =>
   error instanceof CommandError && error.code === ErrorCode.PRECONDITION_FAILED;

@@ -1,0 +1,300 @@
+/**
+ * The usage ledger: one JSON document per pod, `users/<owner>/quota/usage.json`, holding what the pod
+ * stores, the operator's overrides, the reservations of writes in progress and what grantees have spent
+ * of their budgets. Every change is a compare-and-swap (a put with If-Match on the version read, retried
+ * with jitter), so any number of stateless workers share it safely. The policy is quota-policy.ts.
+ *
+ * A pod without a document (a new account, or one from before quotas) gets one counted from its objects:
+ * files are the keys under `files/`, bytes the sizes under `blobs/` (see recount()).
+ */
+import { randomUUID } from 'node:crypto';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import {
+  type Amount,
+  available,
+  type BudgetRef,
+  emptyUsage,
+  mayReserve,
+  parseLimits,
+  type Refusal,
+  refunded,
+  settled,
+  type UsageDocument,
+  usageView,
+  withLimits,
+  withoutReservation,
+  withReservation,
+} from './quota-policy.ts';
+
+export interface QuotaSettings {
+  /** Limits of an account without an override (QUOTA_DEFAULT_BYTES, QUOTA_DEFAULT_FILES). */
+  defaults: Amount;
+  /** How much an upload of unknown length reserves at a time (QUOTA_RESERVE_STEP_BYTES). */
+  reserveStepBytes: number;
+  /** How long a reservation holds without renewal (QUOTA_RESERVATION_TTL_MS). */
+  reservationTtlMs: number;
+}
+
+export const usageKey = (owner: string) => `users/${owner}/quota/usage.json`;
+
+interface Versioned {
+  doc: UsageDocument;
+  etag: string | undefined;
+}
+
+/** Swaps that may be refused (reservations, overrides) give up after this many lost races: 409. */
+const MAX_ATTEMPTS = 32;
+/**
+ * Swaps that only record what already happened (a settle, a release, a refund) are never refused, and
+ * losing one is a drift: they keep trying much longer.
+ */
+const MAX_RECORD_ATTEMPTS = 400;
+const backoff = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt * 4)));
+const LIST_PAGE = 1000;
+
+export const quotaExceeded = (reason: string) => new CommandError(ErrorCode.QUOTA_EXCEEDED, reason);
+
+export class UsageLedger {
+  constructor(
+    private readonly store: ObjectStore,
+    readonly settings: QuotaSettings,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** The usage document as its owner sees it (used, reserved, limits, available). */
+  async view(owner: string) {
+    let found = await this.#read(owner);
+    // Counted just now from the pod (an account from before quotas): kept, so the count is done once.
+    if (found.etag === undefined) found = await this.update(owner, (doc) => doc, found);
+    return usageView(found.doc, this.settings.defaults, this.clock());
+  }
+
+  /** The operator's override: `{bytes?, files?}`, each a number or null (back to the default). */
+  async setLimits(owner: string, body: unknown) {
+    let change: ReturnType<typeof parseLimits>;
+    try {
+      change = parseLimits(body);
+    } catch (error) {
+      throw new CommandError(ErrorCode.INVALID, (error as Error).message);
+    }
+    const { doc } = await this.update(owner, (doc) => withLimits(doc, change, this.clock()));
+    return usageView(doc, this.settings.defaults, this.clock());
+  }
+
+  /** Drift repair: `used` counted again from the pod's objects; everything else kept. */
+  async recount(owner: string) {
+    const counted = await this.#count(owner);
+    const now = this.clock();
+    const { doc } = await this.update(owner, (doc) => ({
+      ...doc,
+      used: counted,
+      recountedAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    }));
+    return usageView(doc, this.settings.defaults, now);
+  }
+
+  /** A removed file gives its space back. */
+  async refund(owner: string, amount: Amount): Promise<void> {
+    await this.updateExisting(owner, (doc) => refunded(doc, amount, this.clock()));
+  }
+
+  /**
+   * Holds `amount` for a write (charged also to `budgets`), or throws quota_exceeded. The hold is
+   * settled when the write commits, released when it fails, and lapses by itself if its worker dies.
+   */
+  async reserve(
+    owner: string,
+    amount: Amount,
+    budgets: BudgetRef[],
+    mode: 'exact' | 'step' = 'exact',
+  ): Promise<Hold> {
+    const hold = new Hold(this, owner, randomUUID(), budgets);
+    await hold.resize(amount, mode);
+    return hold;
+  }
+
+  get now(): Date {
+    return this.clock();
+  }
+
+  /**
+   * Applies `change` with compare-and-swap, retried on a concurrent change; starts from `hint` (the
+   * version this worker wrote last) when given, which saves the read while nobody else wrote.
+   */
+  async update(
+    owner: string,
+    change: (doc: UsageDocument) => UsageDocument | Refusal,
+    hint?: Versioned,
+  ): Promise<Versioned> {
+    return (await this.#swap(owner, change, hint, true)) as Versioned;
+  }
+
+  /**
+   * Like update, but only while the document exists: a settle, release or refund must not bring back
+   * the document of an account deleted meanwhile. Nothing is written when there is none.
+   */
+  async updateExisting(
+    owner: string,
+    change: (doc: UsageDocument) => UsageDocument | Refusal,
+    hint?: Versioned,
+  ): Promise<Versioned | undefined> {
+    return this.#swap(owner, change, hint, false);
+  }
+
+  async #swap(
+    owner: string,
+    change: (doc: UsageDocument) => UsageDocument | Refusal,
+    hint: Versioned | undefined,
+    create: boolean,
+  ): Promise<Versioned | undefined> {
+    let found = hint;
+    const attempts = create ? MAX_ATTEMPTS : MAX_RECORD_ATTEMPTS;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      found ??= await this.#read(owner, create);
+      if (found === undefined) return undefined;
+      const next = change(found.doc);
+      if ('allow' in next) throw quotaExceeded(next.reason);
+      const condition = found.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: found.etag };
+      try {
+        const { etag } = await this.store.put(usageKey(owner), Buffer.from(JSON.stringify(next)), {
+          ...condition,
+          contentType: 'application/json',
+        });
+        return { doc: next, etag };
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        found = undefined;
+        await backoff(attempt);
+      }
+    }
+    throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${owner}'s pod; try again`, 1);
+  }
+
+  /** The stored document, or a fresh one counted from the pod (etag undefined: not stored yet). */
+  async #read(owner: string): Promise<Versioned>;
+  async #read(owner: string, create: boolean): Promise<Versioned | undefined>;
+  async #read(owner: string, create = true): Promise<Versioned | undefined> {
+    const object = await this.store.get(usageKey(owner));
+    if (object !== undefined)
+      return { doc: JSON.parse(object.body.toString('utf8')) as UsageDocument, etag: object.etag };
+    if (!create) return undefined;
+    const now = this.clock();
+    return {
+      doc: { ...emptyUsage(now), used: await this.#count(owner), recountedAt: now.toISOString() },
+      etag: undefined,
+    };
+  }
+
+  /** Files: the records under `files/`; bytes: every blob under `blobs/` (orphans occupy disk too). */
+  async #count(owner: string): Promise<Amount> {
+    let files = 0;
+    let bytes = 0;
+    for (const [prefix, tally] of [
+      [`users/${owner}/files/`, () => files++],
+      [`users/${owner}/blobs/`, (size: number) => (bytes += size)],
+    ] as const) {
+      let startAfter: string | undefined;
+      do {
+        const page = await this.store.list(prefix, {
+          limit: LIST_PAGE,
+          ...(startAfter === undefined ? {} : { startAfter }),
+        });
+        for (const item of page.items) tally(item.size);
+        startAfter = page.next;
+      } while (startAfter !== undefined);
+    }
+    return { bytes, files };
+  }
+}
+
+/** A write's reservation: grown as bytes arrive, settled on commit, released on failure. */
+export class Hold {
+  #amount: Amount = { bytes: 0, files: 0 };
+  #last: Versioned | undefined;
+  #renewAt = 0;
+  #done = false;
+
+  constructor(
+    private readonly ledger: UsageLedger,
+    readonly owner: string,
+    readonly id: string,
+    readonly budgets: BudgetRef[],
+  ) {}
+
+  get amount(): Amount {
+    return this.#amount;
+  }
+
+  /**
+   * Holds `amount` instead of the current hold. `exact`: just that; `step`: as much more as one reserve
+   * step allows, so an upload of unknown length does not come back for every part.
+   */
+  async resize(amount: Amount, mode: 'exact' | 'step'): Promise<void> {
+    const { settings } = this.ledger;
+    this.#last = await this.ledger.update(
+      this.owner,
+      (doc) => {
+        const now = this.ledger.now;
+        const verdict = mayReserve(doc, settings.defaults, amount, this.budgets, now, this.id);
+        if (!verdict.allow) return verdict;
+        const bytes =
+          mode === 'exact'
+            ? amount.bytes
+            : Math.max(
+                amount.bytes,
+                Math.min(
+                  amount.bytes + settings.reserveStepBytes,
+                  available(doc, settings.defaults, this.budgets, now, this.id),
+                ),
+              );
+        this.#amount = { bytes, files: amount.files };
+        return withReservation(
+          doc,
+          { id: this.id, ...this.#amount, budgets: this.budgets, until: this.#until() },
+          now,
+        );
+      },
+      this.#last,
+    );
+    this.#renewAt = this.ledger.now.getTime() + settings.reservationTtlMs / 2;
+  }
+
+  /** Makes sure the hold covers `need` (growing it, or refusing with quota_exceeded). */
+  async cover(need: Amount, mode: 'exact' | 'step' = 'exact'): Promise<void> {
+    if (need.bytes <= this.#amount.bytes && need.files <= this.#amount.files) {
+      if (this.ledger.now.getTime() >= this.#renewAt) await this.resize(this.#amount, 'exact');
+      return;
+    }
+    await this.resize(
+      { bytes: Math.max(need.bytes, this.#amount.bytes), files: Math.max(need.files, this.#amount.files) },
+      mode,
+    );
+  }
+
+  /** The write is visible: its real change (`delta`) moves into the pod's usage and its budgets. */
+  async settle(delta: Amount): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.ledger.updateExisting(
+      this.owner,
+      (doc) => settled(doc, this.id, delta, this.budgets, this.ledger.now),
+      this.#last,
+    );
+  }
+
+  /** The write failed: the hold goes (if this fails too, it lapses at its expiry). */
+  async release(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.ledger
+      .updateExisting(this.owner, (doc) => withoutReservation(doc, this.id, this.ledger.now), this.#last)
+      .catch(() => undefined);
+  }
+
+  #until(): string {
+    return new Date(this.ledger.now.getTime() + this.ledger.settings.reservationTtlMs).toISOString();
+  }
+}
