@@ -28,8 +28,13 @@ import { webhooksRoutes } from './routes/webhooks.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authenticated caller's username; null until authentication lands (issue: accounts and tokens). */
+    /** The authenticated caller's username (`admin` for the operator); null for a request without a token. */
     principal: string | null;
+    /**
+     * Asks again whether the request's token still stands for `principal` (revoked, expired, or its account
+     * deleted: false). Long-lived responses (event streams) call it while they run. Null without a token.
+     */
+    credentialsStillValid: (() => Promise<boolean>) | null;
   }
 }
 
@@ -78,6 +83,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installHttpContract(app, options);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('credentialsStillValid', null);
 
   const limits = admission({ ...options.limits, registry: options.metrics.registry });
   const resolver = new TokenResolver(

@@ -48,6 +48,7 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
       throw unauthorized('the Authorization header must be "Bearer <token>"', 'invalid_request');
     if (isAdmin(token)) {
       request.principal = ADMIN_ACTOR;
+      request.credentialsStillValid = async () => true;
       return;
     }
     if (!isWellFormedToken(token)) throw unauthorized('that is not a podstore token', 'invalid_token');
@@ -60,6 +61,9 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
     }
     if (username === null) throw unauthorized('the token is unknown, expired or revoked', 'invalid_token');
     request.principal = username;
+    // The resolver's answer is cached for at most AUTH_CACHE_MS and dropped at once on a revocation.
+    request.credentialsStillValid = async () =>
+      (await resolver.resolve(token, request.id, addressKey(request.ip))) === username;
   };
 }
 

@@ -17,6 +17,7 @@ export const EVENTS_NEED_NATS =
 
 const GRANTEE_VIEW_REFRESH_MS = 1000;
 const OWNER_VIEW_REFRESH_MS = 5000;
+const TOKEN_RECHECK_MS = 1000;
 
 export interface EventsRouteOptions {
   call: CallService;
@@ -90,6 +91,17 @@ export function eventsRoutes(options: EventsRouteOptions) {
         // The view is asked again: a grantee's every second (a revoked grant, or a deleted owner or watcher
         // account, stops its events within a second); the owner's every 5 s (its stream ends with its
         // user.deleted event anyway, and never shows another account's events).
+        // The token too, every second: a revoked or expired token, or a deleted watcher, ends the stream.
+        const recheck = setInterval(() => {
+          const stillValid = request.credentialsStillValid;
+          if (stillValid === null) return;
+          stillValid().then(
+            (valid) => {
+              if (!valid) stream.close();
+            },
+            () => stream.close(),
+          );
+        }, TOKEN_RECHECK_MS);
         const refresh = setInterval(
           () => {
             viewOf().then(
@@ -110,6 +122,7 @@ export function eventsRoutes(options: EventsRouteOptions) {
           maxBufferBytes: options.maxBufferBytes,
           onClose: (reason) => {
             clearInterval(refresh);
+            clearInterval(recheck);
             open.delete(stream);
             void subscription?.close();
             if (reason === 'overflow')

@@ -283,6 +283,25 @@ describe('live events', () => {
     expect((await fetch(`${one}/v1/users/revoker`, { headers: bearer(token) })).status).toBe(401);
   });
 
+  it("ends an open event stream within seconds once its token is revoked, the owner's too", async () => {
+    expect((await put(one, 'streamer', {})).status).toBe(201);
+    const issued = await fetch(`${one}/v1/users/streamer/tokens`, {
+      method: 'POST',
+      ...jsonBody({ label: 's' }),
+    });
+    const { id, token } = (await issued.json()) as { id: string; token: string };
+    // Opened with the second token, on the replica that did not revoke it.
+    const client = await SseClient.open(`${two}/v1/users/streamer/events`, bearer(token));
+    clients.push(client);
+    expect(client.status).toBe(200);
+    await client.until((c) => c.comments.includes('ping'), 3000, 'ping');
+    expect(client.ended).toBe(false);
+    expect((await fetch(`${one}/v1/users/streamer/tokens/${id}`, { method: 'DELETE' })).status).toBe(204);
+    await client.until((c) => c.ended, 4000, 'end of the stream');
+    // The stream was ended by the server, and the token opens nothing any more.
+    expect((await SseClient.open(`${two}/v1/users/streamer/events`, bearer(token))).status).toBe(401);
+  });
+
   it('sends heartbeat comments and refuses bad requests with problem+json', async () => {
     expect((await put(one, 'quiet', {})).status).toBe(201);
     const client = await sse(`${two}/v1/users/quiet/events`);
