@@ -224,6 +224,6 @@ export function asksAboutState(method: Method, headers: ConditionalHeaders): boo
   if (headers.ifMatch !== undefined || headers.ifUnmodifiedSince !== undefined) return true;
   if (headers.ifModifiedSince !== undefined || headers.ifRange !== undefined) return true;
   if (headers.ifNoneMatch === undefined) return false;
-  // "Create only" on a PUT asks no more than any create does: whether the name is free.
-  return !(method === 'PUT' && headers.ifNoneMatch.trim() === '*');
+  // "Create only" asks no more than any create does: whether the name is free.
+  return !((method === 'PUT' || method === 'POST') && headers.ifNoneMatch.trim() === '*');
 }

@@ -179,6 +179,7 @@ describe('which conditions ask about a file', () => {
   it('all but If-None-Match: * on PUT', () => {
     expect(asksAboutState('PUT', {})).toBe(false);
     expect(asksAboutState('PUT', { ifNoneMatch: ' * ' })).toBe(false);
+    expect(asksAboutState('POST', { ifNoneMatch: '*' })).toBe(false);
     expect(asksAboutState('PUT', { ifNoneMatch: '"a"' })).toBe(true);
     expect(asksAboutState('DELETE', { ifNoneMatch: '*' })).toBe(true);
     expect(asksAboutState('PUT', { ifMatch: '"bogus"' })).toBe(true);

@@ -373,14 +373,17 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  /** Runs `move` after creating the target's folders; retries if a delete removed them meanwhile. */
+  /**
+   * Runs `move` after creating the target's folders; retries if a delete removed them meanwhile (a
+   * delete of the folder's last key removes the folder, and may do so while mkdir is creating it).
+   */
   async #moveIntoPlace(file: string, move: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(path.dirname(file), { recursive: true });
       try {
+        await mkdir(path.dirname(file), { recursive: true });
         return await move();
       } catch (error) {
-        if (errnoCode(error) !== 'ENOENT' || attempt >= 5) throw error;
+        if (errnoCode(error) !== 'ENOENT' || attempt >= 20) throw error;
       }
     }
   }
