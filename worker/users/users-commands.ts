@@ -8,7 +8,7 @@ import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { ADMIN_ACTOR } from '../../protocol/tokens.ts';
 import type { TokenService } from '../accounts/token-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
-import type { AccountKind, UsersService, WriteConditions } from './users-service.ts';
+import { type AccountKind, matches, type UsersService, type WriteConditions } from './users-service.ts';
 
 export const USERS_SERVICE = 'users';
 
@@ -79,7 +79,7 @@ export function registerUserCommands(
       if (current === undefined) throw notFound(name);
       // Every precondition first: a refused delete must leave the account's tokens alone.
       const { ifMatch } = conditions(args);
-      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.etag) {
+      if (!matches(current, ifMatch)) {
         throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the profile does not match If-Match');
       }
       await tokens.revokeAll(name);

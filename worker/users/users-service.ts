@@ -3,8 +3,10 @@
  * with conditional puts so that concurrent writers never lose each other's changes (optimistic
  * concurrency: read, change, write if unchanged, else retry).
  */
+
 import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { parseTagList } from '../../protocol/preconditions.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
 import { type Json, mergePatch } from './merge-patch.ts';
@@ -31,7 +33,7 @@ interface StoredUser {
 }
 
 export interface WriteConditions {
-  /** An etag, or `*` for "any existing version". */
+  /** An If-Match list (`"a", "b"`, a bare etag, or `*` for "any existing version"). */
   ifMatch?: string;
   ifNoneMatch?: '*';
 }
@@ -151,10 +153,15 @@ export class UsersService {
   }
 }
 
-/** If-Match semantics: absent matches anything; `*` matches any existing version; else the exact etag. */
-function matches(current: { etag: string } | undefined, ifMatch: string | undefined): boolean {
+/**
+ * If-Match semantics (RFC 9110 §13.1.1): absent matches anything; `*` matches any existing version;
+ * else one tag of the list must match the etag strongly.
+ */
+export function matches(current: { etag: string } | undefined, ifMatch: string | undefined): boolean {
   if (ifMatch === undefined) return true;
-  return current !== undefined && (ifMatch === '*' || current.etag === ifMatch);
+  const list = parseTagList(ifMatch);
+  if (current === undefined || list === undefined) return false;
+  return list === '*' || list.some((tag) => !tag.weak && tag.opaque === current.etag);
 }
 
 function parseStoredUser(object: StoredObject): UserRecord {
