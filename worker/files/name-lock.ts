@@ -45,7 +45,7 @@ export class NameLocks {
     private readonly store: ObjectStore,
     options: NameLockOptions = {},
   ) {
-    this.#leaseMs = options.leaseMs ?? 5000;
+    this.#leaseMs = options.leaseMs ?? 2000;
     this.#waitMs = options.waitMs ?? 10_000;
     this.#clock = options.clock ?? Date.now;
   }
@@ -70,7 +70,7 @@ export class NameLocks {
       return await work(beforeWrite);
     } finally {
       // Only while the lease holds is the lock surely still ours; once past, it expires by itself.
-      if (this.#clock() < held.until) await this.store.delete(key).catch(() => undefined);
+      if (this.#clock() < held.until) await this.store.discard(key).catch(() => undefined);
     }
   }
 

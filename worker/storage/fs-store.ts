@@ -224,6 +224,10 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
+  async discard(key: string): Promise<void> {
+    await this.delete(key);
+  }
+
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
     const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
     const startAfter = options.startAfter || undefined;
