@@ -94,11 +94,18 @@ describe('name locks', () => {
     expect(await store.get(key)).toBeUndefined();
   });
 
-  it('refuses to write once its own lease is half spent', async () => {
+  it('refuses to write with less than its write margin of the lease left', async () => {
     let now = 0;
-    const locks = new NameLocks(store, { leaseMs: 1000, clock: () => now });
+    const locks = new NameLocks(store, { leaseMs: 10_000, writeMarginMs: 6000, clock: () => now });
+    expect(
+      await locks.withLock('alice', 'c/x', async (beforeWrite) => {
+        now += 3900;
+        beforeWrite();
+        return 'written';
+      }),
+    ).toBe('written');
     const result = locks.withLock('alice', 'c/x', async (beforeWrite) => {
-      now += 600;
+      now += 4100;
       beforeWrite();
       return 'written';
     });

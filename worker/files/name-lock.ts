@@ -10,7 +10,8 @@
  * exactly one writer holds it. The lock is held only for the check and the record's put (a few storage
  * requests, never while bytes stream). It is a lease: a holder that dies leaves it behind for at most
  * `leaseMs`, after which a waiter takes it over with a conditional put on the stale version (If-Match),
- * so again only one wins. A holder that finds its lease nearly spent before it writes gives up (503).
+ * so again only one wins. A holder that has less than `writeMarginMs` of its lease left when it is
+ * about to write gives up (503): its write could otherwise land after the lock passed to another.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +21,13 @@ import { type ObjectStore, PreconditionFailedError } from '../storage/object-sto
 export interface NameLockOptions {
   /** How long a holder may keep the lock before others may take it over. */
   leaseMs?: number;
-  /** How long a creation waits for the lock before it answers 503 (retry). */
+  /**
+   * The least lease a holder must have left when it starts its write: more than the longest a store
+   * request may take (the S3 client gives up after 5 s without progress), so a write never lands after
+   * another holder took the lock over.
+   */
+  writeMarginMs?: number;
+  /** How long a creation waits for the lock before it answers 503 (retry); longer than the lease. */
   waitMs?: number;
   clock?: () => number;
 }
@@ -38,6 +45,7 @@ export const lockKey = (owner: string, path: string) => {
 
 export class NameLocks {
   readonly #leaseMs: number;
+  readonly #writeMarginMs: number;
   readonly #waitMs: number;
   readonly #clock: () => number;
 
@@ -45,8 +53,9 @@ export class NameLocks {
     private readonly store: ObjectStore,
     options: NameLockOptions = {},
   ) {
-    this.#leaseMs = options.leaseMs ?? 2000;
-    this.#waitMs = options.waitMs ?? 10_000;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#writeMarginMs = options.writeMarginMs ?? Math.min(6000, this.#leaseMs / 2);
+    this.#waitMs = options.waitMs ?? 15_000;
     this.#clock = options.clock ?? Date.now;
   }
 
@@ -58,7 +67,7 @@ export class NameLocks {
     const key = lockKey(owner, path);
     const held = await this.#acquire(key);
     const beforeWrite = () => {
-      if (this.#clock() > held.until - this.#leaseMs / 2) {
+      if (this.#clock() > held.until - this.#writeMarginMs) {
         throw new CommandError(
           ErrorCode.STORAGE_UNAVAILABLE,
           'the store is too slow to create files safely; retry',
