@@ -279,7 +279,21 @@ describe.each(backends)('conditional requests and name races on $name', (backend
     const pairs = 24;
     const outcomes = await Promise.all(
       Array.from({ length: pairs }, async (_, i) => {
-        const [file, inner] = await Promise.all([put(`race${i}/x`, 'file'), put(`race${i}/x/y`, 'inner')]);
+        // Listings taken while the two race must never show x twice (as a file and as a folder).
+        const listings: Promise<{ name: string }[]>[] = [];
+        const racing = Promise.all([put(`race${i}/x`, 'file'), put(`race${i}/x/y`, 'inner')]);
+        for (let k = 0; k < 3; k++) {
+          listings.push(
+            as(owner, `race${i}/`).then(async (res) =>
+              res.status === 200 ? ((await res.json()) as { items: { name: string }[] }).items : [],
+            ),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        const [file, inner] = await racing;
+        for (const items of await Promise.all(listings)) {
+          expect(items.filter((item) => item.name === 'x').length).toBeLessThanOrEqual(1);
+        }
         return { i, file: file.status, inner: inner.status };
       }),
     );
