@@ -94,19 +94,29 @@ describe('name locks', () => {
     expect(await store.get(key)).toBeUndefined();
   });
 
-  it('refuses to write with less than its write margin of the lease left', async () => {
+  it('refuses to write with less than its write margin of the lease left, and knows when it may have lost the lock', async () => {
     let now = 0;
-    const locks = new NameLocks(store, { leaseMs: 10_000, writeMarginMs: 6000, clock: () => now });
+    const locks = new NameLocks(store, {
+      leaseMs: 2000,
+      writeMarginMs: 1000,
+      clockSkewMs: 500,
+      clock: () => now,
+    });
     expect(
-      await locks.withLock('alice', 'c/x', async (beforeWrite) => {
-        now += 3900;
-        beforeWrite();
-        return 'written';
+      await locks.withLock('alice', 'c/x', async (lease) => {
+        now += 900;
+        lease.beforeWrite();
+        expect(lease.stillHeld()).toBe(true);
+        now += 700; // the write took long: 1600 ms in, within 500 ms of the lease's end
+        return lease.stillHeld();
       }),
-    ).toBe('written');
-    const result = locks.withLock('alice', 'c/x', async (beforeWrite) => {
-      now += 4100;
-      beforeWrite();
+    ).toBe(false);
+    // The lock of a holder that may have lost it is not deleted by it: it expires by itself.
+    expect(await store.get(lockKey('alice', 'c/x'))).toBeDefined();
+    now += 2000;
+    const result = locks.withLock('alice', 'c/x', async (lease) => {
+      now += 1100;
+      lease.beforeWrite();
       return 'written';
     });
     await expect(result).rejects.toMatchObject({ code: 'storage_unavailable' });

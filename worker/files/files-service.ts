@@ -229,10 +229,20 @@ export class FilesService {
 
   /** Writes the record of a new file, under its name's lock, if the file/folder rule allows it. */
   async #create(record: FileRecord, owner: string): Promise<void> {
-    await this.#locks.withLock(owner, record.path, async (beforeWrite) => {
+    await this.#locks.withLock(owner, record.path, async (lease) => {
       await this.#refuseFolderClash(owner, record.path);
-      beforeWrite();
+      lease.beforeWrite();
       await this.#writeRecord(record, owner, undefined);
+      if (!lease.stillHeld()) {
+        // The store stalled so long that the lock may have passed to another creation, whose check
+        // may have missed this record: undo it rather than risk a file where a folder is.
+        await this.store.delete(fileKey(owner, record.path));
+        throw new CommandError(
+          ErrorCode.STORAGE_UNAVAILABLE,
+          'the store is too slow to create files safely; retry',
+          1,
+        );
+      }
     });
   }
 

@@ -10,8 +10,9 @@
  * exactly one writer holds it. The lock is held only for the check and the record's put (a few storage
  * requests, never while bytes stream). It is a lease: a holder that dies leaves it behind for at most
  * `leaseMs`, after which a waiter takes it over with a conditional put on the stale version (If-Match),
- * so again only one wins. A holder that has less than `writeMarginMs` of its lease left when it is
- * about to write gives up (503): its write could otherwise land after the lock passed to another.
+ * so again only one wins. A holder starts its write only with `writeMarginMs` of its lease left, and a
+ * write that completes when the lease may have passed to another (a store that stalled) is undone by
+ * its writer, who answers 503: a taker's check may have missed it.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,15 +22,24 @@ import { type ObjectStore, PreconditionFailedError } from '../storage/object-sto
 export interface NameLockOptions {
   /** How long a holder may keep the lock before others may take it over. */
   leaseMs?: number;
-  /**
-   * The least lease a holder must have left when it starts its write: more than the longest a store
-   * request may take (the S3 client gives up after 5 s without progress), so a write never lands after
-   * another holder took the lock over.
-   */
+  /** The least lease a holder must have left to start its write. */
   writeMarginMs?: number;
+  /** How far apart two workers' clocks may be: a lease this close to its end no longer counts as held. */
+  clockSkewMs?: number;
   /** How long a creation waits for the lock before it answers 503 (retry); longer than the lease. */
   waitMs?: number;
   clock?: () => number;
+}
+
+/** What a holder may ask about its lock while it works. */
+export interface Lease {
+  /** Throws (503, retry) unless enough of the lease is left to start a write. */
+  beforeWrite(): void;
+  /**
+   * Whether the lock was surely still ours a moment ago: no other worker's clock can have passed the
+   * lease's end. A write that completes when this is false may have raced a taker's check.
+   */
+  stillHeld(): boolean;
 }
 
 interface LockBody {
@@ -43,9 +53,13 @@ export const lockKey = (owner: string, path: string) => {
   return `users/${owner}/locks/${createHash('sha256').update(segment).digest('hex')}`;
 };
 
+const tooSlow = () =>
+  new CommandError(ErrorCode.STORAGE_UNAVAILABLE, 'the store is too slow to create files safely; retry', 1);
+
 export class NameLocks {
   readonly #leaseMs: number;
   readonly #writeMarginMs: number;
+  readonly #clockSkewMs: number;
   readonly #waitMs: number;
   readonly #clock: () => number;
 
@@ -53,33 +67,28 @@ export class NameLocks {
     private readonly store: ObjectStore,
     options: NameLockOptions = {},
   ) {
-    this.#leaseMs = options.leaseMs ?? 10_000;
-    this.#writeMarginMs = options.writeMarginMs ?? Math.min(6000, this.#leaseMs / 2);
+    this.#leaseMs = options.leaseMs ?? 2000;
+    this.#writeMarginMs = options.writeMarginMs ?? this.#leaseMs / 2;
+    this.#clockSkewMs = options.clockSkewMs ?? this.#leaseMs / 4;
     this.#waitMs = options.waitMs ?? 15_000;
     this.#clock = options.clock ?? Date.now;
   }
 
-  /**
-   * Runs `work` holding the lock for `path`'s first segment. `work` gets a check to call right before
-   * its write: it throws (503) when the lease is too far gone for the write to be safe.
-   */
-  async withLock<T>(owner: string, path: string, work: (beforeWrite: () => void) => Promise<T>): Promise<T> {
+  /** Runs `work` holding the lock for `path`'s first segment. */
+  async withLock<T>(owner: string, path: string, work: (lease: Lease) => Promise<T>): Promise<T> {
     const key = lockKey(owner, path);
     const held = await this.#acquire(key);
-    const beforeWrite = () => {
-      if (this.#clock() > held.until - this.#writeMarginMs) {
-        throw new CommandError(
-          ErrorCode.STORAGE_UNAVAILABLE,
-          'the store is too slow to create files safely; retry',
-          1,
-        );
-      }
+    const lease: Lease = {
+      beforeWrite: () => {
+        if (this.#clock() > held.until - this.#writeMarginMs) throw tooSlow();
+      },
+      stillHeld: () => this.#clock() < held.until - this.#clockSkewMs,
     };
     try {
-      return await work(beforeWrite);
+      return await work(lease);
     } finally {
       // Only while the lease holds is the lock surely still ours; once past, it expires by itself.
-      if (this.#clock() < held.until) await this.store.discard(key).catch(() => undefined);
+      if (lease.stillHeld()) await this.store.discard(key).catch(() => undefined);
     }
   }
 
