@@ -281,7 +281,16 @@ describe.each(backends)('conditional requests and name races on $name', (backend
       Array.from({ length: pairs }, async (_, i) => {
         // Listings taken while the two race must never show x twice (as a file and as a folder).
         const listings: Promise<{ name: string }[]>[] = [];
-        const racing = Promise.all([put(`race${i}/x`, 'file'), put(`race${i}/x/y`, 'inner')]);
+        // A 503 + Retry-After (a store too slow to create safely) wrote nothing: a client tries again.
+        const putRetrying = async (path: string, body: string) => {
+          for (let attempt = 1; ; attempt++) {
+            const res = await put(path, body);
+            if (res.status !== 503 || attempt === 5) return res;
+            expect(res.headers.get('retry-after')).toBeTruthy();
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+        };
+        const racing = Promise.all([putRetrying(`race${i}/x`, 'file'), putRetrying(`race${i}/x/y`, 'inner')]);
         for (let k = 0; k < 3; k++) {
           listings.push(
             as(owner, `race${i}/`).then(async (res) =>

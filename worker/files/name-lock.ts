@@ -67,9 +67,9 @@ export class NameLocks {
     private readonly store: ObjectStore,
     options: NameLockOptions = {},
   ) {
-    this.#leaseMs = options.leaseMs ?? 2000;
+    this.#leaseMs = options.leaseMs ?? 5000;
     this.#writeMarginMs = options.writeMarginMs ?? this.#leaseMs / 2;
-    this.#clockSkewMs = options.clockSkewMs ?? this.#leaseMs / 4;
+    this.#clockSkewMs = options.clockSkewMs ?? this.#leaseMs / 5;
     this.#waitMs = options.waitMs ?? 15_000;
     this.#clock = options.clock ?? Date.now;
   }
