@@ -267,6 +267,17 @@ describe.each(backends)('conditional requests and name races on $name', (backend
     const locations = results.map((r) => r.headers.get('location'));
     expect(new Set(locations).size).toBe(results.length);
     expect(locations).toContain(`/v1/users/${owner}/files/slugs/Report.pdf`);
+    // A Slug that names a folder gets another name too.
+    expect((await put('slugs/Folder/inner.txt', 'inner')).status).toBe(201);
+    const beside = await as(owner, 'slugs/', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', slug: 'Folder' },
+      body: 'beside',
+    });
+    expect([beside.status, beside.headers.get('location')]).toEqual([
+      201,
+      expect.stringMatching(/\/slugs\/Folder-[0-9a-f]{8}$/),
+    ]);
     const bodies = await Promise.all(
       locations.map(async (l) =>
         (await fetch(`${base}${l}`, { headers: bearer(tokens[owner] ?? '') })).text(),

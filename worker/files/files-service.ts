@@ -291,7 +291,10 @@ export class FilesService {
     try {
       return await this.planWrite(write(first));
     } catch (error) {
-      if (!isPreconditionFailure(error)) throw error;
+      // Taken meanwhile, or the slug names a folder: another name. (When the folder itself is a file,
+      // the other name clashes too, and that 409 is the answer.)
+      const clash = error instanceof CommandError && error.code === ErrorCode.CONFLICT;
+      if (!isPreconditionFailure(error) && !clash) throw error;
       return this.planWrite(write(rename()));
     }
   }
