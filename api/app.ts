@@ -10,6 +10,9 @@ import { TokenResolver } from './auth/token-resolver.ts';
 import type { BrokerClient } from './broker-client.ts';
 import { serviceCaller, streamOpener } from './call-service.ts';
 import type { LiveEvents } from './events/live-events.ts';
+import { type HttpContractOptions, httpServerOptions, installHttpContract } from './http-contract.ts';
+import { admission } from './limits/admission.ts';
+import type { CallerLimitSettings } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
@@ -29,7 +32,7 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions {
+export interface AppOptions extends HttpContractOptions {
   broker: BrokerClient;
   logger: FastifyBaseLogger;
   metrics: ApiMetrics;
@@ -51,6 +54,8 @@ export interface AppOptions {
   invalidations?: Promise<Invalidations> | undefined;
   sseHeartbeatMs?: number;
   sseMaxBufferBytes?: number;
+  /** Per-caller limits (api/limits/): requests, transfers, event streams in flight; Retry-After of a 429. */
+  limits: CallerLimitSettings & { retryAfterS: number };
   /** BENCH_ROUTES: serve the benchmark routes (api/routes/bench.ts). */
   benchRoutes?: boolean;
 }
@@ -61,24 +66,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     requestIdLogLabel: 'requestId',
     disableRequestLogging: true,
-    return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
     frameworkErrors: (error, _request, reply) => {
       const status = (error as FastifyError).statusCode ?? 400;
       return sendProblem(reply, status >= 400 && status < 500 ? status : 400, error.message);
     },
+    ...httpServerOptions(options),
   });
+  installHttpContract(app, options);
 
   app.decorateRequest('principal', null);
-  app.addContentTypeParser(
-    'application/merge-patch+json',
-    { parseAs: 'string' },
-    app.getDefaultJsonParser('error', 'error'),
-  );
 
+  const limits = admission({ ...options.limits, registry: options.metrics.registry });
   const resolver = new TokenResolver(
-    (hash, callOptions) => options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+    (hash, callOptions) =>
+      limits.tokenCheck(callOptions.caller, () =>
+        options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+      ),
     options.authCacheMs,
   );
   const authenticate = authenticator({ adminToken: options.adminToken, resolver });
@@ -91,7 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    await authenticate(request);
+    await limits.admit(request, reply, authenticate);
   });
   app.addHook('onResponse', async (request, reply) => {
     // A user who deleted their account through this api: its token dies here at once (elsewhere within

@@ -40,6 +40,8 @@ export interface CallOptions {
   requestId: string;
   idempotent: boolean;
   timeoutMs: number;
+  /** The fairness key (the principal, or the client's address): the broker takes turns between callers. */
+  caller?: string;
 }
 
 /** Why a call got no outcome from a worker: the broker's own error, or no broker at all. */
@@ -193,7 +195,7 @@ export class BrokerClient {
       service,
       command,
       encodeCommandBody({ actor: options.actor, args }),
-      options,
+      { ...options, stream: true },
       id,
       stream,
     ).then(
@@ -219,7 +221,7 @@ export class BrokerClient {
     service: string,
     command: string,
     body: Buffer,
-    options: CallOptions,
+    options: CallOptions & { stream?: boolean },
     id = (this.#nextId++).toString(36),
     stream?: BrokerStream,
   ): Promise<Outcome> {
@@ -231,6 +233,8 @@ export class BrokerClient {
       deadline,
       idempotent: options.idempotent,
       requestId: options.requestId,
+      ...(options.caller === undefined ? {} : { caller: options.caller }),
+      ...(options.stream === true ? { stream: true } : {}),
     };
     const result = new Promise<Outcome>((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -5,6 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import { BrokerCallError, type BrokerClient } from './broker-client.ts';
 import type { BrokerStream } from './files/broker-stream.ts';
+import { callerKeyOf } from './limits/admission.ts';
 import { fromBrokerError, fromOutcomeError } from './problem.ts';
 
 export type CallService = <T>(
@@ -28,6 +29,7 @@ export function streamOpener(broker: BrokerClient, timeoutMs: number): OpenStrea
     broker.openStream(service, command, args, {
       actor: request.principal ?? null,
       requestId: request.id,
+      caller: callerKeyOf(request),
       // A stream cannot be replayed on another worker: the bytes already sent are gone.
       idempotent: false,
       timeoutMs,
@@ -58,6 +60,7 @@ export function serviceCaller(broker: BrokerClient, timeoutMs: number): CallServ
       const outcome = await broker.call(service, command, args, {
         actor: request.principal ?? null,
         requestId: request.id,
+        caller: callerKeyOf(request),
         idempotent: options.idempotent,
         timeoutMs,
       });

@@ -1,6 +1,12 @@
 /** The api's settings, from environment variables. */
+import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { flag, integer, loadConfig, text } from '../protocol/process/env.ts';
+import {
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS_PER_IP,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+} from './http-contract.ts';
 
 export const apiSpec = {
   host: text('API_HOST', '0.0.0.0', 'Address the HTTP api listens on'),
@@ -93,6 +99,69 @@ export const apiSpec = {
     'Unsent bytes an event-stream client may fall behind by before it is disconnected',
     1024,
     1_073_741_824,
+  ),
+  limitRequestsPerCaller: integer(
+    'API_LIMIT_REQUESTS_PER_CALLER',
+    64,
+    'Requests one authenticated caller may have in flight on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitTransfersPerCaller: integer(
+    'API_LIMIT_TRANSFERS_PER_CALLER',
+    32,
+    'Uploads and downloads one authenticated caller may have in flight on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitEventStreamsPerCaller: integer(
+    'API_LIMIT_EVENT_STREAMS_PER_CALLER',
+    8,
+    'Live event streams one authenticated caller may hold open on this api replica (over it: 429)',
+    1,
+    1_000_000,
+  ),
+  limitRequestsPerAddress: integer(
+    'API_LIMIT_ANONYMOUS_PER_IP',
+    32,
+    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429; 0: no limit, behind a proxy that limits per client)',
+    0,
+    1_000_000,
+  ),
+  limitRetryAfterS: integer(
+    'API_LIMIT_RETRY_AFTER_S',
+    1,
+    'Retry-After, in seconds, of a 429 for a caller over its limits',
+    1,
+    3600,
+  ),
+  jsonMaxDepth: integer(
+    'JSON_MAX_DEPTH',
+    DEFAULT_JSON_MAX_DEPTH,
+    'How deep a JSON body may nest objects and arrays (deeper: 400)',
+    1,
+    JSON_MAX_DEPTH_CEILING,
+  ),
+  headersTimeoutMs: integer(
+    'API_HEADERS_TIMEOUT_MS',
+    DEFAULT_HEADERS_TIMEOUT_MS,
+    'The request line and headers must arrive within this (else 408 and the connection is closed)',
+    1000,
+    600_000,
+  ),
+  requestTimeoutMs: integer(
+    'API_REQUEST_TIMEOUT_MS',
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    'A whole request, body included, must arrive within this (0: no limit; else at least API_HEADERS_TIMEOUT_MS)',
+    0,
+    86_400_000,
+  ),
+  maxConnectionsPerIp: integer(
+    'API_MAX_CONNECTIONS_PER_IP',
+    DEFAULT_MAX_CONNECTIONS_PER_IP,
+    'Connections one client (an IPv4 address or an IPv6 /64) may hold open; more are closed at once (0: no cap)',
+    0,
+    1_000_000,
   ),
   benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
 };

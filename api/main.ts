@@ -21,6 +21,13 @@ const app = await buildApp({
   metrics,
   events: events?.live,
   invalidations: events?.invalidations,
+  limits: {
+    requestsPerCaller: config.limitRequestsPerCaller,
+    transfersPerCaller: config.limitTransfersPerCaller,
+    eventStreamsPerCaller: config.limitEventStreamsPerCaller,
+    requestsPerAddress: config.limitRequestsPerAddress,
+    retryAfterS: config.limitRetryAfterS,
+  },
 });
 await app.listen({ host: config.host, port: config.port });
 

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { BrokerError } from '../protocol/frames.ts';
 import { ErrorCode, type ErrorCodeValue, type OutcomeError } from '../protocol/outcome.ts';
 import type { BrokerCallError } from './broker-client.ts';
+import { BASELINE_SECURITY_HEADERS } from './security-headers.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
@@ -24,12 +25,16 @@ const titles: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
+  417: 'Expectation Failed',
   428: 'Precondition Required',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   504: 'Gateway Timeout',
@@ -54,6 +59,8 @@ export class HttpProblem extends Error {
 }
 
 export function sendProblem(reply: FastifyReply, status: number, detail: string, retryAfter?: number) {
+  // Every problem carries its request id, whichever path refused the request (some run before onRequest).
+  reply.header('x-request-id', reply.request.id).headers(BASELINE_SECURITY_HEADERS);
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(status).type(PROBLEM_TYPE).send(problem(status, detail));
 }
@@ -94,6 +101,8 @@ export function fromBrokerError(err: BrokerCallError): HttpProblem {
     case BrokerError.TIMEOUT:
     case 'no_reply':
       return new HttpProblem(504, 'no answer within the deadline');
+    case BrokerError.THROTTLED:
+      return new HttpProblem(429, 'too many of your requests are waiting for a worker; retry shortly', 1);
     case BrokerError.CANCELLED:
       return new HttpProblem(400, 'the request was cancelled');
     case BrokerError.MALFORMED:

@@ -21,7 +21,7 @@ import {
 } from '../protocol/frames.ts';
 import { encodeOutcome } from '../protocol/outcome.ts';
 import type { BrokerMetrics } from './metrics.ts';
-import { RequestQueues } from './request-queue.ts';
+import { LANES, type Lane, RequestQueues } from './request-queue.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 
 export interface Outbox {
@@ -36,7 +36,23 @@ export interface BrokerSettings {
   maxQueuePerService: number;
   /** How long a request may wait for a service that has no worker at all before NO_WORKER. */
   noWorkerGraceMs: number;
+  /** Requests one caller may have waiting per service and lane (over it: THROTTLED). Default: no bound but the lane's. */
+  maxQueuePerCaller?: number;
+  /** Commands served first, on slots of their own (token checks). Default: `auth.resolve`. */
+  priorityCommands?: readonly string[];
+  /** Slots beyond each worker's command capacity that only priority commands may take. Default 0. */
+  priorityReserve?: number;
+  /**
+   * A transfer through which no part moved (either way) for this long no longer holds a transfer slot
+   * (it is parked) until a part moves again. 0: never parked. Default 0.
+   */
+  transferIdleMs?: number;
+  /** Transfers, moving or parked, one worker may hold at most. Default: its transfer slots (no parking). */
+  maxTransfersPerWorker?: number;
 }
+
+/** The commands that are token checks: every authenticated request waits for one, so they go first. */
+export const DEFAULT_PRIORITY_COMMANDS = ['auth.resolve'];
 
 /** The broker answers this service itself, like Majordomo's `mmi.*`. */
 export const STATUS_SERVICE = 'broker.status';
@@ -50,6 +66,9 @@ export const HEALTH_SERVICE = 'health';
 interface PendingRequest {
   key: string;
   client: Buffer;
+  /** The fairness key: the header's `caller`, else the client's routing id. */
+  caller: string;
+  lane: Lane;
   header: RequestHeader;
   headerFrame: Buffer;
   body: Buffer;
@@ -62,12 +81,15 @@ interface PendingRequest {
   mayHaveRun?: boolean;
   /** The client already got an answer (timeout) while the worker still runs the command. */
   answered: boolean;
+  /** When a part of this stream last moved through the broker (either way), or it was dispatched. */
+  movedAt: number;
 }
 
 export class BrokerCore {
   readonly workers: WorkerRegistry;
   readonly #queues: RequestQueues<PendingRequest>;
   readonly #requests = new Map<string, PendingRequest>();
+  readonly #priorityCommands: Set<string>;
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
 
@@ -76,8 +98,26 @@ export class BrokerCore {
     private readonly outbox: Outbox,
     private readonly metrics: BrokerMetrics,
   ) {
-    this.workers = new WorkerRegistry(settings.heartbeatMs * settings.liveness);
-    this.#queues = new RequestQueues(settings.maxQueuePerService);
+    this.workers = new WorkerRegistry(settings.heartbeatMs * settings.liveness, {
+      priorityReserve: settings.priorityReserve ?? 0,
+      ...(settings.maxTransfersPerWorker === undefined
+        ? {}
+        : { maxTransfersPerWorker: settings.maxTransfersPerWorker }),
+    });
+    this.#queues = new RequestQueues(
+      {
+        maxPerService: settings.maxQueuePerService,
+        maxPerCaller: settings.maxQueuePerCaller ?? settings.maxQueuePerService,
+      },
+      (r) => r.caller,
+    );
+    this.#priorityCommands = new Set(settings.priorityCommands ?? DEFAULT_PRIORITY_COMMANDS);
+  }
+
+  /** Which lane a request waits and runs in: token checks, transfers, or every other command. */
+  laneOf(header: RequestHeader): Lane {
+    if (this.#priorityCommands.has(header.command)) return 'priority';
+    return header.stream === true ? 'transfer' : 'command';
   }
 
   // ------------------------------------------------------------------------------------------ clients
@@ -107,27 +147,32 @@ export class BrokerCore {
       this.#fail(client, header.id, BrokerError.NO_WORKER, header.service);
       return;
     }
+    const lane = this.laneOf(header);
     const request: PendingRequest = {
       key,
       client,
+      caller: header.caller ?? `client:${client.toString('hex')}`,
+      lane,
       header,
       headerFrame,
       body,
       receivedAt: now,
       attempts: 0,
       answered: false,
+      movedAt: now,
     };
     const worker =
       header.service === HEALTH_SERVICE
         ? this.workers.pickAny(header.service)
-        : this.workers.pick(header.service);
+        : this.workers.pick(header.service, lane);
     if (worker !== undefined) {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
-    } else if (this.#queues.push(header.service, request)) {
-      this.#requests.set(key, request);
     } else {
-      this.#fail(client, header.id, BrokerError.OVERLOADED, header.service);
+      const queued = this.#queues.push(header.service, lane, request);
+      if (queued === 'queued') this.#requests.set(key, request);
+      else if (queued === 'caller_full') this.#fail(client, header.id, BrokerError.THROTTLED, header.service);
+      else this.#fail(client, header.id, BrokerError.OVERLOADED, header.service);
     }
     this.#updateGauges(header.service);
   }
@@ -144,11 +189,13 @@ export class BrokerCore {
     part: PartKind | undefined,
     headerFrame: Buffer,
     body: Buffer,
+    now = Date.now(),
   ): void {
     const request = this.#requests.get(`${client.toString('hex')}/${id}`);
     if (request === undefined || request.answered) return;
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker !== undefined) {
+      this.#moved(request, now);
       this.outbox.toWorker(worker.identity, relayPartToWorker(kind, client, headerFrame, body));
     } else if (part === 'cancel') {
       const removed = this.#queues.removeWhere((r) => r.key === request.key);
@@ -169,7 +216,7 @@ export class BrokerCore {
   // ------------------------------------------------------------------------------------------ workers
 
   onWorkerReady(identity: Buffer, ready: ReadyHeader, now: number): void {
-    this.workers.register(identity, ready.services, ready.capacity, now);
+    this.workers.register(identity, ready.services, ready.capacity, now, ready.transfers ?? 0);
     for (const service of ready.services) this.#drainQueue(service, now);
     this.#updateWorkerGauges();
   }
@@ -197,7 +244,10 @@ export class BrokerCore {
     if (!request.answered) {
       this.outbox.toClient(client, relayToClient(kind, headerFrame, body));
     }
-    if (kind === 'PARTIAL') return;
+    if (kind === 'PARTIAL') {
+      this.#moved(request, now);
+      return;
+    }
     const service = request.header.service;
     this.metrics.replies.inc({ service });
     if (request.answered) {
@@ -290,7 +340,39 @@ export class BrokerCore {
         this.#fail(r.client, r.header.id, BrokerError.TIMEOUT, r.header.service, now - r.receivedAt);
       }
     }
+    this.#parkIdleTransfers(now);
     this.metrics.inFlight.set(this.#requests.size);
+  }
+
+  /** A part of a stream moved: a parked transfer takes a transfer slot again. */
+  #moved(request: PendingRequest, now: number): void {
+    request.movedAt = now;
+    const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
+    if (worker === undefined) return;
+    if (worker.parked.delete(request.key)) worker.transfers.add(request.key);
+  }
+
+  /**
+   * Transfers through which nothing moved for `transferIdleMs` give their slot back (a stalled upload, a
+   * reader that stopped): the freed slots go to waiting transfers. They stay on their worker, parked.
+   */
+  #parkIdleTransfers(now: number): void {
+    const idleMs = this.settings.transferIdleMs ?? 0;
+    if (idleMs <= 0) return;
+    for (const worker of this.workers.all()) {
+      let parked = 0;
+      for (const key of worker.transfers) {
+        const request = this.#requests.get(key);
+        if (request === undefined || now - request.movedAt < idleMs) continue;
+        worker.transfers.delete(key);
+        worker.parked.add(key);
+        parked++;
+      }
+      if (parked > 0) {
+        this.metrics.transfersParked.inc(parked);
+        for (const service of worker.services) this.#drainQueue(service, now);
+      }
+    }
   }
 
   get pendingCount(): number {
@@ -310,6 +392,8 @@ export class BrokerCore {
     request.undelivered = false;
     request.attempts += 1;
     worker.inFlight.add(request.key);
+    if (this.workers.onTransferSlots(worker, request.lane)) worker.transfers.add(request.key);
+    request.movedAt = now;
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
     this.metrics.dispatched.inc({ service: request.header.service });
@@ -325,6 +409,8 @@ export class BrokerCore {
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker === undefined) return;
     worker.inFlight.delete(request.key);
+    worker.transfers.delete(request.key);
+    worker.parked.delete(request.key);
     if (worker.draining && worker.inFlight.size === 0) {
       this.workers.remove(worker.id);
       this.#updateWorkerGauges();
@@ -333,14 +419,17 @@ export class BrokerCore {
     for (const service of worker.services) this.#drainQueue(service, now);
   }
 
+  /** Hands queued requests of `service` to free slots: token checks first, then commands, then transfers. */
   #drainQueue(service: string, now: number): void {
-    for (;;) {
-      if (this.#queues.depth(service) === 0) break;
-      const worker = this.workers.pick(service);
-      if (worker === undefined) break;
-      const request = this.#queues.shift(service);
-      if (request === undefined) break;
-      this.#dispatch(request, worker.id, now);
+    for (const lane of LANES) {
+      for (;;) {
+        if (this.#queues.depth(service, lane) === 0) break;
+        const worker = this.workers.pick(service, lane);
+        if (worker === undefined) break;
+        const request = this.#queues.shift(service, lane);
+        if (request === undefined) break;
+        this.#dispatch(request, worker.id, now);
+      }
     }
     this.#updateGauges(service);
   }
@@ -363,7 +452,7 @@ export class BrokerCore {
       } else if (retry && request.header.deadline > now) {
         if (!request.undelivered) request.mayHaveRun = true;
         this.metrics.retried.inc({ service: request.header.service });
-        this.#queues.pushFront(request.header.service, request);
+        this.#queues.pushFront(request.header.service, request.lane, request);
       } else {
         this.#requests.delete(key);
         this.#fail(
@@ -398,7 +487,10 @@ export class BrokerCore {
         id: w.id,
         services: w.services,
         capacity: w.capacity,
+        transferCapacity: w.transferCapacity,
         inFlight: w.inFlight.size,
+        transfers: w.transfers.size,
+        parked: w.parked.size,
         dispatched: w.dispatched,
         draining: w.draining,
       };

@@ -111,7 +111,15 @@ export class Broker {
         const message = decodeClientMessage(frames);
         if (message.command !== 'REQUEST') {
           const { id, part } = message.header;
-          this.core.onClientPart(identity, message.command, id, part, frames[2] as Buffer, message.body);
+          this.core.onClientPart(
+            identity,
+            message.command,
+            id,
+            part,
+            frames[2] as Buffer,
+            message.body,
+            Date.now(),
+          );
           continue;
         }
         this.logger.debug(

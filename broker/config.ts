@@ -15,8 +15,48 @@ export const brokerSpec = {
   maxQueuePerService: integer(
     'BROKER_MAX_QUEUE',
     1000,
-    'Requests that may wait per service before 503',
+    'Requests that may wait per service and lane (token checks, commands, transfers) before 503',
     0,
+    1_000_000,
+  ),
+  maxQueuePerCaller: integer(
+    'BROKER_MAX_QUEUE_PER_CALLER',
+    64,
+    'Requests one caller (principal or client address) may have waiting per service and lane before 429',
+    1,
+    1_000_000,
+  ),
+  priorityCommands: {
+    ...text(
+      'BROKER_PRIORITY_COMMANDS',
+      'auth.resolve',
+      'Comma list of commands served first, on reserved slots (token checks)',
+    ),
+    parse: (raw: string) =>
+      raw
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== ''),
+  },
+  priorityReserve: integer(
+    'BROKER_PRIORITY_RESERVE',
+    8,
+    'Slots per worker, beyond its command capacity, that only priority commands may take',
+    0,
+    100_000,
+  ),
+  transferIdleMs: integer(
+    'BROKER_TRANSFER_IDLE_MS',
+    2000,
+    'A transfer through which nothing moved for this long gives its worker slot back until it moves again (0: never)',
+    0,
+    3_600_000,
+  ),
+  maxTransfersPerWorker: integer(
+    'BROKER_MAX_TRANSFERS_PER_WORKER',
+    512,
+    'Transfers, moving or parked, one worker may hold at most (at least its transfer slots)',
+    1,
     1_000_000,
   ),
   noWorkerGraceMs: integer(

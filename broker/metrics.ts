@@ -43,6 +43,11 @@ export function createBrokerMetrics(registry = new Registry()) {
       labelNames: ['side'],
       registers: [registry],
     }),
+    transfersParked: new Counter({
+      name: `${prefix}transfers_parked_total`,
+      help: 'Transfers that gave their worker slot back because nothing moved through them for BROKER_TRANSFER_IDLE_MS',
+      registers: [registry],
+    }),
     workersLost: new Counter({
       name: `${prefix}workers_lost_total`,
       help: 'Workers removed after missing heartbeats',

@@ -1,37 +1,67 @@
 /**
- * Requests waiting for a worker, one bounded FIFO per service. A full queue refuses (the client gets
- * OVERLOADED at once) rather than growing: nothing in the broker is unbounded.
+ * Requests waiting for a worker: per service, one queue per lane, each a FairQueue that takes turns
+ * between callers (fair-queue.ts). Lanes keep kinds of work apart: token checks (`priority`) are served
+ * before anything else and never wait behind commands or transfers; transfers (`transfer`) wait for the
+ * workers' transfer slots, never in front of commands. Every queue is bounded per caller and in all: a
+ * full one refuses (the client gets THROTTLED or OVERLOADED at once) rather than growing.
  */
+import { FairQueue, type PushResult } from './fair-queue.ts';
+
+export type Lane = 'priority' | 'command' | 'transfer';
+/** In the order a freed worker serves them. */
+export const LANES: readonly Lane[] = ['priority', 'command', 'transfer'];
+
+export interface QueueLimits {
+  /** Requests that may wait per service and lane. */
+  maxPerService: number;
+  /** Requests one caller may have waiting per service and lane. */
+  maxPerCaller: number;
+}
+
 export class RequestQueues<T> {
-  readonly #queues = new Map<string, T[]>();
+  readonly #queues = new Map<string, Map<Lane, FairQueue<T>>>();
 
-  constructor(private readonly maxPerService: number) {}
+  constructor(
+    private readonly limits: QueueLimits,
+    private readonly callerOf: (item: T) => string,
+  ) {}
 
-  /** Appends; false when the service's queue is full. */
-  push(service: string, item: T): boolean {
-    const queue = this.#queues.get(service) ?? [];
-    if (queue.length >= this.maxPerService) return false;
-    queue.push(item);
-    this.#queues.set(service, queue);
-    return true;
+  #queue(service: string, lane: Lane): FairQueue<T> {
+    let lanes = this.#queues.get(service);
+    if (lanes === undefined) {
+      lanes = new Map();
+      this.#queues.set(service, lanes);
+    }
+    let queue = lanes.get(lane);
+    if (queue === undefined) {
+      queue = new FairQueue(this.limits.maxPerService, this.limits.maxPerCaller, this.callerOf);
+      lanes.set(lane, queue);
+    }
+    return queue;
   }
 
-  /** Puts an item back at the head (a retried request keeps its place in line). Ignores the bound. */
-  pushFront(service: string, item: T): void {
-    const queue = this.#queues.get(service) ?? [];
-    queue.unshift(item);
-    this.#queues.set(service, queue);
+  /** Appends to the caller's turn in the lane; says why not when the caller's or the lane's bound is hit. */
+  push(service: string, lane: Lane, item: T): PushResult {
+    return this.#queue(service, lane).push(item);
   }
 
-  shift(service: string): T | undefined {
-    const queue = this.#queues.get(service);
-    const item = queue?.shift();
-    if (queue !== undefined && queue.length === 0) this.#queues.delete(service);
-    return item;
+  /** Puts an item back at the head of its lane (a retried request keeps its place). Ignores the bounds. */
+  pushFront(service: string, lane: Lane, item: T): void {
+    this.#queue(service, lane).pushFront(item);
   }
 
-  depth(service: string): number {
-    return this.#queues.get(service)?.length ?? 0;
+  shift(service: string, lane: Lane): T | undefined {
+    return this.#queues.get(service)?.get(lane)?.shift();
+  }
+
+  /** Requests waiting for `service`, in one lane or in all. */
+  depth(service: string, lane?: Lane): number {
+    const lanes = this.#queues.get(service);
+    if (lanes === undefined) return 0;
+    if (lane !== undefined) return lanes.get(lane)?.size ?? 0;
+    let n = 0;
+    for (const queue of lanes.values()) n += queue.size;
+    return n;
   }
 
   services(): string[] {
@@ -41,14 +71,9 @@ export class RequestQueues<T> {
   /** Removes and returns every queued item for which `predicate` holds. */
   removeWhere(predicate: (item: T, service: string) => boolean): T[] {
     const removed: T[] = [];
-    for (const [service, queue] of this.#queues) {
-      const kept = queue.filter((item) => {
-        if (!predicate(item, service)) return true;
-        removed.push(item);
-        return false;
-      });
-      if (kept.length === 0) this.#queues.delete(service);
-      else this.#queues.set(service, kept);
+    for (const [service, lanes] of this.#queues) {
+      for (const queue of lanes.values())
+        removed.push(...queue.removeWhere((item) => predicate(item, service)));
     }
     return removed;
   }

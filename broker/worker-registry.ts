@@ -1,15 +1,27 @@
 /**
- * The workers the broker knows: what each serves, how many commands it may run at once, how many it
- * runs now, and when it was last heard from. Pure bookkeeping; no sockets, no clocks of its own.
+ * The workers the broker knows: what each serves, how many commands and transfers it may run at once,
+ * how many it runs now, and when it was last heard from. Pure bookkeeping; no sockets, no clocks of its own.
+ *
+ * Capacity is split by lane (request-queue.ts): transfers run on the worker's transfer slots, so stalled
+ * uploads and slow downloads never take the slots commands need; priority commands (token checks) may use
+ * `priorityReserve` slots beyond the worker's command capacity, so they never wait for ordinary commands.
  */
+import type { Lane } from './request-queue.ts';
+
 export interface WorkerEntry {
   /** Hex of the worker's ZeroMQ routing id. */
   id: string;
   identity: Buffer;
   services: string[];
   capacity: number;
+  /** Transfer slots, besides `capacity`; 0: transfers take command slots (an older worker). */
+  transferCapacity: number;
   /** Keys of the requests this worker is executing. */
   inFlight: Set<string>;
+  /** The keys of `inFlight` that run on transfer slots and moved lately. */
+  transfers: Set<string>;
+  /** The keys of `inFlight` that are transfers through which nothing moved lately: they hold no slot. */
+  parked: Set<string>;
   /** Set when the worker said DISCONNECT: it finishes what it has and gets nothing new. */
   draining: boolean;
   expiresAt: number;
@@ -20,7 +32,21 @@ export interface WorkerEntry {
 export class WorkerRegistry {
   readonly #workers = new Map<string, WorkerEntry>();
 
-  constructor(private readonly livenessMs: number) {}
+  readonly #priorityReserve: number;
+  readonly #maxTransfers: number | undefined;
+
+  constructor(
+    private readonly livenessMs: number,
+    options: {
+      /** Slots beyond each worker's command capacity that only priority commands may take. */
+      priorityReserve?: number;
+      /** Transfers, moving or parked, one worker may hold; default: its transfer slots. */
+      maxTransfersPerWorker?: number;
+    } = {},
+  ) {
+    this.#priorityReserve = options.priorityReserve ?? 0;
+    this.#maxTransfers = options.maxTransfersPerWorker;
+  }
 
   get size(): number {
     return this.#workers.size;
@@ -35,7 +61,13 @@ export class WorkerRegistry {
   }
 
   /** Adds a worker, or re-registers one (keeping what it has in flight). */
-  register(identity: Buffer, services: string[], capacity: number, now: number): WorkerEntry {
+  register(
+    identity: Buffer,
+    services: string[],
+    capacity: number,
+    now: number,
+    transferCapacity = 0,
+  ): WorkerEntry {
     const id = identity.toString('hex');
     const existing = this.#workers.get(id);
     const entry: WorkerEntry = {
@@ -43,7 +75,10 @@ export class WorkerRegistry {
       identity,
       services,
       capacity,
+      transferCapacity,
       inFlight: existing?.inFlight ?? new Set(),
+      transfers: existing?.transfers ?? new Set(),
+      parked: existing?.parked ?? new Set(),
       draining: false,
       expiresAt: now + this.livenessMs,
       lastDispatchAt: existing?.lastDispatchAt ?? 0,
@@ -72,21 +107,42 @@ export class WorkerRegistry {
     return [...this.#workers.values()].filter((w) => w.expiresAt <= now);
   }
 
+  /** Whether a request of `lane` dispatched to `w` runs on its transfer slots. */
+  onTransferSlots(w: WorkerEntry, lane: Lane): boolean {
+    return lane === 'transfer' && w.transferCapacity > 0;
+  }
+
+  /** How full `w` is for `lane`: in flight / slots of that lane (≥ 1 when it has no free slot). */
+  #load(w: WorkerEntry, lane: Lane): number {
+    if (this.onTransferSlots(w, lane)) {
+      const held = w.transfers.size + w.parked.size;
+      if (held >= Math.max(w.transferCapacity, this.#maxTransfers ?? 0)) return 1;
+      return w.transfers.size / w.transferCapacity;
+    }
+    const commands = w.inFlight.size - w.transfers.size - w.parked.size;
+    const slots = w.capacity + (lane === 'priority' ? this.#priorityReserve : 0);
+    return commands / slots;
+  }
+
   /**
-   * The least-loaded worker with free capacity for `service` (load = in flight / capacity); among equals,
-   * the one that was dispatched to longest ago, so light traffic still spreads over every worker.
+   * The least-loaded worker with a free slot of `lane` for `service` (load = in flight / slots); among
+   * equals, the one that was dispatched to longest ago, so light traffic still spreads over every worker.
    */
-  pick(service: string): WorkerEntry | undefined {
+  pick(service: string, lane: Lane = 'command'): WorkerEntry | undefined {
     let best: WorkerEntry | undefined;
+    let bestLoad = 1;
     for (const w of this.#workers.values()) {
-      if (w.draining || w.inFlight.size >= w.capacity || !w.services.includes(service)) continue;
-      if (best === undefined) {
+      if (w.draining || !w.services.includes(service)) continue;
+      const load = this.#load(w, lane);
+      if (load >= 1) continue;
+      if (
+        best === undefined ||
+        load < bestLoad ||
+        (load === bestLoad && w.lastDispatchAt < best.lastDispatchAt)
+      ) {
         best = w;
-        continue;
+        bestLoad = load;
       }
-      const load = w.inFlight.size / w.capacity;
-      const bestLoad = best.inFlight.size / best.capacity;
-      if (load < bestLoad || (load === bestLoad && w.lastDispatchAt < best.lastDispatchAt)) best = w;
     }
     return best;
   }

@@ -43,6 +43,17 @@ export interface RequestHeader {
    * nothing was most likely done by it: 204, not 404).
    */
   redelivered?: boolean;
+  /**
+   * Who the command is for, as far as fairness goes: the authenticated principal, or the client's address
+   * while unauthenticated. The broker's queues take turns between callers, and bound each one's backlog.
+   * Without it the broker uses the sending client's routing id.
+   */
+  caller?: string;
+  /**
+   * The command is a transfer (an upload or a download stream): it runs on the worker's transfer slots,
+   * never on its command slots, so stalled transfers cannot take the capacity other commands need.
+   */
+  stream?: boolean;
 }
 
 /** Errors raised by the broker itself, without any worker involved. */
@@ -59,6 +70,8 @@ export const BrokerError = {
   MALFORMED: 'malformed',
   /** The client cancelled the request before a worker took it. */
   CANCELLED: 'cancelled',
+  /** The caller already has as many requests waiting for this service as it may (BROKER_MAX_QUEUE_PER_CALLER). */
+  THROTTLED: 'throttled',
 } as const;
 export type BrokerErrorCode = (typeof BrokerError)[keyof typeof BrokerError];
 
@@ -85,6 +98,11 @@ export interface ReadyHeader {
   services: string[];
   /** How many commands the worker runs at once. */
   capacity: number;
+  /**
+   * How many transfers (commands with `stream`) the worker runs at once, besides its commands. Absent or
+   * 0: transfers take command slots (a worker of an older version).
+   */
+  transfers?: number;
 }
 
 export type ClientMessage =
@@ -219,6 +237,8 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
     idempotent: h.idempotent,
     requestId,
     ...(h.redelivered === true ? { redelivered: true } : {}),
+    ...(isString(h.caller, 128) ? { caller: h.caller } : {}),
+    ...(h.stream === true ? { stream: true } : {}),
   };
 }
 
@@ -264,7 +284,18 @@ function decodeReadyHeader(frame: Buffer | undefined): ReadyHeader {
   if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 1 || capacity > 100_000) {
     throw new ProtocolError('READY needs an integer capacity ≥ 1');
   }
-  return { services: services as string[], capacity };
+  const transfers = h.transfers;
+  if (
+    transfers !== undefined &&
+    (typeof transfers !== 'number' || !Number.isInteger(transfers) || transfers < 0 || transfers > 100_000)
+  ) {
+    throw new ProtocolError('READY transfers must be an integer from 0 to 100000');
+  }
+  return {
+    services: services as string[],
+    capacity,
+    ...(transfers === undefined || transfers === 0 ? {} : { transfers }),
+  };
 }
 
 /** Decodes what a client (api, CLI) sends to the broker's frontend, or what the broker sends back. */

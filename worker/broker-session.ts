@@ -26,6 +26,8 @@ export interface SessionOptions {
   endpoint: string;
   services: string[];
   capacity: number;
+  /** Transfer slots besides `capacity` (streams never take command slots); 0: transfers share them. */
+  transferCapacity?: number;
   heartbeatMs: number;
   liveness: number;
   highWaterMark: number;
@@ -114,10 +116,17 @@ export class BrokerSession {
     this.#socket = socket;
     this.#writer = new SocketWriter(socket);
     this.#lastHeard = Date.now();
-    void this.#send(encodeWorkerReady({ services: this.options.services, capacity: this.options.capacity }));
+    const { services, capacity, transferCapacity = 0 } = this.options;
+    void this.#send(
+      encodeWorkerReady({
+        services,
+        capacity,
+        ...(transferCapacity > 0 ? { transfers: transferCapacity } : {}),
+      }),
+    );
     void this.#receive(socket);
     this.logger.info(
-      { endpoint: this.options.endpoint, services: this.options.services, capacity: this.options.capacity },
+      { endpoint: this.options.endpoint, services, capacity, transferCapacity },
       'connecting to broker',
     );
   }

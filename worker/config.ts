@@ -1,11 +1,25 @@
 /** The worker's settings, from environment variables. */
+import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
 import { integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
   broker: text('BROKER_BACKEND_URL', 'tcp://127.0.0.1:5556', 'Broker endpoint workers connect to'),
-  capacity: integer('WORKER_CAPACITY', 64, 'Commands one worker runs at once', 1, 100_000),
+  capacity: integer(
+    'WORKER_CAPACITY',
+    64,
+    'Commands one worker runs at once (transfers not counted)',
+    1,
+    100_000,
+  ),
+  transferCapacity: integer(
+    'WORKER_TRANSFER_CAPACITY',
+    64,
+    'Uploads and downloads one worker runs at once, on slots apart from WORKER_CAPACITY',
+    1,
+    100_000,
+  ),
   heartbeatMs: integer(
     'HEARTBEAT_INTERVAL_MS',
     1000,
@@ -72,6 +86,41 @@ export const workerSpec = {
     'How long a running POST holds its Idempotency-Key without renewal (a dead worker frees it after this)',
     300,
     600_000,
+  ),
+  grantDelegationDepth: integer(
+    'GRANT_DELEGATION_DEPTH',
+    4,
+    'Grants by grantees in a row that still count (owner → a → b → c: 2, from a to b and from b to c); a longer chain grants nothing',
+    1,
+    16,
+  ),
+  auditRetentionDays: integer(
+    'AUDIT_RETENTION_DAYS',
+    365,
+    'Days an audit log entry is kept (0: for ever); older entries are no longer listed and are deleted',
+    0,
+    36_500,
+  ),
+  auditRefusedBurst: integer(
+    'AUDIT_REFUSED_BURST',
+    10,
+    'Refused requests per pod and caller recorded one by one in each window; the rest are counted in summaries',
+    0,
+    100_000,
+  ),
+  auditRefusedWindowS: integer(
+    'AUDIT_REFUSED_WINDOW_S',
+    300,
+    'Window of the refused-request burst, in seconds; its summaries are written when it ends',
+    1,
+    86_400,
+  ),
+  jsonMaxDepth: integer(
+    'JSON_MAX_DEPTH',
+    DEFAULT_JSON_MAX_DEPTH,
+    'How deep a JSON document in a command may nest objects and arrays (deeper: invalid)',
+    1,
+    JSON_MAX_DEPTH_CEILING,
   ),
   signup: oneOf(
     'PODSTORE_SIGNUP',

@@ -1,15 +1,22 @@
 /**
- * One request, from frames to reply body: decode the command body, run it through the router with a
- * request-scoped logger, count it, encode the outcome. Never throws.
+ * One request, from frames to reply body: decode the command body (refusing documents nested deeper
+ * than JSON_MAX_DEPTH), run it through the router with a request-scoped logger, count it, encode the
+ * outcome. Never throws.
  */
 import { decodeCommandBody } from '../protocol/command-body.ts';
+import { DEFAULT_JSON_MAX_DEPTH, jsonDepthRule, valueTooDeep } from '../protocol/json-depth.ts';
 import { ErrorCode, encodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import type { CommandRouter } from './command-router.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import type { RequestChannel } from './streams/request-channel.ts';
 
-export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, logger: Logger) {
+export function requestExecutor(
+  router: CommandRouter,
+  metrics: WorkerMetrics,
+  logger: Logger,
+  jsonMaxDepth = DEFAULT_JSON_MAX_DEPTH,
+) {
   return async (channel: RequestChannel): Promise<Buffer> => {
     const { header, body } = channel;
     const log = logger.child({ requestId: header.requestId });
@@ -18,6 +25,9 @@ export function requestExecutor(router: CommandRouter, metrics: WorkerMetrics, l
     let outcome: Outcome;
     try {
       const { actor, args } = decodeCommandBody(body);
+      // A document in a command (a profile, a patch, a grant) sits one level below its arguments. A
+      // deeper one is refused before any recursive code (merge patch, encoders) runs on it.
+      if (valueTooDeep(args, jsonMaxDepth + 1)) throw new Error(jsonDepthRule(jsonMaxDepth));
       outcome = await router.execute(header.command, args, {
         actor,
         requestId: header.requestId,

@@ -39,8 +39,24 @@ const events = startWorkerEvents(config, store, logger);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
-const audit = new AuditLog(store);
-const access = new AccessService(store, new GrantStore(store), audit, accountSince);
+const audit = new AuditLog(
+  store,
+  {
+    retentionDays: config.auditRetentionDays,
+    refusedBurst: config.auditRefusedBurst,
+    refusedWindowMs: config.auditRefusedWindowS * 1000,
+  },
+  undefined,
+  accountSince,
+);
+audit.start();
+const access = new AccessService(
+  new GrantStore(store),
+  audit,
+  accountSince,
+  undefined,
+  config.grantDelegationDepth,
+);
 const tokens = new TokenService(store, (username, hash) =>
   events.invalidate('token.revoked', username, hash),
 );
@@ -77,7 +93,7 @@ const session = new BrokerSession(
     endpoint: config.broker,
     services: [USERS_SERVICE, FILES_SERVICE, ACCESS_SERVICE, WEBHOOKS_SERVICE, BENCH_SERVICE, HEALTH_SERVICE],
   },
-  requestExecutor(router, metrics, logger),
+  requestExecutor(router, metrics, logger, config.jsonMaxDepth),
   logger,
   metrics,
 );
@@ -88,6 +104,7 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);
+  await audit.stop();
   metricsServer?.close();
   await store.close();
 });

@@ -7,6 +7,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ADMIN_ACTOR, isWellFormedToken } from '../../protocol/tokens.ts';
+import { addressKey } from '../limits/caller-limits.ts';
 import { HttpProblem } from '../problem.ts';
 import type { TokenResolver } from './token-resolver.ts';
 
@@ -49,8 +50,9 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
     if (!isWellFormedToken(token)) throw unauthorized('that is not a podstore token', 'invalid_token');
     let username: string | null;
     try {
-      username = await resolver.resolve(token, request.id);
-    } catch {
+      username = await resolver.resolve(token, request.id, addressKey(request.ip));
+    } catch (err) {
+      if (err instanceof HttpProblem) throw err; // its client address is over its limit: 429
       throw new HttpProblem(503, 'the token could not be checked right now', 1);
     }
     if (username === null) throw unauthorized('the token is unknown, expired or revoked', 'invalid_token');

@@ -14,6 +14,8 @@ const MAX_ENTRIES = 10_000;
 
 export class TokenResolver {
   readonly #cache = new Map<string, { username: string | null; until: number }>();
+  /** Checks under way, by hash: concurrent requests with one token share one round trip. */
+  readonly #inFlight = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly call: ResolveCall,
@@ -35,13 +37,30 @@ export class TokenResolver {
     this.#cache.clear();
   }
 
-  /** The username, or null for an unknown, expired or revoked token. Throws when no worker answers. */
-  async resolve(token: string, requestId: string): Promise<string | null> {
+  /**
+   * The username, or null for an unknown, expired or revoked token. Throws when no worker answers.
+   * `caller` is the fairness key of the check (the client's address).
+   */
+  async resolve(token: string, requestId: string, caller?: string): Promise<string | null> {
     const hash = hashToken(token);
-    const now = Date.now();
     const cached = this.#cache.get(hash);
-    if (cached !== undefined && cached.until > now) return cached.username;
-    const outcome = await this.call(hash, { actor: null, requestId, idempotent: true, timeoutMs: 5000 });
+    if (cached !== undefined && cached.until > Date.now()) return cached.username;
+    const running = this.#inFlight.get(hash);
+    if (running !== undefined) return running;
+    const check = this.#check(hash, requestId, caller).finally(() => this.#inFlight.delete(hash));
+    this.#inFlight.set(hash, check);
+    return check;
+  }
+
+  async #check(hash: string, requestId: string, caller: string | undefined): Promise<string | null> {
+    const now = Date.now();
+    const outcome = await this.call(hash, {
+      actor: null,
+      requestId,
+      idempotent: true,
+      timeoutMs: 5000,
+      ...(caller === undefined ? {} : { caller }),
+    });
     if (!outcome.ok) throw new Error(`token resolution failed: ${outcome.error.code}`);
     const username = (outcome.value as { username?: string } | null)?.username ?? null;
     if (this.ttlMs > 0) {

@@ -7,11 +7,15 @@ import { HttpProblem } from '../problem.ts';
 
 const MAX_LENGTH = 255;
 
-/** The key, undefined when the header is absent; throws a 400 HttpProblem when it is malformed. */
+/**
+ * The key, undefined when the header is absent; throws a 400 HttpProblem when it is malformed or sent
+ * more than once. Pass the header's distinct values (`request.raw.headersDistinct`): Node joins repeated
+ * headers with ", ", which would turn two keys into one.
+ */
 export function idempotencyKeyOf(header: string | string[] | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (Array.isArray(header)) throw bad('send one Idempotency-Key header');
-  const raw = header.trim();
+  if (Array.isArray(header) && header.length !== 1) throw bad('send one Idempotency-Key header');
+  const raw = (Array.isArray(header) ? (header[0] as string) : header).trim();
   let key = raw;
   if (raw.startsWith('"')) {
     // sf-string: "..." with \" and \\ as the only escapes

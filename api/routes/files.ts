@@ -13,9 +13,10 @@ import { conditionalHeaders, namesOneVersion } from '../etag.ts';
 import type { BrokerStream } from '../files/broker-stream.ts';
 import { downloadBody } from '../files/download.ts';
 import { startDownload } from '../files/download-start.ts';
-import { type FileInfo, fileLocation, setFileHeaders } from '../files/file-headers.ts';
+import { type FileInfo, fileLocation, setFileBodyHeaders, setFileHeaders } from '../files/file-headers.ts';
 import { idempotencyKeyOf } from '../files/idempotency-key.ts';
 import { readJsonBody } from '../files/json-body.ts';
+import { normaliseUploadMediaType, uploadMediaType } from '../files/media-type.ts';
 import { ReplayableBody } from '../files/replayable-body.ts';
 import { uploadWithReplay } from '../files/replayed-upload.ts';
 import { BodyTooLargeError } from '../files/upload.ts';
@@ -28,6 +29,7 @@ export interface FilesRouteOptions {
   window: number;
   chunkBytes: number;
   replayBytes: number;
+  jsonMaxDepth?: number;
 }
 
 type FilesRequest = FastifyRequest<{
@@ -80,9 +82,9 @@ function checkReadConditions(request: FastifyRequest, method: Method, info: File
   return outcome === 'not-modified';
 }
 
+/** Checked and normalised by normaliseUploadMediaType before the body is read. */
 function contentTypeOf(request: FastifyRequest): string {
-  const type = request.headers['content-type'];
-  return type === undefined || type.trim() === '' ? 'application/octet-stream' : type.trim().slice(0, 256);
+  return uploadMediaType(request.headers['content-type']);
 }
 
 export function filesRoutes(options: FilesRouteOptions) {
@@ -138,11 +140,13 @@ export function filesRoutes(options: FilesRouteOptions) {
         done(null);
         return;
       }
-      readJsonBody(payload, 64 * 1024).then(
+      readJsonBody(payload, 64 * 1024, options.jsonMaxDepth).then(
         (value) => done(null, value),
         (error: Error) => done(error),
       );
     });
+
+    app.addHook('onRequest', normaliseUploadMediaType);
 
     const route = '/v1/users/:owner/files/*';
 
@@ -204,6 +208,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         end: number;
       };
       setFileHeaders(reply, meta.info);
+      setFileBodyHeaders(reply, meta.info, request.query.download !== undefined);
       if (meta.status === 304) return reply.code(304).send();
       if (meta.status === 416) {
         return reply
@@ -236,6 +241,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         { idempotent: true },
       );
       setFileHeaders(reply, info);
+      setFileBodyHeaders(reply, info, request.query.download !== undefined);
       if (checkReadConditions(request, 'HEAD', info)) return reply.code(304).send();
       reply.type(info.contentType).header('content-length', String(info.size));
       return reply.send();
@@ -254,7 +260,7 @@ export function filesRoutes(options: FilesRouteOptions) {
       // A POST without an Idempotency-Key gets one of the api's own, kept briefly: if its worker dies,
       // the api can send it again without creating the file twice. (The client's own retry is still a
       // new request: only the client's key makes that safe.)
-      const clientKey = idempotencyKeyOf(request.headers['idempotency-key']);
+      const clientKey = idempotencyKeyOf(request.raw.headersDistinct['idempotency-key']);
       const idempotencyKey = clientKey ?? `podstore-api-${randomUUID()}`;
       return upload(
         request,

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['users', 'small-files', 'large-files', 'mixed', 'processing'] as const;
+export const SCENARIOS = ['users', 'small-files', 'large-files', 'mixed', 'processing', 'hostile'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -16,6 +16,8 @@ export const LIMITS = {
   users: { min: 1, max: 10_000 },
   largeMib: { min: 1, max: 4096 },
   hashMib: { min: 1, max: 64 },
+  hostileStalls: { min: 0, max: 1000 },
+  hostileFlood: { min: 0, max: 256 },
 } as const;
 /** Per scenario: the default of --mib (large-files: MiB per file; processing: MiB hashed per request). */
 export const DEFAULT_MIB: Partial<Record<ScenarioName, number>> = { 'large-files': 100, processing: 8 };
@@ -35,6 +37,10 @@ export interface LoadArgs {
   users: number;
   /** large-files: MiB per file; processing: MiB hashed per request. */
   mib: number;
+  /** hostile: uploads the hostile caller keeps open and stalled (default 150). */
+  hostileStalls?: number;
+  /** hostile: the hostile caller's flooding connections (default 16). */
+  hostileFlood?: number;
 }
 
 export class ArgsError extends Error {
@@ -50,6 +56,8 @@ export const USAGE = `npm run load -- --scenario <name> (--duration S | --reques
   --requests N       stop after N requests
   --users N          users to sign up (default: one per connection)
   --mib N            large-files: MiB per file (default 100); processing: MiB hashed per request (default 8)
+  --hostile-stalls N hostile: stalled uploads the hostile caller keeps open (default 150)
+  --hostile-flood C  hostile: connections of back-to-back requests of the hostile caller (default 16)
   --token T          operator token sent with sign-ups (when sign-up is admin-only)
   --json-out FILE    where the JSON result goes (default bench/results/load-<scenario>-<time>.json)
   --progress         live progress line on stderr even when it is not a terminal`;
@@ -117,6 +125,8 @@ export function parseLoadArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Load
         requests: { type: 'string' },
         users: { type: 'string' },
         mib: { type: 'string' },
+        'hostile-stalls': { type: 'string' },
+        'hostile-flood': { type: 'string' },
         token: { type: 'string' },
         'json-out': { type: 'string' },
         progress: { type: 'boolean' },
@@ -146,6 +156,8 @@ export function parseLoadArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Load
   const url = checkUrl(urlOption ?? env.PODSTORE_URL ?? DEFAULT_URL, urlOption !== undefined);
   const token = str('token');
   const jsonOut = str('json-out');
+  const hostileStalls = numberIn('hostile-stalls', str('hostile-stalls'), LIMITS.hostileStalls);
+  const hostileFlood = numberIn('hostile-flood', str('hostile-flood'), LIMITS.hostileFlood);
   return {
     url,
     scenario: name,
@@ -157,5 +169,7 @@ export function parseLoadArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Load
     progress: values.progress === true,
     users: numberIn('users', str('users'), LIMITS.users) ?? connections,
     mib,
+    ...(hostileStalls === undefined ? {} : { hostileStalls }),
+    ...(hostileFlood === undefined ? {} : { hostileFlood }),
   };
 }

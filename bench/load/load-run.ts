@@ -5,6 +5,7 @@
 
 import { runPrefix } from './accounts.ts';
 import type { LoadArgs } from './args.ts';
+import { renderHostile, runHostile } from './hostile.ts';
 import type { LoadSummary } from './recorder.ts';
 import { runLoad, type Tick } from './runner.ts';
 import { scenarios } from './scenarios/index.ts';
@@ -27,7 +28,7 @@ export interface LoadIo {
 export async function loadRun(args: LoadArgs, io: LoadIo): Promise<LoadResult> {
   const startedAt = new Date().toISOString();
   io.log(`setting up ${args.scenario} on ${args.url}`);
-  const run = await scenarios[args.scenario]({
+  const ctx = {
     url: args.url,
     connections: args.connections,
     users: args.users,
@@ -35,12 +36,19 @@ export async function loadRun(args: LoadArgs, io: LoadIo): Promise<LoadResult> {
     prefix: runPrefix(),
     log: io.log,
     ...(args.token === undefined ? {} : { operatorToken: args.token }),
-  });
-  for (const notice of run.notices) io.log(`notice: ${notice}`);
+  };
   const bounds = {
     ...(args.duration === undefined ? {} : { duration: args.duration }),
     ...(args.requests === undefined ? {} : { requests: args.requests }),
   };
+  if (args.scenario === 'hostile') {
+    const { summary, notices, details } = await runHostile(args, ctx, io.onTick);
+    io.log(renderHostile(details));
+    const info = { scenario: args.scenario, url: args.url, connections: args.connections, bounds, startedAt };
+    return { ...info, notices, details: details as unknown as Record<string, unknown>, ...summary };
+  }
+  const run = await scenarios[args.scenario](ctx);
+  for (const notice of run.notices) io.log(`notice: ${notice}`);
   let summary: LoadSummary;
   try {
     summary = await runLoad(run, args.connections, bounds, io.onTick);

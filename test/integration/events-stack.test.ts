@@ -351,7 +351,10 @@ describe('webhooks', () => {
     await new Promise((r) => setTimeout(r, 500));
 
     for (const delivery of receiver.deliveries) {
-      const expected = `sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`;
+      // Signed over `<timestamp>.<body>`, the timestamp that of the attempt (replays are refused).
+      const timestamp = String(delivery.headers['x-podstore-timestamp']);
+      expect(Math.abs(Number(timestamp) - delivery.at / 1000)).toBeLessThan(5);
+      const expected = `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(delivery.body).digest('hex')}`;
       expect(delivery.headers['x-podstore-signature']).toBe(expected);
       expect(delivery.headers['content-type']).toBe('application/json');
       const event = JSON.parse(delivery.body.toString()) as Ev;

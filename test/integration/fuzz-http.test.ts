@@ -17,6 +17,7 @@ import { EVENTS_NEED_NATS } from '../../api/routes/events.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { startChaosStack } from '../helpers/chaos.ts';
+import { rawExchange } from '../helpers/raw-http.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_250_611);
@@ -67,6 +68,8 @@ interface FuzzRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
+  /** Raw header lines sent after `headers`: repeated headers, header lists. */
+  extra?: string[];
   body: Buffer | undefined;
 }
 
@@ -193,6 +196,24 @@ function randomHeaders(r: Random): Record<string, string> {
   return headers;
 }
 
+/** Headers sent more than once: singletons (which must be refused) and lists (which may repeat). */
+function randomHeaderLists(r: Random): string[] | undefined {
+  if (!r.chance(0.15)) return undefined;
+  return Array.from({ length: 1 + r.int(3) }, () =>
+    r.pick([
+      `Idempotency-Key: "${r.text(6, 'abc')}"`,
+      `Authorization: Bearer ${r.chance(0.5) ? token : 'pst_other'}`,
+      `Content-Type: ${r.pick(['application/json', 'text/plain', ''])}`,
+      `Slug: ${r.text(8, 'abc')}`,
+      `X-Request-Id: ${r.text(8, 'abc')}`,
+      `Range: bytes=${r.int(10)}-`,
+      `If-Match: "${r.text(4, 'ab')}"`,
+      `If-None-Match: "${r.text(4, 'ab')}", *`,
+      `Accept: ${r.pick(['*/*', 'application/json', ''])}`,
+    ]),
+  );
+}
+
 function randomBody(r: Random): Buffer | undefined {
   const kind = r.int(8);
   if (kind === 0) return undefined;
@@ -203,7 +224,14 @@ function randomBody(r: Random): Buffer | undefined {
     return Buffer.from(
       r.pick(['{', '[]', 'null', '1', '"x"', '{"__proto__":{"a":1}}', '{"constructor":{}}']),
     );
-  if (kind === 5) return Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+  if (kind === 5) {
+    // Deep nesting, at the top or inside the object a route expects (3 KB is enough to hurt).
+    const depth = r.pick([33, 100, 1500, 5000]);
+    const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    return Buffer.from(
+      r.pick([nested, `{"a":${nested}}`, `{"tags":${nested}}`, `{"scopes":[{"modes":${nested}}]}`]),
+    );
+  }
   if (kind === 6)
     return Buffer.from(
       JSON.stringify({
@@ -214,7 +242,9 @@ function randomBody(r: Random): Buffer | undefined {
   return r.bytes(r.int(200_000));
 }
 
-type Answer = { status: number; retryAfter?: string; detail?: string } | { error: string };
+type Answer =
+  | { status: number; retryAfter?: string; detail?: string; contractBroken?: string }
+  | { error: string };
 
 /**
  * Sends one request over a fresh TCP connection exactly as given (no client library normalises or
@@ -229,6 +259,7 @@ function send(request: FuzzRequest): Promise<Answer> {
     `${request.method} ${request.path} HTTP/1.1`,
     `host: ${url.host}`,
     ...Object.entries(request.headers).map(([k, v]) => `${k}: ${v}`),
+    ...(request.extra ?? []),
     ...(request.body === undefined ? [] : [`content-length: ${body.length}`]),
     '',
     '',
@@ -282,10 +313,17 @@ function send(request: FuzzRequest): Promise<Answer> {
         }
       }
       const retryAfter = headers.get('retry-after');
+      // The error contract: every answer has a request id, every error is a problem document.
+      const contractBroken = !headers.has('x-request-id')
+        ? 'no X-Request-Id'
+        : status >= 400 && !/^application\/problem\+json/.test(headers.get('content-type') ?? '')
+          ? `a ${status} that is not problem+json`
+          : undefined;
       finish({
         status,
         ...(retryAfter === undefined ? {} : { retryAfter }),
         ...(detail === undefined ? {} : { detail }),
+        ...(contractBroken === undefined ? {} : { contractBroken }),
       });
     };
     socket.on('data', (chunk: Buffer) => {
@@ -327,6 +365,10 @@ describe('HTTP API fuzz', () => {
       body: undefined,
     }));
     for (const request of requests) {
+      const extra = randomHeaderLists(r);
+      if (extra !== undefined) request.extra = extra;
+    }
+    for (const request of requests) {
       request.body = request.method === 'GET' || request.method === 'HEAD' ? undefined : randomBody(r);
       // Deleting the fuzzer's own account would turn the rest of the run into 401s.
       if (request.method === 'DELETE' && /^\/v1\/users\/fuzzer\/?$/.test(request.path.split('?')[0] ?? '')) {
@@ -348,7 +390,7 @@ describe('HTTP API fuzz', () => {
             const answer = await send(request);
             const key = 'error' in answer ? 'no answer' : String(answer.status);
             statuses.set(key, (statuses.get(key) ?? 0) + 1);
-            const what = `#${i} ${request.method} ${request.path.slice(0, 120)} ${JSON.stringify(request.headers).slice(0, 200)} (${request.body?.length ?? 'no'} body bytes)`;
+            const what = `#${i} ${request.method} ${request.path.slice(0, 120)} ${JSON.stringify(request.headers).slice(0, 200)} ${JSON.stringify(request.extra ?? [])} (${request.body?.length ?? 'no'} body bytes)`;
             if ('error' in answer) {
               // A body the server refused early may be reset under the client; a request without
               // one must always be answered.
@@ -356,6 +398,8 @@ describe('HTTP API fuzz', () => {
               else failures.push(`${what}: ${answer.error}`);
             } else if (answer.status >= 500 && !honest503(request, answer)) {
               failures.push(`${what}: ${answer.status} ${answer.detail}`);
+            } else if (answer.contractBroken !== undefined) {
+              failures.push(`${what}: ${answer.contractBroken}`);
             }
           }
         }),
@@ -386,4 +430,144 @@ describe('HTTP API fuzz', () => {
     });
     expect([ok.status, await ok.text()]).toEqual([200, 'a file to find']);
   }, 240_000);
+});
+
+/**
+ * Requests whose framing Node's parser must refuse, each built from a seeded template: Content-Length
+ * with Transfer-Encoding, bad or twice-sent Content-Length, NUL and control bytes in headers, oversized
+ * headers, bad chunking, malformed request lines, and what Node would answer bare or not at all (an
+ * unknown Expect, CONNECT, no Host). Each must get a 4xx problem+json with X-Request-Id.
+ */
+function framingCase(r: Random): { name: string; bytes: Buffer } {
+  const target = r.pick(['/healthz', '/v1/users/fuzzer', '/v1/users/fuzzer/files/framed.txt', '/nowhere']);
+  const method = r.pick(['GET', 'PUT', 'POST', 'PATCH']);
+  const line = `${method} ${target} HTTP/1.1`;
+  const common = ['Host: fuzz', ...(r.chance(0.5) ? [`Authorization: Bearer ${token}`] : [])];
+  const body = Buffer.from(r.text(r.int(20), 'abc'));
+  const kind = r.int(10);
+  const build = (name: string, headers: string[], tail: Buffer | string = '') => ({
+    name,
+    bytes: Buffer.concat([
+      Buffer.from(`${[line, ...common, ...headers].join('\r\n')}\r\n\r\n`, 'latin1'),
+      typeof tail === 'string' ? Buffer.from(tail, 'latin1') : tail,
+    ]),
+  });
+  const shuffle = (items: string[]) => (r.chance(0.5) ? items : [...items].reverse());
+  switch (kind) {
+    case 0:
+      return build(
+        'Content-Length with Transfer-Encoding',
+        shuffle([
+          `${r.pick(['Content-Length', 'content-length', 'CONTENT-LENGTH'])}: ${body.length + r.int(3)}`,
+          `${r.pick(['Transfer-Encoding', 'transfer-encoding'])}: ${r.pick(['chunked', 'Chunked', 'gzip, chunked'])}`,
+        ]),
+        `${body.length.toString(16)}\r\n${body.toString('latin1')}\r\n0\r\n\r\n`,
+      );
+    case 1:
+      return build(
+        'a bad Content-Length',
+        [
+          `Content-Length: ${r.pick(['-1', 'abc', '1.5', '0x10', '1 2', '+5', '99999999999999999999999', ''])}`,
+        ],
+        body,
+      );
+    case 2:
+      return build(
+        'two different Content-Lengths',
+        [`Content-Length: ${body.length}`, `Content-Length: ${body.length + 1 + r.int(5)}`],
+        body,
+      );
+    case 3: {
+      const bad = r.pick(['\u0000', '\u0001', '\u0007', '\u000b', '\u001f']);
+      const header = r.chance(0.5) ? `X-Fuzz: a${bad}b` : `X-F${bad}z: b`;
+      return build('a control byte in a header', [header]);
+    }
+    case 4: {
+      const big = r.chance(0.5);
+      const headers = big
+        ? [`X-Big: ${'a'.repeat(17_000 + r.int(50_000))}`]
+        : Array.from({ length: 400 + r.int(400) }, (_, i) => `X-Many-${i}: ${'b'.repeat(40)}`);
+      return build('headers over the limit', headers);
+    }
+    case 5:
+      return build(
+        'a bad chunk',
+        ['Transfer-Encoding: chunked'],
+        `${r.pick(['zz', '-1', `1;${'e'.repeat(20_000)}`, 'fffffffffffffffffff'])}\r\n${body.toString('latin1')}\r\n0\r\n\r\n`,
+      );
+    case 6:
+      return build('Transfer-Encoding other than chunked last', [
+        `Transfer-Encoding: ${r.pick(['chunked, gzip', 'gzip', 'identity', 'x-fuzz'])}`,
+      ]);
+    case 7:
+      return build('a space before the colon', [`X-Fuzz${r.pick([' ', '\t'])}: b`]);
+    case 8:
+      return r.pick([
+        build('an expectation other than 100-continue', [
+          `Expect: ${r.pick(['fuzz', '200-ok', '101-upgrade'])}`,
+        ]),
+        {
+          name: 'CONNECT',
+          bytes: Buffer.from(
+            `CONNECT ${r.pick(['example.com:443', '127.0.0.1:22'])} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          ),
+        },
+        {
+          name: 'no Host',
+          bytes: Buffer.from(`${line}\r\n${r.chance(0.5) ? `Authorization: Bearer ${token}\r\n` : ''}\r\n`),
+        },
+      ]);
+    default:
+      return {
+        name: 'a malformed request line',
+        bytes: Buffer.from(
+          `${r.pick([`${method} ${target} HTTP/1.10`, `${method} ${target} HTTP/9.x`, `G(T ${target} HTTP/1.1`, `${method} ${target}\u0000 HTTP/1.1`])}\r\nHost: fuzz\r\n\r\n`,
+          'latin1',
+        ),
+      };
+  }
+}
+
+describe('HTTP framing fuzz', () => {
+  const FRAMING_COUNT = Math.max(100, Math.floor(COUNT / 8));
+  it(`answers ${FRAMING_COUNT} malformed framings with a 4xx problem+json and X-Request-Id`, async () => {
+    const r = prng(SEED + 1);
+    const cases = Array.from({ length: FRAMING_COUNT }, () => framingCase(r));
+    const failures: string[] = [];
+    const seen = new Map<string, Set<number>>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < cases.length) {
+          const i = next++;
+          const { name, bytes } = cases[i] as { name: string; bytes: Buffer };
+          const answer = await rawExchange(stack.apiUrl, bytes);
+          const what = `#${i} ${name}: ${bytes
+            .subarray(0, 160)
+            .toString('latin1')
+            .replace(/[\r\n]+/g, ' | ')}`;
+          if ('error' in answer) {
+            failures.push(`${what}: ${answer.error}`);
+            continue;
+          }
+          seen.set(name, (seen.get(name) ?? new Set()).add(answer.status));
+          const problemJson = /^application\/problem\+json/.test(answer.headers['content-type'] ?? '');
+          if (
+            answer.status < 400 ||
+            answer.status >= 500 ||
+            !problemJson ||
+            !answer.headers['x-request-id']
+          ) {
+            failures.push(
+              `${what}: ${answer.status} ${answer.headers['content-type']} ${answer.body.slice(0, 120)}`,
+            );
+          }
+        }
+      }),
+    );
+    expect(failures, `seed ${SEED + 1}`).toEqual([]);
+    expect(seen.size, JSON.stringify([...seen].map(([k, v]) => [k, [...v]]))).toBe(12);
+    for (const p of [stack.api, stack.broker, ...stack.workers])
+      expect({ name: p?.name, exit: p?.child.exitCode }).toEqual({ name: p?.name, exit: null });
+  }, 120_000);
 });

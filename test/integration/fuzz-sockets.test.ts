@@ -155,6 +155,42 @@ describe('the broker under floods and foreign frames', () => {
     await stillServes('after-work-flood.bin');
   }, 60_000);
 
+  it('a worker refuses commands whose documents nest deeper than JSON_MAX_DEPTH, whoever sends them', async () => {
+    const client = new Dealer({ linger: 0 });
+    client.connect(stack.frontendEndpoint);
+    const replies = client[Symbol.asyncIterator]();
+    const ask = async (id: string, body: Buffer) => {
+      await client.send(encodeClientRequest(header(id, { service: 'users', command: 'users.patch' }), body));
+      const { value } = await replies.next();
+      return decodeOutcome(decodeClientMessage(value as Buffer[]).body);
+    };
+    const patchOf = (patch: unknown) => encodeCommandBody({ actor: owner, args: { username: owner, patch } });
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    // Deeper than the encoders on the way can take: the msgpack bytes are written by hand.
+    const placeholder = patchOf('DEEP-PLACEHOLDER');
+    const at = placeholder.indexOf(Buffer.from('DEEP-PLACEHOLDER'));
+    const hostile = Buffer.concat([
+      placeholder.subarray(0, at - 1),
+      Buffer.alloc(200_000, 0x91),
+      Buffer.of(0xc0),
+      placeholder.subarray(at + 'DEEP-PLACEHOLDER'.length),
+    ]);
+    for (const [id, body] of [
+      ['deep-100', patchOf({ a: deep })],
+      ['deep-200000', hostile],
+    ] as const) {
+      const outcome = await ask(id, body);
+      expect(outcome.ok, id).toBe(false);
+      if (!outcome.ok) expect(outcome.error.code, id).toBe('invalid');
+    }
+    const fine = await ask('shallow', patchOf({ a: [[1]] }));
+    expect(fine.ok).toBe(true);
+    client.close();
+    for (const worker of stack.workers) expect(worker.child.exitCode).toBeNull();
+    await stillServes('after-deep.bin');
+  }, 60_000);
+
   it('ignores parts, replies and registrations out of order or from strangers, and oversized frames', async () => {
     const lateBefore = await metric(brokerMetricsUrl(stack), 'podstore_broker_late_replies_total');
     const rssBefore = rssOf(stack.broker?.child);

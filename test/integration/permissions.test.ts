@@ -23,6 +23,9 @@ beforeAll(async () => {
       MINIO_SECRET_KEY: minio.secretKey,
       MINIO_BUCKET: 'permissions',
       PODSTORE_ADMIN_TOKEN: 'operator-secret-for-tests',
+      AUDIT_REFUSED_WINDOW_S: '4',
+      AUDIT_REFUSED_BURST: '5',
+      GRANT_DELEGATION_DEPTH: '2',
     },
   });
   base = stack.apiUrl;
@@ -343,4 +346,279 @@ describe('permission table', () => {
       expect(got).toEqual(row);
     });
   }
+});
+
+/**
+ * Delegation never exceeds its source (the audit of issue 12, items 2 and 7): a control holder cannot
+ * make itself permanent, what it delegates never outlives or outgrows its own grant, revoking it revokes
+ * what it delegated, control cannot be handed back, and it never removes modes it could not revoke.
+ */
+describe('delegation', () => {
+  const owner = 'd-owner';
+  const file = `/v1/users/${owner}/files/medical/2025/lab.pdf`;
+  const other = `/v1/users/${owner}/files/medical/2024/lab.pdf`;
+  const grantOf = async (grantee: string, who = owner) =>
+    (await (await as(who, `/v1/users/${owner}/grants/${grantee}`)).json()) as {
+      entries: { scope: string; modes: string[]; grantedBy: string; expiresAt?: string }[];
+      effective: { scope: string; modes: string[]; expiresAt?: string }[];
+    };
+
+  beforeAll(async () => {
+    for (const name of [
+      owner,
+      'd-clinic',
+      'd-insurer',
+      'd-lab',
+      'd-temp',
+      'd-keeper',
+      'd-viewer',
+      'd-patron',
+      'd-aide',
+      'd-chain-1',
+      'd-chain-2',
+      'd-chain-3',
+      'd-chain-4',
+      'd-finance',
+    ])
+      tokens[name] = await signUp(base, name);
+    expect((await put(owner, file, 'lab 2025')).status).toBe(201);
+    expect((await put(owner, other, 'lab 2024')).status).toBe(201);
+  });
+
+  it('keeps a control holder from re-granting itself past its expiry, or changing its own grant at all', async () => {
+    const soon = new Date(Date.now() + 3000).toISOString();
+    expect(
+      (await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/', expiresAt: soon })).status,
+    ).toBe(200);
+    const again = await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/' }, 'd-temp');
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { detail: string }).detail).toMatch(/own grant/);
+    expect(
+      (await grant(owner, 'd-temp', { modes: ['read', 'control'], scope: '/medical/' }, 'd-temp')).status,
+    ).toBe(403);
+    expect((await as('d-temp', `/v1/users/${owner}/grants/d-temp`, { method: 'DELETE' })).status).toBe(403);
+    expect((await as('d-temp', file)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, Date.parse(soon) - Date.now() + 200));
+    expect((await as('d-temp', file)).status).toBe(404);
+  });
+
+  it('never lets a delegated grant outlive the delegator’s own', async () => {
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    expect(
+      (await grant(owner, 'd-keeper', { modes: ['read', 'control'], scope: '/medical/', expiresAt: until }))
+        .status,
+    ).toBe(200);
+    const open = await grant(owner, 'd-viewer', { modes: ['read'], scope: '/medical/' }, 'd-keeper');
+    expect(open.status).toBe(200);
+    expect(((await open.json()) as { entries: { expiresAt?: string }[] }).entries).toEqual([
+      expect.objectContaining({ expiresAt: until }),
+    ]);
+    const later = new Date(Date.now() + 7200_000).toISOString();
+    const longer = await grant(
+      owner,
+      'd-viewer',
+      { modes: ['read'], scope: '/medical/', expiresAt: later },
+      'd-keeper',
+    );
+    expect(longer.status).toBe(403);
+    expect(((await longer.json()) as { detail: string }).detail).toMatch(/only until/);
+  });
+
+  it('revokes what a delegator delegated when the owner revokes it, so control cannot be handed back', async () => {
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect(
+      (await grant(owner, 'd-insurer', { modes: ['read', 'control'], scope: '/medical/' }, 'd-clinic'))
+        .status,
+    ).toBe(200);
+    expect((await as('d-insurer', file)).status).toBe(200);
+
+    expect((await as(owner, `/v1/users/${owner}/grants/d-clinic`, { method: 'DELETE' })).status).toBe(204);
+    expect((await as('d-clinic', file)).status).toBe(404);
+    expect((await as('d-insurer', file)).status).toBe(404);
+    expect((await as('d-insurer', `/v1/users/${owner}/files/medical/`)).status).toBe(404);
+    const handBack = await grant(
+      owner,
+      'd-clinic',
+      { modes: ['read', 'control'], scope: '/medical/' },
+      'd-insurer',
+    );
+    expect(handBack.status).toBe(403);
+    expect((await as('d-clinic', file)).status).toBe(404);
+    expect((await grantOf('d-insurer')).effective).toEqual([]);
+
+    // Granting the delegator again does not revive what it delegated under the revoked grant.
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect((await as('d-insurer', file)).status).toBe(404);
+  });
+
+  it('clips what a delegator delegated when the owner narrows its scope or takes a mode away', async () => {
+    expect((await grant(owner, 'd-clinic', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect((await grant(owner, 'd-lab', { modes: ['read'], scope: '/medical/' }, 'd-clinic')).status).toBe(
+      200,
+    );
+    expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 200]);
+
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['read', 'control'], scope: '/medical/2025/' }] }))
+        .status,
+    ).toBe(200);
+    expect([(await as('d-lab', file)).status, (await as('d-lab', other)).status]).toEqual([200, 404]);
+    expect((await grantOf('d-lab')).effective).toEqual([
+      expect.objectContaining({ scope: '/medical/2025/', modes: ['read'], grantedBy: 'd-clinic' }),
+    ]);
+
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['control'], scope: '/medical/2025/' }] })).status,
+    ).toBe(200);
+    expect((await as('d-lab', file)).status).toBe(404);
+  });
+
+  it('counts no chain of delegations longer than GRANT_DELEGATION_DEPTH (2 here), and says so', async () => {
+    expect((await grant(owner, 'd-chain-1', { modes: ['read', 'control'], scope: '/medical/' })).status).toBe(
+      200,
+    );
+    expect(
+      (await grant(owner, 'd-chain-2', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-1'))
+        .status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-chain-3', { modes: ['read', 'control'], scope: '/medical/' }, 'd-chain-2'))
+        .status,
+    ).toBe(200);
+    expect((await as('d-chain-3', file)).status).toBe(200);
+    const fourth = await grant(owner, 'd-chain-4', { modes: ['read'], scope: '/medical/' }, 'd-chain-3');
+    expect(fourth.status).toBe(403);
+    expect(((await fourth.json()) as { detail: string }).detail).toMatch(/longest chain/);
+    expect((await as('d-chain-4', file)).status).toBe(404);
+  });
+
+  it('keeps a delegator from removing modes it could not revoke by setting the scope again', async () => {
+    expect(
+      (
+        await grant(owner, 'd-clinic', {
+          scopes: [{ modes: ['read', 'append', 'control'], scope: '/medical/' }],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-patron', { modes: ['read', 'delete'], scope: '/medical/2024/' })).status,
+    ).toBe(200);
+    expect((await as('d-clinic', `/v1/users/${owner}/grants/d-patron`, { method: 'DELETE' })).status).toBe(
+      403,
+    );
+    const replaced = await grant(owner, 'd-patron', { modes: ['read'], scope: '/medical/2024/' }, 'd-clinic');
+    expect(replaced.status).toBe(403);
+    expect(((await replaced.json()) as { detail: string }).detail).toMatch(/delete .* cannot revoke/);
+    const cleared = await grant(owner, 'd-patron', { modes: [], scope: '/medical/2024/' }, 'd-clinic');
+    expect(cleared.status).toBe(403);
+    expect((await grantOf('d-patron')).entries).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ scope: '/medical/2024/', modes: ['read', 'delete'], grantedBy: owner }),
+      ]),
+    );
+    expect((await as('d-patron', other, { method: 'DELETE' })).status).toBe(204);
+
+    // What it could revoke it may narrow; the owner's entry stays the owner's.
+    expect(
+      (await grant(owner, 'd-aide', { modes: ['read', 'append'], scope: '/medical/2024/' })).status,
+    ).toBe(200);
+    expect(
+      (await grant(owner, 'd-aide', { modes: ['read'], scope: '/medical/2024/' }, 'd-clinic')).status,
+    ).toBe(200);
+    const lab = await grantOf('d-aide');
+    expect(lab.entries.filter((e) => e.scope === '/medical/2024/')).toEqual([
+      expect.objectContaining({ modes: ['read'], grantedBy: owner }),
+      expect.objectContaining({ modes: ['read'], grantedBy: 'd-clinic' }),
+    ]);
+  });
+
+  it('shows a control holder only the entries of another grant within the scopes it controls', async () => {
+    expect(
+      (await grant(owner, 'd-clinic', { scopes: [{ modes: ['read', 'control'], scope: '/medical/' }] }))
+        .status,
+    ).toBe(200);
+    expect((await grant(owner, 'd-finance', { modes: ['read', 'write'], scope: '/finance/' })).status).toBe(
+      200,
+    );
+    expect((await as('d-clinic', `/v1/users/${owner}/grants/d-finance`)).status).toBe(404);
+    expect((await grant(owner, 'd-finance', { modes: ['read'], scope: '/medical/2025/' })).status).toBe(200);
+    const seen = await as('d-clinic', `/v1/users/${owner}/grants/d-finance`);
+    expect(seen.status).toBe(200);
+    const body = (await seen.json()) as { entries: { scope: string }[]; effective: { scope: string }[] };
+    expect(body.entries.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    expect(body.effective.map((e) => e.scope)).toEqual(['/medical/2025/']);
+    const own = (await (await as('d-finance', `/v1/users/${owner}/grants/d-finance`)).json()) as {
+      entries: { scope: string }[];
+    };
+    expect(own.entries.map((e) => e.scope).sort()).toEqual(['/finance/', '/medical/2025/']);
+  });
+});
+
+/**
+ * A stranger cannot grow someone's audit log without bound (issue 12, item 11): a flood of refused
+ * requests stores a few entries per window and worker, which still say who was refused and how often;
+ * the accesses of a grantee stay recorded one by one.
+ */
+describe('audit under a flood of refusals', () => {
+  const owner = 'flood-owner';
+  type Entry = { actor: string; action: string; outcome: string; path?: string; count?: number };
+  const audit = async () => {
+    const res = await as(owner, `/v1/users/${owner}/audit?limit=1000`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { entries: Entry[] }).entries;
+  };
+
+  beforeAll(async () => {
+    for (const name of [owner, 'flood-stranger', 'flood-reader']) tokens[name] = await signUp(base, name);
+    expect((await put(owner, `/v1/users/${owner}/files/medical/a.pdf`, 'a')).status).toBe(201);
+    expect((await grant(owner, 'flood-reader', { modes: ['read'], scope: '/medical/' })).status).toBe(200);
+  });
+
+  it('keeps 500 refused requests of a stranger in a bounded number of entries that count them all', async () => {
+    const started = Date.now();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (sent < 500) {
+          sent++;
+          const res = await as('flood-stranger', `/v1/users/${owner}/files/medical/${sent}.pdf`);
+          expect(res.status).toBe(404);
+          await res.body?.cancel();
+        }
+      }),
+    );
+    // Each worker records at most 5 refusals one by one per 4 s window, and one summary per window.
+    const windows = Math.ceil((Date.now() - started) / 4000) + 1;
+    await expect
+      .poll(
+        async () =>
+          (await audit())
+            .filter((e) => e.actor === 'flood-stranger')
+            .reduce((sum, e) => sum + (e.count ?? 1), 0),
+        { timeout: 20_000, interval: 500 },
+      )
+      .toBe(500);
+    const stranger = (await audit()).filter((e) => e.actor === 'flood-stranger');
+    expect(stranger.length).toBeLessThanOrEqual(3 * windows * 6);
+    expect(stranger.length).toBeLessThan(100);
+    expect(stranger.every((e) => e.action === 'read' && e.outcome === 'not_found')).toBe(true);
+    expect(stranger.some((e) => (e.count ?? 1) > 1)).toBe(true);
+  }, 60_000);
+
+  it('still records every access of a grantee one by one', async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await as('flood-reader', `/v1/users/${owner}/files/medical/a.pdf`);
+      expect(res.status).toBe(200);
+      await res.body?.cancel();
+    }
+    const reads = (await audit()).filter((e) => e.actor === 'flood-reader' && e.outcome === 'allowed');
+    expect(reads).toHaveLength(30);
+    expect(reads.every((e) => e.count === undefined)).toBe(true);
+  });
 });

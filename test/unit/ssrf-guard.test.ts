@@ -46,6 +46,24 @@ describe('classifyAddress', () => {
     ['2002:808:808::', 'public'],
     ['[::1]', 'loopback'],
     ['not-an-ip', 'reserved'],
+    // Every IPv6 spelling of an IPv4 address is judged as that address.
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:a00:1', 'private'],
+    ['::ffff:0:a9fe:a9fe', 'link-local'],
+    ['::ffff:0:808:808', 'public'],
+    ['::127.0.0.1', 'loopback'],
+    ['::7f00:1', 'loopback'],
+    ['::a9fe:a9fe', 'link-local'],
+    ['::8.8.8.8', 'reserved'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'],
+    ['64:ff9b::808:808', 'public'],
+    ['64:ff9b:1:7f00:0:100::', 'loopback'],
+    ['64:ff9b:1:a00:0:100::', 'private'],
+    ['64:ff9b:1:808:8:800::', 'reserved'],
+    ['2002:a00:1::', 'private'],
+    ['2002:a9fe:a9fe::1', 'link-local'],
+    ['2002:7f00:1:ffff::1', 'loopback'],
   ])('%s is %s', (ip, cls) => {
     expect(classifyAddress(ip)).toBe(cls);
   });

@@ -2,26 +2,57 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_DELAY_MS, retryDelayMs } from '../../worker/webhooks/retry-delay.ts';
-import { signatureOf, verifySignature } from '../../worker/webhooks/signature.ts';
+import {
+  SIGNATURE_TOLERANCE_S,
+  signatureOf,
+  signedHeaders,
+  verifySignature,
+} from '../../worker/webhooks/signature.ts';
 
 describe('signature', () => {
   const secret = 'a-secret-of-16-chars';
   const body = Buffer.from('{"kind":"user.patched","owner":"alice"}');
+  const now = Date.UTC(2026, 10, 30, 12, 0, 0);
+  const ts = now / 1000;
 
-  it('is sha256=<hex HMAC-SHA256 of the raw body keyed with the secret>', () => {
-    const hex = createHmac('sha256', secret).update(body).digest('hex');
-    expect(signatureOf(secret, body)).toBe(`sha256=${hex}`);
-    expect(signatureOf(secret, body.toString())).toBe(`sha256=${hex}`);
+  it('is sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" keyed with the secret>', () => {
+    const hex = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+    expect(signatureOf(secret, ts, body)).toBe(`sha256=${hex}`);
+    expect(signatureOf(secret, ts, body.toString())).toBe(`sha256=${hex}`);
+    expect(signedHeaders(secret, body, now + 999)).toEqual({
+      'x-podstore-timestamp': String(ts),
+      'x-podstore-signature': `sha256=${hex}`,
+    });
+  });
+
+  it('binds the signature to its timestamp: the body signed at another time does not verify', () => {
+    const signature = signatureOf(secret, ts, body);
+    expect(verifySignature(secret, body, { timestamp: String(ts), signature }, now)).toBe(true);
+    expect(verifySignature(secret, body, { timestamp: String(ts + 1), signature }, now)).toBe(false);
+    // The old scheme (HMAC of the body alone) no longer verifies.
+    const bodyOnly = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    expect(verifySignature(secret, body, { timestamp: String(ts), signature: bodyOnly }, now)).toBe(false);
+  });
+
+  it('refuses a replay outside the tolerance, either side of the clock', () => {
+    const headers = { timestamp: String(ts), signature: signatureOf(secret, ts, body) };
+    const tolerance = SIGNATURE_TOLERANCE_S * 1000;
+    expect(verifySignature(secret, body, headers, now + tolerance)).toBe(true);
+    expect(verifySignature(secret, body, headers, now + tolerance + 1000)).toBe(false);
+    expect(verifySignature(secret, body, headers, now - tolerance - 1000)).toBe(false);
+    expect(verifySignature(secret, body, headers, now + 60_000, 30)).toBe(false);
   });
 
   it('verifies the right signature only', () => {
-    const header = signatureOf(secret, body);
-    expect(verifySignature(secret, body, header)).toBe(true);
-    expect(verifySignature(secret, body, ` ${header} `)).toBe(true);
-    expect(verifySignature('another-secret-16', body, header)).toBe(false);
-    expect(verifySignature(secret, Buffer.from(`${body} `), header)).toBe(false);
-    expect(verifySignature(secret, body, header.slice(0, -1))).toBe(false);
-    expect(verifySignature(secret, body, undefined)).toBe(false);
+    const signature = signatureOf(secret, ts, body);
+    const timestamp = String(ts);
+    expect(verifySignature(secret, body, { timestamp, signature: ` ${signature} ` }, now)).toBe(true);
+    expect(verifySignature('another-secret-16', body, { timestamp, signature }, now)).toBe(false);
+    expect(verifySignature(secret, Buffer.from(`${body} `), { timestamp, signature }, now)).toBe(false);
+    expect(verifySignature(secret, body, { timestamp, signature: signature.slice(0, -1) }, now)).toBe(false);
+    expect(verifySignature(secret, body, { timestamp, signature: undefined }, now)).toBe(false);
+    expect(verifySignature(secret, body, { timestamp: undefined, signature }, now)).toBe(false);
+    expect(verifySignature(secret, body, { timestamp: `${ts}.5`, signature }, now)).toBe(false);
   });
 });
 

@@ -4,34 +4,92 @@
  * no mode could allow the operation, and records every access by a non-owner in the owner's audit log.
  */
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { ObjectStore } from '../storage/object-store.ts';
-import { profileKey } from '../users/users-service.ts';
 import { decide, type GrantEntry, type Mode, modesAt, type Operation, precheck } from './access-policy.ts';
 import type { AuditLog } from './audit-log.ts';
-import type { GrantStore } from './grant-store.ts';
+import { type DelegationDocument, delegatorsOf, effectiveGrants } from './delegation.ts';
+import type { GrantDocument, GrantStore } from './grant-store.ts';
+
+/** Grants by grantees in a row that count by default (owner → a → b → c → d → e: 4). */
+export const DEFAULT_DELEGATION_DEPTH = 4;
+/** Grant documents read at most to resolve one caller's delegation chains. */
+const MAX_CHAIN_DOCUMENTS = 32;
 
 /** What a caller holds in a pod: everything (the owner) or a set of grant entries. */
-export type Holding = { owner: true } | { owner: false; entries: GrantEntry[] };
+/** What a caller holds in a pod: everything (the owner) or its effective grant entries (and its grant's id). */
+export type Holding = { owner: true } | { owner: false; entries: GrantEntry[]; grantId?: string };
 
 export class AccessService {
   constructor(
-    private readonly store: ObjectStore,
     private readonly grants: GrantStore,
     private readonly audit: AuditLog,
     /** createdAt of an account, or undefined when there is none. */
     private readonly accountSince: (name: string) => Promise<string | undefined>,
     private readonly clock: () => Date = () => new Date(),
+    private readonly maxDelegationDepth = DEFAULT_DELEGATION_DEPTH,
   ) {}
 
-  async holding(actor: string | null, owner: string): Promise<Holding> {
+  /**
+   * What `actor` holds in `owner`'s pod now: everything (the owner), or its effective grant entries,
+   * where each entry a control holder delegated counts only as far as that delegator holds it now.
+   * For `delegation`: the entries it may pass on (those that a grant it makes would still count by).
+   */
+  async holding(
+    actor: string | null,
+    owner: string,
+    purpose: 'access' | 'delegation' = 'access',
+  ): Promise<Holding> {
     if (actor === owner) return { owner: true };
     if (actor === null || actor.startsWith('@')) return { owner: false, entries: [] };
-    const found = await this.grants.read(owner, actor);
-    if (found === undefined) return { owner: false, entries: [] };
-    if (found.doc.granteeSince !== undefined && (await this.accountSince(actor)) !== found.doc.granteeSince) {
-      return { owner: false, entries: [] }; // the grant was for an earlier account of that name
+    const documents = await this.delegationChain(owner, actor);
+    // What it may pass on is what it holds through at most one hop less: a grant it makes counts one more.
+    const depth = purpose === 'delegation' ? this.maxDelegationDepth - 1 : this.maxDelegationDepth;
+    const entries = effectiveGrants(owner, documents, this.clock(), depth).get(actor) ?? [];
+    const grantId = documents.get(actor)?.grantId;
+    return { owner: false, entries, ...(grantId === undefined ? {} : { grantId }) };
+  }
+
+  /** The effective entries of every grantee of `documents` (see delegation.ts). */
+  effective(owner: string, documents: ReadonlyMap<string, DelegationDocument>): Map<string, GrantEntry[]> {
+    return effectiveGrants(owner, documents, this.clock(), this.maxDelegationDepth);
+  }
+
+  /**
+   * The grant documents `grantee`'s entries depend on: its own and, breadth first, its delegators'
+   * (up to the delegation depth). A document made for an earlier account of the same name counts as absent.
+   */
+  async delegationChain(owner: string, grantee: string): Promise<Map<string, DelegationDocument>> {
+    const documents = new Map<string, DelegationDocument>();
+    const seen = new Set([grantee]);
+    let level = [grantee];
+    for (let depth = 0; depth <= this.maxDelegationDepth && level.length > 0; depth++) {
+      const docs = await Promise.all(level.map((name) => this.liveDocument(owner, name)));
+      const next: string[] = [];
+      level.forEach((name, i) => {
+        const doc = docs[i];
+        if (doc === undefined) return;
+        documents.set(name, doc);
+        for (const by of delegatorsOf(owner, doc)) {
+          if (seen.has(by) || seen.size >= MAX_CHAIN_DOCUMENTS) continue;
+          seen.add(by);
+          next.push(by);
+        }
+      });
+      level = next;
     }
-    return { owner: false, entries: found.doc.entries };
+    return documents;
+  }
+
+  /** `grantee`'s grant document, unless there is none or it was made for an earlier account of that name. */
+  async liveDocument(owner: string, grantee: string): Promise<GrantDocument | undefined> {
+    const found = await this.grants.read(owner, grantee);
+    if (found === undefined) return undefined;
+    if (
+      found.doc.granteeSince !== undefined &&
+      (await this.accountSince(grantee)) !== found.doc.granteeSince
+    ) {
+      return undefined; // the grant was for an earlier account of that name
+    }
+    return found.doc;
   }
 
   modes(holding: Holding, path: string): Set<Mode> | null {
@@ -67,8 +125,9 @@ export class AccessService {
   }
 
   /**
-   * Runs `work` and records it in the owner's audit log when the actor is not the owner (or `always`),
-   * whether it was allowed or refused. Pods of owners that do not exist get no log.
+   * Runs `work` and notes it in the owner's audit log when the actor is not the owner (or `always`),
+   * whether it was allowed or refused (refusals coalesced per caller, see audit-log.ts). Pods of owners
+   * that do not exist get no log.
    */
   async audited<T>(
     actor: string | null,
@@ -88,11 +147,9 @@ export class AccessService {
       outcome = error instanceof CommandError ? error.code : 'error';
       throw error;
     } finally {
-      if ((await this.store.head(profileKey(owner)).catch(() => undefined)) !== undefined) {
-        await this.audit
-          .record(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
-          .catch(() => undefined);
-      }
+      await this.audit
+        .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId })
+        .catch(() => undefined);
     }
   }
 }

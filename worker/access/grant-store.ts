@@ -4,10 +4,9 @@
  * effect on the very next request.
  */
 import type { ObjectStore } from '../storage/object-store.ts';
-import type { GrantEntry } from './access-policy.ts';
+import type { DelegatedEntry } from './delegation.ts';
 
-export interface GrantEntryRecord extends GrantEntry {
-  grantedBy: string;
+export interface GrantEntryRecord extends DelegatedEntry {
   grantedAt: string;
 }
 
@@ -16,6 +15,8 @@ export interface GrantDocument {
   grantee: string;
   entries: GrantEntryRecord[];
   updatedAt: string;
+  /** Fresh for each document created: entries delegated under an earlier grant of the same name never count. */
+  grantId?: string;
   /** createdAt of the grantee's account: a grant never passes to a new user who takes a deleted user's name. */
   granteeSince?: string;
 }

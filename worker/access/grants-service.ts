@@ -1,20 +1,31 @@
 /**
- * Granting and revoking. The owner may grant anything in their pod; a grantee holding `control` over a
- * scope may grant, within that scope, the modes it holds there, and revoke what lies within it. Every
- * change lands in the owner's audit log and is published as a `grant.changed` event.
+ * Granting and revoking. The owner may grant anything in their pod. A grantee holding `control` over a
+ * scope (a delegator) may grant, within that scope, the modes it holds there and for no longer than it
+ * holds them, and revoke what lies within it; it never changes its own grant, and never removes modes it
+ * could not revoke. What a delegator granted counts, at every access, only as far as the delegator holds
+ * it then (delegation.ts). Every change lands in the owner's audit log and is published as a
+ * `grant.changed` event.
  */
+import { randomUUID } from 'node:crypto';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
 import { PreconditionFailedError } from '../storage/object-store.ts';
-import { type GrantEntry, MODES, type Mode, mayGrant, scopeWithin } from './access-policy.ts';
+import { type GrantEntry, MODES, type Mode, mayGrant } from './access-policy.ts';
 import type { AccessService } from './access-service.ts';
+import { boundToDelegator, narrowedByDelegator, type Ruling } from './delegation.ts';
 import type { GrantDocument, GrantEntryRecord, GrantStore } from './grant-store.ts';
 
 export interface GrantView {
   grantee: string;
+  /** The stored entries that have not expired, each with who made it. */
   entries: GrantEntryRecord[];
+  /** What the grantee holds now: delegated entries clipped to what their delegators hold. */
+  effective: GrantEntry[];
   updatedAt: string;
 }
+
+/** The actor changing a grant: the owner, or a delegator with its effective entries and its grant's id. */
+type Changer = { owner: true } | { owner: false; name: string; entries: GrantEntry[]; grantId?: string };
 
 const MAX_ENTRIES = 64;
 const MAX_ATTEMPTS = 8;
@@ -30,7 +41,8 @@ export class GrantsService {
 
   /**
    * `{modes, scope, expiresAt?}` sets that scope's entry (no modes: removes it); `{scopes: [...]}` (owner
-   * only) replaces every entry.
+   * only) replaces every entry. The owner's entry replaces every entry of that scope; a delegator's
+   * replaces its own, and narrows others' only where it could revoke them.
    */
   async put(
     actor: string | null,
@@ -46,59 +58,87 @@ export class GrantsService {
       grantee,
       requestId,
       async () => {
-        const holding = await this.#controller(actor, owner);
+        const changer = await this.#changer(actor, owner, 'delegation');
         if (grantee === owner)
           throw new CommandError(ErrorCode.INVALID, 'the owner holds every mode already');
+        if (!changer.owner && grantee === changer.name)
+          throw new CommandError(ErrorCode.FORBIDDEN, 'a grantee cannot change its own grant');
         const granteeSince = await this.userExists(grantee);
         if (granteeSince === undefined)
           throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${grantee}`);
         const now = this.clock();
         const incoming = parseBody(body, now);
-        if (incoming.replace && actor !== owner) {
+        if (incoming.replace && !changer.owner) {
           throw new CommandError(
             ErrorCode.FORBIDDEN,
             'only the owner replaces all of a grant; set one scope at a time',
           );
         }
-        for (const entry of incoming.entries) {
-          const decision = mayGrant(holding, entry.scope, entry.modes, now);
-          if (!decision.allow) throw new CommandError(ErrorCode.FORBIDDEN, decision.reason);
-        }
-        const stamp = { grantedBy: actor ?? '', grantedAt: now.toISOString() };
+        const entries = changer.owner
+          ? incoming.entries
+          : incoming.entries.map((entry) => allowed(boundToDelegator(changer.entries, entry, now)));
+        const stamp: Omit<GrantEntryRecord, keyof GrantEntry> = changer.owner
+          ? { grantedBy: owner, grantedAt: now.toISOString() }
+          : {
+              grantedBy: changer.name,
+              ...(changer.grantId === undefined ? {} : { delegatorGrant: changer.grantId }),
+              grantedAt: now.toISOString(),
+            };
         const doc = await this.#update(owner, grantee, granteeSince, (current) => {
-          if (incoming.replace) return incoming.entries.map((e) => ({ ...e, ...stamp }));
-          const [entry] = incoming.entries as [GrantEntry];
+          if (incoming.replace) return entries.map((e) => ({ ...e, ...stamp }));
+          const [entry] = entries as [GrantEntry];
           const others = current.filter((e) => e.scope !== entry.scope);
-          return entry.modes.length === 0 ? others : [...others, { ...entry, ...stamp }];
+          const kept = changer.owner
+            ? []
+            : current
+                .filter((e) => e.scope === entry.scope && e.grantedBy !== changer.name)
+                .flatMap((e) => allowed(narrowedByDelegator(changer.entries, e, entry.modes, now)));
+          return [...others, ...kept, ...(entry.modes.length === 0 ? [] : [{ ...entry, ...stamp }])];
         });
         await this.events.publish({ kind: 'grant.changed', owner, path: grantee });
-        return view(doc, grantee, now);
+        return this.#view(owner, doc);
       },
       true,
     );
   }
 
-  /** The owner, a control holder, or the grantee itself may look. Anyone else: not found. */
+  /**
+   * The owner and the grantee itself see the whole grant; a control holder sees the entries within the
+   * scopes it controls (not found when there are none). Anyone else: not found.
+   */
   async get(actor: string | null, owner: string, grantee: string): Promise<GrantView> {
     const notFound = new CommandError(ErrorCode.NOT_FOUND, `no grant for ${grantee}`);
-    if (actor !== grantee) {
-      const holding = await this.access.holding(actor, owner);
-      if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
-    }
-    const found = await this.grants.read(owner, grantee);
+    const holding = actor === grantee ? ({ owner: true } as const) : await this.access.holding(actor, owner);
+    if (!holding.owner && !holding.entries.some((e) => e.modes.includes('control'))) throw notFound;
+    const found = await this.access.liveDocument(owner, grantee);
     if (found === undefined) throw notFound;
-    return view(found.doc, grantee, this.clock());
+    const full = await this.#view(owner, found);
+    if (holding.owner) return full;
+    const now = this.clock();
+    const controlled = (e: GrantEntry) => mayGrant(holding.entries, e.scope, [], now).allow;
+    const shown = {
+      ...full,
+      entries: full.entries.filter(controlled),
+      effective: full.effective.filter(controlled),
+    };
+    if (shown.entries.length === 0) throw notFound;
+    return shown;
   }
 
   async list(actor: string | null, owner: string): Promise<GrantView[]> {
     if (actor !== owner)
       throw new CommandError(ErrorCode.FORBIDDEN, 'only the owner lists the grants of a pod');
     const names = await this.grants.grantees(owner);
-    const docs = await Promise.all(names.map((name) => this.grants.read(owner, name)));
-    return docs.filter((d) => d !== undefined).map((d) => view(d.doc, d.doc.grantee, this.clock()));
+    const docs = await Promise.all(names.map((name) => this.access.liveDocument(owner, name)));
+    const live = new Map(docs.filter((d) => d !== undefined).map((d) => [d.grantee, d]));
+    const effective = this.access.effective(owner, live);
+    return [...live.values()].map((d) => view(d, effective.get(d.grantee) ?? [], this.clock()));
   }
 
-  /** The owner revokes everything; a control holder revokes the entries within its control scopes. */
+  /**
+   * The owner revokes everything; a delegator revokes the entries within its control scopes made of
+   * modes it holds there (never its own grant).
+   */
   async revoke(actor: string | null, owner: string, grantee: string, requestId: string): Promise<void> {
     return this.access.audited(
       actor,
@@ -107,16 +147,16 @@ export class GrantsService {
       grantee,
       requestId,
       async () => {
-        const holding = await this.#controller(actor, owner);
+        const changer = await this.#changer(actor, owner);
+        if (!changer.owner && grantee === changer.name)
+          throw new CommandError(ErrorCode.FORBIDDEN, 'a grantee cannot change its own grant');
         const found = await this.grants.read(owner, grantee);
         if (found === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no grant for ${grantee}`);
-        if (holding === null) {
+        if (changer.owner) {
           await this.grants.remove(owner, grantee);
         } else {
           const now = this.clock();
-          const revocable = (e: GrantEntry) =>
-            holding.some((h) => h.modes.includes('control') && scopeWithin(e.scope, h.scope)) &&
-            mayGrant(holding, e.scope, e.modes, now).allow;
+          const revocable = (e: GrantEntry) => mayGrant(changer.entries, e.scope, e.modes, now).allow;
           if (!found.doc.entries.some(revocable))
             throw new CommandError(ErrorCode.FORBIDDEN, 'nothing of this grant is within your control');
           await this.#update(owner, grantee, found.doc.granteeSince, (entries) =>
@@ -129,17 +169,38 @@ export class GrantsService {
     );
   }
 
-  /** The grant entries the actor changes grants with: null for the owner; 403 for someone without control. */
-  async #controller(actor: string | null, owner: string): Promise<GrantEntry[] | null> {
-    const holding = await this.access.holding(actor, owner);
-    if (holding.owner) return null;
-    if (!holding.entries.some((e) => e.modes.includes('control'))) {
+  /** Who changes grants: the owner, or a delegator (some effective control); 403 for anyone else. */
+  async #changer(
+    actor: string | null,
+    owner: string,
+    purpose: 'access' | 'delegation' = 'access',
+  ): Promise<Changer> {
+    const holding = await this.access.holding(actor, owner, purpose);
+    if (holding.owner) return { owner: true };
+    const controls = (entries: GrantEntry[]) => entries.some((e) => e.modes.includes('control'));
+    if (actor === null || !controls(holding.entries)) {
+      const full = purpose === 'delegation' ? await this.access.holding(actor, owner) : holding;
+      if (!full.owner && controls(full.entries))
+        throw new CommandError(
+          ErrorCode.FORBIDDEN,
+          'your control comes through the longest chain of delegations that counts; you cannot delegate further',
+        );
       throw new CommandError(
         ErrorCode.FORBIDDEN,
         'only the owner, or a grantee with control, changes grants',
       );
     }
-    return holding.entries;
+    return {
+      owner: false,
+      name: actor,
+      entries: holding.entries,
+      ...(holding.grantId === undefined ? {} : { grantId: holding.grantId }),
+    };
+  }
+
+  async #view(owner: string, doc: GrantDocument): Promise<GrantView> {
+    const holding = await this.access.holding(doc.grantee, owner);
+    return view(doc, holding.owner ? [] : holding.entries, this.clock());
   }
 
   async #update(
@@ -150,15 +211,20 @@ export class GrantsService {
   ): Promise<GrantDocument> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const found = await this.grants.read(owner, grantee);
-      const entries = change(found?.doc.entries ?? []);
+      // A document made for an earlier account of the grantee's name is not carried over.
+      const stale = found?.doc.granteeSince !== undefined && found.doc.granteeSince !== granteeSince;
+      const current = stale ? undefined : found?.doc;
+      const entries = change(current?.entries ?? []);
       if (entries.length > MAX_ENTRIES)
         throw new CommandError(ErrorCode.INVALID, `a grant holds at most ${MAX_ENTRIES} scopes`);
+      const grantId = current === undefined ? randomUUID() : current.grantId;
       const doc: GrantDocument = {
         owner,
         grantee,
         entries,
         updatedAt: this.clock().toISOString(),
         ...(granteeSince === undefined ? {} : { granteeSince }),
+        ...(grantId === undefined ? {} : { grantId }),
       };
       try {
         if (entries.length === 0) await this.grants.remove(owner, grantee);
@@ -172,11 +238,16 @@ export class GrantsService {
   }
 }
 
-function view(doc: GrantDocument, grantee: string, now: Date): GrantView {
+const allowed = <T>(ruling: Ruling<T>): T => {
+  if ('refused' in ruling) throw new CommandError(ErrorCode.FORBIDDEN, ruling.refused);
+  return ruling.value;
+};
+
+function view(doc: GrantDocument, effective: GrantEntry[], now: Date): GrantView {
   const live = doc.entries.filter(
     (e) => e.expiresAt === undefined || Date.parse(e.expiresAt) > now.getTime(),
   );
-  return { grantee, entries: live, updatedAt: doc.updatedAt };
+  return { grantee: doc.grantee, entries: live, effective, updatedAt: doc.updatedAt };
 }
 
 function parseBody(body: unknown, now: Date): { replace: boolean; entries: GrantEntry[] } {

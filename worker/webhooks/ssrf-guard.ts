@@ -5,7 +5,10 @@
  * delivery then connects to the address that was checked (no second lookup a DNS change could abuse).
  */
 import { lookup } from 'node:dns/promises';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
+import { embeddedIPv4, ipBytes } from '../../protocol/ip-address.ts';
+
+export { ipBytes };
 
 export type AddressClass =
   | 'public'
@@ -19,30 +22,6 @@ export type AddressClass =
 interface Cidr {
   bytes: Uint8Array;
   bits: number;
-}
-
-/** 4 bytes for IPv4, 16 for IPv6 (zone ids dropped); undefined when not an address. */
-export function ipBytes(text: string): Uint8Array | undefined {
-  let ip = text.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  if (isIPv4(ip)) return Uint8Array.from(ip.split('.').map(Number));
-  if (!isIPv6(ip)) return undefined;
-  // A dotted IPv4 tail (`::ffff:1.2.3.4`) becomes its two hex groups (`::ffff:102:304`).
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (v4 !== null) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    ip = `${ip.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16)));
-  const [head = '', tail] = ip.split('::');
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  return out;
 }
 
 function cidr(text: string): Cidr {
@@ -101,27 +80,32 @@ const v6Ranges: [Cidr, AddressClass][] = (
   ] as const
 ).map(([range, cls]) => [cidr(range), cls]);
 
-const MAPPED = cidr('::ffff:0:0/96');
-const NAT64 = cidr('64:ff9b::/96');
-const SIX_TO_FOUR = cidr('2002::/16');
-
-/** The IPv4 address an IPv6 address carries (IPv4-mapped, NAT64, 6to4), else the bytes unchanged. */
+/** The IPv4 address an IPv6 address carries (every embedding form), else the bytes unchanged. */
 function unwrap(bytes: Uint8Array): Uint8Array {
-  if (bytes.length !== 16) return bytes;
-  if (contains(MAPPED, bytes) || contains(NAT64, bytes)) return bytes.slice(12);
-  if (contains(SIX_TO_FOUR, bytes)) return bytes.slice(2, 6);
-  return bytes;
+  return embeddedIPv4(bytes) ?? bytes;
 }
 
-/** What kind of address `ip` is; anything unparsable counts as reserved. */
-export function classifyAddress(ip: string): AddressClass {
-  const raw = ipBytes(ip);
-  if (raw === undefined) return 'reserved';
-  const bytes = unwrap(raw);
+const classifyIn = (bytes: Uint8Array): AddressClass => {
   for (const [range, cls] of bytes.length === 4 ? v4Ranges : v6Ranges) {
     if (contains(range, bytes)) return cls;
   }
   return 'public';
+};
+
+/**
+ * What kind of address `ip` is; anything unparsable counts as reserved. An IPv6 address that embeds an
+ * IPv4 one is judged by both, the stricter winning: `::ffff:0:7f00:1` is loopback, and a NAT64 or 6to4
+ * address of a public IPv4 is still whatever its IPv6 range says.
+ */
+export function classifyAddress(ip: string): AddressClass {
+  const bytes = ipBytes(ip);
+  if (bytes === undefined) return 'reserved';
+  const v4 = embeddedIPv4(bytes);
+  if (v4 !== undefined) {
+    const cls = classifyIn(v4);
+    if (cls !== 'public') return cls;
+  }
+  return classifyIn(bytes);
 }
 
 export interface AllowList {

@@ -1,6 +1,7 @@
 /**
- * Delivery jobs → HTTP: POSTs the event as JSON, signed with the webhook's secret, to the webhook's
- * current URL after checking it again against the SSRF guard. A 2xx answer acknowledges the job;
+ * Delivery jobs → HTTP: POSTs the event as JSON, signed with the webhook's secret and the time of the
+ * attempt (signature.ts), to the webhook's current URL after checking it again against the SSRF guard.
+ * A 2xx answer acknowledges the job;
  * anything else is retried after a growing delay (`nak` with delay) until the attempts run out.
  * Every attempt's outcome is recorded for the owner to see.
  */
@@ -12,7 +13,7 @@ import type { Logger } from '../../protocol/process/logger.ts';
 import { ConsumeLoop } from './consume-loop.ts';
 import { postWebhook } from './post-webhook.ts';
 import { retryDelayMs } from './retry-delay.ts';
-import { SIGNATURE_HEADER, signatureOf } from './signature.ts';
+import { signedHeaders } from './signature.ts';
 import type { WebhookGuard } from './ssrf-guard.ts';
 import { DELIVER_CONSUMER, DELIVERIES_STREAM, type DeliveryJob } from './webhook-streams.ts';
 import type { WebhooksService } from './webhooks-service.ts';
@@ -51,7 +52,7 @@ export function webhookDeliverer(
           {
             'content-type': 'application/json',
             'user-agent': 'podstore-webhooks/1',
-            [SIGNATURE_HEADER]: signatureOf(hook.secret, body),
+            ...signedHeaders(hook.secret, body),
             'x-podstore-event-id': event.id,
             'x-podstore-event-seq': String(event.seq),
             'x-podstore-event-kind': event.kind,

@@ -1,0 +1,13 @@
+/**
+ * Response headers that keep a browser from turning what podstore serves into active content in its
+ * origin. Every answer: no MIME sniffing, nothing loaded, never framed. File bodies (GET and HEAD of a
+ * file) are someone's bytes under someone's Content-Type, so they are also sandboxed (no script, no
+ * same-origin access even when opened directly) and served inline only when their type cannot run
+ * anything (api/files/content-disposition.ts).
+ */
+export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+export const FILE_BODY_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
