@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { unpack } from '../../protocol/codec.ts';
 import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
+import { evaluatePreconditions, type Method } from '../../protocol/preconditions.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
-import { parseEtagHeader } from '../etag.ts';
+import { conditionalHeaders, namesOneVersion } from '../etag.ts';
 import type { BrokerStream } from '../files/broker-stream.ts';
 import { downloadBody } from '../files/download.ts';
 import { startDownload } from '../files/download-start.ts';
@@ -66,13 +67,19 @@ function requireFile(request: FilesRequest): string {
   return path;
 }
 
-function writeConditions(request: FastifyRequest) {
-  const ifMatch = parseEtagHeader(request.headers['if-match']);
-  const ifNoneMatch = request.headers['if-none-match']?.trim() === '*' ? ('*' as const) : undefined;
-  return {
-    ...(ifMatch === undefined ? {} : { ifMatch }),
-    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
-  };
+/**
+ * GET ?metadata and HEAD answer from the file's metadata, so their conditions are evaluated here, with
+ * the same rules the worker applies to downloads: 412 for a failed If-Match / If-Unmodified-Since, 304
+ * for an unchanged file. (The caller may read the file, or the metadata call would have been 404.)
+ */
+function checkReadConditions(request: FastifyRequest, method: Method, info: FileInfo): boolean {
+  const outcome = evaluatePreconditions(method, conditionalHeaders(request), {
+    etag: info.etag,
+    lastModified: new Date(info.updatedAt),
+    lastModifiedStrong: false,
+  });
+  if (outcome === 'failed') throw new HttpProblem(412, "the file does not match the request's preconditions");
+  return outcome === 'not-modified';
 }
 
 /** Checked and normalised by normaliseUploadMediaType before the body is read. */
@@ -178,16 +185,16 @@ export function filesRoutes(options: FilesRouteOptions) {
           { owner, path },
           { idempotent: true },
         );
-        return setFileHeaders(reply, info).send(info);
+        setFileHeaders(reply, info);
+        if (checkReadConditions(request, 'GET', info)) return reply.code(304).send();
+        return reply.send(info);
       }
       const args = {
         owner,
         path,
         window: options.window,
         ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
-        ...(request.headers['if-none-match'] === undefined
-          ? {}
-          : { ifNoneMatch: request.headers['if-none-match'] }),
+        conditions: conditionalHeaders(request),
       };
       const started = await startDownload(
         () => open(request, 'files', 'files.get', args),
@@ -238,14 +245,16 @@ export function filesRoutes(options: FilesRouteOptions) {
         { owner, path },
         { idempotent: true },
       );
-      setFileHeaders(reply, info).type(info.contentType).header('content-length', String(info.size));
+      setFileHeaders(reply, info);
       setFileBodyHeaders(reply, info, request.query.download !== undefined);
+      if (checkReadConditions(request, 'HEAD', info)) return reply.code(304).send();
+      reply.type(info.contentType).header('content-length', String(info.size));
       return reply.send();
     });
 
     app.put(route, { schema: { params } }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
-      const args = { owner: request.params.owner, path, ...writeConditions(request) };
+      const args = { owner: request.params.owner, path, conditions: conditionalHeaders(request) };
       return upload(request, reply, 'files.put', args, true);
     });
 
@@ -279,30 +288,24 @@ export function filesRoutes(options: FilesRouteOptions) {
       if (type !== MERGE_PATCH && type !== 'application/json') {
         throw new HttpProblem(415, `send the metadata patch as ${MERGE_PATCH} or application/json`);
       }
-      const { ifMatch } = writeConditions(request);
+      const conditions = conditionalHeaders(request);
       const info = await call<FileInfo>(
         request,
         'files',
         'files.patch',
-        {
-          owner: request.params.owner,
-          path,
-          patch: request.body,
-          ...(ifMatch === undefined ? {} : { ifMatch }),
-        },
-        { idempotent: ifMatch !== undefined && ifMatch !== '*' },
+        { owner: request.params.owner, path, patch: request.body, conditions },
+        { idempotent: namesOneVersion(conditions) },
       );
       return setFileHeaders(reply, info).send(info);
     });
 
     app.delete(route, { schema: { params } }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
-      const { ifMatch } = writeConditions(request);
       await call(
         request,
         'files',
         'files.delete',
-        { owner: request.params.owner, path, ...(ifMatch === undefined ? {} : { ifMatch }) },
+        { owner: request.params.owner, path, conditions: conditionalHeaders(request) },
         { idempotent: true },
       );
       return reply.code(204).send();

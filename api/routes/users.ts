@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MAX_PROFILE_BYTES, USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
-import { noneMatchHits, parseEtagHeader, quoteEtag } from '../etag.ts';
+import { conditionalHeaders, namesOneVersion, noneMatchHits, quoteEtag } from '../etag.ts';
 import { HttpProblem } from '../problem.ts';
 
 interface UserRecord {
@@ -61,7 +61,8 @@ function sendUser(reply: FastifyReply, user: UserRecord, status = 200) {
 }
 
 function conditions(request: FastifyRequest) {
-  const ifMatch = parseEtagHeader(request.headers['if-match']);
+  // The whole If-Match list: the worker checks every tag (strongly).
+  const { ifMatch } = conditionalHeaders(request);
   const ifNoneMatch = request.headers['if-none-match']?.trim() === '*' ? '*' : undefined;
   return {
     ...(ifMatch === undefined ? {} : { ifMatch }),
@@ -151,7 +152,7 @@ export function usersRoutes(call: CallService) {
             ...(ifMatch === undefined ? {} : { ifMatch }),
           },
           // A patch applied twice is the same as once only when it is conditional on a version.
-          { idempotent: ifMatch !== undefined && ifMatch !== '*' },
+          { idempotent: ifMatch !== undefined && namesOneVersion({ ifMatch }) },
         );
         return sendUser(reply, user);
       },

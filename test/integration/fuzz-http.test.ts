@@ -149,8 +149,32 @@ function randomHeaders(r: Random): Record<string, string> {
       'application/json; charset=latin1',
     ]);
   }
-  if (r.chance(0.2)) headers['if-match'] = r.pick(['*', '"abc"', 'W/"x"', 'garbage', '"', '']);
-  if (r.chance(0.2)) headers['if-none-match'] = r.pick(['*', '"abc"', '"a", "b"', 'garbage']);
+  const TAG_LISTS = [
+    '*',
+    '"abc"',
+    'W/"x"',
+    'garbage',
+    '"',
+    '',
+    '"a", "b"',
+    '"a",,W/"b"',
+    '*, "a"',
+    '"a" "b"',
+    ' , ',
+  ];
+  const DATES = [
+    'Sun, 06 Nov 1994 08:49:37 GMT',
+    'Sunday, 06-Nov-94 08:49:37 GMT',
+    'Sun Nov  6 08:49:37 1994',
+    'Sun, 31 Feb 2099 25:00:00 GMT',
+    'yesterday',
+    '',
+  ];
+  if (r.chance(0.2)) headers['if-match'] = r.pick(TAG_LISTS);
+  if (r.chance(0.2)) headers['if-none-match'] = r.pick(TAG_LISTS);
+  if (r.chance(0.1)) headers['if-modified-since'] = r.pick(DATES);
+  if (r.chance(0.1)) headers['if-unmodified-since'] = r.pick(DATES);
+  if (r.chance(0.1)) headers['if-range'] = r.pick([...TAG_LISTS, ...DATES]);
   if (r.chance(0.2))
     headers.range = r.pick([
       'bytes=0-3',

@@ -235,6 +235,14 @@ function objectStoreContract(name: string, factory: StoreFactory): void {
       expect(await store.delete('never/was')).toBe(false);
     });
 
+    it('discard removes a key if it is there, and is quiet if not', async () => {
+      await store.put('discard/me', text('x'));
+      await store.discard('discard/me');
+      expect(await store.get('discard/me')).toBeUndefined();
+      await store.discard('discard/me');
+      await store.discard('never/was');
+    });
+
     it('lists in byte order, page by page, without gaps or duplicates', async () => {
       const names = [
         'a-c',

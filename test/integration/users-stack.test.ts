@@ -150,7 +150,20 @@ describe('users through api → broker → workers → MinIO', () => {
       body: '{"v":3}',
     });
     expect(ok.status).toBe(200);
-    const newEtag = ok.headers.get('etag') as string;
+    const okEtag = ok.headers.get('etag') as string;
+    // Every tag of an If-Match list counts, not only the first.
+    const listed = await fetch(url, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json', 'if-match': `"stale", ${okEtag}` },
+      body: '{"v":4}',
+    });
+    expect(listed.status).toBe(200);
+    const newEtag = listed.headers.get('etag') as string;
+    await expectProblem(
+      await fetch(url, { method: 'DELETE', headers: { 'if-match': `"stale", ${okEtag}` } }),
+      412,
+      /If-Match/,
+    );
     expect((await fetch(url, { headers: { 'if-none-match': newEtag } })).status).toBe(304);
     expect((await fetch(url, { headers: { 'if-none-match': etag } })).status).toBe(200);
   });

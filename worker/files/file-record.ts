@@ -21,6 +21,11 @@ export interface FileRecord {
   author: string | null;
   createdAt: string;
   updatedAt: string;
+  /**
+   * Whether Last-Modified (updatedAt at whole seconds) is a strong validator: no earlier version had
+   * the same second. Absent in records of earlier versions: taken as weak.
+   */
+  lastModifiedStrong?: boolean;
   tags: string[];
   description: string;
   /** Increases on every write. */
@@ -35,7 +40,7 @@ export interface FileRecord {
 }
 
 /** What a caller sees of a record: everything but the storage details. */
-export type FileInfo = Omit<FileRecord, 'blob' | 'deleting'>;
+export type FileInfo = Omit<FileRecord, 'blob' | 'deleting' | 'lastModifiedStrong'>;
 
 export const filesPrefix = (owner: string) => `users/${owner}/files/`;
 export const fileKey = (owner: string, path: string) => `${filesPrefix(owner)}${path}`;
@@ -51,7 +56,7 @@ export function serializeRecord(record: FileRecord): Buffer {
 }
 
 export function publicInfo(record: FileRecord): FileInfo {
-  const { blob: _blob, deleting: _deleting, ...info } = record;
+  const { blob: _blob, deleting: _deleting, lastModifiedStrong: _strong, ...info } = record;
   return info;
 }
 

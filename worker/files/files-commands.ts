@@ -4,13 +4,14 @@
  */
 import { pack } from '../../protocol/codec.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { CONDITIONAL_HEADER_NAMES, type ConditionalHeaders } from '../../protocol/preconditions.ts';
 import type { AccessService } from '../access/access-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
 import type { IdempotencyGuard } from '../idempotency/idempotency-guard.ts';
 import { idempotentPost } from '../idempotency/idempotent-post.ts';
 import { inboundBody } from '../streams/inbound-body.ts';
 import { sendBody } from '../streams/outbound-body.ts';
-import type { Conditions, FilesService } from './files-service.ts';
+import type { FilesService } from './files-service.ts';
 
 export const FILES_SERVICE = 'files';
 
@@ -70,9 +71,7 @@ export function registerFileCommands(
       audited('read', args, ctx, async () => {
         const result = await files.openRead(ctx.actor, text(args, 'owner'), text(args, 'path'), {
           ...(optionalText(args, 'range') === undefined ? {} : { range: optionalText(args, 'range') }),
-          ...(optionalText(args, 'ifNoneMatch') === undefined
-            ? {}
-            : { ifNoneMatch: optionalText(args, 'ifNoneMatch') }),
+          conditions: conditions(args),
         });
         const { body: _body, ...meta } = result as typeof result & { body?: unknown };
         await ctx.channel.sendPart('meta', pack(meta));
@@ -102,19 +101,12 @@ export function registerFileCommands(
     .register('files.post', async (args, ctx) =>
       audited('create', args, ctx, () =>
         idempotentPost(idempotency, args, ctx.actor, upload(ctx), async (body) => {
-          const owner = text(args, 'owner');
-          const path = await files.chooseName(
-            ctx.actor,
-            owner,
-            optionalText(args, 'dir') ?? '',
-            optionalText(args, 'slug'),
-          );
-          const plan = await files.planWrite({
-            owner,
-            path,
+          const plan = await files.planPost({
+            owner: text(args, 'owner'),
+            dir: optionalText(args, 'dir') ?? '',
+            slug: optionalText(args, 'slug'),
             contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
             author: ctx.actor,
-            conditions: { ifNoneMatch: '*' },
             declaredBytes: declaredBytes(args),
           });
           return files.commitWrite(plan, body);
@@ -161,9 +153,14 @@ function declaredBytes(args: Record<string, unknown>): number | undefined {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
-function conditions(args: Record<string, unknown>): Conditions {
-  const out: Conditions = {};
-  if (typeof args.ifMatch === 'string') out.ifMatch = args.ifMatch;
-  if (args.ifNoneMatch === '*') out.ifNoneMatch = '*';
+/** The request's conditional headers (their text), from `args.conditions`; anything else is ignored. */
+function conditions(args: Record<string, unknown>): ConditionalHeaders {
+  const given = args.conditions;
+  const out: ConditionalHeaders = {};
+  if (typeof given !== 'object' || given === null) return out;
+  for (const name of Object.keys(CONDITIONAL_HEADER_NAMES) as (keyof ConditionalHeaders)[]) {
+    const value = (given as Record<string, unknown>)[name];
+    if (typeof value === 'string') out[name] = value;
+  }
   return out;
 }

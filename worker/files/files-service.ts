@@ -8,6 +8,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { filePathProblem } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import {
+  asksAboutState,
+  type ConditionalHeaders,
+  evaluatePreconditions,
+  ifRangeHolds,
+  type Method,
+  type Validators,
+} from '../../protocol/preconditions.ts';
 import type { AccessService, Holding } from '../access/access-service.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import type { WriteQuota } from '../quota/write-quota.ts';
@@ -28,13 +36,11 @@ import {
   serializeRecord,
 } from './file-record.ts';
 import { applyMetadataPatch } from './metadata-patch.ts';
+import { NameLocks } from './name-lock.ts';
 import { nameFromSlug } from './slug.ts';
 
-export interface Conditions {
-  /** An etag, or `*` for "any existing version". */
-  ifMatch?: string;
-  ifNoneMatch?: '*';
-}
+/** The request's conditional headers, as text (protocol/preconditions.ts evaluates them). */
+export type Conditions = ConditionalHeaders;
 
 export interface WriteRequest {
   owner: string;
@@ -44,6 +50,10 @@ export interface WriteRequest {
   conditions: Conditions;
   /** Content-Length of the upload, when the client sent one (the quota reserves it up front). */
   declaredBytes?: number | undefined;
+  /** POST: the method whose precondition rules apply (default PUT). */
+  method?: Method;
+  /** POST: a new free name in the same folder, for when the chosen one is taken meanwhile. */
+  rename?: () => string;
 }
 
 /** A write whose preconditions held when it was planned; the bytes come next. */
@@ -74,6 +84,8 @@ const MAX_COMMIT_ATTEMPTS = 16;
 const LIST_CONCURRENCY = 16;
 
 export class FilesService {
+  readonly #locks: NameLocks;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly access: AccessService,
@@ -82,7 +94,9 @@ export class FilesService {
     private readonly guard?: PodWriteGuard,
     /** Storage quotas (worker/quota/); without it nothing is counted or limited. */
     private readonly quota?: WriteQuota,
-  ) {}
+  ) {
+    this.#locks = new NameLocks(store, { clock: () => this.clock().getTime() });
+  }
 
   async info(actor: string | null, owner: string, path: string): Promise<FileInfo> {
     checkPath(path);
@@ -92,21 +106,25 @@ export class FilesService {
     return publicInfo(found.record);
   }
 
-  /** Opens a download, honouring If-None-Match and a single Range. */
+  /** Opens a download, honouring the conditional headers and a single Range (with If-Range). */
   async openRead(
     actor: string | null,
     owner: string,
     path: string,
-    options: { range?: string; ifNoneMatch?: string } = {},
+    options: { range?: string; conditions?: Conditions } = {},
   ): Promise<ReadResult> {
     checkPath(path);
     this.access.precheck(await this.access.holding(actor, owner), 'read', path, notFound(path));
     const found = await this.#read(owner, path);
     if (found === undefined) throw notFound(path);
     const info = publicInfo(found.record);
-    if (options.ifNoneMatch !== undefined && matchesAny(options.ifNoneMatch, info.etag))
-      return { status: 304, info };
-    const range = decideRange(options.range, info.size);
+    const conditions = options.conditions ?? {};
+    if (checkConditions('GET', conditions, found.record) === 'not-modified') return { status: 304, info };
+    // A stale If-Range validator: the client's partial copy is of another version, so send it all.
+    const rangeHeader = ifRangeHolds(conditions.ifRange, validatorsOf(found.record))
+      ? options.range
+      : undefined;
+    const range = decideRange(rangeHeader, info.size);
     if (range.kind === 'unsatisfiable') return { status: 416, info };
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, info.size - 1];
     const opened =
@@ -126,6 +144,7 @@ export class FilesService {
     checkPath(path);
     const holding = await this.access.holding(author, owner);
     this.access.precheck(holding, 'write-file', path, notFound(path));
+    this.#refuseBlindConditions(holding, request.method ?? 'PUT', path, request.conditions);
     // Independent look-ups, in parallel: the owner, the current version, and the file/folder rule.
     const [ownerSeen, current] = await Promise.all([
       this.#requireOwner(owner),
@@ -134,16 +153,22 @@ export class FilesService {
     ]);
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
-    checkConditions(request.conditions, current?.record);
+    checkConditions(request.method ?? 'PUT', request.conditions, current?.record);
     return { request, current, owner: ownerSeen, holding };
   }
 
-  /** Streams the bytes into a new blob, then makes them visible. Returns whether the file was created. */
+  /**
+   * Streams the bytes into a new blob, then makes them visible. Returns whether the file was created.
+   * A creation holds its name's lock (name-lock.ts) while it checks the file/folder rule and writes,
+   * so of two racing creations that would make one name a file and a folder, exactly one is written.
+   */
   async commitWrite(
     plan: WritePlan,
     bytes: AsyncIterable<Buffer>,
   ): Promise<{ created: boolean; info: FileInfo }> {
-    const { owner, path, contentType, author, conditions } = plan.request;
+    const { owner, contentType, author, conditions } = plan.request;
+    const method = plan.request.method ?? 'PUT';
+    let path = plan.request.path;
     // The quota is held before the first byte and grows with the body: a write that would pass it
     // stops there (quota_exceeded), and its bytes never become visible.
     const charge = await this.quota?.begin({
@@ -174,15 +199,22 @@ export class FilesService {
     }
     const sha256 = hash.digest('hex');
     try {
+      let current = plan.current;
       for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
         // The first attempt trusts the plan's read: the conditional put fails if the file changed since.
-        const current = attempt === 0 ? plan.current : await this.#read(owner, path);
+        if (attempt > 0) current = await this.#read(owner, path);
+        if (current !== undefined && plan.request.rename !== undefined) {
+          // A POST whose name was taken meanwhile: another name, never a 412.
+          path = plan.request.rename();
+          current = undefined;
+          continue;
+        }
         if (current !== undefined && deleteClaimLive(current.record, this.clock())) {
           await pause(attempt); // a DELETE claimed this version: it is gone in a moment
           continue;
         }
-        checkConditions(conditions, current?.record);
-        const now = this.clock().toISOString();
+        checkConditions(method, conditions, current?.record);
+        const now = this.clock();
         const revision = (current?.record.revision ?? 0) + 1;
         const record: FileRecord = {
           path,
@@ -191,8 +223,9 @@ export class FilesService {
           sha256,
           etag: etagFor(sha256, revision),
           author,
-          createdAt: current?.record.createdAt ?? now,
-          updatedAt: now,
+          createdAt: current?.record.createdAt ?? now.toISOString(),
+          updatedAt: now.toISOString(),
+          lastModifiedStrong: strongAfter(current?.record, now),
           tags: current?.record.tags ?? [],
           description: current?.record.description ?? '',
           revision,
@@ -205,7 +238,8 @@ export class FilesService {
         }
         await charge?.cover(size, current?.record);
         try {
-          await this.#commitRecord(record, owner, current?.docEtag, plan.owner);
+          if (current === undefined) await this.#create(record, owner, plan.owner);
+          else await this.#commitRecord(record, owner, current.docEtag, plan.owner);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
           throw error;
@@ -229,6 +263,25 @@ export class FilesService {
     }
   }
 
+  /** Writes the record of a new file, under its name's lock, if the file/folder rule allows it. */
+  async #create(record: FileRecord, owner: string, seen: Observation | undefined): Promise<void> {
+    await this.#locks.withLock(owner, record.path, async (lease) => {
+      await this.#refuseFolderClash(owner, record.path);
+      lease.beforeWrite();
+      await this.#commitRecord(record, owner, undefined, seen);
+      if (!lease.stillHeld()) {
+        // The store stalled so long that the lock may have passed to another creation, whose check
+        // may have missed this record: undo it rather than risk a file where a folder is.
+        await this.store.delete(fileKey(owner, record.path));
+        throw new CommandError(
+          ErrorCode.STORAGE_UNAVAILABLE,
+          'the store is too slow to create files safely; retry',
+          1,
+        );
+      }
+    });
+  }
+
   /** A free path in `dir` for a POST: the slug when free, else the slug with a random suffix, else an id. */
   async chooseName(
     actor: string | null,
@@ -245,9 +298,43 @@ export class FilesService {
     if (base !== '' && filePathProblem(join(base)) === undefined) {
       if ((await this.#read(owner, join(base))) === undefined) return join(base);
     }
-    const suffix = randomUUID().slice(0, 8);
-    const name = base === '' ? randomUUID() : `${truncateStem(base)}-${suffix}`;
-    return checkPath(join(name));
+    return randomName(dir, base);
+  }
+
+  /**
+   * A POST's write: the name from chooseName, and, whenever that name is taken before the file is
+   * written (a concurrent POST with the same Slug), another one with a random suffix, never a 412.
+   */
+  async planPost(request: {
+    owner: string;
+    dir: string;
+    slug: string | undefined;
+    contentType: string;
+    author: string | null;
+    declaredBytes?: number | undefined;
+  }): Promise<WritePlan> {
+    const { owner, dir, slug, contentType, author, declaredBytes } = request;
+    const first = await this.chooseName(author, owner, dir, slug);
+    const rename = () => randomName(dir, nameFromSlug(slug));
+    const write = (path: string): WriteRequest => ({
+      owner,
+      path,
+      contentType,
+      author,
+      conditions: { ifNoneMatch: '*' },
+      method: 'POST',
+      rename,
+      declaredBytes,
+    });
+    try {
+      return await this.planWrite(write(first));
+    } catch (error) {
+      // Taken meanwhile, or the slug names a folder: another name. (When the folder itself is a file,
+      // the other name clashes too, and that 409 is the answer.)
+      const clash = error instanceof CommandError && error.code === ErrorCode.CONFLICT;
+      if (!isPreconditionFailure(error) && !clash) throw error;
+      return this.planWrite(write(rename()));
+    }
   }
 
   /** Direct children of a folder (`''` is the pod's root), in stable byte order, paginated. */
@@ -318,12 +405,13 @@ export class FilesService {
     checkPath(path);
     const holding = await this.access.holding(actor, owner);
     this.access.precheck(holding, 'patch', path, notFound(path));
+    this.#refuseBlindConditions(holding, 'PATCH', path, conditions);
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const current = await this.#read(owner, path);
       if (current === undefined) throw notFound(path);
       this.access.decide(holding, 'patch', owner, path, { exists: true, author: current.record.author });
       try {
-        checkConditions(conditions, current.record);
+        checkConditions('PATCH', conditions, current.record);
       } catch (error) {
         // Sent again after its worker died: if the patch is already in place, that worker applied it.
         if (options.redelivered && isPreconditionFailure(error) && patchInPlace(current.record, patch))
@@ -331,12 +419,14 @@ export class FilesService {
         throw error;
       }
       const revision = current.record.revision + 1;
+      const now = this.clock();
       const record: FileRecord = {
         ...current.record,
         ...applyMetadataPatch(current.record, patch),
         revision,
         etag: etagFor(current.record.sha256, revision),
-        updatedAt: this.clock().toISOString(),
+        updatedAt: now.toISOString(),
+        lastModifiedStrong: strongAfter(current.record, now),
       };
       try {
         await this.#writeRecord(record, owner, current.docEtag);
@@ -364,11 +454,13 @@ export class FilesService {
   ): Promise<void> {
     const claimId = randomUUID();
     checkPath(path);
-    this.access.precheck(await this.access.holding(actor, owner), 'delete', path, notFound(path));
+    const holding = await this.access.holding(actor, owner);
+    this.access.precheck(holding, 'delete', path, notFound(path));
+    this.#refuseBlindConditions(holding, 'DELETE', path, conditions);
     for (let attempt = 0; attempt < MAX_COMMIT_ATTEMPTS; attempt++) {
       const current = await this.#read(owner, path);
       if (current === undefined) throw notFound(path);
-      checkConditions(conditions, current.record);
+      checkConditions('DELETE', conditions, current.record);
       const now = this.clock();
       if (deleteClaimLive(current.record, now) && !options.takeOverClaim) {
         await pause(attempt); // another DELETE claimed it: it is gone in a moment
@@ -388,6 +480,21 @@ export class FilesService {
       return;
     }
     throw new CommandError(ErrorCode.CONFLICT, `${path} is being changed or deleted; try again`, 1);
+  }
+
+  /**
+   * No probing through preconditions: a condition asks about the file's current state, which only a
+   * caller who may read it may learn. Anyone else sending one (but `If-None-Match: *` on PUT, which
+   * asks no more than any create) is refused before the file is looked up, so the answer is the same
+   * whether it exists or not.
+   */
+  #refuseBlindConditions(holding: Holding, method: Method, path: string, conditions: Conditions): void {
+    const modes = this.access.modes(holding, path);
+    if (modes === null || modes.has('read') || !asksAboutState(method, conditions)) return;
+    throw new CommandError(
+      ErrorCode.FORBIDDEN,
+      'conditional requests (If-Match, If-None-Match, If-Unmodified-Since) need read access to the file',
+    );
   }
 
   async #read(owner: string, path: string): Promise<{ record: FileRecord; docEtag: string } | undefined> {
@@ -465,26 +572,42 @@ function checkPath(path: string): string {
   return path;
 }
 
-function checkConditions(conditions: Conditions, current: FileRecord | undefined): void {
-  if (conditions.ifNoneMatch === '*' && current !== undefined) {
-    throw new CommandError(ErrorCode.PRECONDITION_FAILED, `${current.path} exists (If-None-Match: *)`);
-  }
-  if (conditions.ifMatch !== undefined) {
-    if (current === undefined || (conditions.ifMatch !== '*' && conditions.ifMatch !== current.etag)) {
-      throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the file does not match If-Match');
-    }
-  }
+function validatorsOf(record: FileRecord): Validators {
+  return {
+    etag: record.etag,
+    lastModified: new Date(record.updatedAt),
+    lastModifiedStrong: record.lastModifiedStrong === true,
+  };
 }
 
-/** True if an If-None-Match list names `etag` (or is `*`). */
-function matchesAny(header: string, etag: string): boolean {
-  return header.split(',').some((raw) => {
-    const tag = raw
-      .trim()
-      .replace(/^W\//, '')
-      .replace(/^"(.*)"$/, '$1');
-    return tag === '*' || tag === etag;
-  });
+/**
+ * Evaluates the request's preconditions against the current record (undefined: no file). Throws 412
+ * when they fail; resolves to 'not-modified' (GET, HEAD) or 'proceed'.
+ */
+function checkConditions(
+  method: Method,
+  conditions: Conditions,
+  current: FileRecord | undefined,
+): 'proceed' | 'not-modified' {
+  const outcome = evaluatePreconditions(method, conditions, current && validatorsOf(current));
+  if (outcome !== 'failed') return outcome;
+  const what = current === undefined ? 'there is no such file' : `${current.path} is at "${current.etag}"`;
+  throw new CommandError(ErrorCode.PRECONDITION_FAILED, `the preconditions do not hold: ${what}`);
+}
+
+/**
+ * Whether the Last-Modified of a version written at `now` is a strong validator: no earlier version
+ * shares its second (RFC 9110 §8.8.2.2), so an If-Range date can only name this version.
+ */
+function strongAfter(previous: FileRecord | undefined, now: Date): boolean {
+  if (previous === undefined) return true;
+  return Math.floor(Date.parse(previous.updatedAt) / 1000) !== Math.floor(now.getTime() / 1000);
+}
+
+/** The slug with a random suffix, or a random id when there is no slug. */
+function randomName(dir: string, base: string): string {
+  const name = base === '' ? randomUUID() : `${truncateStem(base)}-${randomUUID().slice(0, 8)}`;
+  return checkPath(dir === '' ? name : `${dir}/${name}`);
 }
 
 const notFound = (path: string) => new CommandError(ErrorCode.NOT_FOUND, `no file ${path}`);

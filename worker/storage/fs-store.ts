@@ -224,6 +224,10 @@ export class FsObjectStore implements ObjectStore {
     });
   }
 
+  async discard(key: string): Promise<void> {
+    await this.delete(key);
+  }
+
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
     const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
     const startAfter = options.startAfter || undefined;
@@ -379,14 +383,17 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  /** Runs `move` after creating the target's folders; retries if a delete removed them meanwhile. */
+  /**
+   * Runs `move` after creating the target's folders; retries if a delete removed them meanwhile (a
+   * delete of the folder's last key removes the folder, and may do so while mkdir is creating it).
+   */
   async #moveIntoPlace(file: string, move: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(path.dirname(file), { recursive: true });
       try {
+        await mkdir(path.dirname(file), { recursive: true });
         return await move();
       } catch (error) {
-        if (errnoCode(error) !== 'ENOENT' || attempt >= 5) throw error;
+        if (errnoCode(error) !== 'ENOENT' || attempt >= 20) throw error;
       }
     }
   }

@@ -68,6 +68,8 @@ export interface ObjectStore {
   put(key: string, body: Buffer, options?: PutOptions): Promise<{ etag: string }>;
   /** Resolves true if the key existed. */
   delete(key: string): Promise<boolean>;
+  /** Deletes the key if it exists, without telling whether it did (S3: one request, not two). */
+  discard(key: string): Promise<void>;
   /** Keys under `prefix`, in ascending byte order of key, at most `limit` per page. */
   list(prefix: string, options?: { startAfter?: string; limit?: number }): Promise<ListPage>;
   /**

@@ -210,6 +210,11 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
+  async discard(key: string): Promise<void> {
+    assertStorableKey(key);
+    await this.#call('discard', () => this.#client.removeObject(this.bucket, key));
+  }
+
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
     const limit = Math.max(1, Math.floor(options.limit ?? DEFAULT_LIST_LIMIT));
     if (!prefixCanMatch(prefix)) return { items: [] };

@@ -10,7 +10,7 @@ import type { TokenService } from '../accounts/token-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
 import type { ErasureReceipt } from '../erasure/erasure-records.ts';
 import type { ErasureService } from '../erasure/erasure-service.ts';
-import type { AccountKind, UsersService, WriteConditions } from './users-service.ts';
+import { type AccountKind, matches, type UsersService, type WriteConditions } from './users-service.ts';
 
 export const USERS_SERVICE = 'users';
 
@@ -108,7 +108,7 @@ export function registerUserCommands(
       }
       // Every precondition first: a refused delete must leave the account alone.
       const { ifMatch } = conditions(args);
-      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.etag) {
+      if (!matches(current, ifMatch)) {
         throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the profile does not match If-Match');
       }
       const tombstone = await erasure.begin(current);

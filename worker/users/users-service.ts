@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { parseTagList } from '../../protocol/preconditions.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
 import { incarnationOfDoc, profileObjectKey } from './incarnation.ts';
@@ -38,7 +39,7 @@ interface StoredUser {
 }
 
 export interface WriteConditions {
-  /** An etag, or `*` for "any existing version". */
+  /** An If-Match list (`"a", "b"`, a bare etag, or `*` for "any existing version"). */
   ifMatch?: string;
   ifNoneMatch?: '*';
 }
@@ -157,10 +158,15 @@ export class UsersService {
   }
 }
 
-/** If-Match semantics: absent matches anything; `*` matches any existing version; else the exact etag. */
-function matches(current: { etag: string } | undefined, ifMatch: string | undefined): boolean {
+/**
+ * If-Match semantics (RFC 9110 §13.1.1): absent matches anything; `*` matches any existing version;
+ * else one tag of the list must match the etag strongly.
+ */
+export function matches(current: { etag: string } | undefined, ifMatch: string | undefined): boolean {
   if (ifMatch === undefined) return true;
-  return current !== undefined && (ifMatch === '*' || current.etag === ifMatch);
+  const list = parseTagList(ifMatch);
+  if (current === undefined || list === undefined) return false;
+  return list === '*' || list.some((tag) => !tag.weak && tag.opaque === current.etag);
 }
 
 function parseStoredUser(object: StoredObject): UserRecord {
