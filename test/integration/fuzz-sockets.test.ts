@@ -1,7 +1,7 @@
 /**
  * Socket fuzz and floods on the ZeroMQ side, with real processes: one client flooding the broker without
  * reading its replies (the broker drops what it cannot deliver, counts it, logs it sparingly, and keeps
- * serving everyone else); a flood of real work (a bounded queue answers `overloaded`, every request is
+ * serving everyone else); a flood of real work (the caller's bounded queue answers `throttled`, every request is
  * answered); stream parts, replies and registrations out of order or from strangers; an oversized frame;
  * and a rogue broker flooding a real worker. No process crashes, memory stays bounded, service goes on.
  */
@@ -149,7 +149,8 @@ describe('the broker under floods and foreign frames', () => {
       100,
     );
     client.close();
-    expect(answers.get('overloaded') ?? 0).toBeGreaterThan(0);
+    // One caller's flood meets its own bound in the broker's queue (BROKER_MAX_QUEUE_PER_CALLER) first.
+    expect(answers.get('throttled') ?? 0).toBeGreaterThan(0);
     expect(answers.get('worker-error') ?? 0).toBeGreaterThan(0); // the rest reached a worker
     expect(await metric(brokerUrl, 'podstore_broker_queue_depth')).toBe(0);
     await stillServes('after-work-flood.bin');
