@@ -2,7 +2,12 @@
  * The fastify application: request ids, problem+json for every error, the authentication seam, metrics,
  * and the routes. Built without listening, so tests can inject requests.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import type { Invalidations } from '../protocol/events/invalidation.ts';
 import { USERNAME_RULE } from '../protocol/names.ts';
 import { authenticator } from './auth/authenticate.ts';
@@ -12,9 +17,9 @@ import { serviceCaller, streamOpener } from './call-service.ts';
 import type { LiveEvents } from './events/live-events.ts';
 import { type HttpContractOptions, httpServerOptions, installHttpContract } from './http-contract.ts';
 import { admission } from './limits/admission.ts';
-import type { CallerLimitSettings } from './limits/caller-limits.ts';
+import type { CallerLimitSettings, ThrottledReason } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
-import { HttpProblem, sendProblem } from './problem.ts';
+import { HttpProblem, sendProblem, ThrottledProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
 import { benchRoutes } from './routes/bench.ts';
 import { eventsRoutes } from './routes/events.ts';
@@ -25,6 +30,7 @@ import { quotaRoutes } from './routes/quota.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
+import { clientAddressOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,6 +41,8 @@ declare module 'fastify' {
      * deleted: false). Long-lived responses (event streams) call it while they run. Null without a token.
      */
     credentialsStillValid: (() => Promise<boolean>) | null;
+    /** The client's address: the TCP peer, or what a trusted proxy says of it (api/trusted-proxies.ts). */
+    readonly clientAddress: string;
   }
 }
 
@@ -62,6 +70,8 @@ export interface AppOptions extends HttpContractOptions {
   sseMaxBufferBytes?: number;
   /** Per-caller limits (api/limits/): requests, transfers, event streams in flight; Retry-After of a 429. */
   limits: CallerLimitSettings & { retryAfterS: number };
+  /** API_TRUSTED_PROXIES: peers whose X-Forwarded-For names the client; none when absent. */
+  trustedProxies?: TrustedProxies;
   /** BENCH_ROUTES: serve the benchmark routes (api/routes/bench.ts). */
   benchRoutes?: boolean;
 }
@@ -84,6 +94,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null);
   app.decorateRequest('credentialsStillValid', null);
+  const trusted = options.trustedProxies ?? parseTrustedProxies('');
+  app.decorateRequest('clientAddress', {
+    getter(this: FastifyRequest) {
+      return (
+        clientAddressOf(this.raw.socket?.remoteAddress, this.headers['x-forwarded-for'], trusted) ?? 'unknown'
+      );
+    },
+  });
 
   const limits = admission({ ...options.limits, registry: options.metrics.registry });
   const resolver = new TokenResolver(
@@ -123,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       {
         method: request.method,
         url: request.url,
+        client: request.clientAddress,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },
@@ -132,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpProblem) {
+      if (error instanceof ThrottledProblem) limits.countThrottled(error.reason as ThrottledReason);
       reply.headers(error.headers);
       return sendProblem(reply, error.status, error.message, error.retryAfter);
     }

@@ -1,12 +1,13 @@
 /** The api's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { flag, integer, loadConfig, text } from '../protocol/process/env.ts';
+import { flag, integer, loadConfig, type Setting, text } from '../protocol/process/env.ts';
 import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
   DEFAULT_REQUEST_TIMEOUT_MS,
 } from './http-contract.ts';
+import { parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
 
 export const apiSpec = {
   host: text('API_HOST', '0.0.0.0', 'Address the HTTP api listens on'),
@@ -163,6 +164,12 @@ export const apiSpec = {
     0,
     1_000_000,
   ),
+  trustedProxies: {
+    env: 'API_TRUSTED_PROXIES',
+    default: '',
+    doc: 'Comma list of addresses and CIDR ranges of reverse proxies whose X-Forwarded-For names the client (the right-most entry that is not itself a trusted proxy); empty: trust none',
+    parse: parseTrustedProxies,
+  } satisfies Setting<TrustedProxies>,
   benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
 };
 

@@ -59,6 +59,22 @@ export class HttpProblem extends Error {
   }
 }
 
+/**
+ * A 429 refused because the caller was over a bound outside this api's own limits (the broker's
+ * per-caller queue bound: `reason` `queue`); the error handler counts it in
+ * `podstore_api_throttled_total{reason}` like the api's own refusals.
+ */
+export class ThrottledProblem extends HttpProblem {
+  override name = 'ThrottledProblem';
+  constructor(
+    readonly reason: string,
+    detail: string,
+    retryAfter: number,
+  ) {
+    super(429, detail, retryAfter);
+  }
+}
+
 export function sendProblem(reply: FastifyReply, status: number, detail: string, retryAfter?: number) {
   // Every problem carries its request id, whichever path refused the request (some run before onRequest).
   reply.header('x-request-id', reply.request.id).headers(BASELINE_SECURITY_HEADERS);
@@ -104,7 +120,11 @@ export function fromBrokerError(err: BrokerCallError): HttpProblem {
     case 'no_reply':
       return new HttpProblem(504, 'no answer within the deadline');
     case BrokerError.THROTTLED:
-      return new HttpProblem(429, 'too many of your requests are waiting for a worker; retry shortly', 1);
+      return new ThrottledProblem(
+        'queue',
+        'too many of your requests are waiting for a worker; retry shortly',
+        1,
+      );
     case BrokerError.CANCELLED:
       return new HttpProblem(400, 'the request was cancelled');
     case BrokerError.MALFORMED:

@@ -7,9 +7,11 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { BrokerError } from '../../protocol/frames.ts';
 import { ADMIN_ACTOR, isWellFormedToken } from '../../protocol/tokens.ts';
-import { addressKey } from '../limits/caller-limits.ts';
-import { HttpProblem } from '../problem.ts';
+import { BrokerCallError } from '../broker-client.ts';
+import { addressCallerKeyOf } from '../limits/admission.ts';
+import { fromBrokerError, HttpProblem } from '../problem.ts';
 import type { TokenResolver } from './token-resolver.ts';
 
 const PUBLIC_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs']);
@@ -54,16 +56,18 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
     if (!isWellFormedToken(token)) throw unauthorized('that is not a podstore token', 'invalid_token');
     let username: string | null;
     try {
-      username = await resolver.resolve(token, request.id, addressKey(request.ip));
+      username = await resolver.resolve(token, request.id, addressCallerKeyOf(request));
     } catch (err) {
       if (err instanceof HttpProblem) throw err; // its client address is over its limit: 429
+      // The broker's per-caller queue bound for this address's token checks: 429 too, not an outage.
+      if (err instanceof BrokerCallError && err.code === BrokerError.THROTTLED) throw fromBrokerError(err);
       throw new HttpProblem(503, 'the token could not be checked right now', 1);
     }
     if (username === null) throw unauthorized('the token is unknown, expired or revoked', 'invalid_token');
     request.principal = username;
     // The resolver's answer is cached for at most AUTH_CACHE_MS and dropped at once on a revocation.
     request.credentialsStillValid = async () =>
-      (await resolver.resolve(token, request.id, addressKey(request.ip))) === username;
+      (await resolver.resolve(token, request.id, addressCallerKeyOf(request))) === username;
   };
 }
 

@@ -9,12 +9,14 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
+import { clientKeyOf } from '../connection-limit.ts';
 import { HttpProblem } from '../problem.ts';
 import {
   addressKey,
   type CallerLimitSettings,
   CallerLimits,
   type SlotKind,
+  type ThrottledReason,
   type ThrottleReason,
 } from './caller-limits.ts';
 
@@ -41,9 +43,18 @@ export function slotKindOf(request: FastifyRequest): SlotKind {
   return folder || metadata ? 'request' : 'transfer';
 }
 
+/**
+ * The key unauthenticated work of this request's client is counted under: its address (through a trusted
+ * proxy, the one the proxy saw), an IPv6 client by its /64 like its connections, so a host cannot walk
+ * its own prefix to escape the limit.
+ */
+export function addressCallerKeyOf(request: FastifyRequest): string {
+  return addressKey(clientKeyOf(request.clientAddress));
+}
+
 /** The fairness key the api sends with every command: the principal, or the client's address. */
 export function callerKeyOf(request: FastifyRequest): string {
-  return request.principal ?? addressKey(request.ip);
+  return request.principal ?? addressCallerKeyOf(request);
 }
 
 const messages: Record<ThrottleReason, string> = {
@@ -62,6 +73,8 @@ export interface Admission {
   ): Promise<void>;
   /** Runs a token check under its client address's limit (`caller`: `addressKey(ip)`), or throws a 429. */
   tokenCheck<T>(caller: string | undefined, check: () => Promise<T>): Promise<T>;
+  /** Counts a 429 refused elsewhere (the broker's per-caller queue bound: `queue`). */
+  countThrottled(reason: ThrottledReason): void;
 }
 
 export function admission(options: AdmissionOptions): Admission {
@@ -100,6 +113,10 @@ export function admission(options: AdmissionOptions): Admission {
       if (!slot.ok) throw refuse(slot.reason, reply, kind);
       if (closed) slot.release();
       else release = slot.release;
+    },
+
+    countThrottled(reason) {
+      throttled.inc({ reason });
     },
 
     async tokenCheck(caller, check) {

@@ -12,6 +12,8 @@ export type SlotKind = 'request' | 'transfer' | 'events';
 
 /** Why a request was refused: which limit it hit (the `reason` label of the throttled metric). */
 export type ThrottleReason = 'requests' | 'transfers' | 'events' | 'anonymous';
+/** Why a request got 429: one of this api's limits, or `queue`, the broker's per-caller queue bound. */
+export type ThrottledReason = ThrottleReason | 'queue';
 
 export interface CallerLimitSettings {
   /** Requests in flight per authenticated principal (transfers included). */

@@ -229,6 +229,20 @@ describe('compose.yml', () => {
     );
   });
 
+  it('counts clients behind the proxy by the address the proxy names, not by the proxy', () => {
+    for (const env of [envExample, requiredOnly]) {
+      const api = loadConfig(apiSpec, environmentOf('api', env));
+      // Docker's default address pools: wherever compose puts the proxy, the api trusts it...
+      for (const proxy of ['172.17.0.2', '172.18.0.5', '192.168.16.3', '::ffff:172.20.0.4'])
+        expect(api.trustedProxies.trusts(proxy), proxy).toBe(true);
+      // ...and so the per-address limit of unauthenticated requests stays on.
+      expect(api.limitRequestsPerAddress).toBeGreaterThan(0);
+      // Connections all come from the proxy, which caps them per client (limit_conn).
+      expect(api.maxConnectionsPerIp).toBe(0);
+    }
+    expect(directive('limit_conn')).toEqual([expect.stringMatching(/^podstore_clients \d+$/)]);
+  });
+
   it('points apis and workers at the broker, MinIO and NATS by service name and port', () => {
     const broker = environmentOf('broker', envExample);
     const api = environmentOf('api', envExample);
@@ -363,6 +377,10 @@ describe('deploy/nginx/nginx.conf (the reverse proxy)', () => {
     expect(nginx).toMatch(new RegExp(`upstream api \\{[^}]*server api:${apiPort} resolve;`));
     expect(nginx).toMatch(/location \/ \{\s*proxy_pass http:\/\/api;\s*\}/);
     expect(nginx).toMatch(/location = \/metrics \{[^}]*return 404/);
+  });
+
+  it('names the client in X-Forwarded-For, appended to what came in (the api takes the right-most untrusted)', () => {
+    expect(directive('proxy_set_header')).toContain('X-Forwarded-For $proxy_add_x_forwarded_for');
   });
 
   it('passes a sane caller X-Request-Id on, by the same rule as the api, else a fresh one', () => {
@@ -550,5 +568,13 @@ describe('deploy/k8s', () => {
     expect(brokerPorts).toContain(configMap.BROKER_FRONTEND_URL);
     expect(brokerPorts).toContain(configMap.BROKER_BACKEND_URL);
     expect(configMap.NATS_URL).toBe('nats://nats:4222');
+  });
+
+  it('counts clients behind the ingress by the address it names: the per-address limit stays on', () => {
+    const api = loadConfig(apiSpec, { ...configMap });
+    for (const podAddress of ['10.244.1.17', '10.42.0.9', '172.20.3.4'])
+      expect(api.trustedProxies.trusts(podAddress), podAddress).toBe(true);
+    expect(api.limitRequestsPerAddress).toBeGreaterThan(0);
+    expect(api.maxConnectionsPerIp).toBe(0);
   });
 });
