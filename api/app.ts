@@ -14,6 +14,7 @@ import { authenticator } from './auth/authenticate.ts';
 import { TokenResolver } from './auth/token-resolver.ts';
 import type { BrokerClient } from './broker-client.ts';
 import { serviceCaller, streamOpener } from './call-service.ts';
+import { clientAborts, clientStateOf, isClientAbort } from './client-aborts.ts';
 import type { LiveEvents } from './events/live-events.ts';
 import { type HttpContractOptions, httpServerOptions, installHttpContract } from './http-contract.ts';
 import { admission } from './limits/admission.ts';
@@ -119,8 +120,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
     invalidations.onResync(() => resolver.clear());
   });
+  const aborts = clientAborts(options.metrics.registry);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    aborts.watch(request, reply);
     await limits.admit(request, reply, authenticate);
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -162,6 +165,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         400,
         usernameRule ? USERNAME_RULE : `${error.validationContext} ${error.message}`,
       );
+    }
+    // The client went away (counted and logged once by `aborts`): nobody is left to answer, and it is
+    // not the api's fault. A 4xx, should any part of the client still listen.
+    if (isClientAbort(error, clientStateOf(request))) {
+      request.log.debug({ code: error.code }, 'request ended by its client');
+      return sendProblem(reply, 400, 'the client closed the connection before the request was complete');
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, status, error.message);
