@@ -125,7 +125,7 @@ export const apiSpec = {
   limitRequestsPerAddress: integer(
     'API_LIMIT_ANONYMOUS_PER_IP',
     32,
-    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429; 0: no limit, behind a proxy that limits per client)',
+    'Unauthenticated requests (sign-ups, token checks) one client address may have in flight (over it: 429; 0: no limit). Behind a proxy, see API_TRUSTED_PROXIES',
     0,
     1_000_000,
   ),
