@@ -54,6 +54,14 @@ const backoff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt * 4)));
 const LIST_PAGE = 1000;
 
+interface PendingChange {
+  change: (doc: UsageDocument) => UsageDocument | Refusal;
+  /** False for a change that only records what happened: it never creates the document. */
+  create: boolean;
+  resolve: (written: Versioned | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
 export const quotaExceeded = (reason: string) => new CommandError(ErrorCode.QUOTA_EXCEEDED, reason);
 
 export class UsageLedger {
@@ -144,33 +152,107 @@ export class UsageLedger {
     return this.#swap(owner, change, hint, false);
   }
 
-  async #swap(
+  /**
+   * Group commit: the changes this worker has for one pod are applied together, in arrival order, in one
+   * compare-and-swap, so concurrent writes to a pod cost one swap per worker and round rather than one
+   * per write (and never race each other here). A refused change is refused alone; a lost swap retries
+   * the whole batch on a fresh read.
+   */
+  #swap(
     owner: string,
     change: (doc: UsageDocument) => UsageDocument | Refusal,
     hint: Versioned | undefined,
     create: boolean,
   ): Promise<Versioned | undefined> {
+    return new Promise((resolve, reject) => {
+      const item: PendingChange = { change, create, resolve, reject };
+      const queue = this.#pending.get(owner);
+      if (queue !== undefined) {
+        queue.push(item);
+        return;
+      }
+      this.#pending.set(owner, [item]);
+      void this.#drain(owner, hint);
+    });
+  }
+
+  readonly #pending = new Map<string, PendingChange[]>();
+
+  async #drain(owner: string, hint: Versioned | undefined): Promise<void> {
+    let last = hint;
+    for (;;) {
+      const batch = this.#pending.get(owner) ?? [];
+      if (batch.length === 0) {
+        this.#pending.delete(owner);
+        return;
+      }
+      this.#pending.set(owner, []); // what arrives meanwhile goes into the next batch
+      last = await this.#commitBatch(owner, batch, last);
+    }
+  }
+
+  async #commitBatch(
+    owner: string,
+    batch: PendingChange[],
+    hint: Versioned | undefined,
+  ): Promise<Versioned | undefined> {
+    const create = batch.some((item) => item.create);
+    const attempts = batch.some((item) => !item.create) ? MAX_RECORD_ATTEMPTS : MAX_ATTEMPTS;
     let found = hint;
-    const attempts = create ? MAX_ATTEMPTS : MAX_RECORD_ATTEMPTS;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      found ??= await this.#read(owner, create);
-      if (found === undefined) return undefined;
-      const next = change(found.doc);
-      if ('allow' in next) throw quotaExceeded(next.reason);
-      const condition = found.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: found.etag };
       try {
-        const { etag } = await this.store.put(usageKey(owner), Buffer.from(JSON.stringify(next)), {
-          ...condition,
-          contentType: 'application/json',
+        found ??= await this.#read(owner, create);
+        if (found === undefined) {
+          for (const item of batch) item.resolve(undefined);
+          return undefined;
+        }
+        const stored = found.etag !== undefined;
+        let doc = found.doc;
+        const outcomes: ('applied' | 'absent' | CommandError)[] = [];
+        for (const item of batch) {
+          if (!item.create && !stored) {
+            outcomes.push('absent'); // a settle, release or refund never brings a document back
+            continue;
+          }
+          const next = item.change(doc);
+          if ('allow' in next) {
+            outcomes.push(quotaExceeded(next.reason));
+            continue;
+          }
+          doc = next;
+          outcomes.push('applied');
+        }
+        let written: Versioned = found;
+        if (doc !== found.doc || (!stored && outcomes.includes('applied'))) {
+          const condition = stored ? { ifMatch: found.etag as string } : { ifNoneMatch: '*' as const };
+          const { etag } = await this.store.put(usageKey(owner), Buffer.from(JSON.stringify(doc)), {
+            ...condition,
+            contentType: 'application/json',
+          });
+          written = { doc, etag };
+        }
+        batch.forEach((item, i) => {
+          const outcome = outcomes[i];
+          if (outcome instanceof CommandError) item.reject(outcome);
+          else item.resolve(outcome === 'absent' ? undefined : written);
         });
-        return { doc: next, etag };
+        return written;
       } catch (error) {
-        if (!(error instanceof PreconditionFailedError)) throw error;
+        if (!(error instanceof PreconditionFailedError)) {
+          for (const item of batch) item.reject(error);
+          return undefined;
+        }
         found = undefined;
         await backoff(attempt);
       }
     }
-    throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${owner}'s pod; try again`, 1);
+    const conflict = new CommandError(
+      ErrorCode.CONFLICT,
+      `too many concurrent writes to ${owner}'s pod; try again`,
+      1,
+    );
+    for (const item of batch) item.reject(conflict);
+    return undefined;
   }
 
   /** The stored document, or a fresh one counted from the pod (etag undefined: not stored yet). */
