@@ -42,7 +42,9 @@ describe('mixed load while a worker is SIGKILLed every 3 s', () => {
     });
     const { figures } = result;
     expect(figures.kills).toBeGreaterThanOrEqual(3);
-    expect(figures.requests).toBeGreaterThan(300);
+    // A floor on the load, so that the kills hit real work: not a speed goal (those are benchmarks). Run
+    // alone on 2 cores it does about 345 requests; beside another test file, about 240.
+    expect(figures.requests).toBeGreaterThan(150);
     expect(figures.readBack.checked).toBeGreaterThan(30);
     expect({ broken: result.verdict.broken, failures: result.failures.slice(0, 5) }).toEqual({
       broken: [],
