@@ -22,6 +22,10 @@ export interface SelfTime {
 
 const IDLE = new Set(['(idle)', '(program)']);
 
+/** Everything of a frame's URL up to the project folder or the package it is in. */
+const PROJECT_PREFIX =
+  /^.*?\/(?:node_modules\/|(?=(?:api|broker|worker|protocol|client|bench|deploy|scripts)\/))/;
+
 /** The package a frame belongs to: `fastify`, `api/`, `node:internal`, `(garbage collector)`... */
 export function packageOf(url: string, functionName: string): string {
   if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
@@ -55,7 +59,7 @@ export function selfTimes(profile: CpuProfile): {
       continue;
     }
     busy += us;
-    const file = url.replace(/^.*\/(node_modules\/|work\/main\/)/, '');
+    const file = url.replace(PROJECT_PREFIX, '');
     const name = `${functionName || '(anonymous)'} ${file ? `${file}:${lineNumber + 1}` : ''}`.trim();
     fn.set(name, (fn.get(name) ?? 0) + us);
     const p = packageOf(url, functionName);

@@ -9,8 +9,8 @@ describe('selfTimes', () => {
     nodes: [
       { id: 1, callFrame: frame('(root)') },
       { id: 2, callFrame: frame('(idle)') },
-      { id: 3, callFrame: frame('send', 'file:///work/main/protocol/socket-writer.ts', 9) },
-      { id: 4, callFrame: frame('next', 'file:///work/main/node_modules/zeromq/lib/index.js', 42) },
+      { id: 3, callFrame: frame('send', 'file:///srv/podstore/protocol/socket-writer.ts', 9) },
+      { id: 4, callFrame: frame('next', 'file:///srv/podstore/node_modules/zeromq/lib/index.js', 42) },
       { id: 5, callFrame: frame('(garbage collector)') },
     ],
     samples: [2, 3, 3, 4, 5, 2, 3],
@@ -36,7 +36,7 @@ describe('packageOf', () => {
     ['file:///x/node_modules/fastify/a.js', 'f', 'fastify'],
     ['node:internal/streams/readable', 'f', 'node:internal'],
     ['node:net', 'f', 'node:net'],
-    ['file:///work/main/api/app.ts', 'f', 'api/'],
+    ['file:///srv/podstore/api/app.ts', 'f', 'api/'],
     ['', '(garbage collector)', '(garbage collector)'],
     ['', 'writev', '(native)'],
   ])('%s %s → %s', (url, fn, pkg) => {
