@@ -11,7 +11,7 @@ import type { ReplayableBody } from './replayable-body.ts';
 import { pumpUpload, type UploadOptions } from './upload.ts';
 
 export interface ReplayOptions extends UploadOptions {
-  /** Sends in all, the first included. */
+  /** Sends after lost workers, the first included (waits for a held key are bounded by maxWaitMs only). */
   maxAttempts: number;
   /** Longest total wait for a key held by a dead worker's lease. */
   maxWaitMs: number;
@@ -25,16 +25,17 @@ export async function uploadWithReplay(
   options: ReplayOptions,
 ): Promise<{ stream: BrokerStream; complete: boolean }> {
   let waited = 0;
+  let lost = 0;
   for (let attempt = 1; ; attempt++) {
     const stream = open();
     const complete = await pumpUpload(stream, body.reader(), options);
-    if (attempt >= options.maxAttempts || !body.replayable) return { stream, complete };
+    if (!body.replayable) return { stream, complete };
     const settled = await stream.result.then(
       (outcome) => ({ outcome }),
       (error: unknown) => ({ error }),
     );
     if ('error' in settled) {
-      if (!isWorkerLost(settled.error)) return { stream, complete };
+      if (!isWorkerLost(settled.error) || ++lost >= options.maxAttempts) return { stream, complete };
       options.onReplay?.('worker_lost', attempt);
       continue;
     }

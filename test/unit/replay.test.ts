@@ -105,6 +105,21 @@ describe('uploadWithReplay', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(990);
   });
 
+  it('bounds waits for a held key by time, not by the sends left for lost workers', async () => {
+    const source = new PassThrough();
+    source.end('post');
+    // More held-key answers than maxAttempts allows sends: the lease runs out within maxWaitMs.
+    const plan: ('dies' | 'stores' | 'key_held')[] = ['dies', 'key_held', 'key_held', 'key_held', 'stores'];
+    const replays: string[] = [];
+    const { stream } = await uploadWithReplay(
+      () => playedStream(plan.shift() ?? 'stores', []),
+      new ReplayableBody(source, 1024),
+      { ...options, onReplay: (reason) => replays.push(reason) },
+    );
+    expect(await stream.result).toMatchObject({ ok: true });
+    expect(replays).toEqual(['worker_lost', 'key_held', 'key_held', 'key_held']);
+  });
+
   it('answers the first 409 as it is: another request holds the key', async () => {
     const source = new PassThrough();
     source.end('post');

@@ -100,15 +100,20 @@ export class ErasureService {
   async run(username: string, budgetMs: number): Promise<RunResult> {
     if (this.#running.has(username) || this.#stopped) return 'busy';
     this.#running.add(username);
-    this.metrics?.running.inc();
+    // The gauge counts an erasure once this worker holds its lease, not while it only looks.
+    const working = { counted: false };
     try {
-      return await this.#run(username, performance.now() + budgetMs);
+      return await this.#run(username, performance.now() + budgetMs, () => {
+        if (working.counted) return;
+        working.counted = true;
+        this.metrics?.running.inc();
+      });
     } catch (error) {
       if (error instanceof PreconditionFailedError) return 'busy'; // the lease went to another worker
       throw error;
     } finally {
       this.#running.delete(username);
-      this.metrics?.running.dec();
+      if (working.counted) this.metrics?.running.dec();
     }
   }
 
@@ -126,16 +131,13 @@ export class ErasureService {
     this.#stopped = true;
   }
 
-  async #run(username: string, deadline: number): Promise<RunResult> {
+  async #run(username: string, deadline: number, leased: () => void): Promise<RunResult> {
     const found = await this.records.tombstone(username);
     if (found === undefined) return 'done';
     let { tombstone, etag } = found;
     const lease = tombstone.lease;
     if (lease !== undefined && lease.holder !== this.holder && lease.until > Date.now()) return 'busy';
-    if (lease !== undefined && lease.holder !== this.holder) {
-      this.metrics?.resumed.inc();
-      this.logger.info({ username, removed: tombstone.removed }, 'resuming an erasure whose worker stopped');
-    }
+    const resuming = lease !== undefined && lease.holder !== this.holder;
     let leasedAt = 0;
     /** Writes the tombstone with `changes` and a renewed lease; PreconditionFailedError: lost the lease. */
     const save = async (changes: Partial<Tombstone>) => {
@@ -150,6 +152,11 @@ export class ErasureService {
       leasedAt = started;
     };
     await save({});
+    leased();
+    if (resuming) {
+      this.metrics?.resumed.inc();
+      this.logger.info({ username, removed: tombstone.removed }, 'resuming an erasure whose worker stopped');
+    }
 
     if (tombstone.accountGoneAt === undefined) {
       await this.#removeAccount(tombstone);
