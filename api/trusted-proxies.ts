@@ -5,12 +5,7 @@
  * written by the client, and a client can write anything there. A peer that is not trusted is the client,
  * whatever it sends. See docs/security/fairness.md.
  */
-import { ipBytes } from '../protocol/ip-address.ts';
-
-interface Range {
-  bytes: Uint8Array;
-  bits: number;
-}
+import { type IpRange, inIpRange, ipBytes } from '../protocol/ip-address.ts';
 
 /** IPv4-mapped IPv6 (`::ffff:a.b.c.d`, how a dual-stack socket shows an IPv4 peer) as the IPv4 it is. */
 function normalised(bytes: Uint8Array): Uint8Array {
@@ -19,7 +14,7 @@ function normalised(bytes: Uint8Array): Uint8Array {
   return bytes[10] === 0xff && bytes[11] === 0xff ? bytes.slice(12) : bytes;
 }
 
-function parseRange(entry: string): Range {
+function parseRange(entry: string): IpRange {
   const [address = '', prefix, extra] = entry.split('/');
   const raw = extra === undefined ? ipBytes(address) : undefined;
   if (raw === undefined) throw new Error(`"${entry}" is not an address or a CIDR range`);
@@ -32,17 +27,6 @@ function parseRange(entry: string): Range {
     bits = n;
   }
   return { bytes, bits };
-}
-
-function inRange(bytes: Uint8Array, range: Range): boolean {
-  if (bytes.length !== range.bytes.length) return false;
-  for (let bit = 0; bit < range.bits; bit += 8) {
-    const take = Math.min(8, range.bits - bit);
-    const mask = (0xff << (8 - take)) & 0xff;
-    const i = bit / 8;
-    if (((bytes[i] ?? 0) & mask) !== ((range.bytes[i] ?? 0) & mask)) return false;
-  }
-  return true;
 }
 
 export interface TrustedProxies {
@@ -66,7 +50,7 @@ export function parseTrustedProxies(list: string): TrustedProxies {
       const raw = ipBytes(address.trim());
       if (raw === undefined) return false;
       const bytes = normalised(raw);
-      return ranges.some((range) => inRange(bytes, range));
+      return ranges.some((range) => inIpRange(bytes, range));
     },
   };
 }

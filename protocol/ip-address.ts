@@ -53,3 +53,21 @@ export function embeddedIPv4(bytes: Uint8Array): Uint8Array | undefined {
   if (startsWith(bytes, [0x20, 0x02])) return bytes.slice(2, 6);
   return undefined;
 }
+
+/** A CIDR range: the addresses whose first `bits` bits are those of `bytes`. */
+export interface IpRange {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/** Whether `bytes` lies in `range`; addresses of the other family never do. */
+export function inIpRange(bytes: Uint8Array, range: IpRange): boolean {
+  if (bytes.length !== range.bytes.length) return false;
+  for (let bit = 0; bit < range.bits; bit += 8) {
+    const take = Math.min(8, range.bits - bit);
+    const mask = (0xff << (8 - take)) & 0xff;
+    const i = bit / 8;
+    if (((bytes[i] ?? 0) & mask) !== ((range.bytes[i] ?? 0) & mask)) return false;
+  }
+  return true;
+}

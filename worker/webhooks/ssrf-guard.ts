@@ -6,7 +6,7 @@
  */
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv6 } from 'node:net';
-import { embeddedIPv4, ipBytes } from '../../protocol/ip-address.ts';
+import { embeddedIPv4, type IpRange, inIpRange, ipBytes } from '../../protocol/ip-address.ts';
 
 export { ipBytes };
 
@@ -19,12 +19,7 @@ export type AddressClass =
   | 'multicast'
   | 'reserved';
 
-interface Cidr {
-  bytes: Uint8Array;
-  bits: number;
-}
-
-function cidr(text: string): Cidr {
+function cidr(text: string): IpRange {
   const [ip, bits] = text.split('/');
   const bytes = ipBytes(ip ?? '');
   const n = Number(bits);
@@ -34,17 +29,7 @@ function cidr(text: string): Cidr {
   return { bytes, bits: n };
 }
 
-function contains(range: Cidr, bytes: Uint8Array): boolean {
-  if (range.bytes.length !== bytes.length) return false;
-  for (let bit = 0; bit < range.bits; bit++) {
-    const mask = 0x80 >> (bit % 8);
-    const i = Math.floor(bit / 8);
-    if (((range.bytes[i] ?? 0) & mask) !== ((bytes[i] ?? 0) & mask)) return false;
-  }
-  return true;
-}
-
-const v4Ranges: [Cidr, AddressClass][] = (
+const v4Ranges: [IpRange, AddressClass][] = (
   [
     ['0.0.0.0/8', 'unspecified'],
     ['10.0.0.0/8', 'private'],
@@ -64,7 +49,7 @@ const v4Ranges: [Cidr, AddressClass][] = (
   ] as const
 ).map(([range, cls]) => [cidr(range), cls]);
 
-const v6Ranges: [Cidr, AddressClass][] = (
+const v6Ranges: [IpRange, AddressClass][] = (
   [
     ['::/128', 'unspecified'],
     ['::1/128', 'loopback'],
@@ -87,7 +72,7 @@ function unwrap(bytes: Uint8Array): Uint8Array {
 
 const classifyIn = (bytes: Uint8Array): AddressClass => {
   for (const [range, cls] of bytes.length === 4 ? v4Ranges : v6Ranges) {
-    if (contains(range, bytes)) return cls;
+    if (inIpRange(bytes, range)) return cls;
   }
   return 'public';
 };
@@ -110,7 +95,7 @@ export function classifyAddress(ip: string): AddressClass {
 
 export interface AllowList {
   hosts: { host: string; port?: number }[];
-  cidrs: Cidr[];
+  cidrs: IpRange[];
 }
 
 /** Parses WEBHOOK_ALLOW_HOSTS: `hooks.internal, 127.0.0.1:8080, [::1]:9000, 10.0.0.0/8`. */
@@ -161,7 +146,7 @@ export function refusalReason(url: URL, addresses: string[], allow: AllowList): 
     const cls = classifyAddress(address);
     if (cls === 'public') continue;
     const bytes = ipBytes(address);
-    if (bytes !== undefined && allow.cidrs.some((c) => contains(c, bytes) || contains(c, unwrap(bytes))))
+    if (bytes !== undefined && allow.cidrs.some((c) => inIpRange(bytes, c) || inIpRange(unwrap(bytes), c)))
       continue;
     const what =
       ipBytes(url.hostname) === undefined ? `${url.hostname} resolves to ${address},` : `${address} is`;
