@@ -1,0 +1,217 @@
+/**
+ * podstore's own Kubernetes manifests (deploy/k8s, through the test overlay deploy/k8s/test) on a real
+ * single-node cluster (deploy/k8s/setup.sh): every pod ready, the hospital story through the api Service,
+ * and the worker HorizontalPodAutoscaler adding workers under load and removing them after.
+ * Run with `npm run test:k8s` (root, a Docker engine holding the images; see deploy/k8s/README.md).
+ * PODSTORE_K8S_KEEP=1 leaves the cluster running at the end.
+ */
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, signUp } from '../helpers/accounts.ts';
+import {
+  type Cluster,
+  clusterDown,
+  clusterUp,
+  deploymentReplicas,
+  ensurePodstoreImage,
+  hpaStatus,
+  importImages,
+  kubectl,
+  waitUntil,
+} from './cluster.ts';
+
+const NAMESPACE = 'podstore';
+/** The api Service's NodePort in the test overlay, published by kube-proxy on 127.0.0.1 only. */
+const base = 'http://127.0.0.1:30080';
+const PODSTORE_IMAGE = 'podstore:latest';
+const IMAGES = [PODSTORE_IMAGE, 'minio/minio:RELEASE.2025-09-07T16-13-09Z', 'nats:2.12-alpine'];
+const DEPLOYMENTS = ['minio', 'nats', 'broker', 'worker', 'api'];
+/** The overlay's HPA bounds. */
+const MIN_WORKERS = 2;
+const MAX_WORKERS = 4;
+
+let cluster: Cluster;
+const timings: Record<string, string> = {};
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  const result = await work();
+  timings[name] = seconds(Date.now() - started);
+  process.stderr.write(`k8s test: ${name}: ${timings[name]}\n`);
+  return result;
+}
+
+beforeAll(async () => {
+  cluster = await timed('cluster setup (build cached or not, start or reuse)', clusterUp);
+  await timed('podstore image (docker build if missing)', () => ensurePodstoreImage(PODSTORE_IMAGE));
+  await timed('image import into the node', () => importImages(cluster, IMAGES));
+  const applied = Date.now();
+  await kubectl(cluster, ['apply', '-k', 'deploy/k8s/test']);
+  for (const name of DEPLOYMENTS)
+    await kubectl(
+      cluster,
+      ['-n', NAMESPACE, 'rollout', 'status', `deployment/${name}`, '--timeout=300s'],
+      310_000,
+    );
+  await kubectl(cluster, [
+    '-n',
+    NAMESPACE,
+    'wait',
+    '--for=condition=Ready',
+    'pods',
+    '--all',
+    '--timeout=120s',
+  ]);
+  timings['apply to every pod Ready'] = seconds(Date.now() - applied);
+  // Ready pods behind the NodePort: the api answers /readyz through the Service.
+  await timed('api Service ready from the host', () =>
+    waitUntil(
+      'the api through its Service',
+      60_000,
+      async () => (await fetch(`${base}/readyz`)).status === 200,
+    ),
+  );
+}, 1_800_000);
+
+afterAll(async () => {
+  process.stderr.write(
+    `k8s test timings:\n${Object.entries(timings)
+      .map(([k, v]) => `  ${k}: ${v}\n`)
+      .join('')}`,
+  );
+  if (cluster && process.env.PODSTORE_K8S_KEEP !== '1') await clusterDown();
+}, 180_000);
+
+describe('podstore on Kubernetes', () => {
+  it('runs every pod of the manifests, Ready', async () => {
+    const pods = JSON.parse(await kubectl(cluster, ['-n', NAMESPACE, 'get', 'pods', '-o', 'json'])) as {
+      items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+    };
+    const notReady = pods.items
+      .filter((p) => !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+      .map((p) => p.metadata.name);
+    expect(notReady).toEqual([]);
+    for (const name of DEPLOYMENTS) {
+      const d = await deploymentReplicas(cluster, NAMESPACE, name);
+      expect(d.ready, name).toBeGreaterThanOrEqual(1);
+      expect(d.ready, name).toBe(d.replicas);
+    }
+    expect((await deploymentReplicas(cluster, NAMESPACE, 'api')).ready).toBe(2);
+    expect((await deploymentReplicas(cluster, NAMESPACE, 'worker')).ready).toBe(MIN_WORKERS);
+  });
+
+  it('tells the hospital story through the api Service', async () => {
+    const started = Date.now();
+    const tokens = {
+      patient: await signUp(base, 'patient'),
+      hospital: await signUp(base, 'hospital', { name: 'General Hospital' }),
+      stranger: await signUp(base, 'stranger'),
+    };
+    const as = (who: keyof typeof tokens, path: string, init: RequestInit = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...bearer(tokens[who]), ...(init.headers as Record<string, string>) },
+      });
+    const put = (who: keyof typeof tokens, path: string, body: string) =>
+      as(who, path, { method: 'PUT', headers: { 'content-type': 'application/pdf' }, body });
+    const lab = '/v1/users/patient/files/medical/lab-1.pdf';
+
+    // The patient grants the hospital append on /medical/; the hospital adds a lab result there.
+    const granted = await as('patient', '/v1/users/patient/grants/hospital', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ modes: ['append'], scope: '/medical/' }),
+    });
+    expect(granted.status).toBe(200);
+    expect((await put('hospital', lab, 'haemoglobin 14.1 g/dL')).status).toBe(201);
+
+    // The patient reads it, with the hospital as its author.
+    const read = await as('patient', lab);
+    expect([read.status, read.headers.get('x-podstore-author'), await read.text()]).toEqual([
+      200,
+      'hospital',
+      'haemoglobin 14.1 g/dL',
+    ]);
+    // Nobody alters it: the patient cannot overwrite what the hospital sealed, the hospital can neither
+    // overwrite nor delete what it added, and a stranger cannot even see it.
+    const overwrite = await put('patient', lab, 'altered');
+    expect(overwrite.status).toBe(403);
+    expect(((await overwrite.json()) as { detail: string }).detail).toMatch(/sealed/);
+    expect((await put('hospital', lab, 'forged')).status).toBe(403);
+    expect((await as('hospital', lab, { method: 'DELETE' })).status).toBe(403);
+    expect((await as('stranger', lab)).status).toBe(404);
+    // Still the hospital's result, unchanged.
+    const again = await as('patient', lab);
+    expect(await again.text()).toBe('haemoglobin 14.1 g/dL');
+    timings['hospital story'] = seconds(Date.now() - started);
+  });
+
+  it('adds workers under load and removes them after', async () => {
+    const token = await signUp(base, 'loadtest');
+    const file = '/v1/users/loadtest/files/load.txt';
+    const created = await fetch(`${base}${file}`, {
+      method: 'PUT',
+      headers: { ...bearer(token), 'content-type': 'text/plain' },
+      body: 'a small file, read over and over',
+    });
+    expect(created.status).toBe(201);
+    const before = await hpaStatus(cluster, NAMESPACE, 'worker');
+    expect(before.currentReplicas).toBe(MIN_WORKERS);
+
+    // Bounded load from this machine through the NodePort on 127.0.0.1: reads of one small file, which
+    // every worker serves; it stops as soon as the HPA has added workers, and after 240 s at most.
+    const loadStarted = Date.now();
+    let finish: (result: autocannon.Result) => void = () => {};
+    const done = new Promise<autocannon.Result>((resolve) => {
+      finish = resolve;
+    });
+    const load = autocannon(
+      { url: `${base}${file}`, headers: bearer(token), connections: 32, duration: 240 },
+      (err, result) => {
+        if (err) throw err;
+        finish(result);
+      },
+    );
+    let scaledUpMs: number;
+    let peak = 0;
+    try {
+      scaledUpMs = await waitUntil('the HPA to add workers', 240_000, async () => {
+        const hpa = await hpaStatus(cluster, NAMESPACE, 'worker');
+        const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
+        peak = Math.max(peak, workers.ready);
+        process.stderr.write(
+          `k8s test: load ${seconds(Date.now() - loadStarted)}: cpu ${hpa.cpuUtilization ?? '?'}%, desired ${hpa.desiredReplicas}, ready ${workers.ready}\n`,
+        );
+        return workers.ready > MIN_WORKERS;
+      });
+      // Give the others the HPA asked for the time to become Ready too, while the load still runs.
+      await waitUntil('the added workers to be Ready', 60_000, async () => {
+        const hpa = await hpaStatus(cluster, NAMESPACE, 'worker');
+        const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
+        peak = Math.max(peak, workers.ready);
+        return workers.ready >= hpa.desiredReplicas;
+      }).catch(() => 0);
+    } finally {
+      load.stop();
+    }
+    const result = await done;
+    timings['HPA scale-up (load start to a 3rd worker Ready)'] = seconds(scaledUpMs);
+    timings.load = `${result.requests.total} requests, ${result.requests.average} req/s, ${result.non2xx} non-2xx, ${result.errors} errors`;
+    expect(peak).toBeGreaterThan(MIN_WORKERS);
+    expect(peak).toBeLessThanOrEqual(MAX_WORKERS);
+    expect(result.errors).toBe(0);
+
+    // After the load: back to the minimum, the removed workers drained (WORKER_GRACE_MS) first.
+    const loadStopped = Date.now();
+    const scaledDownMs = await waitUntil('the HPA to remove the added workers', 300_000, async () => {
+      const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
+      return workers.replicas === MIN_WORKERS && workers.ready === MIN_WORKERS;
+    });
+    timings['HPA scale-down (load stop to 2 workers)'] = seconds(scaledDownMs);
+    expect(Date.now() - loadStopped).toBeGreaterThan(0);
+    // The remaining workers still serve.
+    const after = await fetch(`${base}${file}`, { headers: bearer(token) });
+    expect(after.status).toBe(200);
+  });
+});
