@@ -347,8 +347,10 @@ network_up() {
   modprobe overlay 2>/dev/null || true
   [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || die "br_netfilter is not available"
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+  # A dummy interface where the kernel has them; else a bridge without ports, which drops what it gets
+  # just the same (some VM kernels are built without the dummy driver).
   if ! ip link show "$DUMMY_IF" >/dev/null 2>&1; then
-    ip link add "$DUMMY_IF" type dummy
+    ip link add "$DUMMY_IF" type dummy 2>/dev/null || ip link add "$DUMMY_IF" type bridge
   fi
   ip link set "$DUMMY_IF" up
   ip addr replace "$DNS_IP/32" dev "$DUMMY_IF"
@@ -523,7 +525,7 @@ do_up() {
     --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
     --requestheader-extra-headers-prefix=X-Remote-Extra- \
     --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
-    --enable-aggregator-routing=true
+    --enable-aggregator-routing=true --kubelet-preferred-address-types=InternalIP
   wait_for "the API server" 90 kubectl_ get --raw /readyz
   start kube-controller-manager "$BIN/kube-controller-manager" --kubeconfig="$kc" \
     --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
@@ -543,7 +545,7 @@ do_up() {
   start metrics-server "$BIN/metrics-server" --kubeconfig="$kc" \
     --authentication-kubeconfig="$kc" --authorization-kubeconfig="$kc" \
     --bind-address="$ip" --secure-port=4443 --cert-dir="$RUN/metrics-server" \
-    --kubelet-insecure-tls --kubelet-preferred-address-types=InternalIP --metric-resolution=10s
+    --kubelet-insecure-tls --kubelet-preferred-address-types=InternalIP --metric-resolution=10s --kubelet-request-timeout=5s
   wait_for "the node to be Ready" 120 \
     kubectl_ wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "kube-proxy's rules" 60 kube_proxy_ready

@@ -1,5 +1,5 @@
 /**
- * podstore's own Kubernetes manifests (deploy/k8s, through the test overlay deploy/k8s/test) on a real
+ * podstore's own Kubernetes manifests (deploy/k8s, through the test overlay deploy/k8s-test) on a real
  * single-node cluster (deploy/k8s/setup.sh): every pod ready, the hospital story through the api Service,
  * and the worker HorizontalPodAutoscaler adding workers under load and removing them after.
  * Run with `npm run test:k8s` (root, a Docker engine holding the images; see deploy/k8s/README.md).
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await timed('podstore image (docker build if missing)', () => ensurePodstoreImage(PODSTORE_IMAGE));
   await timed('image import into the node', () => importImages(cluster, IMAGES));
   const applied = Date.now();
-  await kubectl(cluster, ['apply', '-k', 'deploy/k8s/test']);
+  await kubectl(cluster, ['apply', '-k', 'deploy/k8s-test']);
   for (const name of DEPLOYMENTS)
     await kubectl(
       cluster,
