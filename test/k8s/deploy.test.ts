@@ -33,6 +33,8 @@ const MAX_WORKERS = 4;
 let cluster: Cluster;
 const timings: Record<string, string> = {};
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+/** Account names of this run: a kept cluster (PODSTORE_K8S_KEEP=1) still has the last run's accounts. */
+const run = Date.now().toString(36);
 
 async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
   const started = Date.now();
@@ -103,22 +105,23 @@ describe('podstore on Kubernetes', () => {
 
   it('tells the hospital story through the api Service', async () => {
     const started = Date.now();
+    const names = { patient: `patient-${run}`, hospital: `hospital-${run}`, stranger: `stranger-${run}` };
     const tokens = {
-      patient: await signUp(base, 'patient'),
-      hospital: await signUp(base, 'hospital', { name: 'General Hospital' }),
-      stranger: await signUp(base, 'stranger'),
+      patient: await signUp(base, names.patient),
+      hospital: await signUp(base, names.hospital, { name: 'General Hospital' }),
+      stranger: await signUp(base, names.stranger),
     };
     const as = (who: keyof typeof tokens, path: string, init: RequestInit = {}) =>
-      fetch(`${base}${path}`, {
+      fetch(`${base}${path.replace('{patient}', names.patient)}`, {
         ...init,
         headers: { ...bearer(tokens[who]), ...(init.headers as Record<string, string>) },
       });
     const put = (who: keyof typeof tokens, path: string, body: string) =>
       as(who, path, { method: 'PUT', headers: { 'content-type': 'application/pdf' }, body });
-    const lab = '/v1/users/patient/files/medical/lab-1.pdf';
+    const lab = '/v1/users/{patient}/files/medical/lab-1.pdf';
 
     // The patient grants the hospital append on /medical/; the hospital adds a lab result there.
-    const granted = await as('patient', '/v1/users/patient/grants/hospital', {
+    const granted = await as('patient', `/v1/users/{patient}/grants/${names.hospital}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ modes: ['append'], scope: '/medical/' }),
@@ -130,7 +133,7 @@ describe('podstore on Kubernetes', () => {
     const read = await as('patient', lab);
     expect([read.status, read.headers.get('x-podstore-author'), await read.text()]).toEqual([
       200,
-      'hospital',
+      names.hospital,
       'haemoglobin 14.1 g/dL',
     ]);
     // Nobody alters it: the patient cannot overwrite what the hospital sealed, the hospital can neither
@@ -148,8 +151,8 @@ describe('podstore on Kubernetes', () => {
   });
 
   it('adds workers under load and removes them after', async () => {
-    const token = await signUp(base, 'loadtest');
-    const file = '/v1/users/loadtest/files/load.txt';
+    const token = await signUp(base, `load-${run}`);
+    const file = `/v1/users/load-${run}/files/load.txt`;
     const created = await fetch(`${base}${file}`, {
       method: 'PUT',
       headers: { ...bearer(token), 'content-type': 'text/plain' },
