@@ -341,11 +341,38 @@ COREFILE
 # ---------------------------------------------------------------------------------------------------
 
 readonly FWD_CHAIN='PODSTORE-K8S-FWD'
+readonly SYSCTLS='net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.ipv4.conf.all.route_localnet'
+
+# Removes the KUBE-* chains the kubelet and kube-proxy leave behind (kube-proxy --cleanup removes only
+# its own rules, not the kubelet's KUBE-FIREWALL and canaries): first the jumps to them, then them.
+remove_kube_chains() {
+  local tool table rule chain
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    for table in filter nat mangle; do
+      while read -r rule; do
+        # shellcheck disable=SC2086 # the rule's words, as iptables -S printed them
+        [[ -n "$rule" ]] && "$tool" -t "$table" ${rule/-A /-D } 2>/dev/null || true
+      done < <("$tool" -t "$table" -S 2>/dev/null | grep -E '^-A (INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) .*-j KUBE-' || true)
+      for chain in $("$tool" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(KUBE-[A-Z0-9-]*\)$/\1/p'); do
+        "$tool" -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$tool" -t "$table" -S 2>/dev/null | sed -n 's/^-N \(KUBE-[A-Z0-9-]*\)$/\1/p'); do
+        "$tool" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
 
 network_up() {
   modprobe br_netfilter 2>/dev/null || true
   modprobe overlay 2>/dev/null || true
   [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || die "br_netfilter is not available"
+  # Kernel settings changed here (and route_localnet, by kube-proxy): `down` puts back what was there.
+  if [[ ! -f "$RUN/sysctl.orig" ]]; then
+    sysctl -e $SYSCTLS >"$RUN/sysctl.orig.tmp" 2>/dev/null || true
+    mv "$RUN/sysctl.orig.tmp" "$RUN/sysctl.orig"
+  fi
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
   # A dummy interface where the kernel has them; else a bridge without ports, which drops what it gets
   # just the same (some VM kernels are built without the dummy driver).
@@ -368,6 +395,10 @@ network_up() {
 }
 
 network_down() {
+  remove_kube_chains
+  if [[ -f "$RUN/sysctl.orig" ]]; then
+    sed 's/ //g' "$RUN/sysctl.orig" | xargs -r sysctl -qw 2>/dev/null || true
+  fi
   while iptables -D FORWARD -j "$FWD_CHAIN" 2>/dev/null; do :; done
   iptables -F "$FWD_CHAIN" 2>/dev/null || true
   iptables -X "$FWD_CHAIN" 2>/dev/null || true
@@ -565,7 +596,7 @@ our_mounts() {
 our_shims() {
   local p
   for p in /proc/[0-9]*; do
-    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK "; then
+    if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK "; then
       basename "$p"
     fi
   done
@@ -574,7 +605,8 @@ our_shims() {
 do_down() {
   need_root
   if [[ ! -d "$RUN" ]]; then
-    log "nothing to stop"
+    log "no cluster state; removing network leftovers only"
+    network_down
     return 0
   fi
   stop kubelet 10
