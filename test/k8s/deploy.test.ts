@@ -85,6 +85,62 @@ afterAll(async () => {
   if (cluster && process.env.PODSTORE_K8S_KEEP !== '1') await clusterDown();
 }, 180_000);
 
+/** Bounded load (at most `durationS`) on one URL with a bearer token; `stop()` ends it early. */
+function startLoad(url: string, token: string, connections: number, durationS: number) {
+  let finish: (result: autocannon.Result) => void = () => {};
+  let fail: (err: unknown) => void = () => {};
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const instance = autocannon(
+    { url, headers: bearer(token), connections, duration: durationS },
+    (err, result) => (err ? fail(err) : finish(result)),
+  );
+  return { done, stop: () => instance.stop() };
+}
+
+/** How many workers the broker routes to, as the api's /readyz says, through the Service. */
+async function brokerWorkers(): Promise<number> {
+  const res = await fetch(`${base}/readyz`);
+  return res.status === 200 ? ((await res.json()) as { workers: number }).workers : 0;
+}
+
+/** The addresses of the Running pods of one podstore component. */
+async function podIps(component: string): Promise<string[]> {
+  const pods = JSON.parse(
+    await kubectl(cluster, [
+      '-n',
+      NAMESPACE,
+      'get',
+      'pods',
+      '-l',
+      `app.kubernetes.io/component=${component}`,
+      '--field-selector=status.phase=Running',
+      '-o',
+      'json',
+    ]),
+  ) as { items: { status: { podIP?: string } }[] };
+  return pods.items.map((p) => p.status.podIP).filter((ip): ip is string => typeof ip === 'string');
+}
+
+/** Sums a Prometheus counter's samples whose labels contain `labels`. */
+async function counter(url: string, name: string, labels: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const sample = /^(\w+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (sample?.[1] === name && sample[2]?.includes(labels)) sum += Number(sample[3]);
+  }
+  return sum;
+}
+
+// Pod addresses are on this machine's bridge: the test reads each pod's own metrics port directly.
+const workerFileCommands = (ip: string) =>
+  counter(`http://${ip}:9101/metrics`, 'podstore_worker_commands_total', 'command="files.');
+const apiUserRequests = (ip: string) =>
+  counter(`http://${ip}:8080/metrics`, 'podstore_api_requests_total', 'route="/v1/users/');
+
 describe('podstore on Kubernetes', () => {
   it('runs every pod of the manifests, Ready', async () => {
     const pods = JSON.parse(await kubectl(cluster, ['-n', NAMESPACE, 'get', 'pods', '-o', 'json'])) as {
@@ -165,19 +221,10 @@ describe('podstore on Kubernetes', () => {
     // Bounded load from this machine through the NodePort on 127.0.0.1: reads of one small file, which
     // every worker serves; it stops as soon as the HPA has added workers, and after 240 s at most.
     const loadStarted = Date.now();
-    let finish: (result: autocannon.Result) => void = () => {};
-    const done = new Promise<autocannon.Result>((resolve) => {
-      finish = resolve;
-    });
-    const load = autocannon(
-      { url: `${base}${file}`, headers: bearer(token), connections: 32, duration: 240 },
-      (err, result) => {
-        if (err) throw err;
-        finish(result);
-      },
-    );
-    let scaledUpMs: number;
+    const heavy = startLoad(`${base}${file}`, token, 32, 240);
+    let scaledUpMs = 0;
     let peak = 0;
+    let registered = 0;
     try {
       scaledUpMs = await waitUntil('the HPA to add workers', 240_000, async () => {
         const hpa = await hpaStatus(cluster, NAMESPACE, 'worker');
@@ -188,33 +235,58 @@ describe('podstore on Kubernetes', () => {
         );
         return workers.ready > MIN_WORKERS;
       });
-      // Give the others the HPA asked for the time to become Ready too, while the load still runs.
-      await waitUntil('the added workers to be Ready', 60_000, async () => {
+      // The others the HPA asked for become Ready too, and every worker registers with the broker (the
+      // api's /readyz counts the workers the broker routes to), while the load still runs.
+      await waitUntil('the added workers to be Ready and registered', 90_000, async () => {
         const hpa = await hpaStatus(cluster, NAMESPACE, 'worker');
         const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
         peak = Math.max(peak, workers.ready);
-        return workers.ready >= hpa.desiredReplicas;
-      }).catch(() => 0);
+        registered = await brokerWorkers();
+        return workers.ready >= hpa.desiredReplicas && registered === workers.ready;
+      });
+      // Every worker, the added ones included, serves part of the load (each one's own metrics).
+      await new Promise((r) => setTimeout(r, 3000));
+      const served = await Promise.all((await podIps('worker')).map((ip) => workerFileCommands(ip)));
+      expect(served.length).toBe(registered);
+      for (const count of served) expect(count).toBeGreaterThan(0);
+      // The api Service spreads the load over both api replicas.
+      const apis = await Promise.all((await podIps('api')).map((ip) => apiUserRequests(ip)));
+      expect(apis.length).toBe(2);
+      for (const count of apis) expect(count).toBeGreaterThan(0);
     } finally {
-      load.stop();
+      heavy.stop();
     }
-    const result = await done;
+    const result = await heavy.done;
     timings['HPA scale-up (load start to a 3rd worker Ready)'] = seconds(scaledUpMs);
-    timings.load = `${result.requests.total} requests, ${result.requests.average} req/s, ${result.non2xx} non-2xx, ${result.errors} errors`;
+    timings['load to scale up'] =
+      `${result.requests.total} requests, ${result.requests.average} req/s, ${result.non2xx} non-2xx, ${result.errors} errors`;
     expect(peak).toBeGreaterThan(MIN_WORKERS);
     expect(peak).toBeLessThanOrEqual(MAX_WORKERS);
-    expect(result.errors).toBe(0);
+    expect(registered).toBe(peak);
+    expect([result.errors, result.non2xx]).toEqual([0, 0]);
 
-    // After the load: back to the minimum, the removed workers drained (WORKER_GRACE_MS) first.
-    const loadStopped = Date.now();
-    const scaledDownMs = await waitUntil('the HPA to remove the added workers', 300_000, async () => {
-      const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
-      return workers.replicas === MIN_WORKERS && workers.ready === MIN_WORKERS;
-    });
-    timings['HPA scale-down (load stop to 2 workers)'] = seconds(scaledDownMs);
-    expect(Date.now() - loadStopped).toBeGreaterThan(0);
-    // The remaining workers still serve.
-    const after = await fetch(`${base}${file}`, { headers: bearer(token) });
-    expect(after.status).toBe(200);
+    // After the load, a light one (2 connections): the HPA goes back to the minimum, the workers it
+    // removes drain what they run (WORKER_GRACE_MS) and leave the broker, and no request fails meanwhile.
+    const light = startLoad(`${base}${file}`, token, 2, 240);
+    let scaledDownMs = 0;
+    try {
+      scaledDownMs = await waitUntil('the HPA to remove the added workers', 240_000, async () => {
+        const workers = await deploymentReplicas(cluster, NAMESPACE, 'worker');
+        return workers.replicas === MIN_WORKERS && workers.ready === MIN_WORKERS;
+      });
+      await waitUntil(
+        'the broker to route to 2 workers',
+        30_000,
+        async () => (await brokerWorkers()) === MIN_WORKERS,
+      );
+    } finally {
+      light.stop();
+    }
+    const during = await light.done;
+    timings['HPA scale-down (heavy load stop to 2 workers)'] = seconds(scaledDownMs);
+    timings['light load during scale-down'] =
+      `${during.requests.total} requests, ${during.non2xx} non-2xx, ${during.errors} errors`;
+    expect(during.requests.total).toBeGreaterThan(0);
+    expect([during.errors, during.non2xx]).toEqual([0, 0]);
   });
 });
