@@ -4,7 +4,9 @@
 #   deploy/k8s/setup.sh [up]   build what is missing (cached), start the cluster or reuse a running one;
 #                              prints KUBECONFIG=<path> and CONTAINERD_ADDRESS=<socket> on stdout
 #   deploy/k8s/setup.sh build  only build / install (cached)
-#   deploy/k8s/setup.sh down   stop every process it started, unmount, remove its network state
+#   deploy/k8s/setup.sh down   stop every process it started, unmount, remove its network state and
+#                              the cluster's data (the binaries and the store of imported images stay)
+#   deploy/k8s/setup.sh purge  down, and remove the store of imported images
 #   deploy/k8s/setup.sh status which of its processes run
 #
 # Everything else (progress, build logs) goes to stderr. Needs root, Go, gcc and Debian's apt.
@@ -48,6 +50,9 @@ readonly CLUSTER_DOMAIN='cluster.local'
 
 readonly APISERVER_PORT=6443
 readonly CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
+# containerd's content store and unpacked layers: kept by `down` (a cache of imported images, like the
+# binaries), removed by `purge`.
+readonly IMAGE_STORE="$K8S_CACHE/containerd-root"
 
 log() { printf 'k8s-setup: %s\n' "$*" >&2; }
 die() {
@@ -228,7 +233,7 @@ KUBECONFIG
 
   cat >"$RUN/containerd/config.toml" <<TOML
 version = 2
-root = "$RUN/containerd/root"
+root = "$IMAGE_STORE"
 state = "$RUN/containerd/state"
 [grpc]
   address = "$CONTAINERD_SOCK"
@@ -585,11 +590,13 @@ do_up() {
   printf 'KUBECONFIG=%s\n' "$kc"
   printf 'CONTAINERD_ADDRESS=%s\n' "$CONTAINERD_SOCK"
   printf 'KUBECTL=%s\n' "$BIN/kubectl"
+  printf 'CRICTL=%s\n' "$BIN/crictl"
 }
 
 # Mount points under $RUN (pods' volumes, containers' root filesystems, sandboxes' /dev/shm), deepest first.
 our_mounts() {
-  awk -v run="$RUN" '{ gsub(/\\040/, " ", $2); if (index($2, run "/") == 1) print $2 }' /proc/mounts | sort -r
+  awk -v run="$RUN" -v store="$IMAGE_STORE" '{ gsub(/\\040/, " ", $2)
+    if (index($2, run "/") == 1 || index($2, store "/") == 1) print $2 }' /proc/mounts | sort -r
 }
 
 # The runc shims of our containerd (they outlive it): found by the socket they were started with.
@@ -629,6 +636,12 @@ do_down() {
   log "cluster down"
 }
 
+do_purge() {
+  do_down
+  log "removing the image store $IMAGE_STORE"
+  rm -rf -- "$IMAGE_STORE"
+}
+
 do_status() {
   local n
   for n in etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns metrics-server; do
@@ -640,6 +653,7 @@ case "${1:-up}" in
   build) do_build ;;
   up) do_up ;;
   down) do_down ;;
+  purge) do_purge ;;
   status) do_status ;;
-  *) die "unknown command: $1 (up, build, down, status)" ;;
+  *) die "unknown command: $1 (up, build, down, purge, status)" ;;
 esac

@@ -15,6 +15,7 @@ export interface Cluster {
   kubeconfig: string;
   containerdAddress: string;
   kubectlPath: string;
+  crictlPath: string;
 }
 
 /** Runs a command; its stderr goes to ours (progress), its stdout is returned. Rejects on a non-zero exit. */
@@ -48,9 +49,10 @@ export async function clusterUp(): Promise<Cluster> {
   const kubeconfig = vars.get('KUBECONFIG');
   const containerdAddress = vars.get('CONTAINERD_ADDRESS');
   const kubectlPath = vars.get('KUBECTL');
-  if (!kubeconfig || !containerdAddress || !kubectlPath)
+  const crictlPath = vars.get('CRICTL');
+  if (!kubeconfig || !containerdAddress || !kubectlPath || !crictlPath)
     throw new Error(`setup.sh printed no cluster: ${out}`);
-  return { kubeconfig, containerdAddress, kubectlPath };
+  return { kubeconfig, containerdAddress, kubectlPath, crictlPath };
 }
 
 /** `deploy/k8s/setup.sh down`: stops every process the setup started and removes its network state. */
@@ -71,13 +73,37 @@ export async function kubectlJson<T>(cluster: Cluster, args: string[]): Promise<
   return JSON.parse(await kubectl(cluster, [...args, '-o', 'json'])) as T;
 }
 
-async function dockerImageExists(image: string): Promise<boolean> {
+/** The engine's image ID (`sha256:…`) of an image, or undefined if it does not have it. */
+async function dockerImageId(image: string): Promise<string | undefined> {
   try {
-    await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
-    return true;
+    const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
+    return stdout.trim();
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+const dockerImageExists = async (image: string) => (await dockerImageId(image)) !== undefined;
+
+/** `podstore:latest` → `docker.io/library/podstore:latest`, as the runtime names it. */
+export function fullImageName(image: string): string {
+  const first = image.split('/')[0] ?? '';
+  if (!image.includes('/')) return `docker.io/library/${image}`;
+  if (first.includes('.') || first.includes(':') || first === 'localhost') return image;
+  return `docker.io/${image}`;
+}
+
+/** The node runtime's images: ID → names. */
+async function nodeImages(cluster: Cluster): Promise<Map<string, string[]>> {
+  const { stdout } = await run(cluster.crictlPath, [
+    '--runtime-endpoint',
+    `unix://${cluster.containerdAddress}`,
+    'images',
+    '-o',
+    'json',
+  ]);
+  const list = JSON.parse(stdout) as { images: { id: string; repoTags?: string[] }[] };
+  return new Map(list.images.map((i) => [i.id, i.repoTags ?? []]));
 }
 
 /** Builds the podstore image from deploy/Dockerfile when the engine does not have it yet. */
@@ -86,13 +112,21 @@ export async function ensurePodstoreImage(image: string): Promise<void> {
   await runInherit('docker', ['build', '-f', 'deploy/Dockerfile', '-t', image, '.']);
 }
 
-/** Copies images from the Docker engine into the cluster's container runtime (no registry here). */
-export async function importImages(cluster: Cluster, images: string[]): Promise<void> {
+/**
+ * Copies images from the Docker engine into the cluster's container runtime (there is no registry), those
+ * the runtime does not already hold under the same name and ID. Returns the names it copied.
+ */
+export async function importImages(cluster: Cluster, images: string[]): Promise<string[]> {
+  const held = await nodeImages(cluster);
+  const missing: string[] = [];
   for (const image of images) {
-    if (!(await dockerImageExists(image)))
+    const id = await dockerImageId(image);
+    if (id === undefined)
       throw new Error(`image ${image} is not in the Docker engine: build it first (deploy/docker/setup.sh)`);
+    if (!held.get(id)?.includes(fullImageName(image))) missing.push(image);
   }
-  const save = spawn('docker', ['save', ...images], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (missing.length === 0) return [];
+  const save = spawn('docker', ['save', ...missing], { stdio: ['ignore', 'pipe', 'inherit'] });
   const saved = new Promise<void>((resolve, reject) => {
     save.on('error', reject);
     save.on('close', (code) =>
@@ -107,6 +141,7 @@ export async function importImages(cluster: Cluster, images: string[]): Promise<
     ),
     saved,
   ]);
+  return missing;
 }
 
 export interface HpaStatus {

@@ -47,7 +47,10 @@ async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
 beforeAll(async () => {
   cluster = await timed('cluster setup (build cached or not, start or reuse)', clusterUp);
   await timed('podstore image (docker build if missing)', () => ensurePodstoreImage(PODSTORE_IMAGE));
-  await timed('image import into the node', () => importImages(cluster, IMAGES));
+  const copied = await timed('image import into the node (the images not there yet)', () =>
+    importImages(cluster, IMAGES),
+  );
+  process.stderr.write(`k8s test: imported ${copied.length ? copied.join(', ') : 'nothing (all there)'}\n`);
   const applied = Date.now();
   await kubectl(cluster, ['apply', '-k', 'deploy/k8s-test']);
   for (const name of DEPLOYMENTS)
@@ -86,16 +89,16 @@ afterAll(async () => {
 }, 180_000);
 
 /** Bounded load (at most `durationS`) on one URL with a bearer token; `stop()` ends it early. */
-function startLoad(url: string, token: string, connections: number, durationS: number) {
+function startLoad(url: string, token: string, connections: number, durationS: number, overallRate?: number) {
   let finish: (result: autocannon.Result) => void = () => {};
   let fail: (err: unknown) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve, reject) => {
     finish = resolve;
     fail = reject;
   });
-  const instance = autocannon(
-    { url, headers: bearer(token), connections, duration: durationS },
-    (err, result) => (err ? fail(err) : finish(result)),
+  const options = { url, headers: bearer(token), connections, duration: durationS };
+  const instance = autocannon(overallRate ? { ...options, overallRate } : options, (err, result) =>
+    err ? fail(err) : finish(result),
   );
   return { done, stop: () => instance.stop() };
 }
@@ -265,9 +268,9 @@ describe('podstore on Kubernetes', () => {
     expect(registered).toBe(peak);
     expect([result.errors, result.non2xx]).toEqual([0, 0]);
 
-    // After the load, a light one (2 connections): the HPA goes back to the minimum, the workers it
+    // After the load, a light one (20 requests a second): the HPA goes back to the minimum, the workers it
     // removes drain what they run (WORKER_GRACE_MS) and leave the broker, and no request fails meanwhile.
-    const light = startLoad(`${base}${file}`, token, 2, 240);
+    const light = startLoad(`${base}${file}`, token, 2, 240, 20);
     let scaledDownMs = 0;
     try {
       scaledDownMs = await waitUntil('the HPA to remove the added workers', 240_000, async () => {
