@@ -440,6 +440,11 @@ wait_for() {
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done
+  local f
+  for f in "$RUN"/log/*.log; do
+    printf '==> %s (last lines)\n' "$f" >&2
+    tail -n 15 -- "$f" >&2
+  done
   die "timed out after ${seconds}s waiting for $what (logs: $RUN/log)"
 }
 

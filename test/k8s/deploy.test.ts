@@ -6,7 +6,7 @@
  * PODSTORE_K8S_KEEP=1 leaves the cluster running at the end.
  */
 import autocannon from 'autocannon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import {
   type Cluster,
@@ -31,6 +31,8 @@ const MIN_WORKERS = 2;
 const MAX_WORKERS = 4;
 
 let cluster: Cluster;
+/** Set when setup or a test fails: the cluster's state is printed before it is torn down. */
+let failed = false;
 const timings: Record<string, string> = {};
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 /** Account names of this run: a kept cluster (PODSTORE_K8S_KEEP=1) still has the last run's accounts. */
@@ -45,6 +47,15 @@ async function timed<T>(name: string, work: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
+  try {
+    await setUp();
+  } catch (err) {
+    failed = true;
+    throw err;
+  }
+}, 1_800_000);
+
+async function setUp(): Promise<void> {
   cluster = await timed('cluster setup (build cached or not, start or reuse)', clusterUp);
   await timed('podstore image (docker build if missing)', () => ensurePodstoreImage(PODSTORE_IMAGE));
   const copied = await timed('image import into the node (the images not there yet)', () =>
@@ -77,7 +88,7 @@ beforeAll(async () => {
       async () => (await fetch(`${base}/readyz`)).status === 200,
     ),
   );
-}, 1_800_000);
+}
 
 afterAll(async () => {
   process.stderr.write(
@@ -85,8 +96,28 @@ afterAll(async () => {
       .map(([k, v]) => `  ${k}: ${v}\n`)
       .join('')}`,
   );
-  if (cluster && process.env.PODSTORE_K8S_KEEP !== '1') await clusterDown();
+  if (failed && cluster !== undefined) await printClusterState(cluster).catch(() => {});
+  // `down` is safe to run whatever state setup reached.
+  if (process.env.PODSTORE_K8S_KEEP !== '1') await clusterDown();
 }, 180_000);
+
+/** For a failed run's log: the pods, the recent events, and the last lines of each podstore pod. */
+async function printClusterState(c: Cluster): Promise<void> {
+  const out = (text: string) => process.stderr.write(`${text}\n`);
+  out(await kubectl(c, ['-n', NAMESPACE, 'get', 'pods,hpa', '-o', 'wide']).catch(String));
+  out(await kubectl(c, ['-n', NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']).catch(String));
+  for (const name of DEPLOYMENTS)
+    out(
+      await kubectl(c, [
+        '-n',
+        NAMESPACE,
+        'logs',
+        `deployment/${name}`,
+        '--tail=30',
+        '--all-containers',
+      ]).catch(String),
+    );
+}
 
 /** Bounded load (at most `durationS`) on one URL with a bearer token; `stop()` ends it early. */
 function startLoad(url: string, token: string, connections: number, durationS: number, overallRate?: number) {
@@ -146,6 +177,9 @@ const apiUserRequests = (ip: string) =>
 
 describe('podstore on Kubernetes', () => {
   it('runs every pod of the manifests, Ready', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
     const pods = JSON.parse(await kubectl(cluster, ['-n', NAMESPACE, 'get', 'pods', '-o', 'json'])) as {
       items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
     };
@@ -163,6 +197,9 @@ describe('podstore on Kubernetes', () => {
   });
 
   it('tells the hospital story through the api Service', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
     const started = Date.now();
     const names = { patient: `patient-${run}`, hospital: `hospital-${run}`, stranger: `stranger-${run}` };
     const tokens = {
@@ -210,6 +247,9 @@ describe('podstore on Kubernetes', () => {
   });
 
   it('adds workers under load and removes them after', async () => {
+    onTestFailed(() => {
+      failed = true;
+    });
     const token = await signUp(base, `load-${run}`);
     const file = `/v1/users/load-${run}/files/load.txt`;
     const created = await fetch(`${base}${file}`, {
