@@ -91,14 +91,14 @@ async function setUp(): Promise<void> {
 }
 
 afterAll(async () => {
+  if (failed && cluster !== undefined) await printClusterState(cluster).catch(() => {});
+  // `down` is safe to run whatever state setup reached.
+  if (process.env.PODSTORE_K8S_KEEP !== '1') await timed('teardown (setup.sh down)', clusterDown);
   process.stderr.write(
     `k8s test timings:\n${Object.entries(timings)
       .map(([k, v]) => `  ${k}: ${v}\n`)
       .join('')}`,
   );
-  if (failed && cluster !== undefined) await printClusterState(cluster).catch(() => {});
-  // `down` is safe to run whatever state setup reached.
-  if (process.env.PODSTORE_K8S_KEEP !== '1') await clusterDown();
 }, 180_000);
 
 /** For a failed run's log: the pods, the recent events, and the last lines of each podstore pod. */
