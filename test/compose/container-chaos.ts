@@ -9,6 +9,8 @@ import { type ComposeProject, run } from './compose-project.ts';
 
 export class ContainerChaos implements Disruptor {
   readonly kills: Kill[] = [];
+  /** When each struck container was running again (seconds since the start), by Docker's own doing. */
+  readonly returns: { container: string; at: number }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #pending: Promise<void>[] = [];
   #started = 0;
@@ -42,6 +44,20 @@ export class ContainerChaos implements Disruptor {
     this.log(`  t=${kill.at}s docker ${args.join(' ')}`);
     const result = await run('docker', args, { timeoutMs: 60_000 });
     if (result.code !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
-    kill.replacement = `${victim} (${this.action === 'kill-worker' ? 'restarted by its restart policy' : 'restarted'})`;
+    // A killed worker comes back by compose.yml's `restart: unless-stopped`, nobody else's doing.
+    const deadline = performance.now() + 30_000;
+    while (performance.now() < deadline) {
+      const state = await run('docker', ['inspect', '-f', '{{.State.Running}} {{.RestartCount}}', victim]);
+      if (
+        state.stdout.startsWith('true') &&
+        (this.action === 'restart-broker' || !state.stdout.endsWith(' 0\n'))
+      ) {
+        const at = Math.round((performance.now() - this.#started) / 100) / 10;
+        this.returns.push({ container: victim, at });
+        kill.replacement = `${victim} again at t=${at}s`;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
