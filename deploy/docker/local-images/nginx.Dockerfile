@@ -1,7 +1,8 @@
 # Stand-in for nginxinc/nginx-unprivileged:1.28-alpine on a machine that cannot pull it (built by
-# deploy/docker/setup.sh): nginx compiled from its release source with the official build's HTTP
-# modules (sh auto/configure: the Go module archive keeps no file modes), run as the unprivileged user 101 on port 8080 with its pid and temp files in /tmp, busybox
-# for wget (the health check), SIGQUIT to stop gracefully: the same contract as the official image.
+# deploy/docker/setup.sh): nginx compiled from its release source with the official build's HTTP modules
+# (`sh auto/configure`: the Go module archive keeps no file modes), run as the unprivileged user 101 on
+# port 8080 with its pid and temp files in /tmp, wget for the health check, SIGQUIT to stop gracefully:
+# the same contract as the official image.
 FROM podstore-local/debian:bookworm AS build
 RUN apt-get update \
   && apt-get install -y --no-install-recommends gcc make libc6-dev libpcre2-dev zlib1g-dev libssl-dev
@@ -20,9 +21,8 @@ RUN sh auto/configure --prefix=/etc/nginx --sbin-path=/usr/sbin/nginx --modules-
 
 FROM podstore-local/debian:bookworm
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends busybox libpcre2-8-0 zlib1g libssl3 \
+  && apt-get install -y --no-install-recommends wget libpcre2-8-0 zlib1g libssl3 \
   && rm -rf /var/lib/apt/lists/* \
-  && ln -s /bin/busybox /usr/local/bin/wget \
   && groupadd --system --gid 101 nginx \
   && useradd --system --uid 101 --gid nginx --home-dir /nonexistent --shell /bin/false nginx
 COPY --from=build /usr/sbin/nginx /usr/sbin/nginx
