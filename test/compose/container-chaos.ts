@@ -37,7 +37,9 @@ export class ContainerChaos implements Disruptor {
   async #strike(): Promise<void> {
     if (this.action === 'restart-broker' && this.kills.length > 0) return;
     const service = this.action === 'kill-worker' ? 'worker' : 'broker';
-    const [victim] = await this.project.running(service);
+    // Each strike takes the next container in turn, so that every worker dies once.
+    const running = await this.project.running(service);
+    const victim = running[this.kills.length % Math.max(1, running.length)];
     if (victim === undefined) return;
     const at = () => Math.round((performance.now() - this.#started) / 100) / 10;
     const kill: Kill = { at: at(), worker: victim };
