@@ -4,7 +4,9 @@
 # images that compose.yml and deploy/Dockerfile name, under those exact names and tags. On an ordinary
 # machine none of this is needed: Docker Desktop or docker-ce ship compose, and the images are pulled.
 #
-#   bash deploy/docker/setup.sh        # idempotent: a second run checks and returns in seconds
+#   bash deploy/docker/setup.sh            # idempotent: a second run checks and returns in seconds
+#   bash deploy/docker/setup.sh registry   # prints the path of a distribution registry binary (built
+#                                          # once), for the compose test's private-registry step
 #
 # Everything machine-specific stays in this script and deploy/docker/local-images/ (the stand-in
 # images' recipes); compose.yml and deploy/Dockerfile run unchanged. Built pieces are cached under
@@ -22,6 +24,8 @@ cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.."
 
 readonly COMPOSE_VERSION='v2.29.7'
 readonly BUILDX_VERSION='v0.38.2'
+readonly REGISTRY_MODULE='github.com/distribution/distribution/v3/cmd/registry'
+readonly REGISTRY_VERSION='v3.1.2'
 readonly MC_MODULE='github.com/minio/mc'
 readonly MC_VERSION='v0.0.0-20250313080218-cf909e1063a9'
 # The nginx/nginx repository's commit tagged release-1.28.3, as the Go module proxy serves it.
@@ -199,9 +203,16 @@ ensure_proxy_image() {
   build_image "$PROXY_IMAGE" "$recipe" "$ctx" "$LOCAL_IMAGES/nginx.Dockerfile"
 }
 
+registry_bin() { go_build "$REGISTRY_MODULE@$REGISTRY_VERSION" registry "registry-$REGISTRY_VERSION"; }
+
+if [[ "${1:-}" == registry ]]; then
+  registry_bin
+  exit 0
+fi
 ensure_packages
 ensure_engine
 ensure_plugins
+registry_bin >/dev/null
 ensure_debian
 ensure_node_image
 ensure_minio_image

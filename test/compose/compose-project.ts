@@ -47,6 +47,7 @@ export interface PsEntry {
   Service: string;
   State: string;
   Health: string;
+  Image: string;
   Publishers: { URL: string; TargetPort: number; PublishedPort: number; Protocol: string }[] | null;
 }
 

@@ -5,12 +5,15 @@
  * early must survive the restarts later). Run by `npm run test:compose` (after deploy/docker/setup.sh);
  * a failed run prints every service's last log lines.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { ComposeProject, counterSum, repoRoot } from './compose-project.ts';
+import { ComposeProject, counterSum, repoRoot, run } from './compose-project.ts';
 import { ContainerChaos } from './container-chaos.ts';
 import { bearer, getHashed, idempotentLoad, putLarge, signUp, waitUntil } from './http-helpers.ts';
 
@@ -396,4 +399,58 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       minio: await wget('http://minio:9000/minio/health/live'),
     }).toEqual({ api: true, broker: false, minio: false });
   }, 120_000);
+
+  it('runs from images pulled from a private registry (PODSTORE_IMAGE)', async () => {
+    markFailure();
+    // The operator's way: build once, push to a registry of one's own, pull on the hosts. Here the
+    // registry is the distribution registry (built by deploy/docker/setup.sh) on 127.0.0.1.
+    const registryBin = (
+      await run('bash', ['deploy/docker/setup.sh', 'registry'], { timeoutMs: 600_000 })
+    ).stdout.trim();
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'podstore-registry-'));
+    await writeFile(
+      join(dir, 'config.yml'),
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+    );
+    const registry = spawn(registryBin, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
+    try {
+      await waitUntil('the registry', 30_000, async () => (await fetch(`http://127.0.0.1:${port}/v2/`)).ok);
+      const image = `127.0.0.1:${port}/podstore:ci`;
+      const docker = async (args: string[]) => {
+        const r = await run('docker', args, { timeoutMs: 300_000 });
+        if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
+        return r.stdout;
+      };
+      const built = (await docker(['image', 'inspect', '-f', '{{.Id}}', 'podstore:latest'])).trim();
+      await docker(['tag', 'podstore:latest', image]);
+      await docker(['push', image]);
+      await docker(['image', 'rm', image]);
+      const catalog = (await (await fetch(`http://127.0.0.1:${port}/v2/_catalog`)).json()) as {
+        repositories: string[];
+      };
+      expect(catalog.repositories).toEqual(['podstore']);
+
+      const pulled = new ComposeProject(project.name, { ...project.env, PODSTORE_IMAGE: image }, log);
+      await pulled.compose(['pull', 'broker', 'worker', 'api'], 300_000);
+      await pulled.compose(['up', '-d', '--no-build', '--scale', 'worker=2', '--wait'], 300_000);
+      const images = new Set(
+        (await pulled.ps())
+          .filter((c) => ['broker', 'worker', 'api'].includes(c.Service))
+          .map((c) => c.Image),
+      );
+      expect(images).toEqual(new Set([image]));
+      // The same image the build made, now known by its registry digest.
+      const digests = await docker(['image', 'inspect', '-f', '{{.Id}} {{json .RepoDigests}}', image]);
+      expect(digests).toContain(built);
+      expect(digests).toContain(`127.0.0.1:${port}/podstore@sha256:`);
+      const lab = await fetch(`${base}/v1/users/patient/files/medical/lab-1.txt`, {
+        headers: bearer(tokens.patient as string),
+      });
+      expect([lab.status, await lab.text()]).toEqual([200, 'HbA1c 5.4 %']);
+    } finally {
+      registry.kill();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });
