@@ -218,4 +218,6 @@ ensure_node_image
 ensure_minio_image
 ensure_nats_image
 ensure_proxy_image
+# Earlier builds of the stand-ins, replaced by these, take space and nothing else.
+docker image prune -f --filter label=podstore.local-recipe >/dev/null
 log "ready in $(($(seconds) - STARTED)) s: $(docker compose version --short) (compose), $NODE_IMAGE, $MINIO_IMAGE, $NATS_IMAGE, $PROXY_IMAGE"

@@ -93,6 +93,8 @@ afterAll(async () => {
     log(`==== compose logs of the failed run (also in .cache/compose-logs.txt) ====\n${logs.slice(-60_000)}`);
   }
   await project.tryCompose(['down', '--volumes', '--remove-orphans'], 180_000);
+  // Builds of podstore that this run's build replaced (untagged now) take space and nothing else.
+  await run('docker', ['image', 'prune', '-f', '--filter', 'label=org.opencontainers.image.title=podstore']);
   log(`compose figures: ${JSON.stringify(figures)}`);
 }, 240_000);
 
@@ -448,6 +450,8 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
         headers: bearer(tokens.patient as string),
       });
       expect([lab.status, await lab.text()]).toEqual([200, 'HbA1c 5.4 %']);
+      await pulled.compose(['down'], 180_000);
+      await docker(['image', 'rm', image]);
     } finally {
       registry.kill();
       await rm(dir, { recursive: true, force: true });
