@@ -1,9 +1,9 @@
 /**
- * One chaos run against a running stack: a bounded mixed load (chaos-mix.ts) while a worker is killed
- * and replaced every few seconds (worker-killer.ts); then, with every worker back, every acknowledged
- * write is read back and checked against the ledger, and the figures are judged (chaos-tally.ts).
+ * One chaos run against a running stack: a bounded mixed load (chaos-mix.ts) while a disruptor breaks
+ * parts of it (worker-killer.ts SIGKILLs local workers; the compose test kills containers); then, with
+ * every part back, every acknowledged write is read back and checked against the ledger, and the
+ * figures are judged (chaos-tally.ts).
  */
-import type { LocalStack } from '../../deploy/local/stack.ts';
 import { signUp } from '../load/accounts.ts';
 import type { LoadSummary } from '../load/recorder.ts';
 import { runLoad } from '../load/runner.ts';
@@ -16,11 +16,26 @@ import {
   type Verdict,
   verdictOf,
 } from './chaos-tally.ts';
-import { type Kill, WorkerKiller } from './worker-killer.ts';
+import type { Kill } from './worker-killer.ts';
 import { ABSENT, WriteLedger } from './write-ledger.ts';
 
+/** What breaks the stack while the load runs: `start` begins, `stop` ends and waits for replacements. */
+export interface Disruptor {
+  readonly kills: Kill[];
+  start(): void;
+  stop(): Promise<Kill[]>;
+}
+
+/** The stack under test: where to send the load, what breaks it, and how to know it has recovered. */
+export interface ChaosTarget {
+  apiUrl: string;
+  disruptor: Disruptor;
+  /** Resolves once every part is back (every worker registered), before the read-back. */
+  recovered(): Promise<void>;
+}
+
 export interface ChaosOptions {
-  stack: LocalStack;
+  target: ChaosTarget;
   workers: number;
   seconds: number;
   connections: number;
@@ -32,7 +47,7 @@ export interface ChaosOptions {
 }
 
 export interface ChaosResult {
-  settings: Omit<ChaosOptions, 'stack' | 'log'>;
+  settings: Omit<ChaosOptions, 'target' | 'log'>;
   figures: ChaosFigures;
   verdict: Verdict;
   load: LoadSummary;
@@ -42,14 +57,14 @@ export interface ChaosResult {
 }
 
 export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
-  const { stack, log } = options;
-  const owner = await signUp(stack.apiUrl, `chaos-${options.seed}-${Date.now().toString(36)}`, {});
+  const { target, log } = options;
+  const owner = await signUp(target.apiUrl, `chaos-${options.seed}-${Date.now().toString(36)}`, {});
   const token = owner.token as string;
   const tally = new ChaosTally();
   const ledger = new WriteLedger();
   let started = performance.now();
   const mix = chaosMix({
-    apiUrl: stack.apiUrl,
+    apiUrl: target.apiUrl,
     owner: owner.name,
     token,
     seed: options.seed,
@@ -57,7 +72,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
     tally,
     ledger,
   });
-  const killer = new WorkerKiller(stack, options.killEveryS * 1000, options.restartDelayMs, log);
+  const killer = target.disruptor;
   log(
     `chaos: ${options.seconds} s of mixed load, ${options.connections} connections, ${options.workers} workers, one SIGKILLed every ${options.killEveryS} s`,
   );
@@ -69,15 +84,15 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await killer.stop();
   }
-  await stack.waitReady(options.workers, 60_000);
+  await target.recovered();
   log(`load over: ${load.requests} requests; reading back every acknowledged write`);
-  const readBack = await readEverythingBack(stack.apiUrl, owner.name, token, ledger);
+  const readBack = await readEverythingBack(target.apiUrl, owner.name, token, ledger);
   const figures = figuresOf(tally, readBack, killer.kills.length);
   const verdict = verdictOf(figures, {
     maxErrorRate: options.maxErrorRate,
     minKills: Math.max(1, Math.floor(options.seconds / options.killEveryS) - 1),
   });
-  const { stack: _stack, log: _log, ...settings } = options;
+  const { target: _target, log: _log, ...settings } = options;
   return {
     settings,
     figures,

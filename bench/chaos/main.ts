@@ -19,6 +19,7 @@ import { startMinio, startNats } from '../../test/helpers/servers.ts';
 import { machineInfo } from '../machine.ts';
 import { chaosRun } from './chaos-run.ts';
 import { renderChaos } from './render-chaos.ts';
+import { localChaosTarget } from './worker-killer.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const { values } = parseArgs({
@@ -73,7 +74,8 @@ const stack = new LocalStack({
 let exitCode = 1;
 try {
   await stack.start(60_000);
-  const result = await chaosRun({ stack, ...settings, log });
+  const target = localChaosTarget(stack, settings, log);
+  const result = await chaosRun({ target, ...settings, log });
   const machine = machineInfo();
   process.stdout.write(`${renderChaos(result)}\n`);
   const startedAt = new Date().toISOString();

@@ -13,6 +13,19 @@ export interface Kill {
 
 const alive = (p: ManagedProcess) => p.child.exitCode === null && p.child.signalCode === null;
 
+/** A chaos target of the local stack: SIGKILLs its workers; recovered once all are registered again. */
+export function localChaosTarget(
+  stack: LocalStack,
+  options: { workers: number; killEveryS: number; restartDelayMs: number },
+  log: (line: string) => void,
+): { apiUrl: string; disruptor: WorkerKiller; recovered(): Promise<void> } {
+  return {
+    apiUrl: stack.apiUrl,
+    disruptor: new WorkerKiller(stack, options.killEveryS * 1000, options.restartDelayMs, log),
+    recovered: () => stack.waitReady(options.workers, 60_000),
+  };
+}
+
 export class WorkerKiller {
   readonly kills: Kill[] = [];
   #timer: NodeJS.Timeout | undefined;

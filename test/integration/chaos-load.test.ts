@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
+import { localChaosTarget } from '../../bench/chaos/worker-killer.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { minioEnv } from '../helpers/chaos.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
@@ -29,13 +30,12 @@ afterAll(async () => {
 
 describe('mixed load while a worker is SIGKILLed every 3 s', () => {
   it('reads back every acknowledged write, fails no idempotent request, and fails under 0.1 %', async () => {
+    const settings = { workers: 3, killEveryS: 3, restartDelayMs: 300 };
     const result = await chaosRun({
-      stack,
-      workers: 3,
+      target: localChaosTarget(stack, settings, () => undefined),
+      ...settings,
       seconds: 12,
       connections: 8,
-      killEveryS: 3,
-      restartDelayMs: 300,
       seed: 7,
       maxErrorRate: 0.001,
       log: () => undefined,

@@ -166,7 +166,16 @@ describe('compose.yml', () => {
     const healthPort = { api: 'API_PORT', broker: 'BROKER_METRICS_PORT', worker: 'WORKER_METRICS_PORT' };
     for (const [name, portVariable] of Object.entries(healthPort)) {
       const port = String(services[name]?.environment?.[portVariable]);
-      expect(services[name]?.healthcheck?.test).toEqual(['CMD', 'node', 'healthcheck.mjs', port]);
+      expect(services[name]?.healthcheck?.test).toEqual([
+        'CMD',
+        'wget',
+        '-q',
+        '-T',
+        '2',
+        '-O',
+        '/dev/null',
+        `http://127.0.0.1:${port}/healthz`,
+      ]);
     }
     expect(services.proxy?.healthcheck?.test?.join(' ')).toContain('http://127.0.0.1:8080/proxy-healthz');
     expect(nginx).toMatch(/location = \/proxy-healthz \{[^}]*return 200/);
