@@ -83,8 +83,6 @@ async function dockerImageId(image: string): Promise<string | undefined> {
   }
 }
 
-const dockerImageExists = async (image: string) => (await dockerImageId(image)) !== undefined;
-
 /** `podstore:latest` → `docker.io/library/podstore:latest`, as the runtime names it. */
 export function fullImageName(image: string): string {
   const first = image.split('/')[0] ?? '';
@@ -106,10 +104,9 @@ async function nodeImages(cluster: Cluster): Promise<Map<string, string[]>> {
   return new Map(list.images.map((i) => [i.id, i.repoTags ?? []]));
 }
 
-/** Builds the podstore image from deploy/Dockerfile when the engine does not have it yet. */
-export async function ensurePodstoreImage(image: string): Promise<void> {
-  if (await dockerImageExists(image)) return;
-  await runInherit('docker', ['build', '-f', 'deploy/Dockerfile', '-t', image, '.']);
+/** Builds the podstore image from this tree's deploy/Dockerfile (BuildKit's cache makes a rebuild quick). */
+export async function buildPodstoreImage(image: string): Promise<void> {
+  await runInherit('docker', ['buildx', 'build', '--load', '-f', 'deploy/Dockerfile', '-t', image, '.']);
 }
 
 /**
@@ -122,7 +119,7 @@ export async function importImages(cluster: Cluster, images: string[]): Promise<
   for (const image of images) {
     const id = await dockerImageId(image);
     if (id === undefined)
-      throw new Error(`image ${image} is not in the Docker engine: build it first (deploy/docker/setup.sh)`);
+      throw new Error(`image ${image} is not in the Docker engine (deploy/docker/setup.sh builds it)`);
     if (!held.get(id)?.includes(fullImageName(image))) missing.push(image);
   }
   if (missing.length === 0) return [];

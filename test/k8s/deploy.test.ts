@@ -9,11 +9,11 @@ import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import {
+  buildPodstoreImage,
   type Cluster,
   clusterDown,
   clusterUp,
   deploymentReplicas,
-  ensurePodstoreImage,
   hpaStatus,
   importImages,
   kubectl,
@@ -23,7 +23,8 @@ import {
 const NAMESPACE = 'podstore';
 /** The api Service's NodePort in the test overlay, published by kube-proxy on 127.0.0.1 only. */
 const base = 'http://127.0.0.1:30080';
-const PODSTORE_IMAGE = 'podstore:latest';
+/** Built from this tree for the test, under a tag of its own (the overlay's `images`). */
+const PODSTORE_IMAGE = 'podstore:k8s-test';
 const IMAGES = [PODSTORE_IMAGE, 'minio/minio:RELEASE.2025-09-07T16-13-09Z', 'nats:2.12-alpine'];
 const DEPLOYMENTS = ['minio', 'nats', 'broker', 'worker', 'api'];
 /** The overlay's HPA bounds. */
@@ -57,7 +58,7 @@ beforeAll(async () => {
 
 async function setUp(): Promise<void> {
   cluster = await timed('cluster setup (build cached or not, start or reuse)', clusterUp);
-  await timed('podstore image (docker build if missing)', () => ensurePodstoreImage(PODSTORE_IMAGE));
+  await timed('podstore image (docker buildx build of this tree)', () => buildPodstoreImage(PODSTORE_IMAGE));
   const copied = await timed('image import into the node (the images not there yet)', () =>
     importImages(cluster, IMAGES),
   );
