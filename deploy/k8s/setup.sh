@@ -83,7 +83,7 @@ build_kubernetes() {
   for n in "${names[@]}"; do [[ -x "$BIN/$n" ]] || all=0; done
   ((all)) && return 0
   command -v go >/dev/null || die "go is not on PATH"
-  log "building Kubernetes $K8S_VERSION (about 5 minutes on 2 cores the first time)"
+  log "building Kubernetes $K8S_VERSION (the first time: 20 minutes or more on 2 cores)"
   local moddir src minor
   moddir="$(cd / && GOWORK=off GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
