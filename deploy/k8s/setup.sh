@@ -153,6 +153,7 @@ do_build() {
   go_install_cached "sigs.k8s.io/cri-tools/cmd/crictl" "$CRICTL_VERSION" crictl
   build_pause
   flock -u 9
+  exec 9>&-
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -160,8 +161,12 @@ do_build() {
 # ---------------------------------------------------------------------------------------------------
 
 node_ip() {
-  # The address of the interface of the default route (a lookup in the routing table: nothing is sent).
-  ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1
+  # The source address the routing table picks for an outside address (a documentation address, RFC
+  # 5737: a lookup, nothing is sent); else the first global IPv4 address of the machine.
+  local ip
+  ip="$(ip -4 route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p' | head -1)"
+  [[ -n "$ip" ]] || ip="$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4; exit }')"
+  printf '%s\n' "$ip"
 }
 
 # sign <name> <subject> <ca> [<subjectAltName>] [<extendedKeyUsage>]
