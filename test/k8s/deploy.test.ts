@@ -2,7 +2,8 @@
  * podstore's own Kubernetes manifests (deploy/k8s, through the test overlay deploy/k8s-test) on a real
  * single-node cluster (deploy/k8s/setup.sh): every pod ready, the hospital story through the api Service,
  * and the worker HorizontalPodAutoscaler adding workers under load and removing them after.
- * Run with `npm run test:k8s` (root, a Docker engine holding the images; see deploy/k8s/README.md).
+ * Run with `npm run test:k8s` (as root; it runs deploy/docker/setup.sh first for the engine and the MinIO
+ * and NATS images; see deploy/k8s/README.md).
  * PODSTORE_K8S_KEEP=1 leaves the cluster running at the end.
  */
 import autocannon from 'autocannon';
