@@ -28,6 +28,7 @@ import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
 import { createObjectStore } from './storage/create-store.ts';
+import { initWhenReachable } from './storage/init-when-reachable.ts';
 import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
 import { profileKey, UsersService } from './users/users-service.ts';
@@ -39,7 +40,12 @@ const metrics = createWorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
 const store = createObjectStore(config);
-await store.init();
+await initWhenReachable(store, (error, attempt, delayMs) =>
+  logger.warn(
+    { store: store.kind, attempt, retryInMs: delayMs, err: error.message },
+    'object store not reachable yet',
+  ),
+);
 logger.info({ store: store.kind }, 'object store ready');
 
 const events = startWorkerEvents(config, store, logger);

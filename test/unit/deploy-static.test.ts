@@ -417,7 +417,7 @@ interface Container {
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet?: { path: string; port: string } };
-  readinessProbe?: { httpGet?: { path: string; port: string } };
+  readinessProbe?: { httpGet?: { path: string; port: string }; timeoutSeconds?: number };
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 }
@@ -495,6 +495,13 @@ describe('deploy/k8s', () => {
       const setting = container?.env?.find((e) => e.name === portVariable)?.value;
       expect(String(port?.containerPort), name).toBe(setting);
     }
+  });
+
+  it('waits for the api’s /readyz longer than the api waits for the broker and a worker', () => {
+    // Else a probe times out (default 1 s) before /readyz answers its 503 and says why.
+    const probe = deployment('api')?.spec?.template?.spec.containers[0]?.readinessProbe;
+    const waitMs = Number(configMap.READINESS_TIMEOUT_MS ?? 1000);
+    expect((probe?.timeoutSeconds ?? 1) * 1000).toBeGreaterThan(waitMs);
   });
 
   it('gives every container CPU and memory requests and limits', () => {
