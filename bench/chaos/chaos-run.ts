@@ -87,7 +87,12 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
   await target.recovered();
   log(`load over: ${load.requests} requests; reading back every acknowledged write`);
   const readBack = await readEverythingBack(target.apiUrl, owner.name, token, ledger);
-  const figures = figuresOf(tally, readBack, killer.kills.length);
+  const figures = figuresOf(
+    tally,
+    readBack,
+    killer.kills.map((k) => k.at),
+    options.killEveryS,
+  );
   const verdict = verdictOf(figures, {
     maxErrorRate: options.maxErrorRate,
     minKills: Math.max(1, Math.floor(options.seconds / options.killEveryS) - 1),

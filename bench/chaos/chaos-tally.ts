@@ -26,8 +26,12 @@ export class ChaosTally {
   /** Reads during the load whose bytes no write of the ledger explains. */
   readonly wrongReads: { path: string; found: string; allowed: string[] }[] = [];
 
+  /** When each answer came (seconds since the start of the load). */
+  readonly answeredAt: number[] = [];
+
   record(answer: Answer, detail?: string): void {
     this.requests++;
+    this.answeredAt.push(answer.at);
     if (!success(answer.status))
       this.failures.push({ ...answer, ...(detail === undefined ? {} : { detail }) });
   }
@@ -51,6 +55,8 @@ export interface ChaosFigures {
   wrongReadsDuringLoad: number;
   readBack: { checked: number; intact: number };
   kills: number;
+  /** Per kill: answers in the kill interval after it; a kill hit running load when its count is not 0. */
+  answersAfterKills: number[];
 }
 
 export interface Verdict {
@@ -59,7 +65,13 @@ export interface Verdict {
   broken: string[];
 }
 
-export function figuresOf(tally: ChaosTally, readBack: ReadBack, kills: number): ChaosFigures {
+/** `killedAt`: when each kill happened, in seconds since the start of the load; `windowS`: the kill interval. */
+export function figuresOf(
+  tally: ChaosTally,
+  readBack: ReadBack,
+  killedAt: number[],
+  windowS = 1,
+): ChaosFigures {
   const failuresByStatus: Record<string, number> = {};
   for (const f of tally.failures)
     failuresByStatus[String(f.status)] = (failuresByStatus[String(f.status)] ?? 0) + 1;
@@ -72,7 +84,10 @@ export function figuresOf(tally: ChaosTally, readBack: ReadBack, kills: number):
     idempotentFailures: tally.failures.filter((f) => f.idempotent).length,
     wrongReadsDuringLoad: tally.wrongReads.length,
     readBack: { checked: readBack.checked, intact: readBack.intact },
-    kills,
+    kills: killedAt.length,
+    answersAfterKills: killedAt.map(
+      (k) => tally.answeredAt.filter((at) => at > k && at <= k + windowS).length,
+    ),
   };
 }
 

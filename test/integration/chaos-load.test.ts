@@ -42,9 +42,12 @@ describe('mixed load while a worker is SIGKILLed every 3 s', () => {
     });
     const { figures } = result;
     expect(figures.kills).toBeGreaterThanOrEqual(3);
-    // A floor on the load, so that the kills hit real work: not a speed goal (those are benchmarks). Run
-    // alone on 2 cores it does about 345 requests; beside another test file, about 240.
-    expect(figures.requests).toBeGreaterThan(150);
+    // The kills hit real work: at least 3 of them were followed by answers before the next kill. (Not a
+    // count of requests, which depends on how busy the machine is: speed is for the benchmarks.)
+    expect(
+      figures.answersAfterKills.filter((n) => n > 0).length,
+      JSON.stringify(figures.answersAfterKills),
+    ).toBeGreaterThanOrEqual(3);
     expect(figures.readBack.checked).toBeGreaterThan(30);
     expect({ broken: result.verdict.broken, failures: result.failures.slice(0, 5) }).toEqual({
       broken: [],
