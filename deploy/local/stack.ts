@@ -5,9 +5,10 @@
  * the stand-in for compose's nginx) takes the api port and api i listens on apiPort + 1 + i.
  * Used by `npm start` and by the integration tests.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { spawnTied } from './tied-spawn.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAX_LOG_LINES = 50_000;
@@ -171,7 +172,7 @@ export class LocalStack {
   #spawn(name: string, entry: string, env: Record<string, string>): ManagedProcess {
     // NODE_EXTRA_ARGS: flags for every child node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (profiling).
     const extra = (this.options.env.NODE_EXTRA_ARGS ?? process.env.NODE_EXTRA_ARGS ?? '').split(/\s+/);
-    const child = spawn(process.execPath, [...extra.filter(Boolean), '--import', 'tsx', entry], {
+    const child = spawnTied(process.execPath, [...extra.filter(Boolean), '--import', 'tsx', entry], {
       cwd: ROOT,
       env: { ...process.env, ...this.options.env, ...env },
       stdio: this.options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],

@@ -2,9 +2,10 @@
  * Starts one more api process (`node --import tsx api/main.ts`) next to a test stack, as a second
  * replica: its own port, the stack's broker, whatever else `env` says. Resolves once /readyz is 200.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { spawnTied } from '../../deploy/local/tied-spawn.ts';
 import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,7 +20,7 @@ export interface ApiProcess {
 
 export async function startApiProcess(env: Record<string, string>, timeoutMs = 30_000): Promise<ApiProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+  const child = spawnTied(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, LOG_PRETTY: 'false', API_HOST: '127.0.0.1', API_PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,13 +4,14 @@
  * of fixed sleeps; Prometheus metrics read from a process's /metrics; an HTTP upload that the test feeds
  * chunk by chunk, so a command stays in flight exactly as long as the test wants. Loopback only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalStack, type ManagedProcess } from '../../deploy/local/stack.ts';
+import { spawnTied } from '../../deploy/local/tied-spawn.ts';
 import { freePort } from './free-port.ts';
 import { freePortRange } from './test-stack.ts';
 
@@ -156,7 +157,7 @@ export async function startChaosMinio(): Promise<ChaosMinio> {
 
   const launch = async () => {
     output = '';
-    child = spawn(
+    child = spawnTied(
       bin,
       ['server', dataDir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${consolePort}`],
       {

@@ -3,11 +3,12 @@
  * temp data folder, resolved once it answers its health check. The binaries come from MINIO_BIN and
  * NATS_BIN, which the global setup (test/helpers/global-setup.ts) sets from deploy/provision.sh.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnTied } from '../../deploy/local/tied-spawn.ts';
 import { freePort } from './free-port.ts';
 
 export interface MinioServer {
@@ -72,7 +73,7 @@ class ManagedProcess {
     args: string[],
     env: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawnTied(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(this.child);
     const keep = (chunk: Buffer) => {
       this.#output = (this.#output + chunk.toString()).slice(-OUTPUT_LIMIT);
