@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
+import { bearer, signUp } from '../helpers/accounts.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { ComposeProject, counterSum, repoRoot, run } from './compose-project.ts';
 import { ContainerChaos } from './container-chaos.ts';
-import { bearer, getHashed, idempotentLoad, putLarge, signUp, waitUntil } from './http-helpers.ts';
+import { getHashed, idempotentLoad, putLarge, waitUntil } from './http-helpers.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const MiB = 1 << 20;

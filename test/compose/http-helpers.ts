@@ -5,20 +5,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-
-export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-
-export async function signUp(base: string, name: string): Promise<string> {
-  const res = await fetch(`${base}/v1/users/${name}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  const body = (await res.json()) as { token?: string };
-  if (res.status !== 201 || typeof body.token !== 'string')
-    throw new Error(`sign-up of ${name}: ${res.status} ${JSON.stringify(body)}`);
-  return body.token;
-}
+import { bearer } from '../helpers/accounts.ts';
+import { waitFor } from '../helpers/chaos.ts';
 
 /** PUTs `size` pseudo-random bytes (made as they are sent, 1 MiB at a time); resolves with the answer and the bytes' sha256. */
 export function putLarge(
@@ -143,16 +131,13 @@ export async function idempotentLoad(
   return tally;
 }
 
-/** Polls `probe` every 250 ms until it returns true; throws after `timeoutMs`. */
+/** Polls `probe` every 250 ms until it returns true (test/helpers/chaos.ts waitFor); resolves with the ms it took. */
 export async function waitUntil(
   what: string,
   timeoutMs: number,
   probe: () => Promise<boolean>,
 ): Promise<number> {
   const started = Date.now();
-  for (;;) {
-    if (await probe().catch(() => false)) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await waitFor(what, async () => (await probe()) || undefined, timeoutMs, 250);
+  return Date.now() - started;
 }
