@@ -13,6 +13,7 @@ import { DEFAULT_JSON_MAX_DEPTH } from '../protocol/json-depth.ts';
 import { clientErrorHandler, clientErrorResponse } from './client-error.ts';
 import { ConnectionLimiter } from './connection-limit.ts';
 import { depthLimitedJsonParser } from './json-parser.ts';
+import { DEFAULT_LINGER_MS, lingerAfterAnswer } from './lingering-close.ts';
 import { HttpProblem, PROBLEM_TYPE, problem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
 import { BASELINE_SECURITY_HEADERS } from './security-headers.ts';
@@ -29,6 +30,8 @@ export interface HttpContractOptions {
   requestTimeoutMs?: number;
   /** API_MAX_CONNECTIONS_PER_IP (0: no cap). */
   maxConnectionsPerIp?: number;
+  /** How long a connection answered before its body was read may go on receiving it (lingering close). */
+  lingerMs?: number;
 }
 
 export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
@@ -151,5 +154,16 @@ export function installHttpContract(app: FastifyInstance, options: HttpContractO
         `the ${repeated} header may be sent once; this request sends it more than once`,
       );
     }
+  });
+  // An answer sent before its request's body was read to the end (a refusal, a worker that answered
+  // first): the connection cannot carry another request, and it is closed in stages so that a client
+  // still sending gets this answer rather than a reset (api/lingering-close.ts).
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.raw.complete) {
+      reply.header('connection', 'close');
+      lingerAfterAnswer(request.raw, lingerMs);
+    }
+    return payload;
   });
 }

@@ -104,7 +104,6 @@ export function filesRoutes(options: FilesRouteOptions) {
   ) {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);
     if (declared > options.maxFileBytes) {
-      reply.header('connection', 'close');
       throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
     }
     const body = new ReplayableBody(request.raw, replayable ? options.replayBytes : 0);
@@ -125,12 +124,12 @@ export function filesRoutes(options: FilesRouteOptions) {
         onReplay: (reason, attempt) => request.log.warn({ reason, attempt }, 'upload sent again'),
       });
     } catch (error) {
-      reply.header('connection', 'close');
       if (error instanceof BodyTooLargeError)
         throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
       throw error;
     }
-    if (!sent.complete) reply.header('connection', 'close'); // the rest of the body was never read
+    // When the body was not read to its end (!sent.complete), the HTTP contract closes the connection
+    // after the answer, gently (api/lingering-close.ts).
     const result = await streamResult<{ created: boolean; info: FileInfo }>(sent.stream);
     setFileHeaders(reply, result.info);
     if (result.created) reply.header('location', fileLocation(request.params.owner, result.info.path));
@@ -145,7 +144,8 @@ export function filesRoutes(options: FilesRouteOptions) {
         done(null);
         return;
       }
-      readJsonBody(payload, 64 * 1024, options.jsonMaxDepth).then(
+      // A body refused half-read stays to be drained, not destroyed with its connection (api/lingering-close.ts).
+      readJsonBody(payload.iterator({ destroyOnReturn: false }), 64 * 1024, options.jsonMaxDepth).then(
         (value) => done(null, value),
         (error: Error) => done(error),
       );

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
@@ -28,10 +28,17 @@ let failed = false;
 const tokens: Record<string, string> = {};
 const large = { path: '', sha256: '', size: 256 * MiB };
 
+/** On a failure, the health of every container and their logs are saved at once, before a later step changes them. */
 const markFailure = () =>
-  onTestFailed(() => {
+  onTestFailed(async ({ task }) => {
     failed = true;
-  });
+    const logs = `==== ${task.name}\n${await project.health()}\n\n${await project.logs()}\n`;
+    await mkdir(`${repoRoot}/.cache`, { recursive: true });
+    await appendFile(`${repoRoot}/.cache/compose-logs.txt`, logs);
+    log(
+      `==== compose logs when "${task.name}" failed (also in .cache/compose-logs.txt) ====\n${logs.slice(-60_000)}`,
+    );
+  }, 120_000);
 
 async function up(workers: number, build: boolean): Promise<number> {
   const started = Date.now();
@@ -80,6 +87,7 @@ beforeAll(async () => {
     },
     log,
   );
+  await rm(`${repoRoot}/.cache/compose-logs.txt`, { force: true });
   await project.tryCompose(['down', '--volumes', '--remove-orphans'], 180_000);
   figures.upColdMs = await up(4, true);
   log(`up --build --scale worker=4 --wait: ${figures.upColdMs} ms`);
@@ -87,12 +95,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (project === undefined) return;
-  if (failed) {
-    const logs = `${await project.health()}\n\n${await project.logs()}`;
-    await mkdir(`${repoRoot}/.cache`, { recursive: true });
-    await writeFile(`${repoRoot}/.cache/compose-logs.txt`, logs);
-    log(`==== compose logs of the failed run (also in .cache/compose-logs.txt) ====\n${logs.slice(-60_000)}`);
-  }
+  if (failed) log('the logs of each failed step are in .cache/compose-logs.txt');
   await project.tryCompose(['down', '--volumes', '--remove-orphans'], 180_000);
   // Builds of podstore that this run's build replaced (untagged now) take space and nothing else.
   await run('docker', ['image', 'prune', '-f', '--filter', 'label=org.opencontainers.image.title=podstore']);
@@ -298,18 +301,13 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
     // Service is back within 5 s of the broker's return: workers and apis reconnect by themselves.
     expect(lastFailure).toBeLessThan(back + 5);
     // While the broker is away, calls fail fast with 503 and Retry-After (idempotent ones too: there is
-    // no broker to retry on); nothing acknowledged is lost, no read is wrong. One CI run in five saw a
-    // single connection error ("fetch failed", no status) in the outage, cause not yet found: at most
-    // one such, inside the outage, is tolerated here; any other status fails.
-    const connectionErrors = result.failures.filter((x) => x.status === 0);
-    expect(connectionErrors.length).toBeLessThanOrEqual(1);
-    expect(connectionErrors.every((x) => x.at < back + 5)).toBe(true);
+    // no broker to retry on); nothing acknowledged is lost, no read is wrong. An upload answered 503
+    // while its body still streams through nginx arrives whole, not as a 502 or a dropped connection
+    // (api/lingering-close.ts).
     expect({
       intact: f.readBack.intact,
       wrongReads: f.wrongReadsDuringLoad,
-      examples: result.failures
-        .filter((x) => x.status !== 0 && !(x.status === 503 && x.retryAfter))
-        .slice(0, 5),
+      examples: result.failures.filter((x) => !(x.status === 503 && x.retryAfter)).slice(0, 5),
     }).toEqual({ intact: f.readBack.checked, wrongReads: 0, examples: [] });
     expect(f.readBack.checked).toBeGreaterThan(20);
   }, 600_000);

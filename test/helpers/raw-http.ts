@@ -69,3 +69,75 @@ export function rawExchange(
     socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
   });
 }
+
+export interface StreamingSendResult {
+  /** Everything the server sent, as latin1 text. */
+  answer: string;
+  /** The socket error the client saw (EPIPE, ECONNRESET…), if any. */
+  error?: string;
+  /** True when the server closed its sending half (a FIN) before the connection ended. */
+  endedByServer: boolean;
+  ms: number;
+}
+
+/**
+ * Sends `head` (a request line and headers declaring a large body) and then writes the body in 64 KiB
+ * chunks without waiting for an answer, as a proxy that streams bodies does. Stops writing once a whole
+ * answer of `Content-Length` bytes is read ('answer'), once the server closes its half ('fin'), or never
+ * until the connection is gone ('never').
+ */
+export function sendWhileAnswered(
+  baseUrl: string,
+  head: string,
+  stopOn: 'answer' | 'fin' | 'never',
+  timeoutMs = 20_000,
+): Promise<StreamingSendResult> {
+  const url = new URL(baseUrl);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const socket = connect({ port: Number(url.port), host: url.hostname, allowHalfOpen: true });
+    const received: Buffer[] = [];
+    let error: string | undefined;
+    let endedByServer = false;
+    let writing = true;
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const pump = () => {
+      while (writing && !socket.destroyed && socket.write(chunk)) {}
+    };
+    const answerComplete = () => {
+      const text = Buffer.concat(received).toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end))?.[1];
+      return end >= 0 && length !== undefined && text.length - end - 4 >= Number(length);
+    };
+    const timer = setTimeout(() => socket.destroy(), timeoutMs);
+    socket.on('drain', pump);
+    socket.on('data', (data: Buffer) => {
+      received.push(data);
+      if (stopOn === 'answer' && writing && answerComplete()) {
+        writing = false;
+        socket.end();
+      }
+    });
+    socket.on('end', () => {
+      endedByServer = true;
+      if (stopOn === 'never') return;
+      writing = false;
+      socket.end();
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      error = e.code ?? e.message;
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({
+        answer: Buffer.concat(received).toString('latin1'),
+        error,
+        endedByServer,
+        ms: Date.now() - started,
+      });
+    });
+    socket.write(head);
+    pump();
+  });
+}

@@ -379,7 +379,7 @@ describe.each(backends)('files on $name', (backend) => {
     ).toBe(403);
     const declared = await raw(base, 'PUT', `${prefix}/big.bin`, {
       headers: { 'content-length': String(MAX_FILE_BYTES + 1) },
-    }).catch(() => ({ status: 413 }));
+    });
     expect(declared.status).toBe(413);
     // Chunked, with no declared length: refused once it passes the limit, and nothing is visible.
     const chunked = await fetch(files('big.bin'), {
@@ -391,8 +391,8 @@ describe.each(backends)('files on $name', (backend) => {
         },
       }),
       duplex: 'half',
-    } as RequestInit).catch(() => undefined);
-    if (chunked !== undefined) expect(chunked.status).toBe(413);
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
     expect((await fetch(files('big.bin'))).status).toBe(404);
   });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
-import { type RawAnswer, rawExchange } from '../helpers/raw-http.ts';
+import { type RawAnswer, rawExchange, sendWhileAnswered } from '../helpers/raw-http.ts';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
@@ -363,6 +363,73 @@ describe('slow and greedy clients', () => {
     } finally {
       for (const socket of held) socket.destroy();
     }
+  });
+});
+
+describe('answers sent before the body is read', () => {
+  // A client (or a proxy with request buffering off) still sending its body must get the whole answer,
+  // and the connection must end with the api's FIN, never a reset: a reset makes nginx drop the answer
+  // and say 502 (api/lingering-close.ts).
+  const head = (line: string, type: string, declared: number, headers: string[]) =>
+    [line, 'Host: a', `Content-Type: ${type}`, `Content-Length: ${declared}`, ...headers, '', ''].join(
+      '\r\n',
+    );
+  const upload = (path: string, headers: string[], declared: number) =>
+    head(`PUT /v1/users/${owner}/files/${path} HTTP/1.1`, 'application/octet-stream', declared, headers);
+
+  function expectWholeProblem(sent: { answer: string; error?: string }, status: number) {
+    const end = sent.answer.indexOf('\r\n\r\n');
+    const head = sent.answer.slice(0, end);
+    expect({ statusLine: head.split('\r\n')[0], error: sent.error }).toEqual({
+      statusLine: expect.stringMatching(new RegExp(`^HTTP/1\\.1 ${status} `)),
+      error: undefined,
+    });
+    expect(head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+    expect(head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+    expect(head).toMatch(/\r\nx-request-id: [\w.:-]{8,}(\r\n|$)/i);
+    expect((JSON.parse(sent.answer.slice(end + 4)) as { status: number }).status).toBe(status);
+  }
+
+  it.each([
+    ['no credentials (401)', upload('linger-a.bin', [], 1 << 30), 401],
+    ['a declared size over MAX_FILE_BYTES (413)', upload('linger-b.bin', ['AUTH'], 10 * 2 ** 30), 413],
+    [
+      'a JSON body over the route limit (413)',
+      head(`POST /v1/users/${owner}/grants HTTP/1.1`, 'application/json', 64 << 20, ['AUTH']),
+      413,
+    ],
+    [
+      'a metadata patch over its limit, refused while being read (413)',
+      head(`PATCH /v1/users/${owner}/files/linger-d.bin HTTP/1.1`, 'application/merge-patch+json', 64 << 20, [
+        'AUTH',
+      ]),
+      413,
+    ],
+  ])('%s: the whole problem arrives while the client still sends', async (_name, head, status) => {
+    for (let i = 0; i < 5; i++) {
+      const sent = await sendWhileAnswered(
+        base,
+        head.replace('AUTH', `Authorization: Bearer ${token}`),
+        'answer',
+      );
+      expectWholeProblem(sent, status);
+    }
+  });
+
+  it('the worker answers first (a failed If-Match): the client gets its 412 whole, then a FIN', async () => {
+    const file = `${base}/v1/users/${owner}/files/linger-c.bin`;
+    expect((await fetch(file, { method: 'PUT', body: 'v1', headers: auth() })).status).toBe(201);
+    for (let i = 0; i < 5; i++) {
+      const head = upload(
+        'linger-c.bin',
+        [`Authorization: Bearer ${token}`, 'If-Match: "not-its-etag"'],
+        64 << 20,
+      );
+      const sent = await sendWhileAnswered(base, head, 'fin');
+      expectWholeProblem(sent, 412);
+      expect(sent.endedByServer).toBe(true);
+    }
+    expect(await (await fetch(file, { headers: auth() })).text()).toBe('v1');
   });
 });
 
