@@ -65,6 +65,13 @@ export const workerSpec = {
     4096,
     16 * 1024 * 1024,
   ),
+  inlineMaxBytes: integer(
+    'FILES_INLINE_MAX_BYTES',
+    16 * 1024,
+    'Files up to this size are kept inside their metadata document: one storage request to write or read (0: none)',
+    0,
+    1024 * 1024,
+  ),
   streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
   storageCheckMs: integer(
     'STORAGE_CHECK_MS',

@@ -124,7 +124,9 @@ const idempotency = new IdempotencyGuard(
 );
 registerFileCommands(
   router,
-  new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage)),
+  new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
+    inlineMaxBytes: config.inlineMaxBytes,
+  }),
   access,
   { ...config, idleMs: config.streamIdleMs },
   idempotency,

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { parseRecord } from '../../worker/files/file-record.ts';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
@@ -23,6 +24,8 @@ const ownerToken = (path: string) =>
   bearer(acting.tokens.get(/\/v1\/users\/([^/]+)/.exec(path)?.[1] ?? '') ?? '');
 
 const MAX_FILE_BYTES = 48 * 1024 * 1024;
+/** FILES_INLINE_MAX_BYTES of this stack: smaller than the default, to see both sides of it. */
+const INLINE_MAX_BYTES = 4096;
 
 interface Backend {
   name: string;
@@ -124,7 +127,12 @@ describe.each(backends)('files on $name', (backend) => {
     stack = await startTestStack({
       workers: 2,
       workerMetrics: true,
-      env: { ...started.env, MAX_FILE_BYTES: String(MAX_FILE_BYTES), STREAM_IDLE_MS: '3000' },
+      env: {
+        ...started.env,
+        MAX_FILE_BYTES: String(MAX_FILE_BYTES),
+        STREAM_IDLE_MS: '3000',
+        FILES_INLINE_MAX_BYTES: String(INLINE_MAX_BYTES),
+      },
     });
     base = stack.apiUrl;
     const created = await fetch(`${base}/v1/users/${owner}`, {
@@ -197,6 +205,63 @@ describe.each(backends)('files on $name', (backend) => {
     const empty = await fetch(files('empty.bin'));
     expect(empty.status).toBe(200);
     expect((await empty.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('keeps a file up to FILES_INLINE_MAX_BYTES inside its document, a larger one as a blob', async () => {
+    const blobs = async () =>
+      (await store.list(`users/${owner}/blobs/`, { limit: 10_000 })).items.map((i) => i.key);
+    const record = async (path: string) => {
+      const object = await store.get(`users/${owner}/files/inline/${path}`);
+      if (object === undefined) throw new Error(`no record for ${path}`);
+      return parseRecord(object.body);
+    };
+    const before = await blobs();
+    const small = randomBytes(100);
+    const atLimit = randomBytes(INLINE_MAX_BYTES);
+    const over = randomBytes(INLINE_MAX_BYTES + 1);
+    for (const [path, data] of [
+      ['small.bin', small],
+      ['at-limit.bin', atLimit],
+      ['over.bin', over],
+    ] as const) {
+      expect((await put(`inline/${path}`, data)).status).toBe(201);
+      const back = Buffer.from(await (await fetch(files(`inline/${path}`))).arrayBuffer());
+      expect(sha256(back)).toBe(sha256(data));
+    }
+    expect((await record('small.bin')).inlineBytes?.equals(small)).toBe(true);
+    expect((await record('at-limit.bin')).blob).toBeUndefined();
+    const overRecord = await record('over.bin');
+    expect(overRecord.inlineBytes).toBeUndefined();
+    expect((await blobs()).filter((k) => !before.includes(k))).toEqual([overRecord.blob]);
+    // A range of an inline file, and its metadata as for any file.
+    const range = await fetch(files('inline/at-limit.bin'), { headers: { range: 'bytes=10-19' } });
+    expect(range.status).toBe(206);
+    expect(Buffer.from(await range.arrayBuffer()).equals(atLimit.subarray(10, 20))).toBe(true);
+    const head = await fetch(files('inline/small.bin'), { method: 'HEAD' });
+    expect(head.headers.get('content-length')).toBe('100');
+    // Large → small: the blob goes; small → large: a new blob, and the bytes are the new ones.
+    expect((await put('inline/over.bin', small)).status).toBe(200);
+    await waitFor(async () => !(await blobs()).includes(overRecord.blob as string));
+    expect((await record('over.bin')).inlineBytes?.equals(small)).toBe(true);
+    expect((await put('inline/small.bin', over)).status).toBe(200);
+    expect(sha256(Buffer.from(await (await fetch(files('inline/small.bin'))).arrayBuffer()))).toBe(
+      sha256(over),
+    );
+    expect((await record('small.bin')).blob).toBeDefined();
+    // A metadata patch keeps the bytes inside the document.
+    const patched = await fetch(files('inline/at-limit.bin'), {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: '{"tags":["x"]}',
+    });
+    expect(patched.status).toBe(200);
+    expect((await record('at-limit.bin')).inlineBytes?.equals(atLimit)).toBe(true);
+    expect(sha256(Buffer.from(await (await fetch(files('inline/at-limit.bin'))).arrayBuffer()))).toBe(
+      sha256(atLimit),
+    );
+    for (const path of ['small.bin', 'at-limit.bin', 'over.bin']) {
+      expect((await fetch(files(`inline/${path}`), { method: 'DELETE' })).status).toBe(204);
+    }
   });
 
   it('honours If-None-Match and If-Match on PUT, and If-None-Match on GET', async () => {
@@ -416,7 +481,7 @@ describe.each(backends)('files on $name', (backend) => {
     });
     await waitFor(async () => (await fetch(files('dropped.bin'))).status === 404);
     expect((await put('after-drop.txt', 'still here')).status).toBe(201);
-    await waitFor(async () => (await blobCount()) === (await fileCount()));
+    await waitFor(async () => (await blobCount()) === (await filesWithBlobs()));
   });
 
   it('frees a download whose client stops reading, and keeps serving others', async () => {
@@ -453,8 +518,11 @@ describe.each(backends)('files on $name', (backend) => {
     return (await store.list(`users/${owner}/blobs/`, { limit: 10_000 })).items.length;
   }
 
-  async function fileCount(): Promise<number> {
-    return (await store.list(`users/${owner}/files/`, { limit: 10_000 })).items.length;
+  /** Files whose bytes are a blob (the others keep them inside their document). */
+  async function filesWithBlobs(): Promise<number> {
+    const keys = (await store.list(`users/${owner}/files/`, { limit: 10_000 })).items.map((i) => i.key);
+    const records = await Promise.all(keys.map((key) => store.get(key)));
+    return records.filter((r) => r !== undefined && parseRecord(r.body).blob !== undefined).length;
   }
 
   async function workersInFlight(): Promise<number> {

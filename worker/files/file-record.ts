@@ -1,11 +1,17 @@
 /**
- * How a pod file is stored. Its bytes are an immutable blob under a fresh random key; its metadata is a
- * small JSON document at the file's own key, and that document is what makes the file visible. So a
- * write is all or nothing (the document is written with one atomic, conditional put after the blob is
- * complete), metadata patches never copy bytes, and conditional requests compare small documents.
+ * How a pod file is stored. Its metadata is a small JSON document at the file's own key, and that
+ * document is what makes the file visible, so a write is all or nothing (the document is written with
+ * one atomic, conditional put) and conditional requests compare small documents.
  *
- *   users/<owner>/files/<path>   the FileRecord (JSON)
- *   users/<owner>/blobs/<uuid>   the bytes
+ * A small file (at most FILES_INLINE_MAX_BYTES) keeps its bytes inside that document, after the JSON and
+ * a newline: one PUT writes it, one GET reads it. A larger file's bytes are an immutable blob under a
+ * fresh random key, written before the document names it; metadata patches never copy them.
+ *
+ *   users/<owner>/files/<path>   the FileRecord: JSON, then for an inline file "\n" and the bytes
+ *   users/<owner>/blobs/<uuid>   the bytes of a file that is not inline
+ *
+ * (JSON.stringify never writes a raw newline, so the first one ends the JSON. Documents written before
+ * inline files existed are plain JSON with a blob, and read as they are.)
  */
 import { randomUUID } from 'node:crypto';
 
@@ -30,7 +36,12 @@ export interface FileRecord {
   description: string;
   /** Increases on every write. */
   revision: number;
-  blob: string;
+  /** The key of the bytes, for a file that is not inline. */
+  blob?: string;
+  /** Marks an inline file in the JSON; its bytes follow the JSON in the same document. */
+  inline?: true;
+  /** An inline file's bytes (never part of the JSON itself). */
+  inlineBytes?: Buffer;
   /**
    * Set by the one DELETE that claimed this version (a conditional put), just before it removes the
    * record: the claim makes "who gives the space back" exactly one request, as the store has no
@@ -40,23 +51,44 @@ export interface FileRecord {
 }
 
 /** What a caller sees of a record: everything but the storage details. */
-export type FileInfo = Omit<FileRecord, 'blob' | 'deleting' | 'lastModifiedStrong'>;
+export type FileInfo = Omit<
+  FileRecord,
+  'blob' | 'deleting' | 'lastModifiedStrong' | 'inline' | 'inlineBytes'
+>;
 
 export const filesPrefix = (owner: string) => `users/${owner}/files/`;
 export const fileKey = (owner: string, path: string) => `${filesPrefix(owner)}${path}`;
 export const newBlobKey = (owner: string) => `users/${owner}/blobs/${randomUUID()}`;
 export const etagFor = (sha256: string, revision: number) => `${sha256.slice(0, 32)}.${revision}`;
 
+const NEWLINE = 0x0a;
+
 export function parseRecord(body: Buffer): FileRecord {
-  return JSON.parse(body.toString('utf8')) as FileRecord;
+  const end = body.indexOf(NEWLINE);
+  const record = JSON.parse(body.toString('utf8', 0, end < 0 ? body.length : end)) as FileRecord;
+  if (record.inline === true) record.inlineBytes = end < 0 ? Buffer.alloc(0) : body.subarray(end + 1);
+  return record;
 }
 
 export function serializeRecord(record: FileRecord): Buffer {
-  return Buffer.from(JSON.stringify(record));
+  const { inlineBytes, inline: _inline, ...rest } = record;
+  if (inlineBytes === undefined) return Buffer.from(JSON.stringify(rest));
+  return Buffer.concat([
+    Buffer.from(JSON.stringify({ ...rest, inline: true })),
+    Buffer.from([NEWLINE]),
+    inlineBytes,
+  ]);
 }
 
 export function publicInfo(record: FileRecord): FileInfo {
-  const { blob: _blob, deleting: _deleting, lastModifiedStrong: _strong, ...info } = record;
+  const {
+    blob: _blob,
+    deleting: _deleting,
+    lastModifiedStrong: _strong,
+    inline: _inline,
+    inlineBytes: _bytes,
+    ...info
+  } = record;
   return info;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Pod files: reads (with ranges and conditions), streamed writes, folder listings, metadata patches and
- * deletes, on the layout of file-record.ts. Every write streams the bytes into a fresh blob, then makes
- * it visible with one conditional put of the metadata document; a failed or cancelled write deletes
- * its blob, so nothing half-written is ever visible.
+ * deletes, on the layout of file-record.ts. A small file's bytes go inside its metadata document; a
+ * larger write streams the bytes into a fresh blob. Either way one conditional put of the document
+ * makes the write visible; a failed or cancelled write deletes its blob, so nothing half-written is
+ * ever visible.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -81,10 +82,18 @@ export interface FolderEntry {
 }
 
 const MAX_COMMIT_ATTEMPTS = 16;
+/** FILES_INLINE_MAX_BYTES: files up to this size live inside their metadata document. */
+export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
+
+export interface FilesServiceOptions {
+  /** Files of at most this many bytes are kept inside their metadata document (0: none). */
+  inlineMaxBytes?: number;
+}
 const LIST_CONCURRENCY = 16;
 
 export class FilesService {
   readonly #locks: NameLocks;
+  readonly #inlineMaxBytes: number;
 
   constructor(
     private readonly store: ObjectStore,
@@ -94,7 +103,9 @@ export class FilesService {
     private readonly guard?: PodWriteGuard,
     /** Storage quotas (worker/quota/); without it nothing is counted or limited. */
     private readonly quota?: WriteQuota,
+    options: FilesServiceOptions = {},
   ) {
+    this.#inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
     this.#locks = new NameLocks(store, { clock: () => this.clock().getTime() });
   }
 
@@ -127,13 +138,11 @@ export class FilesService {
     const range = decideRange(rangeHeader, info.size);
     if (range.kind === 'unsatisfiable') return { status: 416, info };
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, info.size - 1];
+    const { blob, inlineBytes } = found.record;
     const opened =
-      info.size === 0
-        ? { body: emptyStream() }
-        : await this.store.getStream(
-            found.record.blob,
-            range.kind === 'partial' ? { start, end } : undefined,
-          );
+      inlineBytes !== undefined || info.size === 0 || blob === undefined
+        ? { body: Readable.from(inlineBytes === undefined ? [] : [inlineBytes.subarray(start, end + 1)]) }
+        : await this.store.getStream(blob, range.kind === 'partial' ? { start, end } : undefined);
     if (opened === undefined) throw notFound(path); // deleted between the two reads
     return { status: range.kind === 'partial' ? 206 : 200, info, start, end, body: opened.body };
   }
@@ -145,12 +154,11 @@ export class FilesService {
     const holding = await this.access.holding(author, owner);
     this.access.precheck(holding, 'write-file', path, notFound(path));
     this.#refuseBlindConditions(holding, request.method ?? 'PUT', path, request.conditions);
-    // Independent look-ups, in parallel: the owner, the current version, and the file/folder rule.
-    const [ownerSeen, current] = await Promise.all([
-      this.#requireOwner(owner),
-      this.#read(owner, path),
-      this.#refuseFolderClash(owner, path),
-    ]);
+    // Independent look-ups, in parallel: the owner and the current version.
+    const [ownerSeen, current] = await Promise.all([this.#requireOwner(owner), this.#read(owner, path)]);
+    // The file/folder rule only matters for a new name: an existing file already keeps it (every
+    // creation checks it under its name's lock). Checked here too so that a doomed upload fails at once.
+    if (current === undefined) await this.#refuseFolderClash(owner, path);
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
     checkConditions(request.method ?? 'PUT', request.conditions, current?.record);
@@ -179,7 +187,6 @@ export class FilesService {
       current: plan.current?.record,
       declaredBytes: plan.request.declaredBytes,
     });
-    const blob = newBlobKey(owner);
     const hash = createHash('sha256');
     let size = 0;
     async function* hashed() {
@@ -189,14 +196,18 @@ export class FilesService {
         yield chunk;
       }
     }
+    let stored: { blob: string } | { inlineBytes: Buffer };
     try {
-      await this.store.putStream(blob, charge === undefined ? hashed() : charge.meter(hashed()), {
+      stored = await this.#storeBytes(
+        owner,
+        charge === undefined ? hashed() : charge.meter(hashed()),
         contentType,
-      });
+      );
     } catch (error) {
       await charge?.release();
       throw error;
     }
+    const blob = 'blob' in stored ? stored.blob : undefined;
     const sha256 = hash.digest('hex');
     try {
       let current = plan.current;
@@ -229,7 +240,7 @@ export class FilesService {
           tags: current?.record.tags ?? [],
           description: current?.record.description ?? '',
           revision,
-          blob,
+          ...stored,
         };
         if (attempt > 0) {
           const holding = await this.access.holding(author, owner);
@@ -502,12 +513,14 @@ export class FilesService {
     return object === undefined ? undefined : { record: parseRecord(object.body), docEtag: object.etag };
   }
 
-  async #writeRecord(record: FileRecord, owner: string, docEtag: string | undefined): Promise<void> {
+  /** Writes the document if it is still at `docEtag` (undefined: if there is none); its new etag. */
+  async #writeRecord(record: FileRecord, owner: string, docEtag: string | undefined): Promise<string> {
     const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
-    await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
+    const { etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
       ...condition,
-      contentType: 'application/json',
+      contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
     });
+    return etag;
   }
 
   async #requireOwner(owner: string): Promise<Observation | undefined> {
@@ -529,14 +542,22 @@ export class FilesService {
     docEtag: string | undefined,
     seen: Observation | undefined,
   ): Promise<void> {
-    if (docEtag !== undefined || this.guard === undefined) return this.#writeRecord(record, owner, docEtag);
+    if (docEtag !== undefined || this.guard === undefined) {
+      await this.#writeRecord(record, owner, docEtag);
+      return;
+    }
+    let written: string | undefined;
     await this.guard.write(
       owner,
       seen,
-      () => this.#writeRecord(record, owner, undefined),
       async () => {
+        written = await this.#writeRecord(record, owner, undefined);
+      },
+      async () => {
+        // Only this very document: a later write of the name is not ours to undo.
         const found = await this.#read(owner, record.path);
-        if (found?.record.blob === record.blob) await this.store.delete(fileKey(owner, record.path));
+        if (found !== undefined && found.docEtag === written)
+          await this.store.delete(fileKey(owner, record.path));
       },
     );
   }
@@ -557,9 +578,42 @@ export class FilesService {
     }
   }
 
-  async #deleteQuietly(key: string): Promise<void> {
+  /**
+   * The bytes of a write: kept in memory when they end within the inline limit (they go inside the
+   * metadata document), else streamed into a fresh blob, the bytes read so far first.
+   */
+  async #storeBytes(
+    owner: string,
+    source: AsyncIterable<Buffer>,
+    contentType: string,
+  ): Promise<{ blob: string } | { inlineBytes: Buffer }> {
+    const chunks = source[Symbol.asyncIterator]();
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    while (headBytes <= this.#inlineMaxBytes) {
+      const next = await chunks.next();
+      if (next.done) return { inlineBytes: Buffer.concat(head, headBytes) };
+      head.push(next.value);
+      headBytes += next.value.length;
+    }
+    async function* all() {
+      try {
+        yield* head.splice(0);
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+      } finally {
+        await chunks.return?.(); // the store gave up: so does the source
+      }
+    }
+    const blob = newBlobKey(owner);
+    await this.store.putStream(blob, all(), { contentType });
+    return { blob };
+  }
+
+  /** Removes a blob nobody names (one request; a missing key is fine). */
+  async #deleteQuietly(key: string | undefined): Promise<void> {
+    if (key === undefined) return;
     try {
-      await this.store.delete(key);
+      await this.store.discard(key);
     } catch {
       // an orphaned blob costs space, not correctness
     }
@@ -626,12 +680,6 @@ function decodeCursor(cursor: string): string {
 
 function truncateStem(name: string): string {
   return name.length > 80 ? name.slice(0, 80) : name;
-}
-
-async function* emptyChunks(): AsyncGenerator<Buffer> {}
-
-function emptyStream(): NodeJS.ReadableStream {
-  return Readable.from(emptyChunks());
 }
 
 /** A short wait with jitter before looking at a contended file again. */

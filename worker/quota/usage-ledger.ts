@@ -5,10 +5,12 @@
  * with jitter), so any number of stateless workers share it safely. The policy is quota-policy.ts.
  *
  * A pod without a document (a new account, or one from before quotas) gets one counted from its objects:
- * files are the keys under `files/`, bytes the sizes under `blobs/` (see recount()).
+ * files are the keys under `files/`, bytes the sizes under `blobs/` plus the bytes of the small files
+ * kept inside their documents (see recount()).
  */
 import { randomUUID } from 'node:crypto';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import { parseRecord } from '../files/file-record.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import {
   type Amount,
@@ -53,6 +55,8 @@ const MAX_RECORD_ATTEMPTS = 400;
 const backoff = (attempt: number) =>
   new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt * 4)));
 const LIST_PAGE = 1000;
+/** Records read at once by a recount (for the bytes of inline files). */
+const RECOUNT_CONCURRENCY = 16;
 
 interface PendingChange {
   change: (doc: UsageDocument) => UsageDocument | Refusal;
@@ -270,13 +274,31 @@ export class UsageLedger {
     };
   }
 
-  /** Files: the records under `files/`; bytes: every blob under `blobs/` (orphans occupy disk too). */
+  /**
+   * Files: the records under `files/`; bytes: every blob under `blobs/` (orphans occupy disk too), plus
+   * the bytes inside the records of inline files (each record is read: a recount costs one GET per file).
+   */
   async #count(owner: string): Promise<Amount> {
     let files = 0;
     let bytes = 0;
+    const inlineBytes = async (key: string) => {
+      const object = await this.store.get(key);
+      return object === undefined ? 0 : (parseRecord(object.body).inlineBytes?.length ?? 0);
+    };
     for (const [prefix, tally] of [
-      [`users/${owner}/files/`, () => files++],
-      [`users/${owner}/blobs/`, (size: number) => (bytes += size)],
+      [
+        `users/${owner}/files/`,
+        async (key: string) => {
+          files++;
+          bytes += await inlineBytes(key);
+        },
+      ],
+      [
+        `users/${owner}/blobs/`,
+        async (_key: string, size: number) => {
+          bytes += size;
+        },
+      ],
     ] as const) {
       let startAfter: string | undefined;
       do {
@@ -284,7 +306,11 @@ export class UsageLedger {
           limit: LIST_PAGE,
           ...(startAfter === undefined ? {} : { startAfter }),
         });
-        for (const item of page.items) tally(item.size);
+        for (let i = 0; i < page.items.length; i += RECOUNT_CONCURRENCY) {
+          await Promise.all(
+            page.items.slice(i, i + RECOUNT_CONCURRENCY).map((item) => tally(item.key, item.size)),
+          );
+        }
         startAfter = page.next;
       } while (startAfter !== undefined);
     }
