@@ -27,6 +27,7 @@ import { createWorkerMetrics } from './metrics.ts';
 import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
+import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
 import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
@@ -39,7 +40,7 @@ const config = loadWorkerConfig();
 const metrics = createWorkerMetrics();
 collectDefaultMetrics({ register: metrics.registry });
 
-const store = createObjectStore(config);
+const store = countedStore(createObjectStore(config), metrics.storageRequests);
 await initWhenReachable(store, (error, attempt, delayMs) =>
   logger.warn(
     { store: store.kind, attempt, retryInMs: delayMs, err: error.message },

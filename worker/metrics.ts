@@ -29,6 +29,12 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: 'Commands still running when their deadline passed (answered timeout, streams stopped)',
       registers: [registry],
     }),
+    storageRequests: new Counter({
+      name: `${prefix}storage_requests_total`,
+      help: 'Requests to the object store, by operation (get, put, head, list, putStream, ...)',
+      labelNames: ['op'],
+      registers: [registry],
+    }),
     storageUp: new Gauge({
       name: `${prefix}storage_up`,
       help: '1 while the object store answers its health check, else 0',

@@ -1,0 +1,111 @@
+/**
+ * What each file operation costs in object-store requests, counted by the worker itself
+ * (podstore_worker_storage_requests_total) on a real stack on MinIO: the small-file design's budget
+ * (docs/benchmarks.md). One worker, so every request of an operation shows in one counter.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalStack } from '../../deploy/local/stack.ts';
+import { bearer, signUp } from '../helpers/accounts.ts';
+import { type MinioServer, startMinio } from '../helpers/servers.ts';
+import { startTestStack } from '../helpers/test-stack.ts';
+
+let minio: MinioServer;
+let stack: LocalStack;
+let token = '';
+const owner = 'counted';
+
+beforeAll(async () => {
+  minio = await startMinio();
+  stack = await startTestStack({
+    workers: 1,
+    workerMetrics: true,
+    env: {
+      MINIO_ENDPOINT: minio.endpoint,
+      MINIO_ACCESS_KEY: minio.accessKey,
+      MINIO_SECRET_KEY: minio.secretKey,
+      MINIO_BUCKET: 'storage-requests',
+      // Health pings are not counted, but keep them out of the way anyway.
+      STORAGE_CHECK_MS: '600000',
+    },
+  });
+  token = await signUp(stack.apiUrl, owner);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await minio?.stop();
+});
+
+async function storageRequests(): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.options.workerMetricsBasePort}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^podstore_worker_storage_requests_total\{op="(\w+)"\} (\d+)/gm)) {
+    counts[match[1] as string] = Number(match[2]);
+  }
+  return counts;
+}
+
+/** The storage requests made while `operation` runs, by op, and their total. */
+async function costOf(
+  operation: () => Promise<void>,
+): Promise<{ total: number; ops: Record<string, number> }> {
+  // Background work of earlier operations (an old blob's removal) settles first; then the token is
+  // resolved (the api keeps it for AUTH_CACHE_MS, 1 s), so what is counted is the operation's own cost.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect((await fetch(`${stack.apiUrl}/v1/users/${owner}`, { headers: bearer(token) })).status).toBe(200);
+  const before = await storageRequests();
+  await operation();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await storageRequests();
+  const ops: Record<string, number> = {};
+  let total = 0;
+  for (const [op, n] of Object.entries(after)) {
+    const delta = n - (before[op] ?? 0);
+    if (delta > 0) {
+      ops[op] = delta;
+      total += delta;
+    }
+  }
+  return { total, ops };
+}
+
+const file = (path: string) => `${stack.apiUrl}/v1/users/${owner}/files/${path}`;
+const send = async (method: string, path: string, body?: Buffer, expected?: number) => {
+  const res = await fetch(file(path), {
+    method,
+    headers: { ...bearer(token), 'content-type': 'application/octet-stream' },
+    ...(body === undefined ? {} : { body }),
+  });
+  await res.arrayBuffer();
+  if (expected !== undefined) expect(res.status).toBe(expected);
+};
+
+describe('storage requests per file operation (one worker, MinIO)', () => {
+  // Budgets, from docs/benchmarks.md ("What a file operation costs the store"). The quota ledger takes
+  // a GET and two PUTs of every write (reserve, settle); a create also takes its name's lock.
+  it('a small file is read with one request and replaced with six, its bytes never a blob', async () => {
+    const small = randomBytes(4096);
+    await send('PUT', 'notes/a.bin', small, 201);
+    const replace = await costOf(() => send('PUT', 'notes/a.bin', small, 200));
+    const get = await costOf(() => send('GET', 'notes/a.bin', undefined, 200));
+    const remove = await costOf(() => send('DELETE', 'notes/a.bin', undefined, 204));
+    expect(get).toEqual({ total: 1, ops: { get: 1 } });
+    expect(replace.total).toBeLessThanOrEqual(6);
+    expect(replace.ops).not.toHaveProperty('putStream');
+    expect(replace.ops).not.toHaveProperty('listChildren'); // an existing file keeps the file/folder rule
+    expect(remove.total).toBeLessThanOrEqual(5);
+    expect(remove.ops).not.toHaveProperty('discard'); // no blob to remove
+  });
+
+  it('a larger file costs one more request to read and two more to replace (its blob)', async () => {
+    const large = randomBytes(64 * 1024);
+    await send('PUT', 'scans/b.bin', large, 201);
+    const replace = await costOf(() => send('PUT', 'scans/b.bin', large, 200));
+    const get = await costOf(() => send('GET', 'scans/b.bin', undefined, 200));
+    expect(get).toEqual({ total: 2, ops: { get: 1, getStream: 1 } });
+    expect(replace.total).toBeLessThanOrEqual(8);
+    expect(replace.ops).toMatchObject({ putStream: 1, discard: 1 }); // the new blob; the old one, removed once
+    expect(replace.ops).not.toHaveProperty('head');
+  });
+});
