@@ -10,22 +10,27 @@ import type { ObjectStore } from './object-store.ts';
 export type StorageOp = Exclude<keyof ObjectStore, 'kind'>;
 
 export function countedStore(store: ObjectStore, requests: Counter<'op'>): ObjectStore {
-  const count = (op: StorageOp) => requests.inc({ op });
+  const counted =
+    <A extends unknown[], R>(op: StorageOp, call: (...args: A) => R) =>
+    (...args: A): R => {
+      requests.inc({ op });
+      return call(...args);
+    };
   return {
     kind: store.kind,
     init: () => store.init(),
     ping: () => store.ping(),
-    get: (key) => (count('get'), store.get(key)),
-    head: (key) => (count('head'), store.head(key)),
-    put: (key, body, options) => (count('put'), store.put(key, body, options)),
-    delete: (key) => (count('delete'), store.delete(key)),
-    discard: (key) => (count('discard'), store.discard(key)),
-    list: (prefix, options) => (count('list'), store.list(prefix, options)),
-    putStream: (key, source, options) => (count('putStream'), store.putStream(key, source, options)),
-    getStream: (key, range) => (count('getStream'), store.getStream(key, range)),
-    listChildren: (prefix, options) => (count('listChildren'), store.listChildren(prefix, options)),
-    deletePrefix: (prefix) => (count('deletePrefix'), store.deletePrefix(prefix)),
-    deleteMany: (keys) => (count('deleteMany'), store.deleteMany(keys)),
+    get: counted('get', (key) => store.get(key)),
+    head: counted('head', (key) => store.head(key)),
+    put: counted('put', (key, body, options) => store.put(key, body, options)),
+    delete: counted('delete', (key) => store.delete(key)),
+    discard: counted('discard', (key) => store.discard(key)),
+    list: counted('list', (prefix, options) => store.list(prefix, options)),
+    putStream: counted('putStream', (key, source, options) => store.putStream(key, source, options)),
+    getStream: counted('getStream', (key, range) => store.getStream(key, range)),
+    listChildren: counted('listChildren', (prefix, options) => store.listChildren(prefix, options)),
+    deletePrefix: counted('deletePrefix', (prefix) => store.deletePrefix(prefix)),
+    deleteMany: counted('deleteMany', (keys) => store.deleteMany(keys)),
     close: () => store.close(),
   };
 }
