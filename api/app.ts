@@ -156,7 +156,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (error instanceof HttpProblem) {
       if (error instanceof ThrottledProblem) limits.countThrottled(error.reason as ThrottledReason);
       reply.headers(error.headers);
-      return sendProblem(reply, error.status, error.message, error.retryAfter);
+      return sendProblem(reply, error.status, error.message, error.retryAfter, error.code);
     }
     if (error.validation !== undefined) {
       const usernameRule = error.validation.some((v) => ['/username', '/owner'].includes(v.instancePath));
@@ -170,7 +170,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // not the api's fault. A 4xx, should any part of the client still listen.
     if (isClientAbort(error, clientStateOf(request))) {
       request.log.debug({ code: error.code }, 'request ended by its client');
-      return sendProblem(reply, 400, 'the client closed the connection before the request was complete');
+      return sendProblem(
+        reply,
+        400,
+        'the client closed the connection before the request was complete',
+        undefined,
+        'aborted',
+      );
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendProblem(reply, status, error.message);

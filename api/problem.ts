@@ -5,16 +5,20 @@
 import type { FastifyReply } from 'fastify';
 import { BrokerError } from '../protocol/frames.ts';
 import { ErrorCode, type ErrorCodeValue, type OutcomeError } from '../protocol/outcome.ts';
+import { codeOfStatus, type ProblemCode, problemTypeUri } from '../protocol/problem-types.ts';
 import type { BrokerCallError } from './broker-client.ts';
 import { BASELINE_SECURITY_HEADERS } from './security-headers.ts';
 
 export const PROBLEM_TYPE = 'application/problem+json';
 
 export interface Problem {
+  /** `urn:podstore:problem:<code>` (protocol/problem-types.ts). */
   type: string;
   title: string;
   status: number;
   detail: string;
+  /** The problem type's name: what a client branches on. */
+  code: ProblemCode;
 }
 
 const titles: Record<number, string> = {
@@ -41,21 +45,25 @@ const titles: Record<number, string> = {
   507: 'Insufficient Storage',
 };
 
-export function problem(status: number, detail: string): Problem {
-  return { type: 'about:blank', title: titles[status] ?? 'Error', status, detail };
+export function problem(status: number, detail: string, code: ProblemCode = codeOfStatus(status)): Problem {
+  return { type: problemTypeUri(code), title: titles[status] ?? 'Error', status, detail, code };
 }
 
 /** An error that route handlers throw to answer with a problem; the error handler renders it. */
 export class HttpProblem extends Error {
   override name = 'HttpProblem';
+  readonly code: ProblemCode;
   constructor(
     readonly status: number,
     detail: string,
     readonly retryAfter?: number,
     /** Extra response headers (e.g. WWW-Authenticate on a 401). */
     readonly headers: Record<string, string> = {},
+    /** The problem type, when the status alone does not say it (default: the status's usual code). */
+    code?: ProblemCode,
   ) {
     super(detail);
+    this.code = code ?? codeOfStatus(status);
   }
 }
 
@@ -75,34 +83,50 @@ export class ThrottledProblem extends HttpProblem {
   }
 }
 
-export function sendProblem(reply: FastifyReply, status: number, detail: string, retryAfter?: number) {
+export function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  detail: string,
+  retryAfter?: number,
+  code?: ProblemCode,
+) {
   // Every problem carries its request id, whichever path refused the request (some run before onRequest).
   reply.header('x-request-id', reply.request.id).headers(BASELINE_SECURITY_HEADERS);
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
-  return reply.code(status).type(PROBLEM_TYPE).send(problem(status, detail));
+  return reply
+    .code(status)
+    .type(PROBLEM_TYPE)
+    .send(problem(status, detail, code));
 }
 
-const statusOfCode: Record<ErrorCodeValue, number> = {
-  [ErrorCode.INVALID]: 400,
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.CONFLICT]: 409,
-  [ErrorCode.PRECONDITION_FAILED]: 412,
-  [ErrorCode.UNPROCESSABLE]: 422,
-  [ErrorCode.FORBIDDEN]: 403,
-  [ErrorCode.UNKNOWN_COMMAND]: 503,
-  [ErrorCode.STORAGE_UNAVAILABLE]: 503,
-  [ErrorCode.TIMEOUT]: 504,
-  [ErrorCode.TOO_LARGE]: 413,
-  [ErrorCode.QUOTA_EXCEEDED]: 507,
-  [ErrorCode.ABORTED]: 400,
-  [ErrorCode.RANGE_NOT_SATISFIABLE]: 416,
-  [ErrorCode.INTERNAL]: 500,
+/** A worker's error code: the HTTP status and problem type it is answered with. */
+const answerOfCode: Record<ErrorCodeValue, [number, ProblemCode]> = {
+  [ErrorCode.INVALID]: [400, 'invalid'],
+  [ErrorCode.NOT_FOUND]: [404, 'not_found'],
+  [ErrorCode.CONFLICT]: [409, 'conflict'],
+  [ErrorCode.PRECONDITION_FAILED]: [412, 'precondition_failed'],
+  [ErrorCode.UNPROCESSABLE]: [422, 'unprocessable'],
+  [ErrorCode.FORBIDDEN]: [403, 'forbidden'],
+  [ErrorCode.UNKNOWN_COMMAND]: [503, 'unavailable'],
+  [ErrorCode.STORAGE_UNAVAILABLE]: [503, 'storage_unavailable'],
+  [ErrorCode.TIMEOUT]: [504, 'timeout'],
+  [ErrorCode.TOO_LARGE]: [413, 'too_large'],
+  [ErrorCode.QUOTA_EXCEEDED]: [507, 'quota_exceeded'],
+  [ErrorCode.ABORTED]: [400, 'aborted'],
+  [ErrorCode.RANGE_NOT_SATISFIABLE]: [416, 'range_not_satisfiable'],
+  [ErrorCode.INTERNAL]: [500, 'internal'],
 };
 
 /** A worker's error outcome as an HttpProblem. */
 export function fromOutcomeError(error: OutcomeError): HttpProblem {
-  const status = statusOfCode[error.code];
-  return new HttpProblem(status, error.detail, error.retryAfterS ?? (status === 503 ? 1 : undefined));
+  const [status, code] = answerOfCode[error.code] ?? [500, 'internal'];
+  return new HttpProblem(
+    status,
+    error.detail,
+    error.retryAfterS ?? (status === 503 ? 1 : undefined),
+    {},
+    code,
+  );
 }
 
 /** A failed broker call as an HttpProblem: overload and outages are 503 with Retry-After, lateness 504. */
@@ -126,7 +150,7 @@ export function fromBrokerError(err: BrokerCallError): HttpProblem {
         1,
       );
     case BrokerError.CANCELLED:
-      return new HttpProblem(400, 'the request was cancelled');
+      return new HttpProblem(400, 'the request was cancelled', undefined, {}, 'aborted');
     case BrokerError.MALFORMED:
       return new HttpProblem(500, 'the broker could not route the request');
   }

@@ -1,24 +1,42 @@
 /**
  * A typed client for podstore's REST API, on the platform's fetch. Errors come back as PodstoreError
- * carrying the problem+json document the server sent.
+ * carrying the problem+json document the server sent, its stable code, and whether a retry may help.
  */
 import { Readable } from 'node:stream';
+import { codeOfStatus, isProblemCode, PROBLEM_CODES, type ProblemCode } from '../protocol/problem-types.ts';
+
+export type { ProblemCode } from '../protocol/problem-types.ts';
 
 export interface Problem {
+  /** `urn:podstore:problem:<code>`. */
   type: string;
   title: string;
   status: number;
   detail: string;
+  code?: string;
 }
 
 export class PodstoreError extends Error {
   override name = 'PodstoreError';
+  /** The problem type (docs/api.md#errors): the server's, or the usual one of the status. */
+  readonly code: ProblemCode;
+  /** Seconds the server asked to wait (Retry-After), when it said. */
+  readonly retryAfterS: number | undefined;
   constructor(
     readonly status: number,
     readonly problem: Problem | undefined,
     readonly requestId: string | null,
+    retryAfter?: string | null,
   ) {
     super(problem?.detail ?? `HTTP ${status}`);
+    this.code = isProblemCode(problem?.code) ? problem.code : codeOfStatus(status);
+    const seconds = retryAfter === undefined || retryAfter === null ? Number.NaN : Number(retryAfter);
+    this.retryAfterS = Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+  }
+
+  /** Whether sending the same request again later may succeed (after retryAfterS, when given). */
+  get retryable(): boolean {
+    return this.retryAfterS !== undefined || PROBLEM_CODES[this.code].retryable;
   }
 }
 
@@ -271,7 +289,13 @@ export class PodstoreClient {
         undefined,
         options.range ? { range: options.range } : {},
       );
-      if (res.body === null) throw new PodstoreError(res.status, undefined, res.headers.get('x-request-id'));
+      if (res.body === null)
+        throw new PodstoreError(
+          res.status,
+          undefined,
+          res.headers.get('x-request-id'),
+          res.headers.get('retry-after'),
+        );
       return {
         status: res.status,
         size: Number(res.headers.get('content-length') ?? 0),
@@ -348,7 +372,12 @@ export class PodstoreClient {
     } catch {
       problem = undefined;
     }
-    throw new PodstoreError(res.status, problem, res.headers.get('x-request-id'));
+    throw new PodstoreError(
+      res.status,
+      problem,
+      res.headers.get('x-request-id'),
+      res.headers.get('retry-after'),
+    );
   }
 }
 

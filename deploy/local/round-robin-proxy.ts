@@ -20,6 +20,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import { requestIdOf } from '../../api/request-id.ts';
+import { codeOfStatus, problemTypeUri } from '../../protocol/problem-types.ts';
 
 export interface Upstream {
   host: string;
@@ -215,7 +216,8 @@ function send(res: ServerResponse, id: string, status: number, type: string, bod
 
 function sendProblem(res: ServerResponse, id: string, status: number, detail: string): void {
   const title = status === 404 ? 'Not Found' : 'Bad Gateway';
-  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  const code = codeOfStatus(status);
+  const body = JSON.stringify({ type: problemTypeUri(code), title, status, detail, code });
   send(res, id, status, 'application/problem+json', body);
 }
 

@@ -6,6 +6,7 @@ import type { LocalStack } from '../../deploy/local/stack.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
+import { isProblemCode } from '../../protocol/problem-types.ts';
 
 const acting = new ActingFetch();
 const fetch = acting.fetch;
@@ -43,9 +44,17 @@ const json = (body: unknown, type = 'application/json') => ({
 async function expectProblem(res: Response, status: number, detail: RegExp) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const problem = (await res.json()) as { type: string; title: string; status: number; detail: string };
+  const problem = (await res.json()) as {
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    code: string;
+  };
   expect(problem.status).toBe(status);
-  expect(problem.type).toBe('about:blank');
+  // A stable problem type per error (docs/api.md#errors), named again in `code`.
+  expect(isProblemCode(problem.code)).toBe(true);
+  expect(problem.type).toBe(`urn:podstore:problem:${problem.code}`);
   expect(problem.title.length).toBeGreaterThan(0);
   expect(problem.detail).toMatch(detail);
 }

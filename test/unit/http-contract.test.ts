@@ -186,10 +186,11 @@ describe('parser errors', () => {
     expect(lines).toContain('connection: close');
     expect(lines).toContain(`content-length: ${Buffer.byteLength(body)}`);
     expect(JSON.parse(body)).toEqual({
-      type: 'about:blank',
+      type: 'urn:podstore:problem:headers_too_large',
       title: 'Request Header Fields Too Large',
       status: 431,
       detail: 'too large',
+      code: 'headers_too_large',
     });
   });
 });
