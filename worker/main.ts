@@ -5,6 +5,7 @@ import { serveMetrics } from '../protocol/process/metrics-server.ts';
 import { onShutdown } from '../protocol/process/shutdown.ts';
 import { ACCESS_SERVICE, registerAccessCommands } from './access/access-commands.ts';
 import { AccessService } from './access/access-service.ts';
+import { auditFailureReporter } from './access/audit-failures.ts';
 import { AuditLog } from './access/audit-log.ts';
 import { GrantStore } from './access/grant-store.ts';
 import { GrantsService } from './access/grants-service.ts';
@@ -30,6 +31,7 @@ import { WriteQuota } from './quota/write-quota.ts';
 import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
+import { accountSinceOf } from './users/account-since.ts';
 import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
 import { profileKey, UsersService } from './users/users-service.ts';
@@ -52,7 +54,7 @@ logger.info({ store: store.kind }, 'object store ready');
 const events = startWorkerEvents(config, store, logger);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
-const accountSince = async (name: string) => (await users.find(name).catch(() => undefined))?.createdAt;
+const accountSince = accountSinceOf(users);
 const accounts = new IncarnationReader(store);
 const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
 const audit = new AuditLog(
@@ -64,6 +66,7 @@ const audit = new AuditLog(
   },
   undefined,
   accountSince,
+  auditFailureReporter(logger, metrics.auditOwed),
 );
 audit.start();
 const access = new AccessService(

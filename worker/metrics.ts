@@ -35,6 +35,12 @@ export function createWorkerMetrics(registry = new Registry()) {
       labelNames: ['op'],
       registers: [registry],
     }),
+    auditOwed: new Counter({
+      name: `${prefix}audit_writes_owed_total`,
+      help: 'Audit entries whose write failed, by what became of them (retrying, written on a later try, lost)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     storageUp: new Gauge({
       name: `${prefix}storage_up`,
       help: '1 while the object store answers its health check, else 0',

@@ -3,10 +3,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { isProblemCode } from '../../protocol/problem-types.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
-import { isProblemCode } from '../../protocol/problem-types.ts';
 
 const acting = new ActingFetch();
 const fetch = acting.fetch;

@@ -142,7 +142,11 @@ export class AccessService {
     if (actor === owner && !always) return work();
     // The owner's account as the request begins: the entry goes to that account's log only, never to a
     // later account that took the name meanwhile, nor to a pod being erased.
-    const before = this.accountSince(owner).catch(() => undefined);
+    // (A look-up that fails leaves it unknown: the entry is still written, to the account of the moment.)
+    const before = this.accountSince(owner).then(
+      (since) => ({ known: true, since }),
+      () => ({ known: false, since: undefined }),
+    );
     let outcome = 'allowed';
     try {
       return await work();
@@ -151,10 +155,9 @@ export class AccessService {
       throw error;
     } finally {
       const was = await before;
-      if (was !== undefined) {
-        await this.audit
-          .note(owner, { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId }, was)
-          .catch(() => undefined);
+      if (!was.known || was.since !== undefined) {
+        const entry = { actor, action, ...(path === undefined ? {} : { path }), outcome, requestId };
+        await this.audit.noteOrOwe(owner, entry, was.since);
       }
     }
   }

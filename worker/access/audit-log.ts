@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { profileKey } from '../users/users-service.ts';
+import { type AuditFailureEvent, AuditRetryQueue } from './audit-retry.ts';
 import { type Refusal, RefusalCoalescer, type RefusalSummary } from './refusal-coalescer.ts';
 
 export interface AuditEntry {
@@ -49,8 +50,20 @@ const PRUNE_BATCH = 1000;
 const MAX_PRUNE_MEMORY = 10_000;
 const LIST_CONCURRENCY = 32;
 
+/** An entry on its way to an owner's log (what a failed write keeps for another try). */
+export interface OwedEntry {
+  owner: string;
+  entry: Omit<AuditEntry, 'time'>;
+  time: Date;
+  /** The owner's account when the request began (undefined: not known); another account's log never gets it. */
+  expectedSince?: string | undefined;
+}
+
+export type AuditFailureReporter = (event: AuditFailureEvent, owed: OwedEntry, error?: unknown) => void;
+
 export class AuditLog {
   readonly #refusals: RefusalCoalescer;
+  readonly #owed: AuditRetryQueue<OwedEntry>;
   readonly #lastPrune = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
 
@@ -63,7 +76,10 @@ export class AuditLog {
      * request only: a summary written later never lands in a later account that took the name meanwhile.
      */
     private readonly accountSince?: (name: string) => Promise<string | undefined>,
+    /** Told of every entry whose write failed, was written on a later try, or was given up. */
+    report: AuditFailureReporter = () => {},
   ) {
+    this.#owed = new AuditRetryQueue((owed) => this.#recordOwed(owed), report);
     this.#refusals = new RefusalCoalescer({
       windowMs: settings.refusedWindowMs,
       burst: settings.refusedBurst,
@@ -71,7 +87,12 @@ export class AuditLog {
     });
   }
 
-  /** Writes the summaries of ended windows every so often, until stop(). */
+  /** Entries whose write failed and waits for another try. */
+  get owed(): number {
+    return this.#owed.size;
+  }
+
+  /** Writes the summaries of ended windows, and entries owed after a failure, every so often, until stop(). */
   start(): void {
     if (this.#timer !== undefined) return;
     const every = Math.max(100, Math.min(this.settings.refusedWindowMs / 4, 5000));
@@ -86,9 +107,23 @@ export class AuditLog {
     await this.#writeSummaries(this.#refusals.drain());
   }
 
-  /** Writes the summaries of windows that ended. */
+  /** Writes the summaries of windows that ended, and the owed entries that are due. */
   async flush(): Promise<void> {
     await this.#writeSummaries(this.#refusals.due(this.clock().getTime()));
+    await this.#owed.retryDue();
+  }
+
+  /**
+   * note(), never failing the caller: an entry whose write fails (or whose owner cannot be looked up)
+   * is kept and written again later (audit-retry.ts), and reported either way.
+   */
+  async noteOrOwe(owner: string, entry: Omit<AuditEntry, 'time'>, expectedSince?: string): Promise<void> {
+    const time = this.clock();
+    try {
+      await this.note(owner, entry, expectedSince, time);
+    } catch (error) {
+      this.#owed.add({ owner, entry, time, expectedSince }, error);
+    }
   }
 
   /**
@@ -96,11 +131,14 @@ export class AuditLog {
    * when refused within its caller's burst; otherwise counted into a summary. Pods of owners that do not
    * exist get no log.
    */
-  async note(owner: string, entry: Omit<AuditEntry, 'time'>, expectedSince?: string): Promise<void> {
+  async note(
+    owner: string,
+    entry: Omit<AuditEntry, 'time'>,
+    expectedSince?: string,
+    time = this.clock(),
+  ): Promise<void> {
     const ownerSince = await this.#ownerSince(owner);
-    if (ownerSince === undefined) return;
-    // The request began under another account of that name (since deleted): not this account's log.
-    if (expectedSince !== undefined && ownerSince !== true && ownerSince !== expectedSince) return;
+    if (!sameAccount(ownerSince, expectedSince)) return;
     if (entry.outcome !== 'allowed') {
       const refusal: Refusal = {
         action: entry.action,
@@ -109,9 +147,15 @@ export class AuditLog {
         ...(entry.requestId === undefined ? {} : { requestId: entry.requestId }),
       };
       const since = ownerSince === true ? undefined : ownerSince;
-      if (!this.#refusals.admit(owner, entry.actor, refusal, this.clock().getTime(), since)) return;
+      if (!this.#refusals.admit(owner, entry.actor, refusal, time.getTime(), since)) return;
     }
-    await this.record(owner, entry);
+    await this.record(owner, entry, time);
+  }
+
+  /** An owed entry, again: written unless its owner's account is gone (then it has no log to go to). */
+  async #recordOwed(owed: OwedEntry): Promise<void> {
+    if (!sameAccount(await this.#ownerSince(owed.owner), owed.expectedSince)) return;
+    await this.record(owed.owner, owed.entry, owed.time);
   }
 
   /** Writes one entry, at `time` (default now). */
@@ -191,23 +235,32 @@ export class AuditLog {
     return true;
   }
 
-  /** The owner's account: its createdAt (true when only its existence is known); undefined: none. */
+  /**
+   * The owner's account: its createdAt (true when only its existence is known); undefined: none. A
+   * look-up that fails is an error, never "no account": the entry is then owed, not dropped.
+   */
   async #ownerSince(owner: string): Promise<string | true | undefined> {
-    if (this.accountSince !== undefined) return this.accountSince(owner).catch(() => undefined);
-    return (await this.store.head(profileKey(owner)).catch(() => undefined)) === undefined ? undefined : true;
+    if (this.accountSince !== undefined) return this.accountSince(owner);
+    return (await this.store.head(profileKey(owner))) === undefined ? undefined : true;
   }
 
   async #writeSummaries(summaries: RefusalSummary[]): Promise<void> {
     await Promise.all(
       summaries.map(async ({ owner, ownerSince, firstTime, lastTime, ...summary }) => {
-        const now = await this.#ownerSince(owner);
-        if (now === undefined || (ownerSince !== undefined && now !== ownerSince)) return;
-        await this.record(
+        const owed: OwedEntry = {
           owner,
-          { ...summary, firstTime: new Date(firstTime).toISOString() },
-          new Date(lastTime),
-        ).catch(() => undefined);
+          entry: { ...summary, firstTime: new Date(firstTime).toISOString() },
+          time: new Date(lastTime),
+          expectedSince: ownerSince,
+        };
+        await this.#recordOwed(owed).catch((error: unknown) => this.#owed.add(owed, error));
       }),
     );
   }
+}
+
+/** Whether the account seen now is the one an entry was made under (or, unknown then, any account). */
+function sameAccount(now: string | true | undefined, expected: string | undefined): boolean {
+  if (now === undefined) return false;
+  return expected === undefined || now === true || now === expected;
 }
