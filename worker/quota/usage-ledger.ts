@@ -341,6 +341,13 @@ export class Hold {
    * step allows, so an upload of unknown length does not come back for every part.
    */
   async resize(amount: Amount, mode: 'exact' | 'step'): Promise<void> {
+    if (mode === 'exact' && isNothing(amount) && this.#last === undefined) {
+      // Nothing to hold (a replace by bytes no larger than the file's): no write to the ledger, and
+      // nothing to renew until the hold grows.
+      this.#amount = { bytes: 0, files: 0 };
+      this.#renewAt = Number.POSITIVE_INFINITY;
+      return;
+    }
     const { settings } = this.ledger;
     this.#last = await this.ledger.update(
       this.owner,
@@ -386,6 +393,7 @@ export class Hold {
   async settle(delta: Amount): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    if (this.#last === undefined && delta.bytes === 0 && delta.files === 0) return; // nothing held or changed
     await this.ledger.updateExisting(
       this.owner,
       (doc) => settled(doc, this.id, delta, this.budgets, this.ledger.now),
@@ -397,6 +405,7 @@ export class Hold {
   async release(): Promise<void> {
     if (this.#done) return;
     this.#done = true;
+    if (this.#last === undefined) return; // nothing was ever held
     await this.ledger
       .updateExisting(this.owner, (doc) => withoutReservation(doc, this.id, this.ledger.now), this.#last)
       .catch(() => undefined);
@@ -406,3 +415,6 @@ export class Hold {
     return new Date(this.ledger.now.getTime() + this.ledger.settings.reservationTtlMs).toISOString();
   }
 }
+
+/** A hold of this amount holds nothing. */
+const isNothing = (amount: Amount) => amount.bytes <= 0 && amount.files <= 0;
