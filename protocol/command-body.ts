@@ -1,11 +1,11 @@
 /**
- * The body of a REQUEST: who asks (the authenticated principal, or null until authentication lands) and
+ * The body of a REQUEST: who asks (the authenticated principal, or null for a request without a token) and
  * the command's arguments. msgpack-encoded; only the worker decodes it.
  */
 import { pack, unpack } from './codec.ts';
 
 export interface CommandBody<A = Record<string, unknown>> {
-  /** Username of the authenticated caller; null for anonymous (the authentication seam). */
+  /** Username of the authenticated caller (`admin` for the operator); null for a request without a token. */
   actor: string | null;
   args: A;
 }

@@ -1,7 +1,7 @@
 /** The worker's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
+import { flag, integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
@@ -64,6 +64,11 @@ export const workerSpec = {
     'Largest data part of a stream',
     4096,
     16 * 1024 * 1024,
+  ),
+  benchService: flag(
+    'BENCH_ROUTES',
+    false,
+    'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)',
   ),
   inlineMaxBytes: integer(
     'FILES_INLINE_MAX_BYTES',

@@ -117,7 +117,7 @@ registerAccessCommands(
   accounts,
 );
 registerWebhookCommands(router, events.webhooks);
-registerBenchCommands(router);
+if (config.benchService) registerBenchCommands(router);
 const idempotency = new IdempotencyGuard(
   store,
   { ttlMs: config.idempotencyTtlS * 1000, leaseMs: config.idempotencyLeaseMs },
@@ -144,7 +144,14 @@ const session = new BrokerSession(
   {
     ...config,
     endpoint: config.broker,
-    services: [USERS_SERVICE, FILES_SERVICE, ACCESS_SERVICE, WEBHOOKS_SERVICE, BENCH_SERVICE, HEALTH_SERVICE],
+    services: [
+      USERS_SERVICE,
+      FILES_SERVICE,
+      ACCESS_SERVICE,
+      WEBHOOKS_SERVICE,
+      ...(config.benchService ? [BENCH_SERVICE] : []),
+      HEALTH_SERVICE,
+    ],
   },
   requestExecutor(router, metrics, logger, config.jsonMaxDepth),
   logger,

@@ -41,7 +41,7 @@ export interface PodEvent {
    * same name has another, and never sees this event. Absent on events published before incarnations.
    */
   incarnation?: string;
-  /** Who made the change; null while requests are anonymous. */
+  /** Who made the change; null for a change no caller made (a system action). */
   actor: string | null;
   /** The file's path in the pod, for file events. */
   path?: string;

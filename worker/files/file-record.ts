@@ -23,7 +23,7 @@ export interface FileRecord {
   sha256: string;
   /** The HTTP entity tag (bare): changes with every write of the bytes or the metadata. */
   etag: string;
-  /** Who wrote the bytes (the authenticated principal; null while requests are anonymous). */
+  /** Who wrote the bytes (the authenticated principal; null in records written before accounts existed). */
   author: string | null;
   createdAt: string;
   updatedAt: string;
