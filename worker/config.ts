@@ -65,11 +65,7 @@ export const workerSpec = {
     4096,
     16 * 1024 * 1024,
   ),
-  benchService: flag(
-    'BENCH_ROUTES',
-    false,
-    'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)',
-  ),
+  benchService: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
   inlineMaxBytes: integer(
     'FILES_INLINE_MAX_BYTES',
     16 * 1024,
