@@ -1,6 +1,6 @@
 /** What a subcommand of the CLI declares (for the parser and the help) and what it runs with. */
 import type { PodstoreClient } from '../sdk.ts';
-import type { CommandOptionName } from './options.ts';
+import { COMMAND_OPTIONS, type CommandOptionName, type OptionSpec } from './options.ts';
 
 export interface Io {
   stdin: NodeJS.ReadableStream;
@@ -48,6 +48,13 @@ export interface CommandGroup {
 
 export function usageLine(command: CommandSpec): string {
   const args = command.args.map((a) => (a.optional ? `[${a.name}]` : a.name));
-  const options = (command.options ?? []).map((o) => `[--${o}${o === 'type' ? ' <content-type>' : ''}]`);
+  const names = command.options ?? [];
+  const options = names
+    .filter((name) => name !== 'no-progress')
+    .map((name) => {
+      if (name === 'progress' && names.includes('no-progress')) return '[--[no-]progress]';
+      const value = (COMMAND_OPTIONS[name] as OptionSpec).value;
+      return `[--${name}${value === undefined ? '' : ` ${value}`}]`;
+    });
   return ['podstore', command.name, ...args, ...options].join(' ');
 }

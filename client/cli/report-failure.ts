@@ -9,9 +9,9 @@ export function describeFailure(error: unknown, json: boolean, url: string): str
     const problem = { ...(error.problem ?? { status: error.status }), requestId: error.requestId };
     if (json) return `${JSON.stringify(problem)}\n`;
     const code = (error.problem as { code?: unknown } | undefined)?.code;
-    const title = error.problem?.title ?? '';
+    const title = typeof error.problem?.title === 'string' ? ` ${error.problem.title}` : '';
     return (
-      `${error.status} ${title}: ${error.message}` +
+      `${error.status}${title}: ${error.message}` +
       `${typeof code === 'string' ? ` [${code}]` : ''}` +
       `${error.requestId === null ? '' : ` (request id ${error.requestId})`}\n`
     );
