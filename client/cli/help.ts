@@ -55,7 +55,11 @@ export function groupHelp(group: CommandGroup): string {
   ].join('\n');
 }
 
-export function commandHelp(command: CommandSpec): string {
+/**
+ * The usage of one command. `common: false` leaves out the options every command takes and the exit
+ * codes (docs/cli.md gives those once).
+ */
+export function commandHelp(command: CommandSpec, { common = true } = {}): string {
   const own = Object.fromEntries(
     (command.options ?? []).map((name) => [name, COMMAND_OPTIONS[name]] as const),
   ) as Record<string, OptionSpec>;
@@ -69,11 +73,11 @@ export function commandHelp(command: CommandSpec): string {
     ...(command.args.length === 0
       ? []
       : ['arguments:', ...table(command.args.map((a) => [a.name, a.meaning] as const)), '']),
-    'options:',
-    ...optionsTable({ ...own, ...GLOBAL_OPTIONS }),
-    '',
-    ...exitCodes(),
-    '',
+    ...(common
+      ? ['options:', ...optionsTable({ ...own, ...GLOBAL_OPTIONS }), '', ...exitCodes(), '']
+      : Object.keys(own).length === 0
+        ? []
+        : ['options (besides those of every command):', ...optionsTable(own), '']),
     `example${command.examples.length === 1 ? '' : 's'}:`,
     ...command.examples.map((e) => `  ${e}`),
     '',

@@ -1,5 +1,5 @@
 /** `users create|put|get|patch|delete`: accounts and their profiles. */
-import type { CommandGroup, CommandSpec } from './command.ts';
+import type { CommandContext, CommandGroup, CommandSpec } from './command.ts';
 import { parseJsonObject } from './json-argument.ts';
 
 export const usersGroup: CommandGroup = { name: 'users', summary: 'accounts and their profiles' };
@@ -24,23 +24,22 @@ export const usersCreateCommand: CommandSpec = {
         ifNoneMatch: '*',
       },
     );
-    print(`created ${name}\ntoken: ${created.token}`, {
-      username: name,
-      profile: created.profile,
-      token: created.token,
-    });
+    printCreated(print, name, created.profile, created.token);
   },
 };
 
 export const usersPutCommand: CommandSpec = {
   name: 'users put',
   summary: 'create or replace a profile',
-  description: 'Replaces the profile of an account (or creates the account), and prints the stored profile.',
+  description:
+    "Replaces the profile of an account and prints the stored profile. When the name is free and sign-up allows it, creates the account instead, and prints what users create prints: the new account's token, shown this once.",
   args: [NAME, { name: '<json>', meaning: 'the new profile, a JSON object' }],
   examples: [`podstore users put alice '{"firstName":"Alice","city":"Oslo"}'`],
   async run({ client, print }, [name = '', json = '']) {
-    const { profile } = await client.users.put(name, parseJsonObject(json, 'users put'));
-    print(JSON.stringify(profile, null, 2), profile);
+    const result = await client.users.put(name, parseJsonObject(json, 'users put'));
+    // An account made by this PUT has a token nobody will see again: print it, as users create does.
+    if (result.created === true) printCreated(print, name, result.profile, result.token);
+    else print(JSON.stringify(result.profile, null, 2), result.profile);
   },
 };
 
@@ -87,3 +86,12 @@ export const usersDeleteCommand: CommandSpec = {
       });
   },
 };
+
+function printCreated(
+  print: CommandContext['print'],
+  name: string,
+  profile: Record<string, unknown>,
+  token: string | undefined,
+): void {
+  print(`created ${name}\ntoken: ${token}`, { username: name, profile, token });
+}
