@@ -33,8 +33,14 @@ npm link                      # optional: puts podstore on your PATH, then: pods
 The package's \`bin\` is \`bin/podstore.js\`, a plain JavaScript launcher that loads the compiled
 \`dist/client/main.js\`: the command runs on Node 20 as it is, without TypeScript or a loader at run
 time. \`npm install\` compiles it (\`prepare\` runs \`npm run build:cli\`, \`tsc -p tsconfig.cli.json\`,
-about 4 s); after changing \`client/\`, run \`npm run build:cli\` again, or run the sources directly with
-\`npm run cli -- <command>\` (through tsx, a development dependency).
+about 4 s). It skips the build where there is nothing to build it with: the image's dependency stages
+(no sources yet) and an install without development dependencies (no TypeScript); the launcher then
+says to run \`npm run build:cli\`. After changing \`client/\`, run \`npm run build:cli\` again, or run
+the sources directly with \`npm run cli -- <command>\` (through tsx, a development dependency).
+
+A compiled command rather than a launcher that registers a TypeScript loader (\`node --import tsx\`):
+the loader would have to be a production dependency, would compile every module on each run, and
+the command would break the day the loader and Node disagree.
 
 ## Settings
 
