@@ -92,7 +92,7 @@ export interface ErasureStatus {
 
 export interface ClientOptions {
   baseUrl: string;
-  /** Bearer token, once accounts land. */
+  /** The bearer token of an account (sent only in the Authorization header); none for anonymous calls. */
   token?: string;
   fetch?: typeof fetch;
 }

@@ -8,11 +8,9 @@ export function describeFailure(error: unknown, json: boolean, url: string): str
   if (error instanceof PodstoreError) {
     const problem = { ...(error.problem ?? { status: error.status }), requestId: error.requestId };
     if (json) return `${JSON.stringify(problem)}\n`;
-    const code = (error.problem as { code?: unknown } | undefined)?.code;
     const title = typeof error.problem?.title === 'string' ? ` ${error.problem.title}` : '';
     return (
-      `${error.status}${title}: ${error.message}` +
-      `${typeof code === 'string' ? ` [${code}]` : ''}` +
+      `${error.status}${title}: ${error.message} [${error.code}]` +
       `${error.requestId === null ? '' : ` (request id ${error.requestId})`}\n`
     );
   }

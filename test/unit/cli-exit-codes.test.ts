@@ -61,7 +61,7 @@ const notFound: Answer = () =>
       title: 'Not Found',
       status: 404,
       detail: 'no file medical/x.pdf',
-      code: 'file_not_found',
+      code: 'not_found',
     },
     { 'content-type': 'application/problem+json', 'x-request-id': 'req-404-abc' },
   );
@@ -84,7 +84,7 @@ describe('CLI exit codes', () => {
     const r = await run(['stat', 'alice/medical/x.pdf'], notFound);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toBe('404 Not Found: no file medical/x.pdf [file_not_found] (request id req-404-abc)\n');
+    expect(r.err).toBe('404 Not Found: no file medical/x.pdf [not_found] (request id req-404-abc)\n');
     const j = await run(['--json', 'stat', 'alice/medical/x.pdf'], notFound);
     expect(j.code).toBe(1);
     expect(JSON.parse(j.err)).toEqual({
@@ -92,7 +92,7 @@ describe('CLI exit codes', () => {
       title: 'Not Found',
       status: 404,
       detail: 'no file medical/x.pdf',
-      code: 'file_not_found',
+      code: 'not_found',
       requestId: 'req-404-abc',
     });
   });
@@ -100,7 +100,7 @@ describe('CLI exit codes', () => {
   it('1 when the answer is an error without a problem document', async () => {
     const r = await run(['health'], () => new Response('bad gateway', { status: 502 }));
     expect(r.code).toBe(1);
-    expect(r.err).toBe('502: HTTP 502\n');
+    expect(r.err).toBe('502: HTTP 502 [bad_gateway]\n');
   });
 
   it('1 when the server cannot be reached, naming where and why', async () => {
