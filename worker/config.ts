@@ -66,6 +66,20 @@ export const workerSpec = {
     16 * 1024 * 1024,
   ),
   benchService: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
+  blobSweepMs: integer(
+    'BLOB_SWEEP_MS',
+    300_000,
+    'How often each worker removes the blobs that dead workers left behind (0: never)',
+    0,
+    86_400_000,
+  ),
+  blobSweepGraceMs: integer(
+    'BLOB_SWEEP_GRACE_MS',
+    7_200_000,
+    'A blob noted this long ago and named by no record is an orphan; must exceed the longest upload (STREAM_TIMEOUT_MS)',
+    60_000,
+    604_800_000,
+  ),
   inlineMaxBytes: integer(
     'FILES_INLINE_MAX_BYTES',
     16 * 1024,

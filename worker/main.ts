@@ -19,6 +19,8 @@ import { ErasureSweeper } from './erasure/erasure-sweeper.ts';
 import { ScopedCommandRouter } from './events/scoped-command-router.ts';
 import { startWorkerEvents } from './events/worker-events.ts';
 import { requestExecutor } from './execute-request.ts';
+import { BlobIntents } from './files/blob-intents.ts';
+import { BlobSweeper } from './files/blob-sweeper.ts';
 import { FILES_SERVICE, registerFileCommands } from './files/files-commands.ts';
 import { FilesService } from './files/files-service.ts';
 import { HEALTH_SERVICE, registerHealthCommands } from './health/health-commands.ts';
@@ -126,10 +128,13 @@ const idempotency = new IdempotencyGuard(
   undefined,
   accounts,
 );
+const blobIntents = new BlobIntents(store, config.blobSweepGraceMs);
+const blobSweeper = new BlobSweeper(blobIntents, config.blobSweepMs, logger, metrics.orphanBlobsRemoved);
 registerFileCommands(
   router,
   new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
     inlineMaxBytes: config.inlineMaxBytes,
+    blobIntents,
   }),
   access,
   { ...config, idleMs: config.streamIdleMs },
@@ -138,6 +143,7 @@ registerFileCommands(
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();
 erasureSweeper.start();
+blobSweeper.start();
 registerHealthCommands(router, storageHealth);
 
 const session = new BrokerSession(
@@ -162,6 +168,7 @@ const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, c
 
 onShutdown(logger, config.graceMs + 2000, async () => {
   erasureSweeper.stop();
+  blobSweeper.stop();
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);

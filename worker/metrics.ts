@@ -35,6 +35,11 @@ export function createWorkerMetrics(registry = new Registry()) {
       labelNames: ['op'],
       registers: [registry],
     }),
+    orphanBlobsRemoved: new Counter({
+      name: `${prefix}orphan_blobs_removed_total`,
+      help: 'Blobs that dead workers left behind, removed by this worker’s sweeps',
+      registers: [registry],
+    }),
     auditOwed: new Counter({
       name: `${prefix}audit_writes_owed_total`,
       help: 'Audit entries whose write failed, by what became of them (retrying, written on a later try, lost)',

@@ -23,6 +23,7 @@ import type { WriteQuota } from '../quota/write-quota.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { Observation, PodWriteGuard } from '../users/incarnation.ts';
 import { profileKey } from '../users/users-service.ts';
+import type { BlobIntents } from './blob-intents.ts';
 import { decideRange } from './byte-range.ts';
 import {
   deleteClaimLive,
@@ -88,12 +89,15 @@ export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 export interface FilesServiceOptions {
   /** Files of at most this many bytes are kept inside their metadata document (0: none). */
   inlineMaxBytes?: number;
+  /** Where a blob is noted before it is stored, so that a dead worker's blob is swept (blob-intents.ts). */
+  blobIntents?: BlobIntents;
 }
 const LIST_CONCURRENCY = 16;
 
 export class FilesService {
   readonly #locks: NameLocks;
   readonly #inlineMaxBytes: number;
+  readonly #intents: BlobIntents | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -106,6 +110,7 @@ export class FilesService {
     options: FilesServiceOptions = {},
   ) {
     this.#inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
+    this.#intents = options.blobIntents;
     this.#locks = new NameLocks(store, { clock: () => this.clock().getTime() });
   }
 
@@ -196,18 +201,20 @@ export class FilesService {
         yield chunk;
       }
     }
-    let stored: { blob: string } | { inlineBytes: Buffer };
+    let stored: { blob: string; intent?: string | undefined } | { inlineBytes: Buffer };
     try {
       stored = await this.#storeBytes(
         owner,
         charge === undefined ? hashed() : charge.meter(hashed()),
         contentType,
+        path,
       );
     } catch (error) {
       await charge?.release();
       throw error;
     }
     const blob = 'blob' in stored ? stored.blob : undefined;
+    const intent = 'blob' in stored ? stored.intent : undefined;
     const sha256 = hash.digest('hex');
     try {
       let current = plan.current;
@@ -215,9 +222,11 @@ export class FilesService {
         // The first attempt trusts the plan's read: the conditional put fails if the file changed since.
         if (attempt > 0) current = await this.#read(owner, path);
         if (current !== undefined && plan.request.rename !== undefined) {
-          // A POST whose name was taken meanwhile: another name, never a 412.
+          // A POST whose name was taken meanwhile: another name, never a 412 (its blob's intent follows).
           path = plan.request.rename();
           current = undefined;
+          if (intent !== undefined && blob !== undefined)
+            await this.#intents?.write(intent, { owner, path, blob });
           continue;
         }
         if (current !== undefined && deleteClaimLive(current.record, this.clock())) {
@@ -240,7 +249,7 @@ export class FilesService {
           tags: current?.record.tags ?? [],
           description: current?.record.description ?? '',
           revision,
-          ...stored,
+          ...('blob' in stored ? { blob: stored.blob } : { inlineBytes: stored.inlineBytes }),
         };
         if (attempt > 0) {
           const holding = await this.access.holding(author, owner);
@@ -263,15 +272,31 @@ export class FilesService {
           etag: record.etag,
         });
         // The replaced bytes are invisible from now on; remove them without making the caller wait.
-        if (current !== undefined) void this.#deleteQuietly(current.record.blob);
+        if (current !== undefined) void this.#removeUnnamed(owner, path, current.record.blob);
+        this.#clearIntent(intent);
         return { created: current === undefined, info: publicInfo(record) };
       }
       throw new CommandError(ErrorCode.CONFLICT, `too many concurrent writes to ${path}; try again`);
     } catch (error) {
       await charge?.release();
-      await this.#deleteQuietly(blob);
+      // The intent goes only with its blob: a blob that could not be removed is left to the sweep.
+      if (await this.#deleteQuietly(blob)) this.#clearIntent(intent);
       throw error;
     }
+  }
+
+  /**
+   * Removes a blob that `path`'s record no longer names (replaced or deleted); if that fails, notes it as
+   * an intent, so the sweep removes it later (blob-intents.ts).
+   */
+  async #removeUnnamed(owner: string, path: string, blob: string | undefined): Promise<void> {
+    if (blob === undefined || (await this.#deleteQuietly(blob))) return;
+    await this.#intents?.note({ owner, path, blob }).catch(() => undefined);
+  }
+
+  /** Drops a blob's intent once the blob is named by its record or removed (a failure: the sweep does it). */
+  #clearIntent(intent: string | undefined): void {
+    if (intent !== undefined) void this.#intents?.clear(intent).catch(() => undefined);
   }
 
   /** Writes the record of a new file, under its name's lock, if the file/folder rule allows it. */
@@ -486,7 +511,7 @@ export class FilesService {
       }
       await this.store.delete(fileKey(owner, path));
       await this.quota?.ledger.refund(owner, { bytes: current.record.size, files: 1 }).catch(() => undefined); // an overcount a recount repairs; the file is gone either way
-      await this.#deleteQuietly(current.record.blob);
+      await this.#removeUnnamed(owner, path, current.record.blob);
       await this.events.publish({ kind: 'file.deleted', owner, path });
       return;
     }
@@ -586,7 +611,8 @@ export class FilesService {
     owner: string,
     source: AsyncIterable<Buffer>,
     contentType: string,
-  ): Promise<{ blob: string } | { inlineBytes: Buffer }> {
+    path: string,
+  ): Promise<{ blob: string; intent?: string | undefined } | { inlineBytes: Buffer }> {
     const chunks = source[Symbol.asyncIterator]();
     const head: Buffer[] = [];
     let headBytes = 0;
@@ -605,17 +631,24 @@ export class FilesService {
       }
     }
     const blob = newBlobKey(owner);
-    await this.store.putStream(blob, all(), { contentType });
-    return { blob };
+    const intent = await this.#intents?.note({ owner, path, blob });
+    try {
+      await this.store.putStream(blob, all(), { contentType });
+    } catch (error) {
+      if (intent !== undefined) await this.#intents?.clear(intent).catch(() => undefined); // nothing was stored
+      throw error;
+    }
+    return { blob, intent };
   }
 
-  /** Removes a blob nobody names (one request; a missing key is fine). */
-  async #deleteQuietly(key: string | undefined): Promise<void> {
-    if (key === undefined) return;
+  /** Removes a blob nobody names (one request; a missing key is fine); false when that failed. */
+  async #deleteQuietly(key: string | undefined): Promise<boolean> {
+    if (key === undefined) return true;
     try {
       await this.store.discard(key);
+      return true;
     } catch {
-      // an orphaned blob costs space, not correctness
+      return false; // an orphaned blob costs space, not correctness (the sweep finds it: blob-intents.ts)
     }
   }
 }
