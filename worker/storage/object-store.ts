@@ -1,7 +1,7 @@
 /**
  * The object store seen by the worker: a flat key space of small-to-medium objects with conditional
- * writes. Two adapters implement it: S3 (MinIO or any S3) and the local filesystem. Both pass the same
- * contract suite (test/integration/storage-contract.test.ts).
+ * writes. Two adapters implement it: S3 (MinIO or any S3) and the local filesystem; a third, in memory
+ * (memory-store.ts), serves tests. All pass the same contract suite (test/helpers/object-store-contract.ts).
  *
  * Keys are `/`-separated, never start with `/`, and have no empty, `.` or `..` segment. Adapters also
  * refuse keys over 1024 bytes or with a segment over 255 bytes (storable-key.ts).
@@ -57,7 +57,7 @@ export interface ChildPage {
 }
 
 export interface ObjectStore {
-  readonly kind: 's3' | 'fs';
+  readonly kind: 's3' | 'fs' | 'memory';
   /** Creates the bucket or folder if missing. Idempotent. */
   init(): Promise<void>;
   /** Resolves when the store answers; rejects with StorageUnavailableError otherwise. */
