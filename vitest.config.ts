@@ -1,7 +1,8 @@
 /**
  * Vitest: two projects. `unit` (test/unit/) needs no servers and starts nothing; `integration`
  * (test/integration/) gets real MinIO and NATS binaries, provisioned once by its global setup.
- * `npm run test:unit` and `npm run test:integration` run one each; `npm test` runs both.
+ * `npm run test:unit` and `npm run test:integration` run one each; `npm test` runs both;
+ * `npm run test:coverage` runs the unit tier with coverage.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -13,6 +14,24 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
+    // `npm run test:coverage`: code run inside the test processes (integration tests start the
+    // api, broker and workers as child processes, whose code is not measured).
+    coverage: {
+      provider: 'v8',
+      // The product's code, whatever its folders: everything but tests, tools and deployment.
+      include: ['**/*.ts'],
+      exclude: [
+        'test/**',
+        'bench/**',
+        'deploy/**',
+        'scripts/**',
+        '*.config.ts',
+        'dist/**',
+        'node_modules/**',
+      ],
+      reporter: ['text-summary', 'json-summary', 'html'],
+      reportsDirectory: '.cache/coverage',
+    },
     projects: [
       {
         extends: true,
