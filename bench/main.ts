@@ -13,11 +13,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
+import { freePort, freePortRange } from '../deploy/local/free-port.ts';
+import { provisionBinaries as provision } from '../deploy/local/provision-binaries.ts';
+import { startMinio, startNats } from '../deploy/local/servers.ts';
 import { LocalStack } from '../deploy/local/stack.ts';
-import { freePort } from '../test/helpers/free-port.ts';
-import provision from '../test/helpers/global-setup.ts';
-import { startMinio, startNats } from '../test/helpers/servers.ts';
-import { freePortRange } from '../test/helpers/test-stack.ts';
+
 import { S3ObjectStore } from '../worker/storage/s3-store.ts';
 import { scalingChart } from './chart.ts';
 import { evaluateGoals } from './goals.ts';

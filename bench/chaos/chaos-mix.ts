@@ -6,9 +6,9 @@
  * and every read is checked against the ledger while the load runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { seededRandom } from '../../test/helpers/seeded-random.ts';
 import type { Op, OpResult, ScenarioRun } from '../load/runner.ts';
 import type { ChaosTally } from './chaos-tally.ts';
+import { seededRandom } from './seeded-random.ts';
 import { ABSENT, type WriteLedger } from './write-ledger.ts';
 
 export interface MixOptions {

@@ -5,8 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../deploy/local/free-port.ts';
 import { spawnTied } from '../../deploy/local/tied-spawn.ts';
-import { freePort } from './free-port.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -10,10 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, freePortRange } from '../../deploy/local/free-port.ts';
 import { LocalStack, type ManagedProcess } from '../../deploy/local/stack.ts';
 import { spawnTied } from '../../deploy/local/tied-spawn.ts';
-import { freePort } from './free-port.ts';
-import { freePortRange } from './test-stack.ts';
 
 const ACCESS_KEY = 'podstore-chaos';
 const SECRET_KEY = 'podstore-chaos-secret';
@@ -221,17 +220,6 @@ export async function startChaosMinio(): Promise<ChaosMinio> {
     },
   };
 }
-
-/** The env a stack needs to use this MinIO (a chaos one or a plain one) with its own bucket. */
-export const minioEnv = (
-  minio: Pick<ChaosMinio, 'endpoint' | 'accessKey' | 'secretKey'>,
-  bucket: string,
-): Record<string, string> => ({
-  MINIO_ENDPOINT: minio.endpoint,
-  MINIO_ACCESS_KEY: minio.accessKey,
-  MINIO_SECRET_KEY: minio.secretKey,
-  MINIO_BUCKET: bucket,
-});
 
 export interface HttpAnswer {
   status: number;

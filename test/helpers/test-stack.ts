@@ -2,10 +2,11 @@
  * Starts the real system (broker, workers, api as processes) on free loopback ports for a test, with
  * fast heartbeats and logs kept in memory.
  */
-import { LocalStack } from '../../deploy/local/stack.ts';
-import { freePort, freePortRange } from './free-port.ts';
 
-export { freePortRange } from './free-port.ts';
+import { freePort, freePortRange } from '../../deploy/local/free-port.ts';
+import { LocalStack } from '../../deploy/local/stack.ts';
+
+export { freePortRange } from '../../deploy/local/free-port.ts';
 
 export interface TestStackOptions {
   workers: number;

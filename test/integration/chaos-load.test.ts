@@ -7,9 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
 import { localChaosTarget } from '../../bench/chaos/worker-killer.ts';
+import { type MinioServer, minioEnv, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
-import { minioEnv } from '../helpers/chaos.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;

@@ -6,6 +6,7 @@
  * the worker gives it up and frees its capacity. Two workers of capacity 1, a queue of 2.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minioEnv } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
@@ -15,7 +16,6 @@ import {
   type ChaosMinio,
   liveWorkers,
   metric,
-  minioEnv,
   startChaosMinio,
   startChaosStack,
   waitFor,

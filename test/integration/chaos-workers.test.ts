@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minioEnv } from '../../deploy/local/servers.ts';
 import type { LocalStack, ManagedProcess } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import {
@@ -18,7 +19,6 @@ import {
   liveWorkers,
   manualUpload,
   metric,
-  minioEnv,
   slowDownload,
   startChaosMinio,
   startChaosStack,

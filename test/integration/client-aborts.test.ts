@@ -6,9 +6,9 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { etagFor, type FileRecord, serializeRecord } from '../../worker/files/file-record.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
@@ -19,7 +20,6 @@ import {
   waitFor,
   workerMetricsUrl,
 } from '../helpers/chaos.ts';
-import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';

@@ -6,11 +6,11 @@
 import { createHmac } from 'node:crypto';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { EVENTS_STREAM } from '../../protocol/events/event.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
-import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';

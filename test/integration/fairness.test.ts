@@ -8,9 +8,9 @@
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const WORKERS = 2;

@@ -9,13 +9,13 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { parseRecord } from '../../worker/files/file-record.ts';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const acting = new ActingFetch();

@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENTS_NEED_NATS } from '../../api/routes/events.ts';
+import { seededRandom } from '../../bench/chaos/seeded-random.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { startChaosStack } from '../helpers/chaos.ts';
 import { rawExchange } from '../helpers/raw-http.ts';
-import { seededRandom } from '../helpers/seeded-random.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_250_611);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
+import { freePort } from '../../deploy/local/free-port.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { pack } from '../../protocol/codec.ts';
 import { encodeCommandBody } from '../../protocol/command-body.ts';
@@ -31,7 +32,6 @@ import {
 import { decodeOutcome } from '../../protocol/outcome.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { brokerMetricsUrl, metric, startChaosStack, waitFor } from '../helpers/chaos.ts';
-import { freePort } from '../helpers/free-port.ts';
 
 const MiB = 1024 * 1024;
 let dataDir: string;

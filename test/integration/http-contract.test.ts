@@ -6,11 +6,11 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
 import { type RawAnswer, rawExchange, sendWhileAnswered } from '../helpers/raw-http.ts';
-import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;

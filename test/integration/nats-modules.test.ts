@@ -5,12 +5,12 @@
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServer, startNats } from '../../deploy/local/servers.ts';
 import { decodeEvent, EVENTS_STREAM } from '../../protocol/events/event.ts';
 import { type Invalidation, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
 import { NatsLink } from '../../protocol/events/nats-link.ts';
 import { JetStreamEventPublisher } from '../../worker/events/jetstream-publisher.ts';
-import { type NatsServer, startNats } from '../helpers/servers.ts';
 
 const logger = pino({ level: 'silent' });
 let nats: NatsServer;

@@ -3,9 +3,9 @@
  * workers on MinIO: the hospital story of the design, and a table of every mode × operation × caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;

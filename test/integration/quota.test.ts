@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PodstoreClient, PodstoreError } from '../../client/sdk.ts';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const QUOTA_BYTES = 100_000;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
+import { freePort } from '../../deploy/local/free-port.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { pack } from '../../protocol/codec.ts';
 import { encodeCommandBody } from '../../protocol/command-body.ts';
@@ -21,7 +22,6 @@ import {
 } from '../../protocol/frames.ts';
 import { decodeOutcome } from '../../protocol/outcome.ts';
 import { ActingFetch } from '../helpers/accounts.ts';
-import { freePort } from '../helpers/free-port.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const fetch = new ActingFetch().fetch;

@@ -8,12 +8,12 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../deploy/local/free-port.ts';
 import {
   type RunningProxy,
   startRoundRobinProxy,
   type Upstream,
 } from '../../deploy/local/round-robin-proxy.ts';
-import { freePort } from '../helpers/free-port.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../deploy/local/free-port.ts';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import {
   InvalidKeyError,
@@ -22,7 +24,6 @@ import {
   StorageUnavailableError,
 } from '../../worker/storage/object-store.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
-import { freePort } from '../helpers/free-port.ts';
 import {
   byteOrder,
   chunksOf,
@@ -37,7 +38,6 @@ import {
   TEST_PART_SIZE,
   text,
 } from '../helpers/object-store-contract.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 
 // ---------------------------------------------------------------- filesystem
 

@@ -2,7 +2,7 @@
 import { access } from 'node:fs/promises';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { startMinio, startNats } from '../helpers/servers.ts';
+import { startMinio, startNats } from '../../deploy/local/servers.ts';
 
 /** Connects to a NATS port and resolves with the server's first protocol line (INFO {...}). */
 function readNatsInfo(port: number): Promise<string> {

@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../deploy/local/free-port.ts';
+import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import { LocalStack } from '../../deploy/local/stack.ts';
 import { ActingFetch } from '../helpers/accounts.ts';
-import { freePort } from '../helpers/free-port.ts';
-import { type MinioServer, type NatsServer, startMinio, startNats } from '../helpers/servers.ts';
 import { freePortRange, logRecords } from '../helpers/test-stack.ts';
 
 const fetch = new ActingFetch().fetch;

@@ -2,10 +2,10 @@
  * The users resource end to end: real api, broker and 3 workers as processes, on a real MinIO.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { isProblemCode } from '../../protocol/problem-types.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
-import { type MinioServer, startMinio } from '../helpers/servers.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
 const acting = new ActingFetch();

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { MIX, pick } from '../../bench/chaos/chaos-mix.ts';
 import { ChaosTally, figuresOf, verdictOf } from '../../bench/chaos/chaos-tally.ts';
+import { seededRandom as seeded } from '../../bench/chaos/seeded-random.ts';
 import { ABSENT, WriteLedger } from '../../bench/chaos/write-ledger.ts';
-import { seededRandom as seeded } from '../helpers/seeded-random.ts';
 
 describe('WriteLedger', () => {
   it('allows only the last acknowledged bytes, plus those of failed writes since', () => {

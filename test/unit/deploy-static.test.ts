@@ -13,10 +13,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { apiSpec } from '../../api/config.ts';
 import { requestIdOf } from '../../api/request-id.ts';
 import { brokerSpec } from '../../broker/config.ts';
+import { freePort } from '../../deploy/local/free-port.ts';
 import { loadConfig, type Spec } from '../../protocol/process/env.ts';
 import { serveMetrics } from '../../protocol/process/metrics-server.ts';
 import { workerSpec } from '../../worker/config.ts';
-import { freePort } from '../helpers/free-port.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');

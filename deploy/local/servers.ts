@@ -1,15 +1,15 @@
 /**
- * Starts real MinIO and nats-server processes for tests: each on free loopback ports with a fresh
- * temp data folder, resolved once it answers its health check. The binaries come from MINIO_BIN and
- * NATS_BIN, which the global setup (test/helpers/global-setup.ts) sets from deploy/provision.sh.
+ * Starts real MinIO and nats-server processes for tests and benchmarks: each on free loopback ports
+ * with a fresh temp data folder, resolved once it answers its health check. The binaries come from
+ * MINIO_BIN and NATS_BIN, which provisionBinaries (provision-binaries.ts) sets from deploy/provision.sh.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { spawnTied } from '../../deploy/local/tied-spawn.ts';
 import { freePort } from './free-port.ts';
+import { spawnTied } from './tied-spawn.ts';
 
 export interface MinioServer {
   /** `http://127.0.0.1:<port>` */
@@ -230,3 +230,14 @@ export async function startNats(options: { jetstream?: boolean } = {}): Promise<
     return { url: `nats://127.0.0.1:${port}`, port, monitorUrl, dataDir, stop, restart };
   });
 }
+
+/** The env a stack needs to use this MinIO (a chaos one or a plain one) with its own bucket. */
+export const minioEnv = (
+  minio: Pick<MinioServer, 'endpoint' | 'accessKey' | 'secretKey'>,
+  bucket: string,
+): Record<string, string> => ({
+  MINIO_ENDPOINT: minio.endpoint,
+  MINIO_ACCESS_KEY: minio.accessKey,
+  MINIO_SECRET_KEY: minio.secretKey,
+  MINIO_BUCKET: bucket,
+});

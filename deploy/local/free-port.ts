@@ -1,5 +1,5 @@
 /**
- * Ports for the processes a test starts, on 127.0.0.1. They are taken from below the kernel's ephemeral
+ * Ports for the processes a test or a benchmark starts, on 127.0.0.1. They are taken from below the kernel's ephemeral
  * range (32768-60999 on Linux), where no outgoing connection can take one between the check and the
  * bind, and each test process (vitest fork) counts through its own slice, so two forks never hand out
  * the same port. Each port is checked free before it is handed out.
