@@ -1,0 +1,177 @@
+/** The webhooks service on the in-memory store: stored specs, the SSRF guard, filters, outcomes, limits. */
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { PodEvent } from '../../protocol/events/event.ts';
+import {
+  type DeliveryOutcome,
+  KEPT_OUTCOMES,
+  MAX_WEBHOOKS_PER_OWNER,
+} from '../../protocol/events/webhook.ts';
+import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { parseAllowList, WebhookGuard } from '../../worker/webhooks/ssrf-guard.ts';
+import { WebhooksService } from '../../worker/webhooks/webhooks-service.ts';
+import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
+
+const SECRET = 's'.repeat(16);
+let w: MemoryWorker;
+let hooks: WebhooksService;
+let now: Date;
+
+beforeEach(async () => {
+  now = new Date('2026-04-01T00:00:00.000Z');
+  w = memoryWorker({ clock: () => now });
+  await w.signUp('alice');
+  // A resolver with no network: public.example is public, inside.example private, an IPv4 literal itself.
+  const addressOf = (host: string) =>
+    host === 'inside.example' ? '10.0.0.7' : /^[\d.]+$/.test(host) ? host : '93.184.216.34';
+  const guard = new WebhookGuard(parseAllowList(''), async (host) => [
+    { address: addressOf(host), family: 4 },
+  ]);
+  hooks = new WebhooksService(w.store, guard, () => now);
+});
+
+async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(CommandError);
+  expect((error as CommandError).code).toBe(code);
+}
+
+async function incarnationOf(name: string): Promise<string> {
+  return (await w.users.get(name)).incarnation;
+}
+
+async function event(kind: PodEvent['kind'], path?: string, owner = 'alice'): Promise<PodEvent> {
+  return {
+    id: `e-${Math.random()}`,
+    time: now.toISOString(),
+    kind,
+    owner,
+    incarnation: await incarnationOf(owner),
+    actor: owner,
+    ...(path === undefined ? {} : { path }),
+  };
+}
+
+const outcome = (i: number): DeliveryOutcome => ({
+  eventId: `e${i}`,
+  seq: i,
+  kind: 'file.created',
+  attempt: 1,
+  at: now.toISOString(),
+  ok: true,
+  status: 200,
+});
+
+describe('WebhooksService', () => {
+  it('creates, shows without its secret, replaces, lists and deletes a webhook', async () => {
+    const made = await hooks.put('alice', 'med', {
+      url: 'https://public.example/hook',
+      secret: SECRET,
+      prefix: '/medical/',
+      kinds: ['file.created'],
+    });
+    expect(made.created).toBe(true);
+    expect(made.webhook).toEqual({
+      id: 'med',
+      url: 'https://public.example/hook',
+      prefix: 'medical',
+      kinds: ['file.created'],
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      deliveries: [],
+    });
+    expect(JSON.stringify(await hooks.get('alice', 'med'))).not.toContain(SECRET);
+    expect((await hooks.read('alice', 'med'))?.secret).toBe(SECRET);
+    now = new Date(now.getTime() + 1000);
+    const replaced = await hooks.put('alice', 'med', { url: 'https://public.example/other', secret: SECRET });
+    expect(replaced).toMatchObject({
+      created: false,
+      webhook: { prefix: '', kinds: [], createdAt: made.webhook.createdAt },
+    });
+    expect((await hooks.list('alice')).items.map((h) => h.id)).toEqual(['med']);
+    await hooks.delete('alice', 'med');
+    await failsWith(hooks.get('alice', 'med'), ErrorCode.NOT_FOUND);
+    await failsWith(hooks.delete('alice', 'med'), ErrorCode.NOT_FOUND);
+    expect((await w.store.list('users/alice/webhooks/')).items).toEqual([]);
+  });
+
+  it('refuses private addresses, bad specs, bad ids and unknown owners', async () => {
+    await failsWith(
+      hooks.put('alice', 'h', { url: 'https://inside.example/', secret: SECRET }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(
+      hooks.put('alice', 'h', { url: 'http://127.0.0.1:9/', secret: SECRET }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(
+      hooks.put('alice', 'h', { url: 'ftp://public.example/', secret: SECRET }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(
+      hooks.put('alice', 'h', { url: 'https://public.example/', secret: 'short' }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(
+      hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET, kinds: ['file.eaten'] }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(hooks.put('alice', 'h', null), ErrorCode.INVALID);
+    await failsWith(
+      hooks.put('alice', '../x', { url: 'https://public.example/', secret: SECRET }),
+      ErrorCode.INVALID,
+    );
+    await failsWith(
+      hooks.put('nobody', 'h', { url: 'https://public.example/', secret: SECRET }),
+      ErrorCode.NOT_FOUND,
+    );
+    expect((await hooks.list('alice')).items).toEqual([]);
+  });
+
+  it(`holds at most ${MAX_WEBHOOKS_PER_OWNER} webhooks per owner`, async () => {
+    const spec = { url: 'https://public.example/', secret: SECRET };
+    for (let i = 0; i < MAX_WEBHOOKS_PER_OWNER; i++) await hooks.put('alice', `h${i}`, spec);
+    await failsWith(hooks.put('alice', 'one-more', spec), ErrorCode.CONFLICT);
+    expect((await hooks.put('alice', 'h0', spec)).created).toBe(false); // replacing is fine
+  });
+
+  it('matches events by kind and folder, and only of the account it was made for', async () => {
+    await hooks.put('alice', 'med', {
+      url: 'https://public.example/',
+      secret: SECRET,
+      prefix: 'medical',
+      kinds: ['file.created'],
+    });
+    await hooks.put('alice', 'all', { url: 'https://public.example/', secret: SECRET });
+    const ids = async (e: PodEvent) => (await hooks.matching(e)).map((h) => h.id).sort();
+    expect(await ids(await event('file.created', 'medical/x.pdf'))).toEqual(['all', 'med']);
+    expect(await ids(await event('file.created', 'medical-old/x.pdf'))).toEqual(['all']);
+    expect(await ids(await event('file.deleted', 'medical/x.pdf'))).toEqual(['all']);
+    expect(await ids(await event('user.patched'))).toEqual(['all']);
+    const otherAccount = {
+      ...(await event('file.created', 'medical/x.pdf')),
+      incarnation: 'a-later-account',
+    };
+    expect(await ids(otherAccount)).toEqual([]);
+    expect(await hooks.matching({ ...otherAccount, owner: '../etc' })).toEqual([]);
+  });
+
+  it(`keeps the last ${KEPT_OUTCOMES} delivery outcomes, newest first, and none for a gone webhook`, async () => {
+    await hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET });
+    const stored = await hooks.read('alice', 'h');
+    if (stored === undefined) throw new Error('webhook not stored');
+    for (let i = 0; i < KEPT_OUTCOMES + 5; i++) await hooks.recordOutcome(stored, outcome(i));
+    const { deliveries } = await hooks.get('alice', 'h');
+    expect(deliveries.map((d) => d.seq)).toEqual(
+      Array.from({ length: KEPT_OUTCOMES }, (_, i) => KEPT_OUTCOMES + 4 - i),
+    );
+    // Deleted and made again: the old webhook's outcomes do not land in the new one.
+    await hooks.delete('alice', 'h');
+    now = new Date(now.getTime() + 1000);
+    await hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET });
+    await hooks.recordOutcome(stored, outcome(99));
+    expect((await hooks.get('alice', 'h')).deliveries).toEqual([]);
+  });
+});
