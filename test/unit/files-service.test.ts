@@ -4,9 +4,10 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { ErrorCode } from '../../protocol/outcome.ts';
 import type { Conditions } from '../../worker/files/files-service.ts';
 import { StorageUnavailableError } from '../../worker/storage/object-store.ts';
+import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 import { readBody } from '../helpers/object-store-contract.ts';
 
@@ -40,15 +41,6 @@ async function write(
 async function read(path: string, options: { range?: string; conditions?: Conditions; actor?: string } = {}) {
   const result = await w.files.openRead(options.actor ?? 'alice', 'alice', path, options);
   return { ...result, bytes: 'body' in result ? await readBody(result.body) : undefined };
-}
-
-async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(CommandError);
-  expect((error as CommandError).code).toBe(code);
 }
 
 const blobKeys = async (owner = 'alice') =>

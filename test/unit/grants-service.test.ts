@@ -3,7 +3,8 @@
  * with control delegates within what it holds, what a grant allows is what the files service lets pass.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { ErrorCode } from '../../protocol/outcome.ts';
+import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 
 let w: MemoryWorker;
@@ -18,15 +19,6 @@ beforeEach(async () => {
 
 const grant = (actor: string, grantee: string, body: unknown, owner = 'alice') =>
   w.grants.put(actor, owner, grantee, body, `req-${++requests}`);
-
-async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(CommandError);
-  expect((error as CommandError).code).toBe(code);
-}
 
 /** Whether `actor` may read `path` in alice's pod, as the files service decides. */
 async function canRead(actor: string, path: string): Promise<boolean> {

@@ -1,9 +1,10 @@
 /** The token service on the in-memory store: issue, resolve, expire, list, revoke, and a reused name. */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { ErrorCode } from '../../protocol/outcome.ts';
 import { hashToken } from '../../protocol/tokens.ts';
 import { TokenService } from '../../worker/accounts/token-service.ts';
 import { MemoryObjectStore } from '../../worker/storage/memory-store.ts';
+import { failsWith } from '../helpers/command-errors.ts';
 
 const CREATED = '2026-01-01T00:00:00.000Z';
 let store: MemoryObjectStore;
@@ -25,15 +26,6 @@ beforeEach(() => {
     () => now,
   );
 });
-
-async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(CommandError);
-  expect((error as CommandError).code).toBe(code);
-}
 
 describe('TokenService', () => {
   it('issues a token that resolves to its user, and stores only its hash', async () => {

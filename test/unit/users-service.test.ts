@@ -1,8 +1,9 @@
 /** The users service on the in-memory store: profiles created, replaced, patched, conditionally, concurrently. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_PROFILE_BYTES } from '../../protocol/names.ts';
-import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { type CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { StorageUnavailableError } from '../../worker/storage/object-store.ts';
+import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 
 let w: MemoryWorker;
@@ -12,15 +13,6 @@ beforeEach(() => {
   now = new Date('2026-01-02T03:04:05.000Z');
   w = memoryWorker({ clock: () => now });
 });
-
-async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(CommandError);
-  expect((error as CommandError).code).toBe(code);
-}
 
 describe('UsersService', () => {
   it('creates a profile, then replaces it, keeping its creation time and incarnation', async () => {

@@ -6,9 +6,10 @@ import {
   KEPT_OUTCOMES,
   MAX_WEBHOOKS_PER_OWNER,
 } from '../../protocol/events/webhook.ts';
-import { CommandError, ErrorCode, type ErrorCodeValue } from '../../protocol/outcome.ts';
+import { ErrorCode } from '../../protocol/outcome.ts';
 import { parseAllowList, WebhookGuard } from '../../worker/webhooks/ssrf-guard.ts';
 import { WebhooksService } from '../../worker/webhooks/webhooks-service.ts';
+import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 
 const SECRET = 's'.repeat(16);
@@ -28,15 +29,6 @@ beforeEach(async () => {
   ]);
   hooks = new WebhooksService(w.store, guard, () => now);
 });
-
-async function failsWith(promise: Promise<unknown>, code: ErrorCodeValue): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(CommandError);
-  expect((error as CommandError).code).toBe(code);
-}
 
 async function incarnationOf(name: string): Promise<string> {
   return (await w.users.get(name)).incarnation;
