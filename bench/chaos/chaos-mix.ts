@@ -105,9 +105,18 @@ export function chaosMix(options: MixOptions): ScenarioRun {
       );
       return { res, body, status };
     } catch (error) {
+      // fetch's "fetch failed" carries the reason (ECONNRESET, other side closed...) in its cause.
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const reason = cause === undefined ? '' : `: ${String(cause.code ?? cause.message)}`;
       tally.record(
-        { op, status: 0, idempotent, retryAfter, at: (performance.now() - options.startedAt()) / 1000 },
-        (error as Error).message,
+        {
+          op,
+          status: 0,
+          idempotent,
+          retryAfter,
+          at: (performance.now() - options.startedAt()) / 1000,
+        },
+        `${(error as Error).message}${reason}${status === 0 ? '' : ` (after a ${status} answer began)`}`,
       );
       return { status: 0 };
     }

@@ -32,7 +32,7 @@ const large = { path: '', sha256: '', size: 256 * MiB };
 const markFailure = () =>
   onTestFailed(async ({ task }) => {
     failed = true;
-    const logs = `==== ${task.name}\n${await project.health()}\n\n${await project.logs()}\n`;
+    const logs = `==== ${task.name}\n${await project.health()}\n\n${await project.logs(5000)}\n`;
     await mkdir(`${repoRoot}/.cache`, { recursive: true });
     await appendFile(`${repoRoot}/.cache/compose-logs.txt`, logs);
     log(
