@@ -2,12 +2,14 @@
  * The fastify application: request ids, problem+json for every error, the authentication seam, metrics,
  * and the routes. Built without listening, so tests can inject requests.
  */
+
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyRequest,
 } from 'fastify';
+import { serviceOf } from '../protocol/commands.ts';
 import type { Invalidations } from '../protocol/events/invalidation.ts';
 import { USERNAME_RULE } from '../protocol/names.ts';
 import { authenticator } from './auth/authenticate.ts';
@@ -108,7 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const resolver = new TokenResolver(
     (hash, callOptions) =>
       limits.tokenCheck(callOptions.caller, () =>
-        options.broker.call('users', 'auth.resolve', { hash }, callOptions),
+        options.broker.call(serviceOf('auth.resolve'), 'auth.resolve', { hash }, callOptions),
       ),
     options.authCacheMs,
   );

@@ -8,9 +8,11 @@
  * that hangs without dropping the connection is left to the calls' deadlines: a busy broker must not
  * turn into a burst of failures.) Sends wait at most one liveness window, never forever.
  */
+
 import type { Registry } from 'prom-client';
 import { Dealer } from 'zeromq';
 import { encodeCommandBody } from '../protocol/command-body.ts';
+import type { CommandName, ServiceName } from '../protocol/commands.ts';
 import {
   type BrokerErrorCode,
   decodeClientMessage,
@@ -156,7 +158,7 @@ export class BrokerClient {
   }
 
   /** Sends a command to `service` and resolves to the worker's outcome. */
-  call(service: string, command: string, args: object, options: CallOptions): Promise<Outcome> {
+  call(service: ServiceName, command: CommandName, args: object, options: CallOptions): Promise<Outcome> {
     if (!this.available) {
       this.#metrics.calls.inc({ service, outcome: 'unavailable' });
       return Promise.reject(new BrokerCallError('unavailable'));
@@ -168,7 +170,7 @@ export class BrokerClient {
    * Starts a streamed command (upload or download). Parts flow through the returned BrokerStream; its
    * `result` settles with the FINAL outcome, or rejects with BrokerCallError.
    */
-  openStream(service: string, command: string, args: object, options: CallOptions): BrokerStream {
+  openStream(service: ServiceName, command: CommandName, args: object, options: CallOptions): BrokerStream {
     const id = (this.#nextId++).toString(36);
     const stream = new BrokerStream(
       (final, part, body = EMPTY, credit) =>

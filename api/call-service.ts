@@ -3,30 +3,26 @@
  * throws the HttpProblem that the worker's or the broker's error maps to.
  */
 import type { FastifyRequest } from 'fastify';
+import { type CommandName, serviceOf } from '../protocol/commands.ts';
 import { BrokerCallError, type BrokerClient } from './broker-client.ts';
 import type { BrokerStream } from './files/broker-stream.ts';
 import { callerKeyOf } from './limits/admission.ts';
 import { fromBrokerError, fromOutcomeError } from './problem.ts';
 
+/** Calls a command of the catalogue (protocol/commands.ts); its service follows from its name. */
 export type CallService = <T>(
   request: FastifyRequest,
-  service: string,
-  command: string,
+  command: CommandName,
   args: object,
   options: { idempotent: boolean },
 ) => Promise<T>;
 
 /** Opens a streamed command (an upload or a download) on behalf of an HTTP request. */
-export type OpenStream = (
-  request: FastifyRequest,
-  service: string,
-  command: string,
-  args: object,
-) => BrokerStream;
+export type OpenStream = (request: FastifyRequest, command: CommandName, args: object) => BrokerStream;
 
 export function streamOpener(broker: BrokerClient, timeoutMs: number): OpenStream {
-  return (request, service, command, args) =>
-    broker.openStream(service, command, args, {
+  return (request, command, args) =>
+    broker.openStream(serviceOf(command), command, args, {
       actor: request.principal ?? null,
       requestId: request.id,
       caller: callerKeyOf(request),
@@ -51,11 +47,11 @@ export async function streamResult<T>(stream: BrokerStream): Promise<T> {
 export function serviceCaller(broker: BrokerClient, timeoutMs: number): CallService {
   return async <T>(
     request: FastifyRequest,
-    service: string,
-    command: string,
+    command: CommandName,
     args: object,
     options: { idempotent: boolean },
   ): Promise<T> => {
+    const service = serviceOf(command);
     try {
       const outcome = await broker.call(service, command, args, {
         actor: request.principal ?? null,

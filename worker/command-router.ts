@@ -3,6 +3,7 @@
  * reply: a value, a CommandError's code, `storage_unavailable`, `timeout`, or `internal` (logged).
  */
 
+import type { CommandName } from '../protocol/commands.ts';
 import { CommandError, ErrorCode, type Outcome, type OutcomeError } from '../protocol/outcome.ts';
 import type { Logger } from '../protocol/process/logger.ts';
 import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
@@ -25,7 +26,8 @@ export type Handler = (args: Record<string, unknown>, ctx: CommandContext) => Pr
 export class CommandRouter {
   readonly #handlers = new Map<string, Handler>();
 
-  register(command: string, handler: Handler): this {
+  /** `command` must be in the catalogue (protocol/commands.ts). */
+  register(command: CommandName, handler: Handler): this {
     this.#handlers.set(command, handler);
     return this;
   }

@@ -25,21 +25,14 @@ export function benchRoutes(call: CallService) {
 
     app.post('/v1/bench/echo', { bodyLimit: MAX_ECHO_BYTES }, async (request, reply) => {
       const payload = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const echoed = await call<Uint8Array>(
-        request,
-        'bench',
-        'bench.echo',
-        { payload },
-        { idempotent: true },
-      );
+      const echoed = await call<Uint8Array>(request, 'bench.echo', { payload }, { idempotent: true });
       return reply.type('application/octet-stream').send(Buffer.from(echoed));
     });
 
     app.post<{ Querystring: { mib?: number } }>(
       '/v1/bench/hash',
       { schema: { querystring: hashQuery } },
-      async (request) =>
-        call(request, 'bench', 'bench.hash', { mib: request.query.mib ?? 1 }, { idempotent: true }),
+      async (request) => call(request, 'bench.hash', { mib: request.query.mib ?? 1 }, { idempotent: true }),
     );
   };
 }

@@ -85,8 +85,7 @@ export function eventsRoutes(options: EventsRouteOptions) {
         }
         const prefix = normalizePrefix(request.query.prefix);
         const afterSeq = resumePoint(request.headers['last-event-id'], request.query.lastEventId);
-        const viewOf = () =>
-          options.call<EventView>(request, 'access', 'access.view', { owner }, { idempotent: true });
+        const viewOf = () => options.call<EventView>(request, 'access.view', { owner }, { idempotent: true });
         let view = await viewOf();
         // The view is asked again: a grantee's every second (a revoked grant, or a deleted owner or watcher
         // account, stops its events within a second); the owner's every 5 s (its stream ends with its

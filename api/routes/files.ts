@@ -98,7 +98,7 @@ export function filesRoutes(options: FilesRouteOptions) {
   async function upload(
     request: FilesRequest,
     reply: FastifyReply,
-    command: string,
+    command: 'files.put' | 'files.post',
     args: object,
     replayable: boolean,
   ) {
@@ -108,7 +108,7 @@ export function filesRoutes(options: FilesRouteOptions) {
     }
     const body = new ReplayableBody(request.raw, replayable ? options.replayBytes : 0);
     const openUpload = () =>
-      open(request, 'files', command, {
+      open(request, command, {
         ...args,
         contentType: contentTypeOf(request),
         // The worker reserves the pod's quota for it before the first byte (a guess it checks as bytes come).
@@ -165,7 +165,6 @@ export function filesRoutes(options: FilesRouteOptions) {
         }
         const page = await call<{ items: unknown[]; next: string | null }>(
           request,
-          'files',
           'files.list',
           {
             owner,
@@ -178,13 +177,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         return { path: path === '' ? '/' : `/${path}/`, ...page };
       }
       if (request.query.metadata !== undefined) {
-        const info = await call<FileInfo>(
-          request,
-          'files',
-          'files.info',
-          { owner, path },
-          { idempotent: true },
-        );
+        const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
         setFileHeaders(reply, info);
         if (checkReadConditions(request, 'GET', info)) return reply.code(304).send();
         return reply.send(info);
@@ -197,7 +190,7 @@ export function filesRoutes(options: FilesRouteOptions) {
         conditions: conditionalHeaders(request),
       };
       const started = await startDownload(
-        () => open(request, 'files', 'files.get', args),
+        () => open(request, 'files.get', args),
         3,
         (attempt) => request.log.warn({ attempt }, 'download opened again: its worker was lost'),
       );
@@ -235,16 +228,10 @@ export function filesRoutes(options: FilesRouteOptions) {
       const { owner } = request.params;
       const { path, folder } = target(request);
       if (folder) {
-        await call(request, 'files', 'files.list', { owner, dir: path, limit: 1 }, { idempotent: true });
+        await call(request, 'files.list', { owner, dir: path, limit: 1 }, { idempotent: true });
         return reply.type('application/json').send();
       }
-      const info = await call<FileInfo>(
-        request,
-        'files',
-        'files.info',
-        { owner, path },
-        { idempotent: true },
-      );
+      const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
       setFileHeaders(reply, info);
       setFileBodyHeaders(reply, info, request.query.download !== undefined);
       if (checkReadConditions(request, 'HEAD', info)) return reply.code(304).send();
@@ -291,7 +278,6 @@ export function filesRoutes(options: FilesRouteOptions) {
       const conditions = conditionalHeaders(request);
       const info = await call<FileInfo>(
         request,
-        'files',
         'files.patch',
         { owner: request.params.owner, path, patch: request.body, conditions },
         { idempotent: namesOneVersion(conditions) },
@@ -303,7 +289,6 @@ export function filesRoutes(options: FilesRouteOptions) {
       const path = requireFile(request);
       await call(
         request,
-        'files',
         'files.delete',
         { owner: request.params.owner, path, conditions: conditionalHeaders(request) },
         { idempotent: true },

@@ -33,32 +33,20 @@ export function grantsRoutes(call: CallService) {
       '/v1/users/:owner/grants/:grantee',
       { schema: { params: grantParams, body: { type: 'object' } } },
       async (request) =>
-        call(
-          request,
-          'access',
-          'grants.put',
-          { ...request.params, grant: request.body },
-          { idempotent: true },
-        ),
+        call(request, 'grants.put', { ...request.params, grant: request.body }, { idempotent: true }),
     );
 
     app.get<GrantRequest>(
       '/v1/users/:owner/grants/:grantee',
       { schema: { params: grantParams } },
-      async (request) => call(request, 'access', 'grants.get', request.params, { idempotent: true }),
+      async (request) => call(request, 'grants.get', request.params, { idempotent: true }),
     );
 
     app.get<GrantRequest>(
       '/v1/users/:owner/grants',
       { schema: { params: ownerParams } },
       async (request) => ({
-        grants: await call(
-          request,
-          'access',
-          'grants.list',
-          { owner: request.params.owner },
-          { idempotent: true },
-        ),
+        grants: await call(request, 'grants.list', { owner: request.params.owner }, { idempotent: true }),
       }),
     );
 
@@ -66,7 +54,7 @@ export function grantsRoutes(call: CallService) {
       '/v1/users/:owner/grants/:grantee',
       { schema: { params: grantParams } },
       async (request, reply) => {
-        await call(request, 'access', 'grants.delete', request.params, { idempotent: true });
+        await call(request, 'grants.delete', request.params, { idempotent: true });
         return reply.code(204).send();
       },
     );
@@ -75,7 +63,6 @@ export function grantsRoutes(call: CallService) {
       const limit = limitOf(request.query.limit);
       return call(
         request,
-        'access',
         'audit.list',
         {
           owner: request.params.owner,

@@ -4,14 +4,15 @@
  * the `health.storage` command is answered from the worker's memory, and the broker sends it even when
  * every worker is busy, so readiness reflects the storage, not the load).
  */
+
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { serviceOf } from '../../protocol/commands.ts';
 import type { BrokerClient } from '../broker-client.ts';
 import { sendProblem } from '../problem.ts';
 
 /** Served by every worker (worker/health/health-commands.ts). */
-const HEALTH_SERVICE = 'health';
 
 interface StorageAnswer {
   storage: 'ok' | 'unavailable';
@@ -26,7 +27,7 @@ export function healthRoutes(broker: BrokerClient, registry: Registry, readiness
       const [status, storage] = await Promise.allSettled([
         broker.status(readinessTimeoutMs),
         broker.call(
-          HEALTH_SERVICE,
+          serviceOf('health.storage'),
           'health.storage',
           {},
           { actor: null, requestId: request.id, idempotent: true, timeoutMs: readinessTimeoutMs },

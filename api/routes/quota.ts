@@ -18,7 +18,7 @@ type QuotaRequest = { Params: { username: string } };
 export function quotaRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
     app.get<QuotaRequest>('/v1/users/:username/quota', { schema: { params } }, async (request, reply) => {
-      const usage = await call(request, 'users', 'quota.get', request.params, { idempotent: true });
+      const usage = await call(request, 'quota.get', request.params, { idempotent: true });
       return reply.header('cache-control', 'no-store').send(usage);
     });
 
@@ -28,7 +28,6 @@ export function quotaRoutes(call: CallService) {
       async (request) =>
         call(
           request,
-          'users',
           'quota.put',
           { username: request.params.username, quota: request.body },
           { idempotent: true },
@@ -36,7 +35,7 @@ export function quotaRoutes(call: CallService) {
     );
 
     app.post<QuotaRequest>('/v1/users/:username/quota/recount', { schema: { params } }, async (request) =>
-      call(request, 'users', 'quota.recount', request.params, { idempotent: true }),
+      call(request, 'quota.recount', request.params, { idempotent: true }),
     );
   };
 }

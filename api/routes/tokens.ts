@@ -31,7 +31,6 @@ export function tokensRoutes(call: CallService) {
       async (request, reply) => {
         const issued = await call(
           request,
-          'users',
           'tokens.issue',
           { username: request.params.username, ...(request.body ?? {}) },
           { idempotent: false },
@@ -41,17 +40,11 @@ export function tokensRoutes(call: CallService) {
     );
 
     app.get<Params>('/v1/users/:username/tokens', { schema: { params } }, async (request) => ({
-      tokens: await call(
-        request,
-        'users',
-        'tokens.list',
-        { username: request.params.username },
-        { idempotent: true },
-      ),
+      tokens: await call(request, 'tokens.list', { username: request.params.username }, { idempotent: true }),
     }));
 
     app.delete<Params>('/v1/users/:username/tokens/:id', { schema: { params } }, async (request, reply) => {
-      await call(request, 'users', 'tokens.revoke', request.params, { idempotent: true });
+      await call(request, 'tokens.revoke', request.params, { idempotent: true });
       return reply.code(204).send();
     });
   };

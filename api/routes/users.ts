@@ -90,7 +90,6 @@ export function usersRoutes(call: CallService) {
         const { username } = request.params;
         const result = await call<{ created: boolean; user: UserRecord; token?: string; tokenId?: string }>(
           request,
-          'users',
           'users.put',
           {
             username,
@@ -123,7 +122,7 @@ export function usersRoutes(call: CallService) {
       '/v1/users/:username',
       { schema: { params } },
       async (request, reply) => {
-        const user = await call<UserRecord>(request, 'users', 'users.get', request.params, {
+        const user = await call<UserRecord>(request, 'users.get', request.params, {
           idempotent: true,
         });
         if (noneMatchHits(request.headers['if-none-match'], user.etag)) {
@@ -144,7 +143,6 @@ export function usersRoutes(call: CallService) {
         const { ifMatch } = conditions(request);
         const user = await call<UserRecord>(
           request,
-          'users',
           'users.patch',
           {
             username: request.params.username,
@@ -165,7 +163,6 @@ export function usersRoutes(call: CallService) {
         const { ifMatch } = conditions(request);
         const result = await call<AccountDeletion>(
           request,
-          'users',
           'users.delete',
           { username: request.params.username, ...(ifMatch === undefined ? {} : { ifMatch }) },
           { idempotent: true },
@@ -196,7 +193,6 @@ export function usersRoutes(call: CallService) {
       async (request, reply) => {
         const receipt = await call<ErasureStatus>(
           request,
-          'users',
           'erasure.status',
           { id: request.params.id },
           { idempotent: true },

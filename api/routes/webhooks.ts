@@ -66,7 +66,6 @@ export function webhooksRoutes(call: CallService, enabled: boolean) {
         const { owner, id } = request.params;
         const result = await call<{ created: boolean; webhook: WebhookView }>(
           request,
-          'webhooks',
           'webhooks.put',
           { owner, id, webhook: request.body },
           { idempotent: true },
@@ -80,20 +79,20 @@ export function webhooksRoutes(call: CallService, enabled: boolean) {
       '/v1/users/:owner/webhooks',
       { schema: { params: ownerParams } },
       async (request) =>
-        call(request, 'webhooks', 'webhooks.list', { owner: request.params.owner }, { idempotent: true }),
+        call(request, 'webhooks.list', { owner: request.params.owner }, { idempotent: true }),
     );
 
     app.get<{ Params: HookParams }>(
       '/v1/users/:owner/webhooks/:id',
       { schema: { params: hookParams } },
-      async (request) => call(request, 'webhooks', 'webhooks.get', request.params, { idempotent: true }),
+      async (request) => call(request, 'webhooks.get', request.params, { idempotent: true }),
     );
 
     app.delete<{ Params: HookParams }>(
       '/v1/users/:owner/webhooks/:id',
       { schema: { params: hookParams } },
       async (request, reply: FastifyReply) => {
-        await call(request, 'webhooks', 'webhooks.delete', request.params, { idempotent: true });
+        await call(request, 'webhooks.delete', request.params, { idempotent: true });
         return reply.code(204).send();
       },
     );

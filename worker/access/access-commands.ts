@@ -1,4 +1,7 @@
 /** The `access` service's commands: grants of a pod, and its audit log (owner only). */
+
+import { textArg as text } from '../../protocol/command-args.ts';
+import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { CommandRouter } from '../command-router.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
@@ -6,7 +9,7 @@ import type { AccessService } from './access-service.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { GrantsService } from './grants-service.ts';
 
-export const ACCESS_SERVICE = 'access';
+export const ACCESS_SERVICE = SERVICES.access;
 
 export function registerAccessCommands(
   router: CommandRouter,
@@ -70,10 +73,4 @@ function latest(a: string | undefined, b: string | undefined): string | undefine
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Date.parse(a) >= Date.parse(b) ? a : b;
-}
-
-function text(args: Record<string, unknown>, name: string): string {
-  const value = args[name];
-  if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
-  return value;
 }

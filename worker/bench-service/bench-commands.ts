@@ -3,11 +3,12 @@
  * its payload (the broker hop alone); `bench.hash` burns CPU (worker scaling). The api exposes them only
  * when BENCH_ROUTES is on; the benchmark also calls them straight through the broker.
  */
+import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { CommandRouter } from '../command-router.ts';
 import { hashGenerated } from './hash-work.ts';
 
-export const BENCH_SERVICE = 'bench';
+export const BENCH_SERVICE = SERVICES.bench;
 /** Largest echo payload, in bytes. */
 export const MAX_ECHO_BYTES = 1024 * 1024;
 

@@ -2,7 +2,10 @@
  * The `files` service's commands. Uploads and downloads are streams (see protocol/README.md, "Streams"):
  * the bytes move as data parts under credit-based flow control, so memory per transfer is bounded.
  */
+
 import { pack } from '../../protocol/codec.ts';
+import { textArg as text } from '../../protocol/command-args.ts';
+import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { CONDITIONAL_HEADER_NAMES, type ConditionalHeaders } from '../../protocol/preconditions.ts';
 import type { AccessService } from '../access/access-service.ts';
@@ -13,7 +16,7 @@ import { inboundBody } from '../streams/inbound-body.ts';
 import { sendBody } from '../streams/outbound-body.ts';
 import type { FilesService } from './files-service.ts';
 
-export const FILES_SERVICE = 'files';
+export const FILES_SERVICE = SERVICES.files;
 
 export interface StreamSettings {
   /** Data parts an uploading client may have in flight. */
@@ -134,12 +137,6 @@ export function registerFileCommands(
         return null;
       }),
     );
-}
-
-function text(args: Record<string, unknown>, name: string): string {
-  const value = args[name];
-  if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
-  return value;
 }
 
 function optionalText(args: Record<string, unknown>, name: string): string | undefined {

@@ -3,11 +3,12 @@
  * The broker sends `health` commands to a live worker even when all are at capacity (broker-core.ts),
  * so the api's /readyz reflects the storage, not the load.
  */
+import { SERVICES } from '../../protocol/commands.ts';
 import type { CommandRouter } from '../command-router.ts';
 import type { StorageHealth } from './storage-health.ts';
 
 /** Must match HEALTH_SERVICE in broker/broker-core.ts and the api's /readyz (api/routes/health.ts). */
-export const HEALTH_SERVICE = 'health';
+export const HEALTH_SERVICE = SERVICES.health;
 
 export function registerHealthCommands(router: CommandRouter, storage: StorageHealth): void {
   router.register('health.storage', async () => {

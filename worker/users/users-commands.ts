@@ -4,6 +4,7 @@
  * the admin only (PODSTORE_SIGNUP). Reading someone else's profile answers 404, as for a missing user.
  */
 
+import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { ADMIN_ACTOR } from '../../protocol/tokens.ts';
 import type { TokenService } from '../accounts/token-service.ts';
@@ -12,7 +13,7 @@ import type { ErasureReceipt } from '../erasure/erasure-records.ts';
 import type { ErasureService } from '../erasure/erasure-service.ts';
 import { type AccountKind, matches, type UsersService, type WriteConditions } from './users-service.ts';
 
-export const USERS_SERVICE = 'users';
+export const USERS_SERVICE = SERVICES.users;
 
 export type SignupPolicy = 'open' | 'admin';
 

@@ -1,9 +1,12 @@
 /** The `webhooks` service's commands: argument shapes in, WebhooksService calls out. */
+
+import { textArg as text } from '../../protocol/command-args.ts';
+import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { CommandRouter } from '../command-router.ts';
 import type { WebhooksService } from './webhooks-service.ts';
 
-export const WEBHOOKS_SERVICE = 'webhooks';
+export const WEBHOOKS_SERVICE = SERVICES.webhooks;
 
 export function registerWebhookCommands(router: CommandRouter, webhooks: WebhooksService): void {
   router
@@ -16,12 +19,6 @@ export function registerWebhookCommands(router: CommandRouter, webhooks: Webhook
       await webhooks.delete(ownerOnly(args, ctx.actor), text(args, 'id'));
       return null;
     });
-}
-
-function text(args: Record<string, unknown>, name: string): string {
-  const value = args[name];
-  if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
-  return value;
 }
 
 /** Webhooks belong to the pod's owner: nobody else sees or changes them. */

@@ -1,0 +1,63 @@
+/**
+ * The command catalogue: every command a worker serves, and the service it belongs to. The api calls
+ * commands by these names and the worker registers its handlers by them, so a misspelt or unknown
+ * command, or one called on the wrong service, fails the type check instead of a request. A worker
+ * announces the services it serves (READY); the broker routes a request to a worker of its service.
+ *
+ * Adding a command: a line here, its handler in the service's `*-commands.ts`, and the route that
+ * calls it (CONTRIBUTING.md). Arguments are still checked by each handler (`command-args.ts`).
+ */
+
+export const COMMANDS = {
+  'auth.resolve': 'users',
+  'users.get': 'users',
+  'users.put': 'users',
+  'users.patch': 'users',
+  'users.delete': 'users',
+  'erasure.status': 'users',
+  'tokens.issue': 'users',
+  'tokens.list': 'users',
+  'tokens.revoke': 'users',
+  'quota.get': 'users',
+  'quota.put': 'users',
+  'quota.recount': 'users',
+  'files.get': 'files',
+  'files.info': 'files',
+  'files.put': 'files',
+  'files.post': 'files',
+  'files.patch': 'files',
+  'files.delete': 'files',
+  'files.list': 'files',
+  'grants.get': 'access',
+  'grants.put': 'access',
+  'grants.delete': 'access',
+  'grants.list': 'access',
+  'access.view': 'access',
+  'audit.list': 'access',
+  'webhooks.get': 'webhooks',
+  'webhooks.put': 'webhooks',
+  'webhooks.delete': 'webhooks',
+  'webhooks.list': 'webhooks',
+  'bench.echo': 'bench',
+  'bench.hash': 'bench',
+  'health.storage': 'health',
+} as const;
+
+export type CommandName = keyof typeof COMMANDS;
+export type ServiceName = (typeof COMMANDS)[CommandName];
+
+/** The services, each named once. */
+export const SERVICES = {
+  users: 'users',
+  files: 'files',
+  access: 'access',
+  webhooks: 'webhooks',
+  bench: 'bench',
+  health: 'health',
+} as const satisfies Record<ServiceName, ServiceName>;
+
+export const serviceOf = (command: CommandName): ServiceName => COMMANDS[command];
+
+/** The commands of one service (what a worker that serves it must register). */
+export const commandsOf = (service: ServiceName): CommandName[] =>
+  (Object.keys(COMMANDS) as CommandName[]).filter((command) => COMMANDS[command] === service);
