@@ -21,8 +21,8 @@ import {
   ProtocolError,
 } from '../protocol/frames.ts';
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
-import type { Logger } from '../protocol/process/logger.ts';
-import { SocketWriter } from '../protocol/socket-writer.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { SocketWriter } from '../runtime/socket-writer.ts';
 import { type BrokerLinkMetrics, createBrokerLinkMetrics } from './broker-metrics.ts';
 import { BrokerStream } from './files/broker-stream.ts';
 

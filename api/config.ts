@@ -1,7 +1,7 @@
 /** The api's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { flag, integer, loadConfig, type Setting, text } from '../protocol/process/env.ts';
+import { flag, integer, loadConfig, type Setting, text } from '../runtime/env.ts';
 import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS_PER_IP,

@@ -1,6 +1,6 @@
 /** Api process: configuration in, parts wired, signals handled. */
-import { createLogger } from '../protocol/process/logger.ts';
-import { onShutdown } from '../protocol/process/shutdown.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { onShutdown } from '../runtime/shutdown.ts';
 import { buildApp } from './app.ts';
 import { BrokerClient } from './broker-client.ts';
 import { loadApiConfig } from './config.ts';

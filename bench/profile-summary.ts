@@ -24,7 +24,7 @@ const IDLE = new Set(['(idle)', '(program)']);
 
 /** Everything of a frame's URL up to the project folder or the package it is in. */
 const PROJECT_PREFIX =
-  /^.*?\/(?:node_modules\/|(?=(?:api|broker|worker|protocol|client|bench|deploy|scripts)\/))/;
+  /^.*?\/(?:node_modules\/|(?=(?:api|broker|worker|protocol|runtime|client|bench|deploy|scripts)\/))/;
 
 /** The package a frame belongs to: `fastify`, `api/`, `node:internal`, `(garbage collector)`... */
 export function packageOf(url: string, functionName: string): string {

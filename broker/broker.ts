@@ -6,8 +6,8 @@
 import { Router } from 'zeromq';
 import { unpack } from '../protocol/codec.ts';
 import { decodeClientMessage, decodeWorkerMessage, ProtocolError } from '../protocol/frames.ts';
-import type { Logger } from '../protocol/process/logger.ts';
-import { SocketWriter } from '../protocol/socket-writer.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { SocketWriter } from '../runtime/socket-writer.ts';
 import { BrokerCore, type BrokerSettings } from './broker-core.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import { reasonOf, SendFailureLog } from './send-failures.ts';

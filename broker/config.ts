@@ -1,5 +1,5 @@
 /** The broker's settings, from environment variables. */
-import { integer, loadConfig, text } from '../protocol/process/env.ts';
+import { integer, loadConfig, text } from '../runtime/env.ts';
 
 export const brokerSpec = {
   frontend: text('BROKER_FRONTEND', 'tcp://0.0.0.0:5555', 'Where the broker binds for clients (api, CLI)'),

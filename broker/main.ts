@@ -1,8 +1,8 @@
 /** Broker process: configuration in, parts wired, signals handled. The logic is in broker-core.ts. */
 import { collectDefaultMetrics } from 'prom-client';
-import { createLogger } from '../protocol/process/logger.ts';
-import { serveMetrics } from '../protocol/process/metrics-server.ts';
-import { onShutdown } from '../protocol/process/shutdown.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { serveMetrics } from '../runtime/metrics-server.ts';
+import { onShutdown } from '../runtime/shutdown.ts';
 import { Broker } from './broker.ts';
 import { loadBrokerConfig } from './config.ts';
 import { createBrokerMetrics } from './metrics.ts';

@@ -6,7 +6,7 @@
  * per side and reason every `logEveryMs` (a flood must not turn into a flood of log lines).
  */
 import type { Counter } from 'prom-client';
-import type { Logger } from '../protocol/process/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 
 export type SendFailureReason = 'peer_gone' | 'peer_full' | 'error';
 

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { apiSpec } from '../api/config.ts';
 import { brokerSpec } from '../broker/config.ts';
-import { describeSpec, type Spec } from '../protocol/process/env.ts';
+import { describeSpec, type Spec } from '../runtime/env.ts';
 import { workerSpec } from '../worker/config.ts';
 
 export const CONFIG_DOC_PATH = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));

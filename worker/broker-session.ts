@@ -18,8 +18,8 @@ import {
   type RequestHeader,
 } from '../protocol/frames.ts';
 import { CommandError, ErrorCode } from '../protocol/outcome.ts';
-import type { Logger } from '../protocol/process/logger.ts';
-import { SocketWriter } from '../protocol/socket-writer.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { SocketWriter } from '../runtime/socket-writer.ts';
 import { RequestChannel, StreamAbortedError } from './streams/request-channel.ts';
 
 export interface SessionOptions {

@@ -5,7 +5,7 @@
 
 import type { CommandName } from '../protocol/commands.ts';
 import { CommandError, ErrorCode, type Outcome, type OutcomeError } from '../protocol/outcome.ts';
-import type { Logger } from '../protocol/process/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
 import { BodyTooLargeError } from './streams/inbound-body.ts';
 import { type RequestChannel, StreamAbortedError } from './streams/request-channel.ts';

@@ -1,7 +1,7 @@
 /** The worker's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { flag, integer, loadConfig, oneOf, text } from '../protocol/process/env.ts';
+import { flag, integer, loadConfig, oneOf, text } from '../runtime/env.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {

@@ -6,7 +6,7 @@
 import { decodeCommandBody } from '../protocol/command-body.ts';
 import { DEFAULT_JSON_MAX_DEPTH, jsonDepthRule, valueTooDeep } from '../protocol/json-depth.ts';
 import { ErrorCode, encodeOutcome, type Outcome } from '../protocol/outcome.ts';
-import type { Logger } from '../protocol/process/logger.ts';
+import type { Logger } from '../runtime/logger.ts';
 import type { CommandRouter } from './command-router.ts';
 import type { WorkerMetrics } from './metrics.ts';
 import type { RequestChannel } from './streams/request-channel.ts';

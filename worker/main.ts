@@ -1,8 +1,8 @@
 /** Worker process: configuration in, parts wired, signals handled. */
 import { collectDefaultMetrics } from 'prom-client';
-import { createLogger } from '../protocol/process/logger.ts';
-import { serveMetrics } from '../protocol/process/metrics-server.ts';
-import { onShutdown } from '../protocol/process/shutdown.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { serveMetrics } from '../runtime/metrics-server.ts';
+import { onShutdown } from '../runtime/shutdown.ts';
 import { ACCESS_SERVICE, registerAccessCommands } from './access/access-commands.ts';
 import { AccessService } from './access/access-service.ts';
 import { auditFailureReporter } from './access/audit-failures.ts';

@@ -6,8 +6,8 @@
 
 import { INVALIDATION_KINDS, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
-import { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { NatsLink } from '../../runtime/nats-link.ts';
 import { LiveEvents } from './live-events.ts';
 
 export interface ApiEvents {

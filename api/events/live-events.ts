@@ -12,8 +12,8 @@ import {
   ownerSubjects,
   type SequencedEvent,
 } from '../../protocol/events/event.ts';
-import type { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { NatsLink } from '../../runtime/nats-link.ts';
 
 export interface SubscribeOptions {
   /** Resume after this sequence (the SSE Last-Event-ID); absent: from the next event on. */

@@ -6,7 +6,7 @@
  * Storage is ./data unless MINIO_ENDPOINT is set. Ctrl-C or SIGTERM stops everything gracefully.
  */
 import { parseArgs } from 'node:util';
-import { createLogger } from '../../protocol/process/logger.ts';
+import { createLogger } from '../../runtime/logger.ts';
 import { LocalStack } from './stack.ts';
 
 const { values } = parseArgs({

@@ -3,9 +3,9 @@
  * processes listed in PROXY_UPSTREAMS (`host:port,host:port`). Started by LocalStack when it runs more
  * than one api; SIGTERM lets requests in flight finish for PROXY_GRACE_MS.
  */
-import { integer, loadConfig, text } from '../../protocol/process/env.ts';
-import { createLogger } from '../../protocol/process/logger.ts';
-import { onShutdown } from '../../protocol/process/shutdown.ts';
+import { integer, loadConfig, text } from '../../runtime/env.ts';
+import { createLogger } from '../../runtime/logger.ts';
+import { onShutdown } from '../../runtime/shutdown.ts';
 import { parseUpstreams, startRoundRobinProxy } from './round-robin-proxy.ts';
 
 const proxySpec = {

@@ -5,7 +5,7 @@
  * reconnect, messages may have been missed, so `resync` handlers run: flush everything.
  */
 import { Events, type NatsConnection, type Subscription } from 'nats';
-import type { Logger } from '../process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 
 export const INVALIDATION_KINDS = ['token.revoked', 'grant.changed'] as const;
 export type InvalidationKind = (typeof INVALIDATION_KINDS)[number];

@@ -9,7 +9,7 @@ import { type NatsServer, startNats } from '../../deploy/local/servers.ts';
 import { decodeEvent, EVENTS_STREAM } from '../../protocol/events/event.ts';
 import { type Invalidation, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
-import { NatsLink } from '../../protocol/events/nats-link.ts';
+import { NatsLink } from '../../runtime/nats-link.ts';
 import { JetStreamEventPublisher } from '../../worker/events/jetstream-publisher.ts';
 
 const logger = pino({ level: 'silent' });

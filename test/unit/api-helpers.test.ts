@@ -3,7 +3,7 @@ import { BrokerCallError } from '../../api/broker-client.ts';
 import { noneMatchHits, parseEtagHeader, quoteEtag } from '../../api/etag.ts';
 import { fromBrokerError, fromOutcomeError } from '../../api/problem.ts';
 import { isValidUsername } from '../../protocol/names.ts';
-import { ConfigError, integer, loadConfig, oneOf, text } from '../../protocol/process/env.ts';
+import { ConfigError, integer, loadConfig, oneOf, text } from '../../runtime/env.ts';
 
 describe('usernames', () => {
   it.each(['ab', 'myusername', 'a-b', 'x1', 'a'.repeat(63)])('accepts %s', (name) =>

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { apiSpec } from '../../api/config.ts';
 import { brokerSpec } from '../../broker/config.ts';
-import { describeSpec } from '../../protocol/process/env.ts';
+import { describeSpec } from '../../runtime/env.ts';
 import { CONFIG_DOC_PATH, renderConfigDoc } from '../../scripts/config-doc.ts';
 import { workerSpec } from '../../worker/config.ts';
 

@@ -14,8 +14,8 @@ import { apiSpec } from '../../api/config.ts';
 import { requestIdOf } from '../../api/request-id.ts';
 import { brokerSpec } from '../../broker/config.ts';
 import { freePort } from '../../deploy/local/free-port.ts';
-import { loadConfig, type Spec } from '../../protocol/process/env.ts';
-import { serveMetrics } from '../../protocol/process/metrics-server.ts';
+import { loadConfig, type Spec } from '../../runtime/env.ts';
+import { serveMetrics } from '../../runtime/metrics-server.ts';
 import { workerSpec } from '../../worker/config.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -24,7 +24,7 @@ const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 // ---- the code's side: settings, drain times ----
 
 const specs: Record<string, Spec> = { api: apiSpec, broker: brokerSpec, worker: workerSpec };
-/** Read by every process outside its spec (protocol/process/logger.ts), or set by the image itself. */
+/** Read by every process outside its spec (runtime/logger.ts), or set by the image itself. */
 const PROCESS_ENV = ['LOG_LEVEL', 'LOG_PRETTY', 'NODE_ENV', 'NODE_OPTIONS'];
 const readBy = (process: string) =>
   new Set([...Object.values(specs[process] ?? {}).map((s) => s.env), ...PROCESS_ENV]);

@@ -3,7 +3,7 @@
  * it even if it is finally lost) and counts it in `podstore_worker_audit_writes_owed_total{result}`.
  */
 import type { Counter } from 'prom-client';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { AuditFailureReporter } from './audit-log.ts';
 
 export function auditFailureReporter(logger: Logger, owed: Counter<'result'>): AuditFailureReporter {

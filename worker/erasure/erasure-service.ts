@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Counter, Gauge } from 'prom-client';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { TokenService } from '../accounts/token-service.ts';
 import type { EventPublisher } from '../events/event-publisher.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';

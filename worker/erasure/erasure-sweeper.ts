@@ -5,7 +5,7 @@
  * done longer ago than ERASURE_RECEIPT_TTL_S.
  */
 import type { Gauge } from 'prom-client';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { ErasureRecords } from './erasure-records.ts';
 import type { ErasureService } from './erasure-service.ts';
 

@@ -6,8 +6,8 @@
  */
 import type { NatsConnection } from 'nats';
 import { encodeEvent, eventSubject, type PodEvent } from '../../protocol/events/event.ts';
-import type { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { NatsLink } from '../../runtime/nats-link.ts';
 import { commandScope } from './command-scope.ts';
 import { completeEvent, type EventInput, type EventPublisher } from './event-publisher.ts';
 

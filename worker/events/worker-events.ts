@@ -7,8 +7,8 @@
 import { EVENTS_STREAM, ownerSubjects } from '../../protocol/events/event.ts';
 import { type InvalidationKind, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
-import { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { NatsLink } from '../../runtime/nats-link.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { IncarnationReader, PodWriteGuard } from '../users/incarnation.ts';

@@ -4,7 +4,7 @@
  * (removing a removed blob is a no-op); each worker runs one sweep at a time.
  */
 import type { Counter } from 'prom-client';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { BlobIntents } from './blob-intents.ts';
 
 export class BlobSweeper {

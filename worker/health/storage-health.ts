@@ -5,7 +5,7 @@
  * cheap and instant. State changes are logged and exported as a gauge.
  */
 import type { Gauge } from 'prom-client';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 
 export interface StorageState {

@@ -14,7 +14,7 @@
  */
 import type { Counter } from 'prom-client';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
 import { digesting } from './body-digest.ts';

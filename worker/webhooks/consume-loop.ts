@@ -4,8 +4,8 @@
  * re-pulls after reconnecting; a lost consumer is looked up again), and stops cleanly.
  */
 import type { ConsumerMessages, JsMsg } from 'nats';
-import type { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { NatsLink } from '../../runtime/nats-link.ts';
 
 export interface ConsumeLoopOptions {
   stream: string;

@@ -6,9 +6,9 @@
  * Every attempt's outcome is recorded for the owner to see.
  */
 import type { JsMsg } from 'nats';
-import type { NatsLink } from '../../protocol/events/nats-link.ts';
 import type { DeliveryOutcome } from '../../protocol/events/webhook.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { NatsLink } from '../../runtime/nats-link.ts';
 import { ConsumeLoop } from './consume-loop.ts';
 import { postWebhook } from './post-webhook.ts';
 import { retryDelayMs } from './retry-delay.ts';

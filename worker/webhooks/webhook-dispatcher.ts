@@ -5,8 +5,8 @@
  */
 import type { JsMsg } from 'nats';
 import { decodeEvent, EVENTS_STREAM } from '../../protocol/events/event.ts';
-import type { NatsLink } from '../../protocol/events/nats-link.ts';
-import type { Logger } from '../../protocol/process/logger.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import type { NatsLink } from '../../runtime/nats-link.ts';
 import { ConsumeLoop } from './consume-loop.ts';
 import { type DeliveryJob, DISPATCH_CONSUMER, deliverySubject } from './webhook-streams.ts';
 import type { WebhooksService } from './webhooks-service.ts';

@@ -4,7 +4,7 @@
  * state once, and runs `onConnect` (e.g. creating streams) after every connect and reconnect.
  */
 import { connect, Events, type NatsConnection } from 'nats';
-import type { Logger } from '../process/logger.ts';
+import type { Logger } from './logger.ts';
 
 export interface NatsLinkOptions {
   url: string;
