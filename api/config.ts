@@ -1,7 +1,7 @@
 /** The api's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
-import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { flag, integer, loadConfig, type Setting, text } from '../runtime/env.ts';
+import { integer, loadConfig, type Setting, text } from '../runtime/env.ts';
+import { sharedSettings } from '../runtime/shared-settings.ts';
 import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_MAX_CONNECTIONS_PER_IP,
@@ -21,14 +21,8 @@ export const apiSpec = {
     10,
     60_000,
   ),
-  heartbeatMs: integer(
-    'HEARTBEAT_INTERVAL_MS',
-    1000,
-    'Heartbeat interval between broker and workers',
-    50,
-    60_000,
-  ),
-  liveness: integer('HEARTBEAT_LIVENESS', 3, 'Missed heartbeats before a peer is taken for dead', 1, 100),
+  heartbeatMs: sharedSettings.heartbeatMs,
+  liveness: sharedSettings.liveness,
   highWaterMark: integer(
     'API_HWM',
     10_000,
@@ -43,21 +37,9 @@ export const apiSpec = {
     1000,
     86_400_000,
   ),
-  maxFileBytes: integer(
-    'MAX_FILE_BYTES',
-    DEFAULT_MAX_FILE_BYTES,
-    'Largest file accepted, in bytes',
-    0,
-    5 * 1024 ** 4,
-  ),
-  window: integer('STREAM_WINDOW', 16, 'Data parts of a stream in flight at once (credit window)', 1, 1024),
-  chunkBytes: integer(
-    'STREAM_CHUNK_BYTES',
-    256 * 1024,
-    'Largest data part of a stream',
-    4096,
-    16 * 1024 * 1024,
-  ),
+  maxFileBytes: sharedSettings.maxFileBytes,
+  window: sharedSettings.streamWindow,
+  chunkBytes: sharedSettings.chunkBytes,
   replayBytes: integer(
     'UPLOAD_REPLAY_BYTES',
     1_048_576,
@@ -77,16 +59,10 @@ export const apiSpec = {
     0,
     1000,
   ),
-  streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
+  streamIdleMs: sharedSettings.streamIdleMs,
   graceMs: integer('API_GRACE_MS', 10_000, 'How long SIGTERM waits for in-flight requests', 0, 600_000),
-  natsUrl: text('NATS_URL', '', 'NATS server URL, e.g. nats://nats:4222 (empty: events off)'),
-  eventsMaxAgeS: integer(
-    'EVENTS_MAX_AGE_S',
-    604_800,
-    'How long the event stream keeps events, in seconds (JetStream max age)',
-    60,
-    31_536_000,
-  ),
+  natsUrl: sharedSettings.natsUrl,
+  eventsMaxAgeS: sharedSettings.eventsMaxAgeS,
   sseHeartbeatMs: integer(
     'SSE_HEARTBEAT_MS',
     15_000,
@@ -170,7 +146,7 @@ export const apiSpec = {
     doc: 'Comma list of addresses and CIDR ranges of reverse proxies whose X-Forwarded-For names the client (the right-most entry that is not itself a trusted proxy); empty: trust none',
     parse: parseTrustedProxies,
   } satisfies Setting<TrustedProxies>,
-  benchRoutes: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
+  benchRoutes: sharedSettings.benchRoutes,
 };
 
 export const loadApiConfig = (env = process.env) => loadConfig(apiSpec, env);

@@ -1,17 +1,12 @@
 /** The broker's settings, from environment variables. */
 import { integer, loadConfig, text } from '../runtime/env.ts';
+import { sharedSettings } from '../runtime/shared-settings.ts';
 
 export const brokerSpec = {
   frontend: text('BROKER_FRONTEND', 'tcp://0.0.0.0:5555', 'Where the broker binds for clients (api, CLI)'),
   backend: text('BROKER_BACKEND', 'tcp://0.0.0.0:5556', 'Where the broker binds for workers'),
-  heartbeatMs: integer(
-    'HEARTBEAT_INTERVAL_MS',
-    1000,
-    'Heartbeat interval between broker and workers',
-    50,
-    60_000,
-  ),
-  liveness: integer('HEARTBEAT_LIVENESS', 3, 'Missed heartbeats before a peer is taken for dead', 1, 100),
+  heartbeatMs: sharedSettings.heartbeatMs,
+  liveness: sharedSettings.liveness,
   maxQueuePerService: integer(
     'BROKER_MAX_QUEUE',
     1000,

@@ -1,7 +1,7 @@
 /** The worker's settings, from environment variables. */
 import { DEFAULT_JSON_MAX_DEPTH, JSON_MAX_DEPTH_CEILING } from '../protocol/json-depth.ts';
-import { DEFAULT_MAX_FILE_BYTES } from '../protocol/names.ts';
-import { flag, integer, loadConfig, oneOf, text } from '../runtime/env.ts';
+import { integer, loadConfig, oneOf, text } from '../runtime/env.ts';
+import { sharedSettings } from '../runtime/shared-settings.ts';
 import { parseAllowList } from './webhooks/ssrf-guard.ts';
 
 export const workerSpec = {
@@ -20,14 +20,8 @@ export const workerSpec = {
     1,
     100_000,
   ),
-  heartbeatMs: integer(
-    'HEARTBEAT_INTERVAL_MS',
-    1000,
-    'Heartbeat interval between broker and workers',
-    50,
-    60_000,
-  ),
-  liveness: integer('HEARTBEAT_LIVENESS', 3, 'Missed heartbeats before a peer is taken for dead', 1, 100),
+  heartbeatMs: sharedSettings.heartbeatMs,
+  liveness: sharedSettings.liveness,
   highWaterMark: integer(
     'WORKER_HWM',
     10_000,
@@ -44,28 +38,10 @@ export const workerSpec = {
     65535,
   ),
   metricsHost: text('WORKER_METRICS_HOST', '0.0.0.0', 'Address the worker metrics endpoint binds'),
-  maxFileBytes: integer(
-    'MAX_FILE_BYTES',
-    DEFAULT_MAX_FILE_BYTES,
-    'Largest file accepted, in bytes',
-    0,
-    5 * 1024 ** 4,
-  ),
-  uploadWindow: integer(
-    'STREAM_WINDOW',
-    16,
-    'Data parts of a stream in flight at once (credit window)',
-    1,
-    1024,
-  ),
-  chunkBytes: integer(
-    'STREAM_CHUNK_BYTES',
-    256 * 1024,
-    'Largest data part of a stream',
-    4096,
-    16 * 1024 * 1024,
-  ),
-  benchService: flag('BENCH_ROUTES', false, 'Serve POST /v1/bench/echo and /v1/bench/hash (load tests only)'),
+  maxFileBytes: sharedSettings.maxFileBytes,
+  uploadWindow: sharedSettings.streamWindow,
+  chunkBytes: sharedSettings.chunkBytes,
+  benchService: sharedSettings.benchRoutes,
   blobSweepMs: integer(
     'BLOB_SWEEP_MS',
     300_000,
@@ -87,7 +63,7 @@ export const workerSpec = {
     0,
     1024 * 1024,
   ),
-  streamIdleMs: integer('STREAM_IDLE_MS', 30_000, 'A stream idle for this long is abandoned', 100, 3_600_000),
+  streamIdleMs: sharedSettings.streamIdleMs,
   storageCheckMs: integer(
     'STORAGE_CHECK_MS',
     2000,
@@ -226,14 +202,8 @@ export const workerSpec = {
   minioSecretKey: text('MINIO_SECRET_KEY', 'minioadmin', 'S3 secret key'),
   minioBucket: text('MINIO_BUCKET', 'podstore', 'Bucket holding every pod (created if missing)'),
   minioRegion: text('MINIO_REGION', 'us-east-1', 'S3 region'),
-  natsUrl: text('NATS_URL', '', 'NATS server URL, e.g. nats://nats:4222 (empty: events off)'),
-  eventsMaxAgeS: integer(
-    'EVENTS_MAX_AGE_S',
-    604_800,
-    'How long the event stream keeps events, in seconds (JetStream max age)',
-    60,
-    31_536_000,
-  ),
+  natsUrl: sharedSettings.natsUrl,
+  eventsMaxAgeS: sharedSettings.eventsMaxAgeS,
   webhookAllowHosts: {
     ...text(
       'WEBHOOK_ALLOW_HOSTS',
