@@ -3,6 +3,7 @@
  * carrying the problem+json document the server sent, its stable code, and whether a retry may help.
  */
 import { Readable } from 'node:stream';
+import type { FileInfo } from '../protocol/file-info.ts';
 import { codeOfStatus, isProblemCode, PROBLEM_CODES, type ProblemCode } from '../protocol/problem-types.ts';
 
 export type { ProblemCode } from '../protocol/problem-types.ts';
@@ -385,19 +386,7 @@ const userPath = (username: string) => `/v1/users/${encodeURIComponent(username)
 const filePath = (owner: string, path: string) =>
   `${userPath(owner)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
 
-export interface FileInfo {
-  path: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-  etag: string;
-  author: string | null;
-  createdAt: string;
-  updatedAt: string;
-  tags: string[];
-  description: string;
-  revision: number;
-}
+export type { FileInfo } from '../protocol/file-info.ts';
 
 export interface FolderPage {
   path: string;

@@ -1,22 +1,11 @@
 /** The HTTP headers that describe a pod file (GET, HEAD, PUT, PATCH answers). */
 import type { FastifyReply } from 'fastify';
+import type { FileInfo } from '../../protocol/file-info.ts';
 import { quoteEtag } from '../etag.ts';
 import { FILE_BODY_CSP } from '../security-headers.ts';
 import { contentDisposition } from './content-disposition.ts';
 
-export interface FileInfo {
-  path: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-  etag: string;
-  author: string | null;
-  createdAt: string;
-  updatedAt: string;
-  tags: string[];
-  description: string;
-  revision: number;
-}
+export type { FileInfo } from '../../protocol/file-info.ts';
 
 /** Validators and provenance; Content-Type and Content-Length are set by the caller (they vary with ranges). */
 export function setFileHeaders(reply: FastifyReply, info: FileInfo): FastifyReply {

@@ -14,6 +14,7 @@
  * inline files existed are plain JSON with a blob, and read as they are.)
  */
 import { randomUUID } from 'node:crypto';
+import type { FileInfo } from '../../protocol/file-info.ts';
 
 export interface FileRecord {
   path: string;
@@ -50,11 +51,13 @@ export interface FileRecord {
   deleting?: { id: string; since: string };
 }
 
-/** What a caller sees of a record: everything but the storage details. */
-export type FileInfo = Omit<
-  FileRecord,
-  'blob' | 'deleting' | 'lastModifiedStrong' | 'inline' | 'inlineBytes'
->;
+/** What a caller sees of a record: everything but the storage details (protocol/file-info.ts). */
+export type { FileInfo } from '../../protocol/file-info.ts';
+
+/** The record without its storage details is exactly what a caller sees, no more, no less. */
+type PublicPart = Omit<FileRecord, 'blob' | 'deleting' | 'lastModifiedStrong' | 'inline' | 'inlineBytes'>;
+const _sameShape: [PublicPart, FileInfo] extends [FileInfo, PublicPart] ? true : never = true;
+void _sameShape;
 
 export const filesPrefix = (owner: string) => `users/${owner}/files/`;
 export const fileKey = (owner: string, path: string) => `${filesPrefix(owner)}${path}`;
