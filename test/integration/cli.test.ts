@@ -3,10 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { cliIo } from '../helpers/cli-io.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let dir: string;
@@ -24,20 +24,12 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const capture = () => {
-    const stream = new PassThrough();
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    return { stream, text: () => Buffer.concat(chunks).toString() };
-  };
-  const out = capture();
-  const err = capture();
-  const code = await runCli(['--url', stack.apiUrl, ...(token === '' ? [] : ['--token', token]), ...args], {
-    stdin: new PassThrough().end(),
-    stdout: out.stream,
-    stderr: err.stream,
-  });
-  return { code, out: out.text(), err: err.text() };
+  const io = cliIo();
+  const code = await runCli(
+    ['--url', stack.apiUrl, ...(token === '' ? [] : ['--token', token]), ...args],
+    io.streams,
+  );
+  return { code, out: io.out(), err: io.err() };
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

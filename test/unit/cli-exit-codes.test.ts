@@ -4,9 +4,9 @@
  * error with a hint, nothing sent. The server is a stand-in fetch: this is the CLI's logic only
  * (test/integration/cli-bin.test.ts runs the real command against a real stack).
  */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../client/cli.ts';
+import { cliIo } from '../helpers/cli-io.ts';
 
 const TOKEN = 'pst_unit-test-secret-token';
 
@@ -19,32 +19,21 @@ interface Call {
 type Answer = (call: Call) => Response;
 
 async function run(argv: string[], answer: Answer, env: Record<string, string> = {}) {
-  const capture = () => {
-    const stream = new PassThrough();
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    return { stream, text: () => Buffer.concat(chunks).toString() };
-  };
-  const out = capture();
-  const err = capture();
+  const io = cliIo();
   const calls: Call[] = [];
-  const code = await runCli(
-    argv,
-    { stdin: new PassThrough().end(), stdout: out.stream, stderr: err.stream },
-    {
-      env,
-      fetch: async (input, init) => {
-        const call = {
-          url: String(input),
-          method: init?.method ?? 'GET',
-          authorization: new Headers(init?.headers).get('authorization'),
-        };
-        calls.push(call);
-        return answer(call);
-      },
+  const code = await runCli(argv, io.streams, {
+    env,
+    fetch: async (input, init) => {
+      const call = {
+        url: String(input),
+        method: init?.method ?? 'GET',
+        authorization: new Headers(init?.headers).get('authorization'),
+      };
+      calls.push(call);
+      return answer(call);
     },
-  );
-  return { code, out: out.text(), err: err.text(), calls };
+  });
+  return { code, out: io.out(), err: io.err(), calls };
 }
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>

@@ -1,32 +1,21 @@
 /** `podstore --help` and `podstore <command> --help`: every command has its usage, on stdout, exit 0. */
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, GROUPS } from '../../client/cli/catalogue.ts';
 import { usageLine } from '../../client/cli/command.ts';
 import { runCli } from '../../client/cli.ts';
+import { cliIo } from '../helpers/cli-io.ts';
 
 async function run(argv: string[]) {
-  const capture = () => {
-    const stream = new PassThrough();
-    const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
-    return { stream, text: () => Buffer.concat(chunks).toString() };
-  };
-  const out = capture();
-  const err = capture();
+  const io = cliIo();
   const fetched: string[] = [];
-  const code = await runCli(
-    argv,
-    { stdin: new PassThrough().end(), stdout: out.stream, stderr: err.stream },
-    {
-      env: {},
-      fetch: async (input) => {
-        fetched.push(String(input));
-        throw new Error('help must not call the server');
-      },
+  const code = await runCli(argv, io.streams, {
+    env: {},
+    fetch: async (input) => {
+      fetched.push(String(input));
+      throw new Error('help must not call the server');
     },
-  );
-  return { code, out: out.text(), err: err.text(), fetched };
+  });
+  return { code, out: io.out(), err: io.err(), fetched };
 }
 
 describe('CLI help', () => {

@@ -16,27 +16,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FileInfo } from '../../protocol/file-info.ts';
 
-export interface FileRecord {
-  path: string;
-  size: number;
-  contentType: string;
-  /** Hex SHA-256 of the bytes. */
-  sha256: string;
-  /** The HTTP entity tag (bare): changes with every write of the bytes or the metadata. */
-  etag: string;
-  /** Who wrote the bytes (the authenticated principal; null in records written before accounts existed). */
-  author: string | null;
-  createdAt: string;
-  updatedAt: string;
+/** What a caller sees (protocol/file-info.ts), plus how the file is stored. */
+export interface FileRecord extends FileInfo {
   /**
    * Whether Last-Modified (updatedAt at whole seconds) is a strong validator: no earlier version had
    * the same second. Absent in records of earlier versions: taken as weak.
    */
   lastModifiedStrong?: boolean;
-  tags: string[];
-  description: string;
-  /** Increases on every write. */
-  revision: number;
   /** The key of the bytes, for a file that is not inline. */
   blob?: string;
   /** Marks an inline file in the JSON; its bytes follow the JSON in the same document. */
@@ -51,13 +37,7 @@ export interface FileRecord {
   deleting?: { id: string; since: string };
 }
 
-/** What a caller sees of a record: everything but the storage details (protocol/file-info.ts). */
 export type { FileInfo } from '../../protocol/file-info.ts';
-
-/** The record without its storage details is exactly what a caller sees, no more, no less. */
-type PublicPart = Omit<FileRecord, 'blob' | 'deleting' | 'lastModifiedStrong' | 'inline' | 'inlineBytes'>;
-const _sameShape: [PublicPart, FileInfo] extends [FileInfo, PublicPart] ? true : never = true;
-void _sameShape;
 
 export const filesPrefix = (owner: string) => `users/${owner}/files/`;
 export const fileKey = (owner: string, path: string) => `${filesPrefix(owner)}${path}`;
