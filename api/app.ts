@@ -62,6 +62,8 @@ export interface AppOptions extends HttpContractOptions {
   maxFileBytes: number;
   window: number;
   chunkBytes: number;
+  /** DOWNLOAD_REOPEN_ATTEMPTS: how often a download whose worker died mid-stream is reopened on another. */
+  downloadReopens?: number;
   /** Upload bodies up to this size can be sent again when their worker dies (UPLOAD_REPLAY_BYTES). */
   replayBytes: number;
   readinessTimeoutMs: number;
