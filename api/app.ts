@@ -31,6 +31,7 @@ import { grantsRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { tokensRoutes } from './routes/tokens.ts';
+import { uploadsRoutes } from './routes/uploads.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 import { clientAddressOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
@@ -209,6 +210,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.benchRoutes) await app.register(benchRoutes(call));
   await app.register(
     filesRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
+  );
+  await app.register(
+    uploadsRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
   );
   return app;
 }

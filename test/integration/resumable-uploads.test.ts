@@ -1,0 +1,250 @@
+/**
+ * Resumable uploads (tus 1.0) against the real stack and real MinIO: tus-js-client, a third-party
+ * client, unchanged; the protocol's answers for bad requests; who may touch an upload (its creator
+ * only, within what the pod's owner granted); expiry; and a 1 GiB upload whose connection is cut three
+ * times and whose worker is SIGKILLed, completed byte for byte.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Client as MinioClient } from 'minio';
+import * as tus from 'tus-js-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minioEnv } from '../../deploy/local/servers.ts';
+import type { LocalStack } from '../../deploy/local/stack.ts';
+import { bearer, signUp } from '../helpers/accounts.ts';
+import {
+  type ChaosMinio,
+  killWorker,
+  liveWorkers,
+  metric,
+  startChaosMinio,
+  startChaosStack,
+  waitFor,
+  workerMetricsUrl,
+} from '../helpers/chaos.ts';
+import { type CuttingProxy, startCuttingProxy } from '../helpers/cutting-proxy.ts';
+
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+const TUS = { 'tus-resumable': '1.0.0' };
+
+let minio: ChaosMinio;
+
+beforeAll(async () => {
+  minio = await startChaosMinio();
+}, 60_000);
+
+afterAll(async () => {
+  await minio?.stop();
+});
+
+/** Uploads `body` with tus-js-client; resolves to the upload URL once it reports success. */
+function tusUpload(
+  endpoint: string,
+  token: string,
+  body: Buffer | Readable,
+  options: { size: number; path: string; chunkSize?: number; filetype?: string },
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const upload = new tus.Upload(body, {
+      endpoint,
+      headers: bearer(token),
+      metadata: { path: options.path, filetype: options.filetype ?? 'application/octet-stream' },
+      uploadSize: options.size,
+      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
+      retryDelays: [0, 250, 500, 1000, 2000, 2000, 4000, 4000],
+      removeFingerprintOnSuccess: true,
+      onError: reject,
+      onSuccess: () => resolve(upload.url as string),
+    });
+    upload.start();
+  });
+}
+
+describe('tus uploads', () => {
+  let stack: LocalStack;
+  let base: string;
+  const tokens: Record<string, string> = {};
+  const uploads = (owner: string) => `${base}/v1/users/${owner}/uploads/`;
+
+  beforeAll(async () => {
+    stack = await startChaosStack({
+      workers: 2,
+      env: { ...minioEnv(minio, 'tus-basics'), UPLOAD_SEGMENT_BYTES: String(MiB), UPLOADS_PER_CALLER: '3' },
+    });
+    base = stack.apiUrl;
+    for (const name of ['patient', 'hospital', 'stranger']) tokens[name] = await signUp(base, name);
+    const grant = await fetch(`${base}/v1/users/patient/grants/hospital`, {
+      method: 'PUT',
+      headers: { ...bearer(tokens.patient as string), 'content-type': 'application/json' },
+      body: JSON.stringify({ modes: ['append'], scope: '/medical/' }),
+    });
+    expect(grant.status).toBeLessThan(300);
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.stop('SIGKILL');
+  });
+
+  const create = (
+    owner: string,
+    token: string,
+    length: number,
+    path: string,
+    extra: Record<string, string> = {},
+  ) =>
+    fetch(uploads(owner), {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...bearer(token),
+        'upload-length': String(length),
+        'upload-metadata': `path ${b64(path)},filetype ${b64('text/plain')}`,
+        ...extra,
+      },
+    });
+  const patch = (
+    url: string,
+    token: string,
+    offset: number,
+    body: Buffer,
+    extra: Record<string, string> = {},
+  ) =>
+    fetch(url, {
+      method: 'PATCH',
+      headers: {
+        ...TUS,
+        ...bearer(token),
+        'upload-offset': String(offset),
+        'content-type': 'application/offset+octet-stream',
+        ...extra,
+      },
+      body,
+    });
+  const head = (url: string, token: string) =>
+    fetch(url, { method: 'HEAD', headers: { ...TUS, ...bearer(token) } });
+  const read = (owner: string, path: string, token: string) =>
+    fetch(`${base}/v1/users/${owner}/files/${path}`, { headers: bearer(token) });
+
+  it('says what it serves on OPTIONS, without a token', async () => {
+    const res = await fetch(uploads('patient'), { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('tus-resumable')).toBe('1.0.0');
+    expect(res.headers.get('tus-version')).toBe('1.0.0');
+    expect(res.headers.get('tus-extension')?.split(',')).toEqual(
+      expect.arrayContaining(['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum']),
+    );
+    expect(Number(res.headers.get('tus-max-size'))).toBeGreaterThan(0);
+  });
+
+  it('takes a file from tus-js-client, in several PATCHes, and serves it as a file', async () => {
+    const body = randomBytes(5 * MiB + 123);
+    const url = await tusUpload(uploads('patient'), tokens.patient as string, body, {
+      size: body.length,
+      path: '/scans/knee.bin',
+      chunkSize: 2 * MiB,
+    });
+    expect(url).toMatch(/\/v1\/users\/patient\/uploads\/[0-9a-f-]{36}$/);
+    const got = await read('patient', 'scans/knee.bin', tokens.patient as string);
+    expect(got.status).toBe(200);
+    expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(body));
+    const done = await head(url, tokens.patient as string);
+    expect([done.status, done.headers.get('upload-offset'), done.headers.get('content-location')]).toEqual([
+      200,
+      String(body.length),
+      '/v1/users/patient/files/scans/knee.bin',
+    ]);
+  });
+
+  it('answers the protocol: 412 for another version, 409 at the wrong offset, 415, 460 for a bad checksum', async () => {
+    const wrongVersion = await fetch(uploads('patient'), {
+      method: 'POST',
+      headers: { ...bearer(tokens.patient as string), 'tus-resumable': '0.2.2', 'upload-length': '3' },
+    });
+    expect([wrongVersion.status, wrongVersion.headers.get('tus-version')]).toEqual([412, '1.0.0']);
+    const created = await create('patient', tokens.patient as string, 6, 'notes/a.txt');
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get('location') as string, base).href;
+    expect((await patch(url, tokens.patient as string, 3, Buffer.from('def'))).status).toBe(409);
+    const untyped = await fetch(url, {
+      method: 'PATCH',
+      headers: {
+        ...TUS,
+        ...bearer(tokens.patient as string),
+        'upload-offset': '0',
+        'content-type': 'text/plain',
+      },
+      body: 'abc',
+    });
+    expect(untyped.status).toBe(415);
+    const bad = await patch(url, tokens.patient as string, 0, Buffer.from('abc'), {
+      'upload-checksum': `sha1 ${createHash('sha1').update('xyz').digest('base64')}`,
+    });
+    expect(bad.status).toBe(460);
+    expect((await head(url, tokens.patient as string)).headers.get('upload-offset')).toBe('0');
+    const good = await patch(url, tokens.patient as string, 0, Buffer.from('abc'), {
+      'upload-checksum': `sha1 ${createHash('sha1').update('abc').digest('base64')}`,
+    });
+    expect([good.status, good.headers.get('upload-offset')]).toEqual([204, '3']);
+    expect((await patch(url, tokens.patient as string, 3, Buffer.from('defg'))).status).toBe(413);
+    const last = await patch(url, tokens.patient as string, 3, Buffer.from('def'));
+    expect([last.status, last.headers.get('upload-offset')]).toEqual([204, '6']);
+    expect(await (await read('patient', 'notes/a.txt', tokens.patient as string)).text()).toBe('abcdef');
+    expect((await create('patient', tokens.patient as string, 3, '../x')).status).toBe(400);
+    expect(
+      (await create('patient', tokens.patient as string, 3, 'x', { 'upload-length': 'lots' })).status,
+    ).toBe(400);
+  });
+
+  it('lets only its creator near an upload: anyone else, granted or not, gets 404', async () => {
+    const created = await create('patient', tokens.hospital as string, 4, 'medical/lab.txt');
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get('location') as string, base).href;
+    for (const who of ['patient', 'stranger']) {
+      expect((await head(url, tokens[who] as string)).status).toBe(404);
+      expect((await patch(url, tokens[who] as string, 0, Buffer.from('evil'))).status).toBe(404);
+      const del = await fetch(url, {
+        method: 'DELETE',
+        headers: { ...TUS, ...bearer(tokens[who] as string) },
+      });
+      expect(del.status).toBe(404);
+    }
+    expect((await head(url, tokens.hospital as string)).headers.get('upload-offset')).toBe('0');
+  });
+
+  it('writes what a PUT may write: an append grantee adds a sealed result, and may not replace it', async () => {
+    const created = await create('patient', tokens.hospital as string, 11, 'medical/result.txt');
+    const url = new URL(created.headers.get('location') as string, base).href;
+    expect((await patch(url, tokens.hospital as string, 0, Buffer.from('HbA1c 5.4 %'))).status).toBe(204);
+    const file = await read('patient', 'medical/result.txt', tokens.patient as string);
+    expect([file.status, file.headers.get('x-podstore-author'), await file.text()]).toEqual([
+      200,
+      'hospital',
+      'HbA1c 5.4 %',
+    ]);
+    // The hospital may not replace it, the patient may not alter it, a stranger may not start one.
+    expect((await create('patient', tokens.hospital as string, 3, 'medical/result.txt')).status).toBe(403);
+    expect((await create('patient', tokens.patient as string, 3, 'medical/result.txt')).status).toBe(403);
+    expect([403, 404]).toContain((await create('patient', tokens.stranger as string, 3, 'x.txt')).status);
+    expect((await create('patient', tokens.hospital as string, 3, 'elsewhere.txt')).status).toBe(403);
+  });
+
+  it('drops an upload on DELETE, and limits the unfinished uploads of one caller in one pod', async () => {
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await create('stranger', tokens.stranger as string, 10, `limit/${i}.txt`);
+      if (res.status === 201) made.push(new URL(res.headers.get('location') as string, base).href);
+    }
+    const over = await create('stranger', tokens.stranger as string, 10, 'limit/over.txt');
+    expect(over.status).toBe(409);
+    const url = made[0] as string;
+    const del = await fetch(url, {
+      method: 'DELETE',
+      headers: { ...TUS, ...bearer(tokens.stranger as string) },
+    });
+    expect(del.status).toBe(204);
+    expect((await head(url, tokens.stranger as string)).status).toBe(404);
+    expect((await create('stranger', tokens.stranger as string, 10, 'limit/again.txt')).status).toBe(201);
+  });
+});
