@@ -60,7 +60,7 @@ export const workerSpec = {
     'UPLOAD_EXPIRY_S',
     86_400,
     'A resumable upload must be complete this long after its creation; then it and its bytes are removed',
-    60,
+    1,
     30 * 86_400,
   ),
   uploadSegmentBytes: integer(

@@ -5,7 +5,7 @@
  * times and whose worker is SIGKILLed, completed byte for byte.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Client as MinioClient } from 'minio';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,4 +247,152 @@ describe('tus uploads', () => {
     expect((await head(url, tokens.stranger as string)).status).toBe(404);
     expect((await create('stranger', tokens.stranger as string, 10, 'limit/again.txt')).status).toBe(201);
   });
+});
+
+describe('tus uploads that expire', () => {
+  let stack: LocalStack;
+  let base: string;
+  let token: string;
+  const bucket = 'tus-expiry';
+
+  beforeAll(async () => {
+    stack = await startChaosStack({
+      workers: 1,
+      env: {
+        ...minioEnv(minio, bucket),
+        UPLOAD_EXPIRY_S: '2',
+        UPLOAD_SWEEP_MS: '300',
+        UPLOAD_SEGMENT_BYTES: '65536',
+      },
+    });
+    base = stack.apiUrl;
+    token = await signUp(base, 'forgetful');
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.stop('SIGKILL');
+  });
+
+  it('removes an abandoned upload and every byte of it once it expires', async () => {
+    const created = await fetch(`${base}/v1/users/forgetful/uploads/`, {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        ...bearer(token),
+        'upload-length': String(MiB),
+        'upload-metadata': `path ${b64('half.bin')}`,
+        'content-type': 'application/offset+octet-stream',
+      },
+      body: randomBytes(300 * 1024),
+    });
+    expect([created.status, created.headers.get('upload-offset')]).toEqual([201, String(300 * 1024)]);
+    const expires = Date.parse(created.headers.get('upload-expires') as string);
+    expect(expires).toBeGreaterThan(Date.now() - 1000);
+    const url = new URL(created.headers.get('location') as string, base).href;
+    const s3 = new MinioClient({
+      endPoint: '127.0.0.1',
+      port: Number(new URL(minio.endpoint).port),
+      useSSL: false,
+      accessKey: minio.accessKey,
+      secretKey: minio.secretKey,
+    });
+    const keys = async (prefix: string) => {
+      const out: string[] = [];
+      for await (const item of s3.listObjectsV2(bucket, prefix, true)) if (item.name) out.push(item.name);
+      return out;
+    };
+    expect((await keys('users/forgetful/uploads/')).length).toBeGreaterThan(1);
+    await waitFor('the expired upload swept', async () =>
+      (await keys('users/forgetful/uploads/')).length === 0 && (await keys('upload-expiries/')).length === 0
+        ? true
+        : undefined,
+    );
+    const gone = await fetch(url, { method: 'HEAD', headers: { ...TUS, ...bearer(token) } });
+    expect(gone.status).toBe(404);
+    expect(await metric(workerMetricsUrl(stack, 0), 'podstore_worker_expired_uploads_removed_total')).toBe(1);
+  }, 60_000);
+});
+
+describe('a 1 GiB tus upload through a network that drops, with a worker killed', () => {
+  let stack: LocalStack;
+  let proxy: CuttingProxy;
+  let token: string;
+  const SIZE = 1024 * MiB;
+
+  beforeAll(async () => {
+    stack = await startChaosStack({
+      workers: 3,
+      spareWorkers: 2,
+      env: { ...minioEnv(minio, 'tus-chaos') },
+    });
+    token = await signUp(stack.apiUrl, 'scanner');
+    proxy = await startCuttingProxy(new URL(stack.apiUrl), [150 * MiB, 420 * MiB, 760 * MiB]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+    await stack?.stop('SIGKILL');
+  });
+
+  /** SIZE bytes: a random MiB, each copy stamped with its index, hashed as it is made. */
+  function source(): { stream: Readable; sha256: () => string } {
+    const block = randomBytes(MiB);
+    const hash = createHash('sha256');
+    let index = 0;
+    const stream = new Readable({
+      read() {
+        if (index * MiB >= SIZE) {
+          this.push(null);
+          return;
+        }
+        const chunk = Buffer.from(block);
+        chunk.writeUInt32BE(index++, 0);
+        hash.update(chunk);
+        this.push(chunk);
+      },
+    });
+    return { stream, sha256: () => hash.digest('hex') };
+  }
+
+  it('completes with the right sha256 after three cuts and a SIGKILLed worker', async () => {
+    const { stream, sha256: expected } = source();
+    let killed: number | undefined;
+    const killer = setInterval(() => {
+      if (killed !== undefined || proxy.bytes < 560 * MiB) return;
+      killed = -1;
+      void (async () => {
+        for (const i of liveWorkers(stack)) {
+          if ((await metric(workerMetricsUrl(stack, i), 'podstore_worker_streams_in_flight')) > 0) {
+            killed = i;
+            await killWorker(stack, i);
+            stack.addWorker();
+            return;
+          }
+        }
+        killed = undefined; // between two PATCHes: try again
+      })();
+    }, 100);
+    try {
+      await tusUpload(`${proxy.url}/v1/users/scanner/uploads/`, token, stream, {
+        size: SIZE,
+        path: 'scans/mri.bin',
+        chunkSize: 64 * MiB,
+      });
+    } finally {
+      clearInterval(killer);
+    }
+    expect(proxy.cuts).toBe(3);
+    expect(killed).toBeGreaterThanOrEqual(0);
+    const got = await fetch(`${stack.apiUrl}/v1/users/scanner/files/scans/mri.bin`, {
+      headers: bearer(token),
+    });
+    expect(got.status).toBe(200);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of got.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    expect({ bytes, sha256: hash.digest('hex') }).toEqual({ bytes: SIZE, sha256: expected() });
+  }, 300_000);
 });
