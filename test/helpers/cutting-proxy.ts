@@ -6,6 +6,10 @@ import net from 'node:net';
 
 export interface CuttingProxy {
   url: string;
+  /** From now on, bytes from clients past `bytes` in all are held back (the upload stalls). */
+  holdAfter(bytes: number): void;
+  /** Passes everything again. */
+  release(): void;
   /** Connections cut so far. */
   readonly cuts: number;
   /** Bytes from clients so far. */
@@ -17,6 +21,7 @@ export async function startCuttingProxy(target: URL, cutAtBytes: number[]): Prom
   const marks = [...cutAtBytes].sort((a, b) => a - b);
   let bytes = 0;
   let cuts = 0;
+  let holdAt = Number.POSITIVE_INFINITY;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
@@ -33,6 +38,11 @@ export async function startCuttingProxy(target: URL, cutAtBytes: number[]): Prom
         drop();
         return;
       }
+      if (bytes > holdAt) {
+        bytes -= chunk.length; // held back: never forwarded
+        client.pause();
+        return;
+      }
       if (!upstream.write(chunk)) client.pause();
     });
     upstream.on('drain', () => client.resume());
@@ -47,6 +57,12 @@ export async function startCuttingProxy(target: URL, cutAtBytes: number[]): Prom
   const { port } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    holdAfter(at: number) {
+      holdAt = at;
+    },
+    release() {
+      holdAt = Number.POSITIVE_INFINITY;
+    },
     get cuts() {
       return cuts;
     },

@@ -4,8 +4,14 @@
  * only, within what the pod's owner granted); expiry; and a 1 GiB upload whose connection is cut three
  * times and whose worker is SIGKILLed, completed byte for byte.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { Client as MinioClient } from 'minio';
 import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +31,7 @@ import {
 import { type CuttingProxy, startCuttingProxy } from '../helpers/cutting-proxy.ts';
 
 const MiB = 1024 * 1024;
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const TUS = { 'tus-resumable': '1.0.0' };
@@ -229,6 +236,74 @@ describe('tus uploads', () => {
     expect([403, 404]).toContain((await create('patient', tokens.stranger as string, 3, 'x.txt')).status);
     expect((await create('patient', tokens.hospital as string, 3, 'elsewhere.txt')).status).toBe(403);
   });
+
+  it('podstore put goes on where a killed run stopped (the upload kept in its state file)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'podstore-resume-'));
+    const proxy = await startCuttingProxy(new URL(base), []);
+    try {
+      const data = randomBytes(40 * MiB);
+      const local = join(dir, 'scan.bin');
+      await writeFile(local, data);
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        XDG_STATE_HOME: join(dir, 'state'),
+        PODSTORE_URL: proxy.url,
+        PODSTORE_TOKEN: tokens.patient as string,
+      };
+      const put = () =>
+        spawn(
+          process.execPath,
+          ['--import', 'tsx', 'client/main.ts', '--json', 'put', local, 'patient/scans/big.bin'],
+          {
+            cwd: repoRoot,
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+      // The first run stalls after about half the file, and is killed.
+      proxy.holdAfter(20 * MiB);
+      const first = put();
+      await waitFor('half the file sent', async () =>
+        proxy.bytes >= 20 * MiB - 64 * 1024 ? true : undefined,
+      );
+      first.kill('SIGKILL');
+      await once(first, 'close');
+      const state = JSON.parse(
+        await readFile(join(dir, 'state', 'podstore', 'uploads.json'), 'utf8'),
+      ) as Record<string, { uploadUrl: string }>;
+      const [entry] = Object.values(state);
+      const url = new URL(entry?.uploadUrl as string, base).href;
+      const kept = Number((await head(url, tokens.patient as string)).headers.get('upload-offset'));
+      expect(kept).toBeGreaterThan(10 * MiB);
+      expect(kept).toBeLessThan(data.length);
+      // The second run goes on from there: it sends only the rest.
+      proxy.release();
+      const before = proxy.bytes;
+      const second = put();
+      const out: Buffer[] = [];
+      second.stdout?.on('data', (c: Buffer) => out.push(c));
+      const [code] = await once(second, 'close');
+      expect(code).toBe(0);
+      const printed = JSON.parse(Buffer.concat(out).toString()) as {
+        size: number;
+        sha256: string;
+        resumed: boolean;
+      };
+      expect(printed).toMatchObject({ size: data.length, sha256: sha256(data), resumed: true });
+      expect(proxy.bytes - before).toBeLessThan(data.length - kept + MiB);
+      const got = await read('patient', 'scans/big.bin', tokens.patient as string);
+      expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(data));
+      // Done: the state file forgets it.
+      const after = JSON.parse(
+        await readFile(join(dir, 'state', 'podstore', 'uploads.json'), 'utf8'),
+      ) as object;
+      expect(Object.keys(after)).toEqual([]);
+    } finally {
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('drops an upload on DELETE, and limits the unfinished uploads of one caller in one pod', async () => {
     const made: string[] = [];
