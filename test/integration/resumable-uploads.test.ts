@@ -1,8 +1,9 @@
 /**
  * Resumable uploads (tus 1.0) against the real stack and real MinIO: tus-js-client, a third-party
  * client, unchanged; the protocol's answers for bad requests; who may touch an upload (its creator
- * only, within what the pod's owner granted); expiry; and a 1 GiB upload whose connection is cut three
- * times and whose worker is SIGKILLed, completed byte for byte.
+ * only, within what the pod's owner granted); expiry; `podstore put` going on after a killed run; and
+ * a 1 GiB upload whose connection is cut three times and whose worker is SIGKILLed, completed byte for
+ * byte, then downloaded whole although the worker serving it is SIGKILLed mid-way.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -388,10 +389,12 @@ describe('tus uploads that expire', () => {
   }, 60_000);
 });
 
-describe('a 1 GiB tus upload through a network that drops, with a worker killed', () => {
+describe('1 GiB through a network that drops and workers that die', () => {
   let stack: LocalStack;
   let proxy: CuttingProxy;
   let token: string;
+  /** The sha256 of what the upload test sent, once it succeeded. */
+  let uploaded: string | undefined;
   const SIZE = 1024 * MiB;
 
   beforeAll(async () => {
@@ -458,16 +461,34 @@ describe('a 1 GiB tus upload through a network that drops, with a worker killed'
     }
     expect(proxy.cuts).toBe(3);
     expect(killed).toBeGreaterThanOrEqual(0);
+    uploaded = expected();
+  }, 300_000);
+
+  it('serves it back whole although the worker streaming it is SIGKILLed mid-way', async () => {
+    expect(uploaded).toBeDefined();
     const got = await fetch(`${stack.apiUrl}/v1/users/scanner/files/scans/mri.bin`, {
       headers: bearer(token),
     });
     expect(got.status).toBe(200);
     const hash = createHash('sha256');
     let bytes = 0;
+    let killed: number | undefined;
     for await (const chunk of got.body as unknown as AsyncIterable<Uint8Array>) {
       hash.update(chunk);
       bytes += chunk.length;
+      if (killed === undefined && bytes >= 300 * MiB) {
+        // The one worker with a stream in flight is the one serving this download.
+        killed = -1;
+        for (const i of liveWorkers(stack)) {
+          if ((await metric(workerMetricsUrl(stack, i), 'podstore_worker_streams_in_flight')) > 0) {
+            killed = i;
+            await killWorker(stack, i);
+            break;
+          }
+        }
+      }
     }
-    expect({ bytes, sha256: hash.digest('hex') }).toEqual({ bytes: SIZE, sha256: expected() });
+    expect(killed).toBeGreaterThanOrEqual(0);
+    expect({ bytes, sha256: hash.digest('hex') }).toEqual({ bytes: SIZE, sha256: uploaded });
   }, 300_000);
 });
