@@ -238,6 +238,29 @@ describe('tus uploads', () => {
     expect((await create('patient', tokens.hospital as string, 3, 'elsewhere.txt')).status).toBe(403);
   });
 
+  it('takes no more bytes from a grantee whose grant was revoked meanwhile', async () => {
+    const created = await create('patient', tokens.hospital as string, 12, 'medical/late.txt');
+    expect(created.status).toBe(201);
+    const url = new URL(created.headers.get('location') as string, base).href;
+    expect((await patch(url, tokens.hospital as string, 0, Buffer.from('part'))).status).toBe(204);
+    const revoke = await fetch(`${base}/v1/users/patient/grants/hospital`, {
+      method: 'DELETE',
+      headers: bearer(tokens.patient as string),
+    });
+    expect(revoke.status).toBe(204);
+    const refused = await patch(url, tokens.hospital as string, 4, Buffer.from(' two'));
+    expect([403, 404]).toContain(refused.status);
+    expect((await head(url, tokens.hospital as string)).headers.get('upload-offset')).toBe('4');
+    expect((await read('patient', 'medical/late.txt', tokens.patient as string)).status).toBe(404);
+    // Granted again for the tests that follow.
+    const grant = await fetch(`${base}/v1/users/patient/grants/hospital`, {
+      method: 'PUT',
+      headers: { ...bearer(tokens.patient as string), 'content-type': 'application/json' },
+      body: JSON.stringify({ modes: ['append'], scope: '/medical/' }),
+    });
+    expect(grant.status).toBeLessThan(300);
+  });
+
   it('podstore put goes on where a killed run stopped (the upload kept in its state file)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'podstore-resume-'));
     const proxy = await startCuttingProxy(new URL(base), []);

@@ -160,6 +160,9 @@ export class UploadsService {
         ErrorCode.CONFLICT,
         `the upload is at byte ${viewOf(record).offset}, not ${offset}; ask with HEAD and go on from there`,
       );
+    // The caller may have lost the right to write there since (a grant revoked or expired, a file sealed
+    // meanwhile): no more of its bytes are taken then.
+    await this.#planWrite(record);
     const hash = checksum === undefined ? undefined : createHash(checksum.algorithm);
     const pieces = new ByteSegments(body);
     const unrecorded: Segment[] = [];
@@ -244,14 +247,7 @@ export class UploadsService {
   async #complete(record: UploadRecord, last: Segment[]): Promise<UploadRecord> {
     const segments = contiguous([...record.segments, ...last], record.length);
     if (segments === undefined) throw new Error(`upload ${record.id}: its segments do not cover its bytes`);
-    const plan = await this.files.planWrite({
-      owner: record.owner,
-      path: record.path,
-      contentType: record.contentType,
-      author: record.actor,
-      conditions: {},
-      declaredBytes: record.length,
-    });
+    const plan = await this.#planWrite(record);
     const store = this.store;
     async function* bytes() {
       for (const segment of segments ?? []) {
@@ -265,6 +261,18 @@ export class UploadsService {
     await this.#put(doneKey(record.owner, record.actor, record.id), done);
     await this.store.deletePrefix(openUploadPrefix(record.owner, record.actor, record.id));
     return done;
+  }
+
+  /** The write the upload makes, checked as it would be now. */
+  #planWrite(record: UploadRecord) {
+    return this.files.planWrite({
+      owner: record.owner,
+      path: record.path,
+      contentType: record.contentType,
+      author: record.actor,
+      conditions: {},
+      declaredBytes: record.length,
+    });
   }
 
   /** Records stored segments, if nobody else changed the upload meanwhile (else 409). */
