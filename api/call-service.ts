@@ -3,6 +3,7 @@
  * throws the HttpProblem that the worker's or the broker's error maps to.
  */
 import type { FastifyRequest } from 'fastify';
+import type { ArgsOf } from '../protocol/command-args.ts';
 import { type CommandName, serviceOf } from '../protocol/commands.ts';
 import { BrokerCallError, type BrokerClient } from './broker-client.ts';
 import type { BrokerStream } from './files/broker-stream.ts';
@@ -10,15 +11,19 @@ import { callerKeyOf } from './limits/admission.ts';
 import { fromBrokerError, fromOutcomeError } from './problem.ts';
 
 /** Calls a command of the catalogue (protocol/commands.ts); its service follows from its name. */
-export type CallService = <T>(
+export type CallService = <T, C extends CommandName = CommandName>(
   request: FastifyRequest,
-  command: CommandName,
-  args: object,
+  command: C,
+  args: ArgsOf<C>,
   options: { idempotent: boolean },
 ) => Promise<T>;
 
 /** Opens a streamed command (an upload or a download) on behalf of an HTTP request. */
-export type OpenStream = (request: FastifyRequest, command: CommandName, args: object) => BrokerStream;
+export type OpenStream = <C extends CommandName>(
+  request: FastifyRequest,
+  command: C,
+  args: ArgsOf<C>,
+) => BrokerStream;
 
 export function streamOpener(broker: BrokerClient, timeoutMs: number): OpenStream {
   return (request, command, args) =>
@@ -45,10 +50,10 @@ export async function streamResult<T>(stream: BrokerStream): Promise<T> {
 }
 
 export function serviceCaller(broker: BrokerClient, timeoutMs: number): CallService {
-  return async <T>(
+  return async <T, C extends CommandName = CommandName>(
     request: FastifyRequest,
-    command: CommandName,
-    args: object,
+    command: C,
+    args: ArgsOf<C>,
     options: { idempotent: boolean },
   ): Promise<T> => {
     const service = serviceOf(command);

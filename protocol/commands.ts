@@ -4,8 +4,8 @@
  * command, or one called on the wrong service, fails the type check instead of a request. A worker
  * announces the services it serves (READY); the broker routes a request to a worker of its service.
  *
- * Adding a command: a line here, its handler in the service's `*-commands.ts`, and the route that
- * calls it (CONTRIBUTING.md). Arguments are still checked by each handler (`command-args.ts`).
+ * Adding a command: a line here, its arguments in `command-args.ts`, its handler in the service's
+ * `*-commands.ts`, and the route that calls it (CONTRIBUTING.md).
  */
 
 export const COMMANDS = {

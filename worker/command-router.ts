@@ -3,6 +3,7 @@
  * reply: a value, a CommandError's code, `storage_unavailable`, `timeout`, or `internal` (logged).
  */
 
+import { type ArgsOf, checkArgs } from '../protocol/command-args.ts';
 import type { CommandName } from '../protocol/commands.ts';
 import { CommandError, ErrorCode, type Outcome, type OutcomeError } from '../protocol/outcome.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -21,14 +22,20 @@ export interface CommandContext {
   channel: RequestChannel;
 }
 
-export type Handler = (args: Record<string, unknown>, ctx: CommandContext) => Promise<unknown>;
+/** A command's handler: its arguments come checked against the catalogue (protocol/command-args.ts). */
+export type Handler<C extends CommandName = CommandName> = (
+  args: ArgsOf<C>,
+  ctx: CommandContext,
+) => Promise<unknown>;
+
+type CheckedHandler = (args: Record<string, unknown>, ctx: CommandContext) => Promise<unknown>;
 
 export class CommandRouter {
-  readonly #handlers = new Map<string, Handler>();
+  readonly #handlers = new Map<string, CheckedHandler>();
 
-  /** `command` must be in the catalogue (protocol/commands.ts). */
-  register(command: CommandName, handler: Handler): this {
-    this.#handlers.set(command, handler);
+  /** `command` must be in the catalogue (protocol/commands.ts); its arguments are checked before `handler` runs. */
+  register<C extends CommandName>(command: C, handler: Handler<C>): this {
+    this.#handlers.set(command, async (args, ctx) => handler(checkArgs(command, args), ctx));
     return this;
   }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { unpack } from '../../protocol/codec.ts';
+import type { ArgsOf } from '../../protocol/command-args.ts';
 import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
 import { evaluatePreconditions, type Method } from '../../protocol/preconditions.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
@@ -45,6 +46,11 @@ const params = {
   required: ['owner'],
   properties: { owner: { type: 'string', pattern: USERNAME_PATTERN }, '*': { type: 'string' } },
 } as const;
+
+/** A PUT's or POST's arguments but those the upload adds from its headers. */
+type UploadArgs =
+  | Omit<ArgsOf<'files.put'>, 'contentType' | 'declaredBytes'>
+  | Omit<ArgsOf<'files.post'>, 'contentType' | 'declaredBytes'>;
 
 const MERGE_PATCH = 'application/merge-patch+json';
 /** How long a replayed POST waits, in all, for its Idempotency-Key to be let go by a dead worker. */
@@ -102,7 +108,7 @@ export function filesRoutes(options: FilesRouteOptions) {
     request: FilesRequest,
     reply: FastifyReply,
     command: 'files.put' | 'files.post',
-    args: object,
+    args: UploadArgs,
     replayable: boolean,
   ) {
     const declared = Number(request.headers['content-length'] ?? Number.NaN);

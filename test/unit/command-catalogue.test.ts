@@ -6,7 +6,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { COMMAND_ARGS, checkArgs } from '../../protocol/command-args.ts';
 import { COMMANDS, type CommandName, commandsOf, SERVICES, serviceOf } from '../../protocol/commands.ts';
+import { type CommandContext, CommandRouter } from '../../worker/command-router.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -34,5 +36,57 @@ describe('the command catalogue', () => {
       expect(commandsOf(serviceOf(command))).toContain(command);
       expect(command.split('.')).toHaveLength(2);
     }
+  });
+});
+
+describe('command arguments (protocol/command-args.ts)', () => {
+  const ctx = {
+    actor: 'alice',
+    requestId: 'r1',
+    deadline: Date.now() + 60_000,
+    redelivered: false,
+    logger: { warn: () => undefined, error: () => undefined },
+    channel: {},
+  } as unknown as CommandContext;
+  const router = () => {
+    const seen: unknown[] = [];
+    const r = new CommandRouter().register('files.info', async (args) => {
+      seen.push(args);
+      return args.path.length;
+    });
+    return { r, seen };
+  };
+
+  it('declares the arguments of every command in the catalogue', () => {
+    expect(Object.keys(COMMAND_ARGS).sort()).toEqual(Object.keys(COMMANDS).sort());
+  });
+
+  it('refuses a missing or mistyped argument as INVALID naming it, before the handler runs', async () => {
+    const { r, seen } = router();
+    expect(await r.execute('files.info', { owner: 'alice' }, ctx)).toEqual({
+      ok: false,
+      error: { code: 'invalid', detail: 'path is required' },
+    });
+    expect(await r.execute('files.info', { owner: 'alice', path: 7 }, ctx)).toEqual({
+      ok: false,
+      error: { code: 'invalid', detail: 'path must be string' },
+    });
+    expect(seen).toEqual([]);
+  });
+
+  it('passes well-formed arguments through, extra ones included', async () => {
+    const { r, seen } = router();
+    const args = { owner: 'alice', path: 'a/b.txt', from: 'a newer api' };
+    expect(await r.execute('files.info', args, ctx)).toEqual({ ok: true, value: 7 });
+    expect(seen).toEqual([args]);
+  });
+
+  it('checks nested values too (conditions are text)', () => {
+    expect(() => checkArgs('files.get', { owner: 'a', path: 'b', conditions: { ifMatch: 3 } })).toThrow(
+      'conditions.ifMatch must be string',
+    );
+    expect(checkArgs('files.get', { owner: 'a', path: 'b', conditions: { ifMatch: '"x"' } })).toMatchObject({
+      conditions: { ifMatch: '"x"' },
+    });
   });
 });

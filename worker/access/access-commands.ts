@@ -1,6 +1,5 @@
 /** The `access` service's commands: grants of a pod, and its audit log (owner only). */
 
-import { textArg as text } from '../../protocol/command-args.ts';
 import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { CommandRouter } from '../command-router.ts';
@@ -24,7 +23,7 @@ export function registerAccessCommands(
       // What of a pod the caller may watch: all of it (the owner), or the scopes it can read, and since
       // when. Without any, the pod is as good as missing. Events are shown only of the owner's current
       // account (its incarnation), and to a grantee only from when it got the scope and had its account.
-      const owner = text(args, 'owner');
+      const owner = args.owner;
       const missing = new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
       const [holding, account] = await Promise.all([
         access.holding(ctx.actor, owner),
@@ -47,18 +46,16 @@ export function registerAccessCommands(
       return { all: false, scopes: entries.map((e) => e.scope), scopeSince, ...ofOwner };
     })
     .register('grants.put', async (args, ctx) =>
-      grants.put(ctx.actor, text(args, 'owner'), text(args, 'grantee'), args.grant, ctx.requestId),
+      grants.put(ctx.actor, args.owner, args.grantee, args.grant, ctx.requestId),
     )
-    .register('grants.get', async (args, ctx) =>
-      grants.get(ctx.actor, text(args, 'owner'), text(args, 'grantee')),
-    )
-    .register('grants.list', async (args, ctx) => grants.list(ctx.actor, text(args, 'owner')))
+    .register('grants.get', async (args, ctx) => grants.get(ctx.actor, args.owner, args.grantee))
+    .register('grants.list', async (args, ctx) => grants.list(ctx.actor, args.owner))
     .register('grants.delete', async (args, ctx) => {
-      await grants.revoke(ctx.actor, text(args, 'owner'), text(args, 'grantee'), ctx.requestId);
+      await grants.revoke(ctx.actor, args.owner, args.grantee, ctx.requestId);
       return null;
     })
     .register('audit.list', async (args, ctx) => {
-      const owner = text(args, 'owner');
+      const owner = args.owner;
       if (ctx.actor !== owner)
         throw new CommandError(ErrorCode.FORBIDDEN, 'only the owner reads the audit log of a pod');
       return audit.list(owner, {

@@ -4,10 +4,8 @@
  */
 
 import { pack } from '../../protocol/codec.ts';
-import { textArg as text } from '../../protocol/command-args.ts';
 import { SERVICES } from '../../protocol/commands.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import { CONDITIONAL_HEADER_NAMES, type ConditionalHeaders } from '../../protocol/preconditions.ts';
 import type { AccessService } from '../access/access-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
 import type { IdempotencyGuard } from '../idempotency/idempotency-guard.ts';
@@ -45,41 +43,33 @@ export function registerFileCommands(
   /** Runs a command, recorded in the owner's audit log when someone else asks. */
   const audited = <T>(
     action: string,
-    args: Record<string, unknown>,
+    args: { owner: string; path?: string; dir?: string },
     ctx: CommandContext,
     work: () => Promise<T>,
-  ) =>
-    access.audited(
-      ctx.actor,
-      text(args, 'owner'),
-      action,
-      optionalText(args, 'path') ?? optionalText(args, 'dir'),
-      ctx.requestId,
-      work,
-    );
+  ) => access.audited(ctx.actor, args.owner, action, args.path ?? args.dir, ctx.requestId, work);
 
   router
     .register('files.info', async (args, ctx) =>
-      audited('read', args, ctx, () => files.info(ctx.actor, text(args, 'owner'), text(args, 'path'))),
+      audited('read', args, ctx, () => files.info(ctx.actor, args.owner, args.path)),
     )
     .register('files.list', async (args, ctx) =>
       audited('list', args, ctx, () =>
-        files.list(ctx.actor, text(args, 'owner'), optionalText(args, 'dir') ?? '', {
-          ...(optionalText(args, 'cursor') === undefined ? {} : { cursor: optionalText(args, 'cursor') }),
-          ...(typeof args.limit === 'number' ? { limit: args.limit } : {}),
+        files.list(ctx.actor, args.owner, args.dir ?? '', {
+          ...(args.cursor === undefined ? {} : { cursor: args.cursor }),
+          ...(args.limit === undefined ? {} : { limit: args.limit }),
         }),
       ),
     )
     .register('files.get', async (args, ctx) =>
       audited('read', args, ctx, async () => {
-        const result = await files.openRead(ctx.actor, text(args, 'owner'), text(args, 'path'), {
-          ...(optionalText(args, 'range') === undefined ? {} : { range: optionalText(args, 'range') }),
-          conditions: conditions(args),
+        const result = await files.openRead(ctx.actor, args.owner, args.path, {
+          ...(args.range === undefined ? {} : { range: args.range }),
+          conditions: args.conditions ?? {},
         });
         const { body: _body, ...meta } = result as typeof result & { body?: unknown };
         await ctx.channel.sendPart('meta', pack(meta));
         if (result.status !== 200 && result.status !== 206) return { bytes: 0 };
-        const window = typeof args.window === 'number' && args.window >= 1 ? Math.min(args.window, 1024) : 8;
+        const window = args.window !== undefined && args.window >= 1 ? Math.min(args.window, 1024) : 8;
         const bytes = await sendBody(ctx.channel, result.body, {
           initialCredit: window,
           chunkBytes: settings.chunkBytes,
@@ -91,12 +81,12 @@ export function registerFileCommands(
     .register('files.put', async (args, ctx) =>
       audited('write', args, ctx, async () => {
         const plan = await files.planWrite({
-          owner: text(args, 'owner'),
-          path: text(args, 'path'),
-          contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+          owner: args.owner,
+          path: args.path,
+          contentType: args.contentType ?? 'application/octet-stream',
           author: ctx.actor,
-          conditions: conditions(args),
-          declaredBytes: declaredBytes(args),
+          conditions: args.conditions ?? {},
+          declaredBytes: args.declaredBytes,
         });
         return files.commitWrite(plan, upload(ctx));
       }),
@@ -105,12 +95,12 @@ export function registerFileCommands(
       audited('create', args, ctx, () =>
         idempotentPost(idempotency, args, ctx.actor, upload(ctx), async (body) => {
           const plan = await files.planPost({
-            owner: text(args, 'owner'),
-            dir: optionalText(args, 'dir') ?? '',
-            slug: optionalText(args, 'slug'),
-            contentType: optionalText(args, 'contentType') ?? 'application/octet-stream',
+            owner: args.owner,
+            dir: args.dir ?? '',
+            slug: args.slug,
+            contentType: args.contentType ?? 'application/octet-stream',
             author: ctx.actor,
-            declaredBytes: declaredBytes(args),
+            declaredBytes: args.declaredBytes,
           });
           return files.commitWrite(plan, body);
         }),
@@ -118,7 +108,7 @@ export function registerFileCommands(
     )
     .register('files.patch', async (args, ctx) =>
       audited('patch', args, ctx, () =>
-        files.patch(ctx.actor, text(args, 'owner'), text(args, 'path'), args.patch, conditions(args), {
+        files.patch(ctx.actor, args.owner, args.path, args.patch, args.conditions ?? {}, {
           redelivered: ctx.redelivered,
         }),
       ),
@@ -126,7 +116,7 @@ export function registerFileCommands(
     .register('files.delete', async (args, ctx) =>
       audited('delete', args, ctx, async () => {
         try {
-          await files.delete(ctx.actor, text(args, 'owner'), text(args, 'path'), conditions(args), {
+          await files.delete(ctx.actor, args.owner, args.path, args.conditions ?? {}, {
             takeOverClaim: ctx.redelivered,
           });
         } catch (error) {
@@ -137,27 +127,4 @@ export function registerFileCommands(
         return null;
       }),
     );
-}
-
-function optionalText(args: Record<string, unknown>, name: string): string | undefined {
-  const value = args[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** The upload's Content-Length as the api saw it, if any. */
-function declaredBytes(args: Record<string, unknown>): number | undefined {
-  const value = args.declaredBytes;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** The request's conditional headers (their text), from `args.conditions`; anything else is ignored. */
-function conditions(args: Record<string, unknown>): ConditionalHeaders {
-  const given = args.conditions;
-  const out: ConditionalHeaders = {};
-  if (typeof given !== 'object' || given === null) return out;
-  for (const name of Object.keys(CONDITIONAL_HEADER_NAMES) as (keyof ConditionalHeaders)[]) {
-    const value = (given as Record<string, unknown>)[name];
-    if (typeof value === 'string') out[name] = value;
-  }
-  return out;
 }
