@@ -1,142 +1,137 @@
 /**
- * The arguments of every command in the catalogue (commands.ts), declared once, as JSON Schema through
- * TypeBox: the api's caller is type-checked against them (a renamed or mistyped argument fails `tsc`,
- * not a request), and the worker's router checks every request against them before its handler runs
+ * The arguments of every command in the catalogue (commands.ts), declared once (valibot schemas): the
+ * api's caller is type-checked against them (a renamed or mistyped argument fails `tsc`, not a
+ * request), and the worker's router checks every request against them before its handler runs
  * (anything else is INVALID, naming the argument, never a crash). Arguments no command names are
- * ignored, so an older worker takes a newer api's extra argument.
+ * ignored (the checked object is passed on as it came), so an older worker takes a newer api's extra
+ * argument. (valibot: a check costs microseconds and loading it almost nothing, which matters to a
+ * worker that restarts; TypeBox's compiler took a second of every worker start.)
  *
- * Values a service checks itself (a profile, a grant, a metadata patch, a webhook) are `Unknown` here:
+ * Values a service checks itself (a profile, a grant, a metadata patch, a webhook) are `unknown` here:
  * their rules, and their error messages, live with the service.
  */
-import { type Static, type TSchema, Type } from 'typebox';
-import { Compile } from 'typebox/compile';
+import * as v from 'valibot';
 import type { CommandName } from './commands.ts';
 import { CommandError, ErrorCode } from './outcome.ts';
 
-const Text = Type.String();
-const Optional = <T extends TSchema>(schema: T) => Type.Optional(schema);
-const Count = Type.Integer({ minimum: 0 });
+const Text = v.string();
+const Optional = <T extends v.GenericSchema>(schema: T) => v.optional(schema);
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Owner = { owner: Text };
+const Unknown = v.unknown();
+const Args = v.object;
 /** The text of the request's conditional headers, by name (protocol/preconditions.ts). */
-const Conditions = Type.Object({
+const Conditions = v.object({
   ifMatch: Optional(Text),
   ifNoneMatch: Optional(Text),
   ifModifiedSince: Optional(Text),
   ifUnmodifiedSince: Optional(Text),
   ifRange: Optional(Text),
 });
-const Page = { cursor: Optional(Text), limit: Optional(Type.Number()) };
+const Page = { cursor: Optional(Text), limit: Optional(v.number()) };
 
 export const COMMAND_ARGS = {
-  'auth.resolve': Type.Object({ hash: Text }),
-  'users.get': Type.Object({ username: Text }),
-  'users.put': Type.Object({
+  'auth.resolve': Args({ hash: Text }),
+  'users.get': Args({ username: Text }),
+  'users.put': Args({
     username: Text,
-    profile: Type.Unknown(),
-    kind: Optional(Type.Union([Type.Literal('person'), Type.Literal('organization')])),
+    profile: Unknown,
+    kind: Optional(v.picklist(['person', 'organization'])),
     ifMatch: Optional(Text),
     ifNoneMatch: Optional(Text),
   }),
-  'users.patch': Type.Object({ username: Text, patch: Type.Unknown(), ifMatch: Optional(Text) }),
-  'users.delete': Type.Object({ username: Text, ifMatch: Optional(Text) }),
-  'erasure.status': Type.Object({ id: Text }),
-  'tokens.issue': Type.Object({
+  'users.patch': Args({ username: Text, patch: Unknown, ifMatch: Optional(Text) }),
+  'users.delete': Args({ username: Text, ifMatch: Optional(Text) }),
+  'erasure.status': Args({ id: Text }),
+  'tokens.issue': Args({
     username: Text,
     label: Optional(Text),
-    expiresAt: Optional(Type.Union([Text, Type.Null()])),
+    expiresAt: Optional(v.nullable(Text)),
   }),
-  'tokens.list': Type.Object({ username: Text }),
-  'tokens.revoke': Type.Object({ username: Text, id: Text }),
-  'quota.get': Type.Object({ username: Text }),
-  'quota.put': Type.Object({ username: Text, quota: Type.Unknown() }),
-  'quota.recount': Type.Object({ username: Text }),
-  'files.get': Type.Object({
+  'tokens.list': Args({ username: Text }),
+  'tokens.revoke': Args({ username: Text, id: Text }),
+  'quota.get': Args({ username: Text }),
+  'quota.put': Args({ username: Text, quota: Unknown }),
+  'quota.recount': Args({ username: Text }),
+  'files.get': Args({
     ...Owner,
     path: Text,
     range: Optional(Text),
-    window: Optional(Type.Number()),
+    window: Optional(v.number()),
     conditions: Optional(Conditions),
   }),
-  'files.info': Type.Object({ ...Owner, path: Text }),
-  'files.put': Type.Object({
+  'files.info': Args({ ...Owner, path: Text }),
+  'files.put': Args({
     ...Owner,
     path: Text,
     contentType: Optional(Text),
     declaredBytes: Optional(Count),
     conditions: Optional(Conditions),
   }),
-  'files.post': Type.Object({
+  'files.post': Args({
     ...Owner,
     dir: Optional(Text),
     slug: Optional(Text),
     contentType: Optional(Text),
     declaredBytes: Optional(Count),
     idempotencyKey: Optional(Text),
-    idempotencyTtlS: Optional(Type.Number()),
+    idempotencyTtlS: Optional(v.number()),
   }),
-  'files.patch': Type.Object({
+  'files.patch': Args({
     ...Owner,
     path: Text,
-    patch: Type.Unknown(),
+    patch: Unknown,
     conditions: Optional(Conditions),
   }),
-  'files.delete': Type.Object({ ...Owner, path: Text, conditions: Optional(Conditions) }),
-  'files.list': Type.Object({ ...Owner, dir: Optional(Text), ...Page }),
-  'uploads.create': Type.Object({
+  'files.delete': Args({ ...Owner, path: Text, conditions: Optional(Conditions) }),
+  'files.list': Args({ ...Owner, dir: Optional(Text), ...Page }),
+  'uploads.create': Args({
     ...Owner,
     id: Text,
     path: Text,
     contentType: Optional(Text),
     length: Count,
-    metadata: Optional(Type.Record(Type.String(), Type.String())),
+    metadata: Optional(v.record(v.string(), v.string())),
   }),
-  'uploads.info': Type.Object({ ...Owner, id: Text }),
-  'uploads.patch': Type.Object({
+  'uploads.info': Args({ ...Owner, id: Text }),
+  'uploads.patch': Args({
     ...Owner,
     id: Text,
     offset: Count,
-    checksum: Optional(Type.Object({ algorithm: Text, digest: Text })),
+    checksum: Optional(Args({ algorithm: Text, digest: Text })),
   }),
-  'uploads.delete': Type.Object({ ...Owner, id: Text }),
-  'grants.get': Type.Object({ ...Owner, grantee: Text }),
-  'grants.put': Type.Object({ ...Owner, grantee: Text, grant: Type.Unknown() }),
-  'grants.delete': Type.Object({ ...Owner, grantee: Text }),
-  'grants.list': Type.Object(Owner),
-  'access.view': Type.Object(Owner),
-  'audit.list': Type.Object({ ...Owner, ...Page }),
-  'webhooks.get': Type.Object({ ...Owner, id: Text }),
-  'webhooks.put': Type.Object({ ...Owner, id: Text, webhook: Type.Unknown() }),
-  'webhooks.delete': Type.Object({ ...Owner, id: Text }),
-  'webhooks.list': Type.Object(Owner),
-  'bench.echo': Type.Object({ payload: Type.Unknown() }),
-  'bench.hash': Type.Object({ mib: Type.Number() }),
-  'health.storage': Type.Object({}),
-} as const satisfies Record<CommandName, TSchema>;
+  'uploads.delete': Args({ ...Owner, id: Text }),
+  'grants.get': Args({ ...Owner, grantee: Text }),
+  'grants.put': Args({ ...Owner, grantee: Text, grant: Unknown }),
+  'grants.delete': Args({ ...Owner, grantee: Text }),
+  'grants.list': Args(Owner),
+  'access.view': Args(Owner),
+  'audit.list': Args({ ...Owner, ...Page }),
+  'webhooks.get': Args({ ...Owner, id: Text }),
+  'webhooks.put': Args({ ...Owner, id: Text, webhook: Unknown }),
+  'webhooks.delete': Args({ ...Owner, id: Text }),
+  'webhooks.list': Args(Owner),
+  'bench.echo': Args({ payload: Unknown }),
+  'bench.hash': Args({ mib: v.number() }),
+  'health.storage': Args({}),
+} as const satisfies Record<CommandName, v.GenericSchema>;
 
 /** The arguments of `command`, as its caller builds them and its handler receives them. */
-export type ArgsOf<C extends CommandName> = Static<(typeof COMMAND_ARGS)[C]>;
-
-const checkers = new Map(
-  (Object.keys(COMMAND_ARGS) as CommandName[]).map((command) => [command, Compile(COMMAND_ARGS[command])]),
-);
+export type ArgsOf<C extends CommandName> = v.InferOutput<(typeof COMMAND_ARGS)[C]>;
 
 /** `args` as `command`'s; INVALID naming the first argument that is missing or of the wrong type. */
 export function checkArgs<C extends CommandName>(command: C, args: unknown): ArgsOf<C> {
-  const checker = checkers.get(command);
-  if (checker === undefined) throw new CommandError(ErrorCode.UNKNOWN_COMMAND, `unknown command ${command}`);
-  if (checker.Check(args)) return args as ArgsOf<C>;
-  const [first] = checker.Errors(args);
-  const where = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : 'the arguments';
+  const schema = COMMAND_ARGS[command] as v.GenericSchema | undefined;
+  if (schema === undefined) throw new CommandError(ErrorCode.UNKNOWN_COMMAND, `unknown command ${command}`);
+  const result = v.safeParse(schema, args);
+  if (result.success) return args as ArgsOf<C>;
+  const [issue] = result.issues;
+  const where = (issue === undefined ? undefined : v.getDotPath(issue)) ?? 'the arguments';
   const what =
-    first?.keyword === 'required'
-      ? `${describeRequired(first.params)} is required`
-      : `${where} ${first?.message ?? 'are invalid'}`;
+    issue?.received === 'undefined'
+      ? `${where} is required`
+      : `${where} must be ${issue?.expected ?? 'valid'}`;
   throw new CommandError(ErrorCode.INVALID, what);
-}
-
-function describeRequired(params: unknown): string {
-  const missing = (params as { requiredProperties?: unknown[] } | undefined)?.requiredProperties;
-  return Array.isArray(missing) && missing.length > 0 ? String(missing[0]) : 'an argument';
 }
 
 /** `args[name]` as a string; INVALID (`<name> is required`) when it is not one. */
