@@ -22,6 +22,7 @@ import { type HttpContractOptions, httpServerOptions, installHttpContract } from
 import { admission } from './limits/admission.ts';
 import type { CallerLimitSettings, ThrottledReason } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { registerOpenApi } from './openapi/docs-routes.ts';
 import { HttpProblem, sendProblem, ThrottledProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
 import { benchRoutes } from './routes/bench.ts';
@@ -33,6 +34,7 @@ import { quotaRoutes } from './routes/quota.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
+import { problemSchema } from './schemas/problem.ts';
 import { clientAddressOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
 
 declare module 'fastify' {
@@ -86,6 +88,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdLogLabel: 'requestId',
     disableRequestLogging: true,
     forceCloseConnections: 'idle',
+    // Request schemas check what a client sent as it is (query values stay text, bodies are not
+    // rewritten): what the OpenAPI document describes is exactly what is accepted.
+    ajv: { customOptions: { coerceTypes: false } },
     // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
     frameworkErrors: (error, _request, reply) => {
       const status = (error as FastifyError).statusCode ?? 400;
@@ -189,6 +194,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sendProblem(reply, 404, `no route for ${request.method} ${request.url}`),
   );
 
+  app.addSchema(problemSchema);
+  await registerOpenApi(app);
   const call = serviceCaller(options.broker, options.commandTimeoutMs);
   await app.register(healthRoutes(options.broker, options.metrics.registry, options.readinessTimeoutMs));
   await app.register(usersRoutes(call));

@@ -11,3 +11,11 @@ export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export const FILE_BODY_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/**
+ * The rendered API reference (/docs, swagger-ui): its scripts, styles and images come from this origin
+ * only (no inline script; images may be data: URLs), it fetches only the document from here, and it
+ * is never framed.
+ */
+export const DOCS_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
