@@ -23,7 +23,7 @@ import { admission } from './limits/admission.ts';
 import type { CallerLimitSettings, ThrottledReason } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
 import { registerOpenApi } from './openapi/docs-routes.ts';
-import { HttpProblem, sendProblem, ThrottledProblem } from './problem.ts';
+import { HttpProblem, refusalStatus, sendProblem, ThrottledProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
 import { benchRoutes } from './routes/bench.ts';
 import { eventsRoutes } from './routes/events.ts';
@@ -93,8 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false } },
     // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
     frameworkErrors: (error, _request, reply) => {
-      const status = (error as FastifyError).statusCode ?? 400;
-      return sendProblem(reply, status >= 400 && status < 500 ? status : 400, error.message);
+      return sendProblem(reply, refusalStatus((error as FastifyError).statusCode), error.message);
     },
     ...httpServerOptions(options),
   });
@@ -186,7 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendProblem(reply, status, error.message);
+    if (status >= 400 && status < 500) return sendProblem(reply, refusalStatus(status), error.message);
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 500, `internal error (request ${request.id})`);
   });

@@ -7,6 +7,7 @@ import { textResponse } from './responses.ts';
 
 export const eventsSchemas = {
   stream: {
+    operationId: 'streamEvents',
     tags: ['events'],
     summary: "The pod's change events as Server-Sent Events (needs NATS; 503 without)",
     params: ownerParams,

@@ -134,6 +134,7 @@ const badPath = { 400: 'A bad path, a folder path where a file is needed (or the
 
 export const filesSchemas = {
   get: {
+    operationId: 'getFile',
     tags,
     summary:
       'Download a file (Range, conditions), its metadata (?metadata), or list a folder (path ends in /)',
@@ -177,6 +178,7 @@ export const filesSchemas = {
     },
   },
   head: {
+    operationId: 'headFile',
     tags,
     summary: "A file's headers, or whether a folder exists",
     params: fileParams,
@@ -189,6 +191,7 @@ export const filesSchemas = {
     },
   },
   put: {
+    operationId: 'putFile',
     tags,
     summary: 'Upload a file (create or replace), streamed',
     params: fileParams,
@@ -203,6 +206,7 @@ export const filesSchemas = {
     },
   },
   post: {
+    operationId: 'postFile',
     tags,
     summary: 'Create a file in a folder, named by the server (from Slug when free)',
     params: fileParams,
@@ -227,6 +231,7 @@ export const filesSchemas = {
     },
   },
   patch: {
+    operationId: 'patchFile',
     tags,
     summary: "Change a file's tags and description (JSON merge patch)",
     params: fileParams,
@@ -243,6 +248,7 @@ export const filesSchemas = {
     },
   },
   delete: {
+    operationId: 'deleteFile',
     tags,
     summary: 'Delete a file',
     params: fileParams,

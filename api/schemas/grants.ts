@@ -108,6 +108,7 @@ const STATUSES = [...EDGE_STATUSES, ...AUTH_STATUSES, ...WORKER_STATUSES];
 
 export const grantsSchemas = {
   put: {
+    operationId: 'putGrant',
     tags,
     summary: "Set one scope of a grantee's grant, or replace them all",
     params: grantParams,
@@ -118,12 +119,14 @@ export const grantsSchemas = {
     },
   },
   get: {
+    operationId: 'getGrant',
     tags,
     summary: 'One grant (the owner, a control holder within its scopes, or the grantee)',
     params: grantParams,
     response: { 200: jsonResponse('The grant.', grantView), ...problemResponses(STATUSES) },
   },
   list: {
+    operationId: 'listGrants',
     tags,
     summary: 'Every grant of the pod (the owner)',
     params: ownerParams,
@@ -137,12 +140,14 @@ export const grantsSchemas = {
     },
   },
   delete: {
+    operationId: 'deleteGrant',
     tags,
     summary: "Revoke a grantee's grant",
     params: grantParams,
     response: { 204: emptyResponse('Revoked.'), ...problemResponses([...STATUSES, 409]) },
   },
   audit: {
+    operationId: 'listAudit',
     tags: ['audit'],
     summary: 'The audit log of the pod, newest first (the owner)',
     params: ownerParams,

@@ -15,7 +15,9 @@ export const REQUEST_ID_HEADER = {
 const text = (description: string, examples: string[]) =>
   ({ type: 'string', description, examples }) as const;
 
-export const ifMatch = text('Act only on this version (a list of entity tags, or `*`).', ['"3f2a…"']);
+export const ifMatch = text('Act only on this version (a list of entity tags, or `*`).', [
+  '"5d41402abc4b2a76b9719d911017c592"',
+]);
 export const ifNoneMatch = text('`*`: create only; a list of entity tags: 304 when one matches (reads).', [
   '*',
 ]);

@@ -61,7 +61,7 @@ export function problemResponse(status: number, when?: string) {
 }
 
 /** Statuses any request may be answered with, whatever its route. */
-export const EDGE_STATUSES = [400, 408, 429, 431, 500, 503] as const;
+export const EDGE_STATUSES = [400, 408, 414, 429, 431, 500, 503] as const;
 /** What a route that needs a token adds. */
 export const AUTH_STATUSES = [401] as const;
 /** What a route answered by a worker adds (refused, missing, late). */

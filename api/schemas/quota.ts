@@ -42,12 +42,14 @@ const STATUSES = [...EDGE_STATUSES, ...AUTH_STATUSES, ...WORKER_STATUSES];
 
 export const quotaSchemas = {
   get: {
+    operationId: 'getQuota',
     tags,
     summary: "An account's usage and limits (the user, the operator)",
     params: usernameParams,
     response: { 200: jsonResponse('The usage.', usage), ...problemResponses(STATUSES) },
   },
   put: {
+    operationId: 'putQuota',
     tags,
     summary: "Set an account's limits (the operator)",
     params: usernameParams,
@@ -58,6 +60,7 @@ export const quotaSchemas = {
     },
   },
   recount: {
+    operationId: 'recountQuota',
     tags,
     summary: "Count the pod's usage again (the operator)",
     params: usernameParams,

@@ -22,7 +22,11 @@ export const issuedToken = {
   required: [...tokenInfo.required, 'token'],
   properties: {
     ...tokenInfoProperties,
-    token: { type: 'string', description: 'The secret, shown this once.', examples: ['pst_…'] },
+    token: {
+      type: 'string',
+      description: 'The secret, shown this once.',
+      examples: ['pst_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG'],
+    },
   },
 } as const;
 
@@ -47,6 +51,7 @@ const STATUSES = [...EDGE_STATUSES, ...AUTH_STATUSES, ...WORKER_STATUSES];
 
 export const tokensSchemas = {
   issue: {
+    operationId: 'issueToken',
     tags,
     summary: 'Issue a token (its secret is shown once)',
     params,
@@ -57,6 +62,7 @@ export const tokensSchemas = {
     },
   },
   list: {
+    operationId: 'listTokens',
     tags,
     summary: "A user's tokens, without their secrets",
     params,
@@ -70,6 +76,7 @@ export const tokensSchemas = {
     },
   },
   revoke: {
+    operationId: 'revokeToken',
     tags,
     summary: 'Revoke a token, at once',
     params: tokenParams,

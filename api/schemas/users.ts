@@ -24,7 +24,7 @@ export const signUpAnswer = {
     token: {
       type: 'string',
       description: "The account's first token, shown this once.",
-      examples: ['pst_…'],
+      examples: ['pst_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG'],
     },
     tokenId: { type: 'string' },
   },
@@ -60,6 +60,7 @@ const tags = ['accounts'];
 /** The route schemas of api/routes/users.ts. */
 export const usersSchemas = {
   put: {
+    operationId: 'putUser',
     tags,
     summary: 'Sign up (201, with the first token), or replace your profile (200)',
     security: TOKEN_OPTIONAL,
@@ -82,6 +83,7 @@ export const usersSchemas = {
     },
   },
   get: {
+    operationId: 'getUser',
     tags,
     summary: 'Read your profile',
     params: usernameParams,
@@ -95,6 +97,7 @@ export const usersSchemas = {
     },
   },
   patch: {
+    operationId: 'patchUser',
     tags,
     summary: 'Merge a JSON merge patch into your profile',
     params: usernameParams,
@@ -106,6 +109,7 @@ export const usersSchemas = {
     },
   },
   delete: {
+    operationId: 'deleteUser',
     tags,
     summary: 'Delete your account, its tokens and its whole pod',
     params: usernameParams,
@@ -120,6 +124,7 @@ export const usersSchemas = {
     },
   },
   erasure: {
+    operationId: 'getErasure',
     tags,
     summary: 'The status of an account erasure (no token needed)',
     security: NO_TOKEN,

@@ -92,6 +92,7 @@ const STATUSES = [...EDGE_STATUSES, ...AUTH_STATUSES, ...WORKER_STATUSES];
 
 export const webhooksSchemas = {
   put: {
+    operationId: 'putWebhook',
     tags,
     summary: 'Register or replace a webhook',
     params: hookParams,
@@ -103,6 +104,7 @@ export const webhooksSchemas = {
     },
   },
   list: {
+    operationId: 'listWebhooks',
     tags,
     summary: "The owner's webhooks",
     params: ownerParams,
@@ -116,12 +118,14 @@ export const webhooksSchemas = {
     },
   },
   get: {
+    operationId: 'getWebhook',
     tags,
     summary: 'One webhook with its last delivery outcomes',
     params: hookParams,
     response: { 200: jsonResponse('The webhook.', webhookView), ...problemResponses(STATUSES) },
   },
   delete: {
+    operationId: 'deleteWebhook',
     tags,
     summary: 'Remove a webhook',
     params: hookParams,
