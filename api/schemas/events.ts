@@ -1,9 +1,38 @@
 /** Schemas of the live events stream (api/routes/events.ts). */
 import { EVENT_KINDS } from '../../protocol/events/event.ts';
-import { ownerParams } from './common.ts';
-import { requestHeaders } from './headers.ts';
+import { isoTime, ownerParams } from './common.ts';
+import { REQUEST_ID_HEADER, requestHeaders } from './headers.ts';
 import { AUTH_STATUSES, EDGE_STATUSES, problemResponses, WORKER_STATUSES } from './problem.ts';
-import { textResponse } from './responses.ts';
+import { header } from './responses.ts';
+
+/** One change of the pod (protocol/events/event.ts), as the `data` of an event. */
+export const podEvent = {
+  type: 'object',
+  required: ['id', 'time', 'kind', 'owner', 'actor', 'seq'],
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    time: isoTime,
+    kind: { type: 'string', enum: [...EVENT_KINDS] },
+    owner: { type: 'string' },
+    incarnation: { type: 'string', description: "The owner's account the change was made in." },
+    actor: { type: ['string', 'null'], description: 'Who made the change (null: the system).' },
+    path: { type: 'string', description: 'For file events.' },
+    etag: { type: 'string', description: 'The new version; absent when deleted.' },
+    seq: { type: 'integer', minimum: 1, description: 'Its position: the SSE id, where to resume.' },
+  },
+} as const;
+
+/** A Server-Sent Event of the stream: `id: <seq>` and `data: <event JSON>` (heartbeats are comments). */
+const sseEvent = {
+  type: 'object',
+  required: ['data'],
+  properties: {
+    id: { type: 'string', pattern: '^[0-9]+$' },
+    event: { type: 'string' },
+    retry: { type: 'integer' },
+    data: { type: 'string', contentMediaType: 'application/json', contentSchema: podEvent },
+  },
+} as const;
 
 export const eventsSchemas = {
   stream: {
@@ -37,10 +66,11 @@ export const eventsSchemas = {
       'last-event-id': { type: 'string', description: 'Resume right after this event.', examples: ['42'] },
     }),
     response: {
-      200: textResponse(
-        'An endless stream: `id: <seq>` and `data: <event JSON>` per event, comments as heartbeats.',
-        'text/event-stream',
-      ),
+      200: {
+        description: 'An endless stream of Server-Sent Events, one per change; comments as heartbeats.',
+        headers: { ...REQUEST_ID_HEADER, 'cache-control': header('no-cache, no-transform') },
+        content: { 'text/event-stream': { schema: sseEvent } },
+      },
       ...problemResponses([...EDGE_STATUSES, ...AUTH_STATUSES, ...WORKER_STATUSES]),
     },
   },

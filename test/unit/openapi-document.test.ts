@@ -104,6 +104,22 @@ describe('the OpenAPI document', () => {
     expect(doc.paths['/healthz']?.get?.security).toEqual([]);
   });
 
+  it('describes each Server-Sent Event of the events stream, its data a pod event (found by the fuzz test)', () => {
+    const stream =
+      doc.paths['/v1/users/{owner}/events']?.get?.responses['200']?.content?.['text/event-stream'];
+    expect(stream?.schema).toMatchObject({
+      type: 'object',
+      required: ['data'],
+      properties: {
+        data: {
+          type: 'string',
+          contentMediaType: 'application/json',
+          contentSchema: { required: expect.arrayContaining(['kind', 'seq']) },
+        },
+      },
+    });
+  });
+
   it('lists every problem code in the Problem schema', () => {
     expect(doc.components.schemas.Problem?.properties.code.enum.sort()).toEqual(
       Object.keys(PROBLEM_CODES).sort(),
