@@ -46,11 +46,11 @@ describe('/docs in a browser', () => {
     const document = (await (await fetch(`${origin}/openapi.json`)).json()) as { paths: object };
     const documented = Object.values(document.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
     expect(operations).toBe(documented);
-    expect(await page.locator('.info .title').innerText()).toContain('podstore');
+    expect(await page.locator('.info .title').textContent()).toContain('podstore');
     // Opened, an operation shows its parameters and its responses (examples and schemas render too).
     await page.locator('#operations-files-putFile .opblock-summary').click();
     await page.waitForSelector('#operations-files-putFile .responses-table', { timeout: 10_000 });
-    const opened = await page.locator('#operations-files-putFile').innerText();
+    const opened = await page.locator('#operations-files-putFile').textContent();
     expect(opened).toContain('if-match');
     expect(opened).toContain('507');
     // The shared Problem schema, with its codes.
@@ -58,7 +58,7 @@ describe('/docs in a browser', () => {
       hasText: 'Problem',
     });
     await problem.locator('.json-schema-2020-12-expand-deep-button').click();
-    await expect.poll(() => problem.innerText()).toContain('uri_too_long');
+    await expect.poll(() => problem.textContent()).toContain('uri_too_long');
     expect(requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:'))).toEqual([]);
     expect(failures).toEqual([]);
     expect(consoleErrors).toEqual([]);
