@@ -16,7 +16,7 @@ beforeAll(async () => {
   ({ app } = await appWithBroker({ call: async () => ({ ok: true, value: null }) as never }));
   origin = await app.listen({ host: '127.0.0.1', port: 0 });
   browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-background-networking'],
   });
 }, 60_000);
