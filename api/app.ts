@@ -32,6 +32,7 @@ import { grantsRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { tokensRoutes } from './routes/tokens.ts';
+import { uploadsRoutes } from './routes/uploads.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 import { problemSchema } from './schemas/problem.ts';
@@ -64,6 +65,8 @@ export interface AppOptions extends HttpContractOptions {
   maxFileBytes: number;
   window: number;
   chunkBytes: number;
+  /** DOWNLOAD_REOPEN_ATTEMPTS: how often a download whose worker died mid-stream is reopened on another. */
+  downloadReopens?: number;
   /** Upload bodies up to this size can be sent again when their worker dies (UPLOAD_REPLAY_BYTES). */
   replayBytes: number;
   readinessTimeoutMs: number;
@@ -213,6 +216,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (options.benchRoutes) await app.register(benchRoutes(call));
   await app.register(
     filesRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
+  );
+  await app.register(
+    uploadsRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
   );
   return app;
 }

@@ -40,6 +40,13 @@ export const apiSpec = {
   maxFileBytes: sharedSettings.maxFileBytes,
   window: sharedSettings.streamWindow,
   chunkBytes: sharedSettings.chunkBytes,
+  downloadReopens: integer(
+    'DOWNLOAD_REOPEN_ATTEMPTS',
+    3,
+    'How often a download whose worker died mid-stream is reopened on another worker at the byte reached (0: never)',
+    0,
+    100,
+  ),
   replayBytes: integer(
     'UPLOAD_REPLAY_BYTES',
     1_048_576,

@@ -124,6 +124,7 @@ const answerOfCode: Record<ErrorCodeValue, [number, ProblemCode]> = {
   [ErrorCode.QUOTA_EXCEEDED]: [507, 'quota_exceeded'],
   [ErrorCode.ABORTED]: [400, 'aborted'],
   [ErrorCode.RANGE_NOT_SATISFIABLE]: [416, 'range_not_satisfiable'],
+  [ErrorCode.CHECKSUM_MISMATCH]: [460, 'checksum_mismatch'],
   [ErrorCode.INTERNAL]: [500, 'internal'],
 };
 

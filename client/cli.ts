@@ -14,6 +14,7 @@ import { type CommandLine, parseCommandLine } from './cli/parse-command-line.ts'
 import { describeFailure } from './cli/report-failure.ts';
 import { resolveSettings, type Settings } from './cli/settings.ts';
 import { UsageError } from './cli/usage-error.ts';
+import { defaultStateFile } from './resumable-upload.ts';
 import { PodstoreClient } from './sdk.ts';
 
 export type { Io } from './cli/command.ts';
@@ -59,6 +60,7 @@ export async function runCli(
     }),
     io,
     options,
+    stateFile: defaultStateFile(environment.env ?? process.env),
     print: (human, value) => io.stdout.write(`${flags.json ? JSON.stringify(value) : human}\n`),
     wantsProgress: (size) =>
       options.progress ?? (size >= PROGRESS_THRESHOLD && io.stderr.isTTY === true && !flags.json),

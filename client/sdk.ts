@@ -2,9 +2,11 @@
  * A typed client for podstore's REST API, on the platform's fetch. Errors come back as PodstoreError
  * carrying the problem+json document the server sent, its stable code, and whether a retry may help.
  */
+
 import { Readable } from 'node:stream';
 import type { FileInfo } from '../protocol/file-info.ts';
 import { codeOfStatus, isProblemCode, PROBLEM_CODES, type ProblemCode } from '../protocol/problem-types.ts';
+import { ResumableUploadError, type ResumableUploadOptions, resumableUpload } from './resumable-upload.ts';
 
 export type { ProblemCode } from '../protocol/problem-types.ts';
 
@@ -304,6 +306,36 @@ export class PodstoreClient {
         etag: res.headers.get('etag'),
         body: res.body,
       };
+    },
+    /**
+     * Sends a local file resumably (tus, client/resumable-upload.ts): a run that was interrupted — a
+     * dropped network, a killed process — goes on from the byte the server has when run again.
+     */
+    upload: async (
+      owner: string,
+      path: string,
+      localFile: string,
+      options: ResumableUploadOptions = {},
+    ): Promise<FileInfo & { resumed: boolean }> => {
+      let result: { resumed: boolean };
+      try {
+        result = await resumableUpload(
+          { baseUrl: this.#base, token: this.options.token },
+          owner,
+          path,
+          localFile,
+          options,
+        );
+      } catch (error) {
+        if (!(error instanceof ResumableUploadError) || error.status === 0) throw error;
+        throw new PodstoreError(
+          error.status,
+          error.problem as Problem | undefined,
+          error.requestId,
+          error.retryAfter,
+        );
+      }
+      return { ...(await this.files.stat(owner, path)), resumed: result.resumed };
     },
     stat: async (owner: string, path: string): Promise<FileInfo> =>
       (await (await this.#send('GET', `${filePath(owner, path)}?metadata`)).json()) as FileInfo,

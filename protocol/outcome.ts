@@ -27,6 +27,8 @@ export const ErrorCode = {
   QUOTA_EXCEEDED: 'quota_exceeded',
   /** The client cancelled a stream, or broke its protocol; nothing was written. */
   ABORTED: 'aborted',
+  /** A body that does not match the checksum its request gave (tus checksum extension). */
+  CHECKSUM_MISMATCH: 'checksum_mismatch',
   /** A range that does not overlap the file. */
   RANGE_NOT_SATISFIABLE: 'range_not_satisfiable',
   /** A bug: logged with the request id. */

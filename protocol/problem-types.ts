@@ -29,6 +29,11 @@ export const PROBLEM_CODES = {
   range_not_satisfiable: { status: 416, retryable: false, meaning: 'the Range asks for no byte of the file' },
   expectation_failed: { status: 417, retryable: false, meaning: 'an Expect other than 100-continue' },
   unprocessable: { status: 422, retryable: false, meaning: 'well-formed, but not acceptable as it is' },
+  checksum_mismatch: {
+    status: 460,
+    retryable: false,
+    meaning: 'the body does not match its Upload-Checksum (tus); nothing of it was kept',
+  },
   precondition_required: { status: 428, retryable: false, meaning: 'this change needs If-Match' },
   throttled: { status: 429, retryable: true, meaning: 'over a per-caller limit; wait Retry-After' },
   headers_too_large: { status: 431, retryable: false, meaning: 'the request line and headers are too large' },

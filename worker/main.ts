@@ -20,19 +20,21 @@ import { ScopedCommandRouter } from './events/scoped-command-router.ts';
 import { startWorkerEvents } from './events/worker-events.ts';
 import { requestExecutor } from './execute-request.ts';
 import { BlobIntents } from './files/blob-intents.ts';
-import { BlobSweeper } from './files/blob-sweeper.ts';
 import { FILES_SERVICE, registerFileCommands } from './files/files-commands.ts';
 import { FilesService } from './files/files-service.ts';
 import { HEALTH_SERVICE, registerHealthCommands } from './health/health-commands.ts';
 import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
 import { createWorkerMetrics } from './metrics.ts';
+import { PeriodicSweep } from './periodic-sweep.ts';
 import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
 import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
+import { registerUploadCommands } from './uploads/uploads-commands.ts';
+import { UploadsService } from './uploads/uploads-service.ts';
 import { accountSinceOf } from './users/account-since.ts';
 import { IncarnationReader, PodWriteGuard } from './users/incarnation.ts';
 import { registerUserCommands, USERS_SERVICE } from './users/users-commands.ts';
@@ -129,21 +131,38 @@ const idempotency = new IdempotencyGuard(
   accounts,
 );
 const blobIntents = new BlobIntents(store, config.blobSweepGraceMs);
-const blobSweeper = new BlobSweeper(blobIntents, config.blobSweepMs, logger, metrics.orphanBlobsRemoved);
-registerFileCommands(
-  router,
-  new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
-    inlineMaxBytes: config.inlineMaxBytes,
-    blobIntents,
-  }),
-  access,
-  { ...config, idleMs: config.streamIdleMs },
-  idempotency,
+const blobSweeper = new PeriodicSweep(
+  'blob sweep',
+  () => blobIntents.sweep(),
+  config.blobSweepMs,
+  logger,
+  metrics.orphanBlobsRemoved,
+);
+const files = new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
+  inlineMaxBytes: config.inlineMaxBytes,
+  blobIntents,
+});
+const streamSettings = { ...config, idleMs: config.streamIdleMs };
+registerFileCommands(router, files, access, streamSettings, idempotency);
+const uploads = new UploadsService(store, files, accountSince, {
+  ttlMs: config.uploadExpiryS * 1000,
+  segmentBytes: config.uploadSegmentBytes,
+  maxOpenPerCaller: config.uploadsPerCaller,
+  maxFileBytes: config.maxFileBytes,
+});
+registerUploadCommands(router, uploads, access, streamSettings);
+const uploadSweeper = new PeriodicSweep(
+  'upload sweep',
+  () => uploads.sweep(),
+  config.uploadSweepMs,
+  logger,
+  metrics.expiredUploadsRemoved,
 );
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();
 erasureSweeper.start();
 blobSweeper.start();
+uploadSweeper.start();
 registerHealthCommands(router, storageHealth);
 
 const session = new BrokerSession(
@@ -169,6 +188,7 @@ const metricsServer = await serveMetrics(metrics.registry, config.metricsPort, c
 onShutdown(logger, config.graceMs + 2000, async () => {
   erasureSweeper.stop();
   blobSweeper.stop();
+  uploadSweeper.stop();
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);

@@ -40,6 +40,11 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: 'Blobs that dead workers left behind, removed by this worker’s sweeps',
       registers: [registry],
     }),
+    expiredUploadsRemoved: new Counter({
+      name: `${prefix}expired_uploads_removed_total`,
+      help: 'Resumable uploads past their expiry, removed with their bytes by this worker’s sweeps',
+      registers: [registry],
+    }),
     auditOwed: new Counter({
       name: `${prefix}audit_writes_owed_total`,
       help: 'Audit entries whose write failed, by what became of them (retrying, written on a later try, lost)',

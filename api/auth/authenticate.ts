@@ -36,6 +36,8 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
       PUBLIC_ROUTES.has(route) ||
       route.startsWith('/docs') ||
       route.startsWith('/v1/bench/') ||
+      // What tus uploads are served: a client asks before it has a token in mind.
+      (request.method === 'OPTIONS' && route === '/v1/users/:owner/uploads/') ||
       // An erasure's status: its id (random, 122 bits) is the capability, given only to whoever deleted.
       route === '/v1/erasures/:id'
     )

@@ -29,11 +29,16 @@ export interface AdmissionOptions extends CallerLimitSettings {
 const UNLIMITED_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 const FILES_ROUTE = '/v1/users/:owner/files/*';
 const EVENTS_ROUTE = '/v1/users/:owner/events';
+const UPLOADS_ROUTE = '/v1/users/:owner/uploads/';
+const UPLOAD_ROUTE = '/v1/users/:owner/uploads/:id';
 
 /** What the request will hold: a transfer (file upload or download), an event stream, or a request. */
 export function slotKindOf(request: FastifyRequest): SlotKind {
   const route = request.routeOptions.url;
   if (route === EVENTS_ROUTE && request.method === 'GET') return 'events';
+  // A resumable upload's bytes (tus PATCH, or a creation that carries the first ones) are a transfer.
+  if (route === UPLOAD_ROUTE || route === UPLOADS_ROUTE)
+    return request.method === 'PATCH' || request.method === 'POST' ? 'transfer' : 'request';
   if (route !== FILES_ROUTE) return 'request';
   if (request.method === 'PUT' || request.method === 'POST') return 'transfer';
   if (request.method !== 'GET') return 'request';

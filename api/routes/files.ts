@@ -12,6 +12,7 @@ import { type CallService, type OpenStream, streamResult } from '../call-service
 import { conditionalHeaders, namesOneVersion } from '../etag.ts';
 import type { BrokerStream } from '../files/broker-stream.ts';
 import { downloadBody } from '../files/download.ts';
+import { downloadResume } from '../files/download-resume.ts';
 import { startDownload } from '../files/download-start.ts';
 import { type FileInfo, fileLocation, setFileBodyHeaders, setFileHeaders } from '../files/file-headers.ts';
 import { idempotencyKeyOf } from '../files/idempotency-key.ts';
@@ -29,6 +30,8 @@ export interface FilesRouteOptions {
   maxFileBytes: number;
   window: number;
   chunkBytes: number;
+  /** DOWNLOAD_REOPEN_ATTEMPTS: how often a download whose worker died is reopened on another (3). */
+  downloadReopens?: number;
   replayBytes: number;
   jsonMaxDepth?: number;
 }
@@ -220,7 +223,24 @@ export function filesRoutes(options: FilesRouteOptions) {
           .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
         if (meta.status === 206)
           reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
-        return reply.send(downloadBody(stream, options.window, options.chunkBytes, started.early));
+        const resume =
+          meta.info.size === 0
+            ? undefined
+            : downloadResume(
+                { etag: meta.info.etag, start: meta.start, end: meta.end },
+                options.downloadReopens ?? 3,
+                (range, etag) =>
+                  startDownload(
+                    () => open(request, 'files.get', { ...args, range, conditions: { ifMatch: etag } }),
+                    3,
+                  ),
+                (from, attempt) =>
+                  request.log.warn(
+                    { from, attempt },
+                    'download reopened on another worker: its worker was lost',
+                  ),
+              );
+        return reply.send(downloadBody(stream, options.window, options.chunkBytes, started.early, resume));
       },
     );
 

@@ -2,10 +2,12 @@
  * The mixed load of the chaos run, as a load scenario (bench/load/runner.ts): each connection works on
  * its own files (so the order of writes to a path is known), picking operations with a seeded random
  * mix: reads, metadata, listings, writes of a few sizes, conditional metadata patches, deletes, POSTs
- * with an Idempotency-Key and a few without. Every answer goes to the tally, every write to the ledger,
+ * with an Idempotency-Key and a few without, and large resumable uploads (tus-js-client, 1–2 MiB,
+ * which must get through whatever dies). Every answer goes to the tally, every write to the ledger,
  * and every read is checked against the ledger while the load runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import * as tus from 'tus-js-client';
 import type { Op, OpResult, ScenarioRun } from '../load/runner.ts';
 import type { ChaosTally } from './chaos-tally.ts';
 import { seededRandom } from './seeded-random.ts';
@@ -33,7 +35,8 @@ type OpName =
   | 'delete'
   | 'post-keyed'
   | 'post-unkeyed'
-  | 'profile';
+  | 'profile'
+  | 'resumable';
 
 /** Relative weights; unkeyed POSTs are the one operation the system may fail (503) when a worker dies. */
 export const MIX: Record<OpName, number> = {
@@ -47,6 +50,7 @@ export const MIX: Record<OpName, number> = {
   'post-keyed': 10,
   'post-unkeyed': 3,
   profile: 3,
+  resumable: 1,
 };
 
 export function pick(random: () => number): OpName {
@@ -208,6 +212,34 @@ export function chaosMix(options: MixOptions): ScenarioRun {
             return { status };
           },
         };
+      case 'resumable': {
+        const body = randomBytes(1024 * 1024 + Math.floor(random() * 1024 * 1024));
+        return {
+          name,
+          run: async () => {
+            const started = (performance.now() - options.startedAt()) / 1000;
+            const status = await new Promise<number>((resolve) => {
+              const upload = new tus.Upload(body, {
+                endpoint: `${apiUrl}/v1/users/${owner}/uploads/`,
+                headers: auth,
+                metadata: { path: anyPath },
+                chunkSize: 1024 * 1024,
+                retryDelays: [200, 500, 1000, 2000, 4000, 8000],
+                storeFingerprintForResuming: false,
+                onSuccess: () => resolve(201),
+                onError: (error) =>
+                  resolve(
+                    error instanceof tus.DetailedError ? (error.originalResponse?.getStatus() ?? 0) : 0,
+                  ),
+              });
+              upload.start();
+            });
+            ledger.record(anyPath, sha256(body), status === 201, undefined);
+            tally.record({ op: name, status, idempotent: true, retryAfter: false, at: started });
+            return { status, bytes: body.length };
+          },
+        };
+      }
       default: {
         const keyed = name === 'post-keyed';
         const body = randomBytes(512 + Math.floor(random() * 4096));

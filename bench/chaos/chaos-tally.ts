@@ -22,6 +22,8 @@ const success = (status: number) => (status >= 200 && status < 300) || status ==
 
 export class ChaosTally {
   requests = 0;
+  /** Answers per operation of the mix. */
+  readonly byOp: Record<string, number> = {};
   readonly failures: Failure[] = [];
   /** Reads during the load whose bytes no write of the ledger explains. */
   readonly wrongReads: { path: string; found: string; allowed: string[] }[] = [];
@@ -31,6 +33,7 @@ export class ChaosTally {
 
   record(answer: Answer, detail?: string): void {
     this.requests++;
+    this.byOp[answer.op] = (this.byOp[answer.op] ?? 0) + 1;
     this.answeredAt.push(answer.at);
     if (!success(answer.status))
       this.failures.push({ ...answer, ...(detail === undefined ? {} : { detail }) });
@@ -46,6 +49,8 @@ export interface ReadBack {
 
 export interface ChaosFigures {
   requests: number;
+  /** Answers per operation of the mix. */
+  byOp: Record<string, number>;
   failures: number;
   errorRate: number;
   failuresByStatus: Record<string, number>;
@@ -77,6 +82,7 @@ export function figuresOf(
     failuresByStatus[String(f.status)] = (failuresByStatus[String(f.status)] ?? 0) + 1;
   return {
     requests: tally.requests,
+    byOp: { ...tally.byOp },
     failures: tally.failures.length,
     errorRate: tally.requests === 0 ? 0 : tally.failures.length / tally.requests,
     failuresByStatus,

@@ -12,7 +12,9 @@ export interface CommandContext {
   client: PodstoreClient;
   io: Io;
   /** Values of the command's own options (see `CommandSpec.options`). */
-  options: { type?: string | undefined; progress?: boolean | undefined };
+  options: { type?: string | undefined; progress?: boolean | undefined; resume?: boolean | undefined };
+  /** Where interrupted resumable uploads are remembered. */
+  stateFile: string;
   /** Prints the human text, or the value as one JSON line with --json. */
   print(human: string, value: unknown): void;
   /** Whether a transfer of `size` bytes draws a progress bar. */

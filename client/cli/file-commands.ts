@@ -8,24 +8,41 @@ import { type Progress, progressBar } from '../progress.ts';
 import type { CommandSpec } from './command.ts';
 import { parseFileAddress, parseFolderAddress } from './pod-address.ts';
 
+/** A local file this large goes up resumably (tus) unless --no-resume. */
+export const RESUMABLE_MIN_BYTES = 16 * 2 ** 20;
+
 const FILE = { name: '<owner>/<path>', meaning: "the pod's owner, a slash, the file's path in the pod" };
 
 export const putCommand: CommandSpec = {
   name: 'put',
   summary: 'upload a file (create or replace)',
   description:
-    "Uploads a local file, or standard input with -, to a path in a pod, streaming it. Creates the file, or replaces it if it exists. Prints the stored file's size and SHA-256.",
-  args: [{ name: '<local-file|->', meaning: 'the file to upload; - reads standard input' }, FILE],
-  options: ['type', 'progress', 'no-progress'],
+    "Uploads a local file, or standard input with -, to a path in a pod, streaming it. Creates the file, or replaces it if it exists. Prints the stored file's size and SHA-256. A local file of 16 MiB or more goes up resumably: if the network drops the upload goes on by itself, and if the command is interrupted, running it again goes on from where the server stopped (the upload's address is kept in $XDG_STATE_HOME/podstore/uploads.json, else ~/.local/state/podstore/uploads.json, until it is complete).",
+  args: [{ name: '<file|->', meaning: 'the file to upload; - reads standard input' }, FILE],
+  options: ['type', 'progress', 'no-progress', 'no-resume'],
   examples: [
     'podstore put scan.dcm alice/medical/scan.dcm --type application/dicom',
+    'podstore put mri.bin alice/scans/mri.bin   # interrupted? run it again: it goes on',
     'pg_dump db | podstore put - alice/backups/db.sql',
   ],
-  async run({ client, io, options, print, wantsProgress }, [local = '', remote = '']) {
+  async run({ client, io, options, print, wantsProgress, stateFile }, [local = '', remote = '']) {
     const { owner, path } = parseFileAddress(remote, 'put');
     const size = local === '-' ? undefined : (await stat(local)).size;
     const bar =
       size !== undefined && wantsProgress(size) ? progressBar(size, io.stderr, `put ${path}`) : undefined;
+    if (size !== undefined && size >= RESUMABLE_MIN_BYTES && options.resume !== false) {
+      const info = await client.files.upload(owner, path, local, {
+        stateFile,
+        ...(options.type === undefined ? {} : { contentType: options.type }),
+        ...(bar === undefined ? {} : { onProgress: (n: number) => bar.update(n) }),
+      });
+      bar?.finish();
+      print(
+        `stored ${owner}/${info.path} (${info.size} bytes, sha256 ${info.sha256})${info.resumed ? ', resumed' : ''}`,
+        info,
+      );
+      return;
+    }
     const info = await client.files.put(owner, path, local === '-' ? io.stdin : createReadStream(local), {
       ...(options.type === undefined ? {} : { contentType: options.type }),
       ...(size === undefined ? {} : { size }),

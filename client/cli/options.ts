@@ -41,6 +41,12 @@ export const COMMAND_OPTIONS = {
     meaning: 'draw a progress bar on stderr (default: on a terminal, for 4 MiB or more, without --json)',
   },
   'no-progress': { type: 'boolean', meaning: 'never draw a progress bar' },
+  'no-resume': {
+    type: 'boolean',
+    meaning:
+      'send the file in one PUT even when it is large (default: a file of 16 MiB or more goes up resumably, ' +
+      'and running the same put again after an interruption goes on where it stopped)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 export type CommandOptionName = keyof typeof COMMAND_OPTIONS;

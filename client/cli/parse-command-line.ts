@@ -20,7 +20,7 @@ export type CommandLine =
       kind: 'run';
       command: CommandSpec;
       args: string[];
-      options: { type?: string | undefined; progress?: boolean | undefined };
+      options: { type?: string | undefined; progress?: boolean | undefined; resume?: boolean | undefined };
       flags: GlobalFlags;
     };
 
@@ -66,6 +66,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     options: {
       type: values.type,
       progress: values['no-progress'] === true ? false : values.progress,
+      resume: values['no-resume'] === true ? false : undefined,
     },
     flags,
   };

@@ -91,6 +91,63 @@ export class ComposeProject {
     return lines.join('\n');
   }
 
+  /**
+   * `docker compose down [args]`: every container of the project removed, then its networks (and, with
+   * `--volumes`, its volumes).
+   *
+   * Docker Engine 20.10 sometimes keeps a stale endpoint on a network after every container on it is
+   * gone (moby/moby#42119): removing the network then fails with "has active endpoints" although
+   * `docker network inspect` lists no container, until the daemon restarts. That is the engine's
+   * bookkeeping, not the project's; `down` then checks that nothing of the project is left running or
+   * attached, retries the removal for a while, and if the engine still refuses, leaves that empty
+   * network for the next `up` to reuse (compose adopts a network that carries the project's labels)
+   * and says so in the log. Any other failure throws.
+   */
+  async down(args: string[] = [], timeoutMs = 180_000): Promise<void> {
+    const result = await this.tryCompose(['down', ...args], timeoutMs);
+    if (result.code === 0) return;
+    const stuck = [...result.stderr.matchAll(/failed to remove network (\S+): .*has active endpoints/g)].map(
+      (m) => m[1] as string,
+    );
+    const failure = () =>
+      new Error(
+        `docker compose down ${args.join(' ')} exited ${result.code}:\n${result.stderr.slice(-3000)}`,
+      );
+    if (stuck.length === 0) throw failure();
+    const label = `label=com.docker.compose.project=${this.name}`;
+    const containers = await run('docker', ['ps', '--all', '--quiet', '--filter', label]);
+    if (containers.stdout.trim() !== '') throw failure();
+    const networks = await run('docker', [
+      'network',
+      'ls',
+      '--quiet',
+      '--format',
+      '{{.Name}}',
+      '--filter',
+      label,
+    ]);
+    for (const network of networks.stdout.split('\n').filter(Boolean)) {
+      const attached = await run('docker', ['network', 'inspect', '-f', '{{len .Containers}}', network]);
+      if (attached.stdout.trim() !== '0') throw failure();
+      let removed = false;
+      for (let attempt = 0; attempt < 10 && !removed; attempt++) {
+        removed = (await run('docker', ['network', 'rm', network])).code === 0;
+        if (!removed) await new Promise((r) => setTimeout(r, 1000));
+      }
+      if (!removed)
+        this.log(
+          `  the engine keeps a stale endpoint on ${network} (no container attached); left for the next up`,
+        );
+    }
+    if (args.includes('--volumes') || args.includes('-v')) {
+      const volumes = await run('docker', ['volume', 'ls', '--quiet', '--filter', label]);
+      for (const volume of volumes.stdout.split('\n').filter(Boolean)) {
+        const removed = await run('docker', ['volume', 'rm', volume]);
+        if (removed.code !== 0) throw new Error(`docker volume rm ${volume}: ${removed.stderr}`);
+      }
+    }
+  }
+
   tryCompose(args: string[], timeoutMs = 120_000): Promise<Run> {
     this.log(`$ docker compose ${args.join(' ')}`);
     return run('docker', ['compose', '-p', this.name, ...args], { env: this.env, timeoutMs });

@@ -5,6 +5,7 @@
  * chunk by chunk, so a command stays in flight exactly as long as the test wants. Loopback only.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -275,7 +276,7 @@ export function slowDownload(
   headers: Record<string, string>,
 ): {
   status: Promise<number>;
-  result: Promise<{ bytes: number; error?: Error; length: number }>;
+  result: Promise<{ bytes: number; error?: Error; length: number; sha256: string }>;
   response: Promise<IncomingMessage>;
 } {
   const target = new URL(url);
@@ -297,17 +298,22 @@ export function slowDownload(
   response.catch(() => undefined);
   const result = response.then(
     (res) =>
-      new Promise<{ bytes: number; error?: Error; length: number }>((resolve) => {
+      new Promise<{ bytes: number; error?: Error; length: number; sha256: string }>((resolve) => {
         let bytes = 0;
+        const hash = createHash('sha256');
         const length = Number(res.headers['content-length'] ?? -1);
         res.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
+          hash.update(chunk);
         });
-        res.on('end', () => resolve({ bytes, length }));
-        res.on('error', (error) => resolve({ bytes, error, length }));
-        res.on('close', () =>
-          resolve({ bytes, length, error: res.complete ? undefined : new Error('closed') }),
-        );
+        let digest: string | undefined;
+        const done = (error?: Error) => {
+          digest ??= hash.digest('hex');
+          resolve({ bytes, length, sha256: digest, ...(error ? { error } : {}) });
+        };
+        res.on('end', () => done());
+        res.on('error', (error) => done(error));
+        res.on('close', () => done(res.complete ? undefined : new Error('closed')));
       }),
   );
   return { status: response.then((r) => r.statusCode ?? 0), result, response };

@@ -42,7 +42,14 @@ export function runSchemathesis(
     const child = spawn(bin, args, {
       cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' },
+      env: {
+        ...process.env,
+        NO_COLOR: '1',
+        SCHEMATHESIS_TELEMETRY: 'false',
+        // test/helpers/schemathesis_hooks.py: how to send tus's application/offset+octet-stream bodies.
+        SCHEMATHESIS_HOOKS: 'schemathesis_hooks',
+        PYTHONPATH: path.join(root, 'test/helpers'),
+      },
     });
     let output = '';
     const keep = (chunk: Buffer) => {

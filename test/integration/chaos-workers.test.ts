@@ -1,10 +1,11 @@
 /**
  * Chaos on workers, with real processes and real signals: a worker SIGKILLed in the middle of a
  * command (idempotent: re-dispatched, the client sees 200; not idempotent: 503 + Retry-After; a small
- * upload: sent again to another worker; a large one or a download under way: fails for that one client,
- * nothing half-written visible), Idempotency-Key on POST (replay, 422, 409, across workers, carried over
- * after a crash), and SIGTERM draining a busy worker. Commands are
- * held in flight by freezing MinIO (SIGSTOP) or by a client that sends its body piece by piece.
+ * upload: sent again to another worker; a large one: fails for that one client, nothing half-written
+ * visible; a download under way: reopened on another worker at the byte reached, same version only),
+ * Idempotency-Key on POST (replay, 422, 409, across workers, carried over after a crash), and SIGTERM
+ * draining a busy worker. Commands are held in flight by freezing MinIO (SIGSTOP) or by a client that
+ * sends its body piece by piece.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,7 +240,7 @@ describe('a worker killed with SIGKILL mid-command', () => {
     await replaceWorker();
   });
 
-  it('cuts a download on it for that client only; another client reads the file intact', async () => {
+  it('reopens a download under way on another worker at the byte reached: the client gets every byte', async () => {
     const block = randomBytes(1024 * 1024);
     const big = Buffer.concat(Array.from({ length: 24 }, () => block));
     expect((await put('streams/big.bin', big)).status).toBe(201);
@@ -248,12 +249,40 @@ describe('a worker killed with SIGKILL mid-command', () => {
     const victim = await streamingWorker();
     await killWorker(stack, victim);
     (await slow.response).resume();
+    const got = await slow.result;
+    expect(got).toEqual({ bytes: big.length, length: big.length, sha256: sha256(big) });
+    await replaceWorker();
+  });
+
+  it('reopens a range download too, and answers exactly the range asked for', async () => {
+    const big = randomBytes(20 * 1024 * 1024);
+    expect((await put('streams/ranged.bin', big)).status).toBe(201);
+    const [first, last] = [1000, 18 * 1024 * 1024];
+    const slow = slowDownload(files('streams/ranged.bin'), { ...auth, range: `bytes=${first}-${last}` });
+    expect(await slow.status).toBe(206);
+    await killWorker(stack, await streamingWorker());
+    (await slow.response).resume();
+    const want = big.subarray(first, last + 1);
+    expect(await slow.result).toEqual({ bytes: want.length, length: want.length, sha256: sha256(want) });
+    await replaceWorker();
+  });
+
+  it('never stitches two versions: a download whose file was replaced meanwhile is cut when its worker dies', async () => {
+    const before = randomBytes(24 * 1024 * 1024);
+    expect((await put('streams/changing.bin', before)).status).toBe(201);
+    const slow = slowDownload(files('streams/changing.bin'), auth);
+    expect(await slow.status).toBe(200);
+    const victim = await streamingWorker();
+    const after = randomBytes(24 * 1024 * 1024);
+    expect((await put('streams/changing.bin', after)).status).toBe(200);
+    await killWorker(stack, victim);
+    (await slow.response).resume();
     const cut = await slow.result;
-    expect(cut.length).toBe(big.length);
-    expect(cut.bytes).toBeLessThan(big.length);
-    const whole = await fetch(files('streams/big.bin'), { headers: auth });
-    expect(whole.status).toBe(200);
-    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(big));
+    expect(cut.length).toBe(before.length);
+    expect(cut.bytes).toBeLessThan(before.length);
+    expect(cut.error).toBeDefined();
+    const whole = await fetch(files('streams/changing.bin'), { headers: auth });
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(after));
     await replaceWorker();
   });
 

@@ -82,7 +82,7 @@ describe('the podstore command (package.json bin, plain node)', () => {
     expect(text).toContain('exit codes:');
     const put = await podstore(['put', '--help']);
     expect(put.code).toBe(0);
-    expect(put.out.toString()).toContain('usage: podstore put <local-file|-> <owner>/<path>');
+    expect(put.out.toString()).toContain('usage: podstore put <file|-> <owner>/<path>');
   });
 
   it('an unknown subcommand exits 2 with a short error and a hint on stderr', async () => {

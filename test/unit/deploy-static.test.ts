@@ -223,6 +223,8 @@ describe('compose.yml', () => {
         expect(() => loadConfig(spec, environmentOf(name, env)), name).not.toThrow();
     }
     expect(Object.keys(services.minio?.environment ?? {}).sort()).toEqual([
+      'MINIO_API_STALE_UPLOADS_CLEANUP_INTERVAL',
+      'MINIO_API_STALE_UPLOADS_EXPIRY',
       'MINIO_ROOT_PASSWORD',
       'MINIO_ROOT_USER',
     ]);

@@ -171,6 +171,24 @@ export class FilesService {
   }
 
   /**
+   * Whether the pod (and the author's grant budget) has room now for the planned write of its declared
+   * length: a reservation made and given back at once (a resumable upload checks this when it is
+   * created, long before its bytes are in).
+   */
+  async checkRoom(plan: WritePlan): Promise<void> {
+    const { owner, author, path, declaredBytes } = plan.request;
+    const charge = await this.quota?.begin({
+      owner,
+      actor: author,
+      holding: plan.holding,
+      path,
+      current: plan.current?.record,
+      declaredBytes,
+    });
+    await charge?.release();
+  }
+
+  /**
    * Streams the bytes into a new blob, then makes them visible. Returns whether the file was created.
    * A creation holds its name's lock (name-lock.ts) while it checks the file/folder rule and writes,
    * so of two racing creations that would make one name a file and a folder, exactly one is written.

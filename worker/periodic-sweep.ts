@@ -1,21 +1,28 @@
 /**
- * Runs the sweep of blob intents (blob-intents.ts) in every worker, soon after start and every
- * BLOB_SWEEP_MS: removes the blobs dead workers left behind. Sweeps by several workers at once are safe
- * (removing a removed blob is a no-op); each worker runs one sweep at a time.
+ * Runs one kind of sweep in every worker, soon after start and every `everyMs`: the blobs dead workers
+ * left behind (files/blob-intents.ts), the uploads past their expiry (uploads/uploads-service.ts).
+ * Sweeps by several workers at once are safe (removing what is removed is a no-op); each worker runs
+ * one sweep of a kind at a time.
  */
 import type { Counter } from 'prom-client';
-import type { Logger } from '../../runtime/logger.ts';
-import type { BlobIntents } from './blob-intents.ts';
+import type { Logger } from '../runtime/logger.ts';
 
-export class BlobSweeper {
+export interface SweepResult {
+  removed: number;
+  kept: number;
+}
+
+export class PeriodicSweep {
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
 
   constructor(
-    private readonly intents: BlobIntents,
+    /** Says what is swept, in the logs: `blob sweep`, `upload sweep`. */
+    private readonly name: string,
+    private readonly sweep: () => Promise<SweepResult>,
     private readonly everyMs: number,
     private readonly logger: Logger,
-    /** podstore_worker_orphan_blobs_removed_total */
+    /** Counts what each sweep removed (a metric). */
     private readonly removed?: Counter,
   ) {}
 
@@ -34,13 +41,12 @@ export class BlobSweeper {
 
   /** Sweeps unless a sweep is under way; resolves when it ends (failures are logged, never thrown). */
   sweepNow(): Promise<void> {
-    this.#sweeping ??= this.intents
-      .sweep()
+    this.#sweeping ??= this.sweep()
       .then(({ removed, kept }) => {
         if (removed > 0) this.removed?.inc(removed);
-        if (removed + kept > 0) this.logger.info({ removed, kept }, 'blob sweep: orphaned blobs removed');
+        if (removed + kept > 0) this.logger.info({ removed, kept }, `${this.name}: done`);
       })
-      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'blob sweep failed'))
+      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, `${this.name} failed`))
       .finally(() => {
         this.#sweeping = undefined;
       });

@@ -1,0 +1,191 @@
+/**
+ * Resumable uploads with tus 1.0 (core, creation, creation-with-upload, termination, expiration,
+ * checksum), so that tus-js-client, Uppy and the tus clients of other languages work unchanged:
+ *
+ *   OPTIONS /v1/users/{owner}/uploads/       what is served (no token needed)
+ *   POST    /v1/users/{owner}/uploads/       create (Upload-Length, Upload-Metadata: path, filetype); 201 + Location
+ *   HEAD    /v1/users/{owner}/uploads/{id}   Upload-Offset: where to go on from
+ *   PATCH   /v1/users/{owner}/uploads/{id}   bytes at Upload-Offset; 204 + the new Upload-Offset
+ *   DELETE  /v1/users/{owner}/uploads/{id}   drop it
+ *
+ * The api keeps nothing: every request is a command to a worker, and the upload's state lives in the
+ * object store (worker/uploads/), so any api replica and any worker takes the next PATCH. A PATCH whose
+ * connection drops keeps the bytes that arrived: the api ends the stream instead of cancelling it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
+import { fileLocation } from '../files/file-headers.ts';
+import type { BodyReader } from '../files/replayable-body.ts';
+import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
+import { HttpProblem } from '../problem.ts';
+import { uploadsSchemas } from '../schemas/uploads.ts';
+import {
+  byteCountHeader,
+  checkTusResumable,
+  formatMetadata,
+  OFFSET_OCTET_STREAM,
+  parseChecksum,
+  parseMetadata,
+  TUS_CHECKSUM_ALGORITHMS,
+  TUS_EXTENSIONS,
+  TUS_VERSION,
+  targetOf,
+} from '../uploads/tus-headers.ts';
+
+export const UPLOADS_ROUTE = '/v1/users/:owner/uploads/';
+export const UPLOAD_ROUTE = '/v1/users/:owner/uploads/:id';
+
+export interface UploadsRouteOptions {
+  call: CallService;
+  open: OpenStream;
+  maxFileBytes: number;
+  chunkBytes: number;
+}
+
+/** An upload as the worker describes it (worker/uploads/upload-record.ts). */
+interface UploadView {
+  id: string;
+  path: string;
+  length: number;
+  offset: number;
+  metadata: Record<string, string>;
+  expiresAt: string;
+  complete: boolean;
+}
+
+type UploadRequest = FastifyRequest<{ Params: { owner: string; id?: string } }>;
+
+/**
+ * The request body, read until it ends or its client goes away: the bytes that arrived before a dropped
+ * connection are a valid prefix of what was sent at Upload-Offset, and tus lets the client go on after
+ * them, so a dropped connection ends the body rather than failing it.
+ */
+function bodyUntilDropped(raw: IncomingMessage): BodyReader {
+  const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let dropped = false;
+  return {
+    async next() {
+      if (dropped) return { done: true, value: undefined };
+      try {
+        return await chunks.next();
+      } catch {
+        dropped = true;
+        return { done: true, value: undefined };
+      }
+    },
+  };
+}
+
+export function uploadsRoutes(options: UploadsRouteOptions) {
+  const { call, open } = options;
+
+  function setUploadHeaders(reply: FastifyReply, owner: string, upload: UploadView): void {
+    reply
+      .header('upload-offset', String(upload.offset))
+      .header('upload-expires', new Date(upload.expiresAt).toUTCString())
+      .header('cache-control', 'no-store');
+    if (upload.complete) reply.header('content-location', fileLocation(owner, upload.path));
+  }
+
+  /** Streams the request body into the upload at `offset`; resolves to the upload as it then stands. */
+  async function append(request: UploadRequest, id: string, offset: number): Promise<UploadView> {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== OFFSET_OCTET_STREAM)
+      throw new HttpProblem(415, `a PATCH carries Content-Type: ${OFFSET_OCTET_STREAM}`);
+    const checksum = parseChecksum(request.headers['upload-checksum'] as string | undefined);
+    const stream = open(request, 'uploads.patch', {
+      owner: request.params.owner,
+      id,
+      offset,
+      ...(checksum === undefined ? {} : { checksum }),
+    });
+    try {
+      await pumpUpload(stream, bodyUntilDropped(request.raw), {
+        maxBytes: options.maxFileBytes,
+        chunkBytes: options.chunkBytes,
+      });
+    } catch (error) {
+      if (error instanceof BodyTooLargeError)
+        throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
+      throw error;
+    }
+    return streamResult<UploadView>(stream);
+  }
+
+  return async (app: FastifyInstance) => {
+    // Bodies are streamed by the handlers, never parsed.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    app.addHook('onSend', async (_request, reply) => {
+      reply.header('tus-resumable', TUS_VERSION);
+    });
+    app.addHook('preHandler', async (request) => {
+      if (request.method !== 'OPTIONS') checkTusResumable(request.headers['tus-resumable']);
+    });
+
+    app.options(UPLOADS_ROUTE, { schema: uploadsSchemas.options }, async (_request, reply) =>
+      reply
+        .code(204)
+        .header('tus-version', TUS_VERSION)
+        .header('tus-extension', TUS_EXTENSIONS)
+        .header('tus-max-size', String(options.maxFileBytes))
+        .header('tus-checksum-algorithm', TUS_CHECKSUM_ALGORITHMS)
+        .send(),
+    );
+
+    app.post(UPLOADS_ROUTE, { schema: uploadsSchemas.create }, async (request: UploadRequest, reply) => {
+      const { owner } = request.params;
+      if (request.headers['upload-defer-length'] !== undefined)
+        throw new HttpProblem(400, 'Upload-Defer-Length is not supported: send Upload-Length');
+      const length = byteCountHeader(request.headers['upload-length'], 'Upload-Length');
+      if (length > options.maxFileBytes)
+        throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
+      const metadata = parseMetadata(request.headers['upload-metadata'] as string | undefined);
+      const { path, contentType } = targetOf(metadata);
+      const id = randomUUID();
+      let upload = await call<UploadView>(
+        request,
+        'uploads.create',
+        { owner, id, path, contentType, length, metadata },
+        { idempotent: true },
+      );
+      // creation-with-upload: the first bytes come with the creation.
+      const withBody =
+        request.headers['content-type'] !== undefined && request.headers['content-length'] !== '0';
+      if (withBody && length > 0) upload = await append(request, id, 0);
+      reply.header('location', `/v1/users/${owner}/uploads/${id}`);
+      setUploadHeaders(reply, owner, upload);
+      return reply.code(201).send();
+    });
+
+    app.head(
+      UPLOAD_ROUTE,
+      { schema: uploadsSchemas.info, config: { swagger: { exposeHeadRoute: true } } },
+      async (request: UploadRequest, reply) => {
+        const { owner, id = '' } = request.params;
+        const upload = await call<UploadView>(request, 'uploads.info', { owner, id }, { idempotent: true });
+        setUploadHeaders(reply, owner, upload);
+        reply.header('upload-length', String(upload.length));
+        if (Object.keys(upload.metadata).length > 0)
+          reply.header('upload-metadata', formatMetadata(upload.metadata));
+        return reply.code(200).send();
+      },
+    );
+
+    app.patch(UPLOAD_ROUTE, { schema: uploadsSchemas.append }, async (request: UploadRequest, reply) => {
+      const { owner, id = '' } = request.params;
+      const offset = byteCountHeader(request.headers['upload-offset'], 'Upload-Offset');
+      const upload = await append(request, id, offset);
+      setUploadHeaders(reply, owner, upload);
+      return reply.code(204).send();
+    });
+
+    app.delete(UPLOAD_ROUTE, { schema: uploadsSchemas.delete }, async (request: UploadRequest, reply) => {
+      const { owner, id = '' } = request.params;
+      await call(request, 'uploads.delete', { owner, id }, { idempotent: true });
+      return reply.code(204).send();
+    });
+  };
+}
