@@ -22,7 +22,8 @@ import { type HttpContractOptions, httpServerOptions, installHttpContract } from
 import { admission } from './limits/admission.ts';
 import type { CallerLimitSettings, ThrottledReason } from './limits/caller-limits.ts';
 import type { ApiMetrics } from './metrics.ts';
-import { HttpProblem, sendProblem, ThrottledProblem } from './problem.ts';
+import { registerOpenApi } from './openapi/docs-routes.ts';
+import { HttpProblem, refusalStatus, sendProblem, ThrottledProblem } from './problem.ts';
 import { requestIdOf } from './request-id.ts';
 import { benchRoutes } from './routes/bench.ts';
 import { eventsRoutes } from './routes/events.ts';
@@ -34,6 +35,7 @@ import { tokensRoutes } from './routes/tokens.ts';
 import { uploadsRoutes } from './routes/uploads.ts';
 import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
+import { problemSchema } from './schemas/problem.ts';
 import { clientAddressOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
 
 declare module 'fastify' {
@@ -89,10 +91,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdLogLabel: 'requestId',
     disableRequestLogging: true,
     forceCloseConnections: 'idle',
+    // Request schemas check what a client sent as it is (query values stay text, bodies are not
+    // rewritten): what the OpenAPI document describes is exactly what is accepted.
+    ajv: { customOptions: { coerceTypes: false } },
     // Errors fastify raises before routing (a malformed URL, say) are problem+json like every other.
     frameworkErrors: (error, _request, reply) => {
-      const status = (error as FastifyError).statusCode ?? 400;
-      return sendProblem(reply, status >= 400 && status < 500 ? status : 400, error.message);
+      return sendProblem(reply, refusalStatus((error as FastifyError).statusCode), error.message);
     },
     ...httpServerOptions(options),
   });
@@ -184,7 +188,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
     const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendProblem(reply, status, error.message);
+    if (status >= 400 && status < 500) return sendProblem(reply, refusalStatus(status), error.message);
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, 500, `internal error (request ${request.id})`);
   });
@@ -192,6 +196,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     sendProblem(reply, 404, `no route for ${request.method} ${request.url}`),
   );
 
+  app.addSchema(problemSchema);
+  await registerOpenApi(app);
   const call = serviceCaller(options.broker, options.commandTimeoutMs);
   await app.register(healthRoutes(options.broker, options.metrics.registry, options.readinessTimeoutMs));
   await app.register(usersRoutes(call));

@@ -33,6 +33,7 @@ const titles: Record<number, string> = {
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
   417: 'Expectation Failed',
@@ -44,6 +45,15 @@ const titles: Record<number, string> = {
   504: 'Gateway Timeout',
   507: 'Insufficient Storage',
 };
+
+/**
+ * The status a refusal raised by fastify itself (or a library under it) is answered with: its own when
+ * a problem type stands for it, else 400. A problem's `code` and `status` always agree.
+ */
+export function refusalStatus(status: number | undefined): number {
+  if (status === undefined || status < 400 || status >= 500) return 400;
+  return codeOfStatus(status) !== 'invalid' || status === 400 ? status : 400;
+}
 
 export function problem(status: number, detail: string, code: ProblemCode = codeOfStatus(status)): Problem {
   return { type: problemTypeUri(code), title: titles[status] ?? 'Error', status, detail, code };

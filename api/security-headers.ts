@@ -11,3 +11,14 @@ export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export const FILE_BODY_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/**
+ * The rendered API reference (/docs, swagger-ui): its scripts, styles and images come from this origin
+ * only (no inline script; images may be data: URLs), it fetches only the document from here, and it
+ * is never framed. The one inline style swagger-ui applies is allowed by its hash, not by
+ * 'unsafe-inline' (test/integration/docs-browser.test.ts fails on any violation, so a new version of
+ * swagger-ui that styles differently is seen at once).
+ */
+const SWAGGER_UI_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
+
+export const DOCS_CSP = `default-src 'none'; script-src 'self'; style-src 'self' ${SWAGGER_UI_STYLE_HASH}; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;

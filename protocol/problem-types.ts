@@ -25,6 +25,7 @@ export const PROBLEM_CODES = {
   },
   too_large: { status: 413, retryable: false, meaning: 'the body is over a limit' },
   unsupported_media_type: { status: 415, retryable: false, meaning: 'the Content-Type is not accepted here' },
+  uri_too_long: { status: 414, retryable: false, meaning: 'a path segment or the URL is too long' },
   range_not_satisfiable: { status: 416, retryable: false, meaning: 'the Range asks for no byte of the file' },
   expectation_failed: { status: 417, retryable: false, meaning: 'an Expect other than 100-continue' },
   unprocessable: { status: 422, retryable: false, meaning: 'well-formed, but not acceptable as it is' },

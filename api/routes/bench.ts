@@ -5,15 +5,18 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { CallService } from '../call-service.ts';
+import { HttpProblem } from '../problem.ts';
+import { benchSchemas, MAX_HASH_MIB } from '../schemas/bench.ts';
 
 const MAX_ECHO_BYTES = 1024 * 1024;
-const MAX_HASH_MIB = 64;
 
-const hashQuery = {
-  type: 'object',
-  properties: { mib: { type: 'integer', minimum: 1, maximum: MAX_HASH_MIB } },
-  additionalProperties: false,
-} as const;
+function mibOf(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  const mib = Number(raw);
+  if (!Number.isInteger(mib) || mib < 1 || mib > MAX_HASH_MIB)
+    throw new HttpProblem(400, `mib is a whole number from 1 to ${MAX_HASH_MIB}`);
+  return mib;
+}
 
 export function benchRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
@@ -23,16 +26,20 @@ export function benchRoutes(call: CallService) {
       done(null, body),
     );
 
-    app.post('/v1/bench/echo', { bodyLimit: MAX_ECHO_BYTES }, async (request, reply) => {
-      const payload = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const echoed = await call<Uint8Array>(request, 'bench.echo', { payload }, { idempotent: true });
-      return reply.type('application/octet-stream').send(Buffer.from(echoed));
-    });
+    app.post(
+      '/v1/bench/echo',
+      { schema: benchSchemas.echo, bodyLimit: MAX_ECHO_BYTES },
+      async (request, reply) => {
+        const payload = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const echoed = await call<Uint8Array>(request, 'bench.echo', { payload }, { idempotent: true });
+        return reply.type('application/octet-stream').send(Buffer.from(echoed));
+      },
+    );
 
-    app.post<{ Querystring: { mib?: number } }>(
+    app.post<{ Querystring: { mib?: string } }>(
       '/v1/bench/hash',
-      { schema: { querystring: hashQuery } },
-      async (request) => call(request, 'bench.hash', { mib: request.query.mib ?? 1 }, { idempotent: true }),
+      { schema: benchSchemas.hash },
+      async (request) => call(request, 'bench.hash', { mib: mibOf(request.query.mib) }, { idempotent: true }),
     );
   };
 }

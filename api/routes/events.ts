@@ -5,12 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type EventKind, matchesFilter, normalizePrefix, parseKinds } from '../../protocol/events/event.ts';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
 import { canSeeEvent, type EventView } from '../events/can-see-event.ts';
 import { EventsUnavailableError, type LiveEvents, type Subscription } from '../events/live-events.ts';
 import { SseStream } from '../events/sse-stream.ts';
 import { HttpProblem } from '../problem.ts';
+import { eventsSchemas } from '../schemas/events.ts';
 
 export const EVENTS_NEED_NATS =
   'events need NATS: this server runs without NATS_URL, so live events and webhooks are off';
@@ -32,21 +32,6 @@ interface Query {
   kinds?: string;
   lastEventId?: string;
 }
-
-const params = {
-  type: 'object',
-  required: ['owner'],
-  properties: { owner: { type: 'string', pattern: USERNAME_PATTERN } },
-} as const;
-
-const querystring = {
-  type: 'object',
-  properties: {
-    prefix: { type: 'string', maxLength: 1024 },
-    kinds: { type: 'string', maxLength: 1024 },
-    lastEventId: { type: 'string', maxLength: 32 },
-  },
-} as const;
 
 /** The sequence to resume after: the Last-Event-ID header, else the query parameter, else none. */
 export function resumePoint(
@@ -73,7 +58,7 @@ export function eventsRoutes(options: EventsRouteOptions) {
 
     app.get<{ Params: { owner: string }; Querystring: Query }>(
       '/v1/users/:owner/events',
-      { schema: { params, querystring } },
+      { schema: eventsSchemas.stream },
       async (request, reply) => {
         const events = options.events as LiveEvents;
         const { owner } = request.params;

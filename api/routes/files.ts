@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { unpack } from '../../protocol/codec.ts';
 import type { ArgsOf } from '../../protocol/command-args.ts';
-import { filePathProblem, USERNAME_PATTERN } from '../../protocol/names.ts';
+import { filePathProblem } from '../../protocol/names.ts';
 import { evaluatePreconditions, type Method } from '../../protocol/preconditions.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { conditionalHeaders, namesOneVersion } from '../etag.ts';
@@ -22,7 +22,8 @@ import { normaliseUploadMediaType, uploadMediaType } from '../files/media-type.t
 import { ReplayableBody } from '../files/replayable-body.ts';
 import { uploadWithReplay } from '../files/replayed-upload.ts';
 import { BodyTooLargeError } from '../files/upload.ts';
-import { HttpProblem, PROBLEM_TYPE, problem } from '../problem.ts';
+import { HttpProblem } from '../problem.ts';
+import { filesSchemas } from '../schemas/files.ts';
 
 export interface FilesRouteOptions {
   call: CallService;
@@ -40,12 +41,6 @@ type FilesRequest = FastifyRequest<{
   Params: { owner: string; '*': string };
   Querystring: Record<string, string>;
 }>;
-
-const params = {
-  type: 'object',
-  required: ['owner'],
-  properties: { owner: { type: 'string', pattern: USERNAME_PATTERN }, '*': { type: 'string' } },
-} as const;
 
 /** A PUT's or POST's arguments but those the upload adds from its headers. */
 type UploadArgs =
@@ -164,114 +159,123 @@ export function filesRoutes(options: FilesRouteOptions) {
 
     const route = '/v1/users/:owner/files/*';
 
-    app.get(route, { schema: { params }, exposeHeadRoute: false }, async (request: FilesRequest, reply) => {
-      const { owner } = request.params;
-      const { path, folder } = target(request);
-      if (folder) {
-        const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
-        if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
-          throw new HttpProblem(400, 'limit is a whole number from 1 to 1000');
+    app.get(
+      route,
+      { schema: filesSchemas.get, exposeHeadRoute: false },
+      async (request: FilesRequest, reply) => {
+        const { owner } = request.params;
+        const { path, folder } = target(request);
+        if (folder) {
+          const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+          if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+            throw new HttpProblem(400, 'limit is a whole number from 1 to 1000');
+          }
+          const page = await call<{ items: unknown[]; next: string | null }>(
+            request,
+            'files.list',
+            {
+              owner,
+              dir: path,
+              ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+              ...(limit ? { limit } : {}),
+            },
+            { idempotent: true },
+          );
+          return { path: path === '' ? '/' : `/${path}/`, ...page };
         }
-        const page = await call<{ items: unknown[]; next: string | null }>(
-          request,
-          'files.list',
-          {
-            owner,
-            dir: path,
-            ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
-            ...(limit ? { limit } : {}),
-          },
-          { idempotent: true },
+        if (request.query.metadata !== undefined) {
+          const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
+          setFileHeaders(reply, info);
+          if (checkReadConditions(request, 'GET', info)) return reply.code(304).send();
+          return reply.send(info);
+        }
+        const args = {
+          owner,
+          path,
+          window: options.window,
+          ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
+          conditions: conditionalHeaders(request),
+        };
+        const started = await startDownload(
+          () => open(request, 'files.get', args),
+          3,
+          (attempt) => request.log.warn({ attempt }, 'download opened again: its worker was lost'),
         );
-        return { path: path === '' ? '/' : `/${path}/`, ...page };
-      }
-      if (request.query.metadata !== undefined) {
+        const { stream, meta: first } = started;
+        if (first === undefined || first.part !== 'meta') {
+          await streamResult(stream);
+          throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
+        }
+        const meta = unpack(first.body) as {
+          status: 200 | 206 | 304 | 416;
+          info: FileInfo;
+          start: number;
+          end: number;
+        };
+        setFileHeaders(reply, meta.info);
+        setFileBodyHeaders(reply, meta.info, request.query.download !== undefined);
+        if (meta.status === 304) return reply.code(304).send();
+        if (meta.status === 416) {
+          throw new HttpProblem(
+            416,
+            `the file has ${meta.info.size} bytes; the range asks for none of them`,
+            undefined,
+            { 'content-range': `bytes */${meta.info.size}` },
+          );
+        }
+        reply
+          .code(meta.status)
+          .type(meta.info.contentType)
+          .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
+        if (meta.status === 206)
+          reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
+        const resume =
+          meta.info.size === 0
+            ? undefined
+            : downloadResume(
+                { etag: meta.info.etag, start: meta.start, end: meta.end },
+                options.downloadReopens ?? 3,
+                (range, etag) =>
+                  startDownload(
+                    () => open(request, 'files.get', { ...args, range, conditions: { ifMatch: etag } }),
+                    3,
+                  ),
+                (from, attempt) =>
+                  request.log.warn(
+                    { from, attempt },
+                    'download reopened on another worker: its worker was lost',
+                  ),
+              );
+        return reply.send(downloadBody(stream, options.window, options.chunkBytes, started.early, resume));
+      },
+    );
+
+    app.head(
+      route,
+      { schema: filesSchemas.head, config: { swagger: { exposeHeadRoute: true } } },
+      async (request: FilesRequest, reply) => {
+        const { owner } = request.params;
+        const { path, folder } = target(request);
+        if (folder) {
+          await call(request, 'files.list', { owner, dir: path, limit: 1 }, { idempotent: true });
+          return reply.type('application/json').send();
+        }
         const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
         setFileHeaders(reply, info);
-        if (checkReadConditions(request, 'GET', info)) return reply.code(304).send();
-        return reply.send(info);
-      }
-      const args = {
-        owner,
-        path,
-        window: options.window,
-        ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
-        conditions: conditionalHeaders(request),
-      };
-      const started = await startDownload(
-        () => open(request, 'files.get', args),
-        3,
-        (attempt) => request.log.warn({ attempt }, 'download opened again: its worker was lost'),
-      );
-      const { stream, meta: first } = started;
-      if (first === undefined || first.part !== 'meta') {
-        await streamResult(stream);
-        throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
-      }
-      const meta = unpack(first.body) as {
-        status: 200 | 206 | 304 | 416;
-        info: FileInfo;
-        start: number;
-        end: number;
-      };
-      setFileHeaders(reply, meta.info);
-      setFileBodyHeaders(reply, meta.info, request.query.download !== undefined);
-      if (meta.status === 304) return reply.code(304).send();
-      if (meta.status === 416) {
-        return reply
-          .code(416)
-          .header('content-range', `bytes */${meta.info.size}`)
-          .type(PROBLEM_TYPE)
-          .send(problem(416, `the file has ${meta.info.size} bytes; the range asks for none of them`));
-      }
-      reply
-        .code(meta.status)
-        .type(meta.info.contentType)
-        .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
-      if (meta.status === 206)
-        reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
-      const resume =
-        meta.info.size === 0
-          ? undefined
-          : downloadResume(
-              { etag: meta.info.etag, start: meta.start, end: meta.end },
-              options.downloadReopens ?? 3,
-              (range, etag) =>
-                startDownload(
-                  () => open(request, 'files.get', { ...args, range, conditions: { ifMatch: etag } }),
-                  3,
-                ),
-              (from, attempt) =>
-                request.log.warn(
-                  { from, attempt },
-                  'download reopened on another worker: its worker was lost',
-                ),
-            );
-      return reply.send(downloadBody(stream, options.window, options.chunkBytes, started.early, resume));
-    });
+        setFileBodyHeaders(reply, info, request.query.download !== undefined);
+        if (checkReadConditions(request, 'HEAD', info)) return reply.code(304).send();
+        reply.type(info.contentType).header('content-length', String(info.size));
+        return reply.send();
+      },
+    );
 
-    app.head(route, { schema: { params } }, async (request: FilesRequest, reply) => {
-      const { owner } = request.params;
-      const { path, folder } = target(request);
-      if (folder) {
-        await call(request, 'files.list', { owner, dir: path, limit: 1 }, { idempotent: true });
-        return reply.type('application/json').send();
-      }
-      const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
-      setFileHeaders(reply, info);
-      setFileBodyHeaders(reply, info, request.query.download !== undefined);
-      if (checkReadConditions(request, 'HEAD', info)) return reply.code(304).send();
-      reply.type(info.contentType).header('content-length', String(info.size));
-      return reply.send();
-    });
-
-    app.put(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+    app.put(route, { schema: filesSchemas.put }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
       const args = { owner: request.params.owner, path, conditions: conditionalHeaders(request) };
       return upload(request, reply, 'files.put', args, true);
     });
 
-    app.post(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+    app.post(route, { schema: filesSchemas.post }, async (request: FilesRequest, reply) => {
       const { path, folder } = target(request);
       if (!folder) throw new HttpProblem(400, 'POST creates a file in a folder: end the path with "/"');
       const slug = request.headers.slug;
@@ -295,7 +299,7 @@ export function filesRoutes(options: FilesRouteOptions) {
       );
     });
 
-    app.patch(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+    app.patch(route, { schema: filesSchemas.patch }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
       const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       if (type !== MERGE_PATCH && type !== 'application/json') {
@@ -311,7 +315,7 @@ export function filesRoutes(options: FilesRouteOptions) {
       return setFileHeaders(reply, info).send(info);
     });
 
-    app.delete(route, { schema: { params } }, async (request: FilesRequest, reply) => {
+    app.delete(route, { schema: filesSchemas.delete }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
       await call(
         request,

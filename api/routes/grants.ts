@@ -4,17 +4,9 @@
  * audit log, newest first. The worker decides who may do which.
  */
 import type { FastifyInstance } from 'fastify';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
 import { HttpProblem } from '../problem.ts';
-
-const username = { type: 'string', pattern: USERNAME_PATTERN } as const;
-const ownerParams = { type: 'object', required: ['owner'], properties: { owner: username } } as const;
-const grantParams = {
-  type: 'object',
-  required: ['owner', 'grantee'],
-  properties: { owner: username, grantee: username },
-} as const;
+import { grantsSchemas } from '../schemas/grants.ts';
 
 type GrantRequest = { Params: { owner: string; grantee: string } };
 type PageQuery = { Params: { owner: string }; Querystring: { cursor?: string; limit?: string } };
@@ -31,35 +23,31 @@ export function grantsRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
     app.put<GrantRequest & { Body: unknown }>(
       '/v1/users/:owner/grants/:grantee',
-      { schema: { params: grantParams, body: { type: 'object' } } },
+      { schema: grantsSchemas.put },
       async (request) =>
         call(request, 'grants.put', { ...request.params, grant: request.body }, { idempotent: true }),
     );
 
     app.get<GrantRequest>(
       '/v1/users/:owner/grants/:grantee',
-      { schema: { params: grantParams } },
+      { schema: grantsSchemas.get },
       async (request) => call(request, 'grants.get', request.params, { idempotent: true }),
     );
 
-    app.get<GrantRequest>(
-      '/v1/users/:owner/grants',
-      { schema: { params: ownerParams } },
-      async (request) => ({
-        grants: await call(request, 'grants.list', { owner: request.params.owner }, { idempotent: true }),
-      }),
-    );
+    app.get<GrantRequest>('/v1/users/:owner/grants', { schema: grantsSchemas.list }, async (request) => ({
+      grants: await call(request, 'grants.list', { owner: request.params.owner }, { idempotent: true }),
+    }));
 
     app.delete<GrantRequest>(
       '/v1/users/:owner/grants/:grantee',
-      { schema: { params: grantParams } },
+      { schema: grantsSchemas.delete },
       async (request, reply) => {
         await call(request, 'grants.delete', request.params, { idempotent: true });
         return reply.code(204).send();
       },
     );
 
-    app.get<PageQuery>('/v1/users/:owner/audit', { schema: { params: ownerParams } }, async (request) => {
+    app.get<PageQuery>('/v1/users/:owner/audit', { schema: grantsSchemas.audit }, async (request) => {
       const limit = limitOf(request.query.limit);
       return call(
         request,

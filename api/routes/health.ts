@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import { serviceOf } from '../../protocol/commands.ts';
 import type { BrokerClient } from '../broker-client.ts';
 import { sendProblem } from '../problem.ts';
+import { healthSchemas } from '../schemas/health.ts';
 
 /** Served by every worker (worker/health/health-commands.ts). */
 
@@ -21,9 +22,11 @@ interface StorageAnswer {
 
 export function healthRoutes(broker: BrokerClient, registry: Registry, readinessTimeoutMs: number) {
   return async (app: FastifyInstance) => {
-    app.get('/healthz', async (_request, reply) => reply.type('text/plain').send(`ALIVE ${hostname()}\n`));
+    app.get('/healthz', { schema: healthSchemas.healthz }, async (_request, reply) =>
+      reply.type('text/plain').send(`ALIVE ${hostname()}\n`),
+    );
 
-    app.get('/readyz', async (request, reply) => {
+    app.get('/readyz', { schema: healthSchemas.readyz }, async (request, reply) => {
       const [status, storage] = await Promise.allSettled([
         broker.status(readinessTimeoutMs),
         broker.call(
@@ -44,7 +47,7 @@ export function healthRoutes(broker: BrokerClient, registry: Registry, readiness
       return { status: 'ready', workers };
     });
 
-    app.get('/metrics', async (_request, reply) =>
+    app.get('/metrics', { schema: healthSchemas.metrics }, async (_request, reply) =>
       reply.type(registry.contentType).send(await registry.metrics()),
     );
   };

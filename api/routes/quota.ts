@@ -4,27 +4,25 @@
  * `POST .../quota/recount` counts the pod again (the operator, with PODSTORE_ADMIN_TOKEN).
  */
 import type { FastifyInstance } from 'fastify';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
-
-const params = {
-  type: 'object',
-  required: ['username'],
-  properties: { username: { type: 'string', pattern: USERNAME_PATTERN } },
-} as const;
+import { quotaSchemas } from '../schemas/quota.ts';
 
 type QuotaRequest = { Params: { username: string } };
 
 export function quotaRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
-    app.get<QuotaRequest>('/v1/users/:username/quota', { schema: { params } }, async (request, reply) => {
-      const usage = await call(request, 'quota.get', request.params, { idempotent: true });
-      return reply.header('cache-control', 'no-store').send(usage);
-    });
+    app.get<QuotaRequest>(
+      '/v1/users/:username/quota',
+      { schema: quotaSchemas.get },
+      async (request, reply) => {
+        const usage = await call(request, 'quota.get', request.params, { idempotent: true });
+        return reply.header('cache-control', 'no-store').send(usage);
+      },
+    );
 
     app.put<QuotaRequest & { Body: unknown }>(
       '/v1/users/:username/quota',
-      { schema: { params, body: { type: 'object' } }, bodyLimit: 4096 },
+      { schema: quotaSchemas.put, bodyLimit: 4096 },
       async (request) =>
         call(
           request,
@@ -34,8 +32,10 @@ export function quotaRoutes(call: CallService) {
         ),
     );
 
-    app.post<QuotaRequest>('/v1/users/:username/quota/recount', { schema: { params } }, async (request) =>
-      call(request, 'quota.recount', request.params, { idempotent: true }),
+    app.post<QuotaRequest>(
+      '/v1/users/:username/quota/recount',
+      { schema: quotaSchemas.recount },
+      async (request) => call(request, 'quota.recount', request.params, { idempotent: true }),
     );
   };
 }

@@ -1,25 +1,7 @@
 /** A user's access tokens: issue (the secret is shown once), list (never the secrets), revoke. */
 import type { FastifyInstance } from 'fastify';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
-
-const params = {
-  type: 'object',
-  required: ['username'],
-  properties: {
-    username: { type: 'string', pattern: USERNAME_PATTERN },
-    id: { type: 'string', maxLength: 64 },
-  },
-} as const;
-
-const issueBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    label: { type: 'string', maxLength: 200 },
-    expiresAt: { type: ['string', 'null'], format: 'date-time' },
-  },
-} as const;
+import { tokensSchemas } from '../schemas/tokens.ts';
 
 type Params = { Params: { username: string; id: string } };
 
@@ -27,7 +9,7 @@ export function tokensRoutes(call: CallService) {
   return async (app: FastifyInstance) => {
     app.post<Params & { Body: { label?: string; expiresAt?: string | null } }>(
       '/v1/users/:username/tokens',
-      { schema: { params, body: issueBody } },
+      { schema: tokensSchemas.issue },
       async (request, reply) => {
         const issued = await call(
           request,
@@ -39,13 +21,17 @@ export function tokensRoutes(call: CallService) {
       },
     );
 
-    app.get<Params>('/v1/users/:username/tokens', { schema: { params } }, async (request) => ({
+    app.get<Params>('/v1/users/:username/tokens', { schema: tokensSchemas.list }, async (request) => ({
       tokens: await call(request, 'tokens.list', { username: request.params.username }, { idempotent: true }),
     }));
 
-    app.delete<Params>('/v1/users/:username/tokens/:id', { schema: { params } }, async (request, reply) => {
-      await call(request, 'tokens.revoke', request.params, { idempotent: true });
-      return reply.code(204).send();
-    });
+    app.delete<Params>(
+      '/v1/users/:username/tokens/:id',
+      { schema: tokensSchemas.revoke },
+      async (request, reply) => {
+        await call(request, 'tokens.revoke', request.params, { idempotent: true });
+        return reply.code(204).send();
+      },
+    );
   };
 }

@@ -15,12 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { fileLocation } from '../files/file-headers.ts';
 import type { BodyReader } from '../files/replayable-body.ts';
 import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
 import { HttpProblem } from '../problem.ts';
+import { uploadsSchemas } from '../schemas/uploads.ts';
 import {
   byteCountHeader,
   checkTusResumable,
@@ -56,15 +56,6 @@ interface UploadView {
 }
 
 type UploadRequest = FastifyRequest<{ Params: { owner: string; id?: string } }>;
-
-const params = {
-  type: 'object',
-  required: ['owner'],
-  properties: {
-    owner: { type: 'string', pattern: USERNAME_PATTERN },
-    id: { type: 'string', maxLength: 64 },
-  },
-} as const;
 
 /**
  * The request body, read until it ends or its client goes away: the bytes that arrived before a dropped
@@ -134,7 +125,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
       if (request.method !== 'OPTIONS') checkTusResumable(request.headers['tus-resumable']);
     });
 
-    app.options(UPLOADS_ROUTE, { schema: { params } }, async (_request, reply) =>
+    app.options(UPLOADS_ROUTE, { schema: uploadsSchemas.options }, async (_request, reply) =>
       reply
         .code(204)
         .header('tus-version', TUS_VERSION)
@@ -144,7 +135,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
         .send(),
     );
 
-    app.post(UPLOADS_ROUTE, { schema: { params } }, async (request: UploadRequest, reply) => {
+    app.post(UPLOADS_ROUTE, { schema: uploadsSchemas.create }, async (request: UploadRequest, reply) => {
       const { owner } = request.params;
       if (request.headers['upload-defer-length'] !== undefined)
         throw new HttpProblem(400, 'Upload-Defer-Length is not supported: send Upload-Length');
@@ -169,17 +160,21 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
       return reply.code(201).send();
     });
 
-    app.head(UPLOAD_ROUTE, { schema: { params } }, async (request: UploadRequest, reply) => {
-      const { owner, id = '' } = request.params;
-      const upload = await call<UploadView>(request, 'uploads.info', { owner, id }, { idempotent: true });
-      setUploadHeaders(reply, owner, upload);
-      reply.header('upload-length', String(upload.length));
-      if (Object.keys(upload.metadata).length > 0)
-        reply.header('upload-metadata', formatMetadata(upload.metadata));
-      return reply.code(200).send();
-    });
+    app.head(
+      UPLOAD_ROUTE,
+      { schema: uploadsSchemas.info, config: { swagger: { exposeHeadRoute: true } } },
+      async (request: UploadRequest, reply) => {
+        const { owner, id = '' } = request.params;
+        const upload = await call<UploadView>(request, 'uploads.info', { owner, id }, { idempotent: true });
+        setUploadHeaders(reply, owner, upload);
+        reply.header('upload-length', String(upload.length));
+        if (Object.keys(upload.metadata).length > 0)
+          reply.header('upload-metadata', formatMetadata(upload.metadata));
+        return reply.code(200).send();
+      },
+    );
 
-    app.patch(UPLOAD_ROUTE, { schema: { params } }, async (request: UploadRequest, reply) => {
+    app.patch(UPLOAD_ROUTE, { schema: uploadsSchemas.append }, async (request: UploadRequest, reply) => {
       const { owner, id = '' } = request.params;
       const offset = byteCountHeader(request.headers['upload-offset'], 'Upload-Offset');
       const upload = await append(request, id, offset);
@@ -187,7 +182,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
       return reply.code(204).send();
     });
 
-    app.delete(UPLOAD_ROUTE, { schema: { params } }, async (request: UploadRequest, reply) => {
+    app.delete(UPLOAD_ROUTE, { schema: uploadsSchemas.delete }, async (request: UploadRequest, reply) => {
       const { owner, id = '' } = request.params;
       await call(request, 'uploads.delete', { owner, id }, { idempotent: true });
       return reply.code(204).send();

@@ -4,10 +4,11 @@
  * round trip); the worker decides everything else.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { MAX_PROFILE_BYTES, USERNAME_PATTERN } from '../../protocol/names.ts';
+import { MAX_PROFILE_BYTES } from '../../protocol/names.ts';
 import type { CallService } from '../call-service.ts';
 import { conditionalHeaders, namesOneVersion, noneMatchHits, quoteEtag } from '../etag.ts';
 import { HttpProblem } from '../problem.ts';
+import { usersSchemas } from '../schemas/users.ts';
 
 interface UserRecord {
   username: string;
@@ -31,16 +32,6 @@ interface AccountDeletion {
   completed: boolean;
   erasure: ErasureStatus;
 }
-
-const ERASURE_ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
-const params = {
-  type: 'object',
-  required: ['username'],
-  properties: { username: { type: 'string', pattern: USERNAME_PATTERN } },
-} as const;
-
-const profileBody = { type: 'object' } as const;
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
@@ -75,14 +66,7 @@ export function usersRoutes(call: CallService) {
     app.put<{ Params: { username: string }; Querystring: { kind?: string } }>(
       '/v1/users/:username',
       {
-        schema: {
-          params,
-          body: profileBody,
-          querystring: {
-            type: 'object',
-            properties: { kind: { type: 'string', enum: ['person', 'organization'] } },
-          },
-        },
+        schema: usersSchemas.put,
         bodyLimit: MAX_PROFILE_BYTES,
         preValidation: async (request) => requireMediaType(request, ['application/json']),
       },
@@ -120,7 +104,7 @@ export function usersRoutes(call: CallService) {
 
     app.get<{ Params: { username: string } }>(
       '/v1/users/:username',
-      { schema: { params } },
+      { schema: usersSchemas.get },
       async (request, reply) => {
         const user = await call<UserRecord>(request, 'users.get', request.params, {
           idempotent: true,
@@ -135,7 +119,7 @@ export function usersRoutes(call: CallService) {
     app.patch<{ Params: { username: string } }>(
       '/v1/users/:username',
       {
-        schema: { params, body: profileBody },
+        schema: usersSchemas.patch,
         bodyLimit: MAX_PROFILE_BYTES,
         preValidation: async (request) => requireMediaType(request, [MERGE_PATCH, 'application/json']),
       },
@@ -158,7 +142,7 @@ export function usersRoutes(call: CallService) {
 
     app.delete<{ Params: { username: string } }>(
       '/v1/users/:username',
-      { schema: { params } },
+      { schema: usersSchemas.delete },
       async (request, reply) => {
         const { ifMatch } = conditions(request);
         const result = await call<AccountDeletion>(
@@ -181,15 +165,7 @@ export function usersRoutes(call: CallService) {
 
     app.get<{ Params: { id: string } }>(
       '/v1/erasures/:id',
-      {
-        schema: {
-          params: {
-            type: 'object',
-            required: ['id'],
-            properties: { id: { type: 'string', pattern: ERASURE_ID_PATTERN } },
-          },
-        },
-      },
+      { schema: usersSchemas.erasure },
       async (request, reply) => {
         const receipt = await call<ErasureStatus>(
           request,

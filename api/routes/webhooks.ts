@@ -5,44 +5,11 @@
  * NATS there are no deliveries, so these answer 503.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { EVENT_KINDS } from '../../protocol/events/event.ts';
-import {
-  MAX_PREFIX_LENGTH,
-  MAX_SECRET_LENGTH,
-  MIN_SECRET_LENGTH,
-  WEBHOOK_ID_PATTERN,
-  type WebhookView,
-} from '../../protocol/events/webhook.ts';
-import { USERNAME_PATTERN } from '../../protocol/names.ts';
+import type { WebhookView } from '../../protocol/events/webhook.ts';
 import type { CallService } from '../call-service.ts';
 import { HttpProblem } from '../problem.ts';
+import { webhooksSchemas } from '../schemas/webhooks.ts';
 import { EVENTS_NEED_NATS } from './events.ts';
-
-const ownerParams = {
-  type: 'object',
-  required: ['owner'],
-  properties: { owner: { type: 'string', pattern: USERNAME_PATTERN } },
-} as const;
-
-const hookParams = {
-  type: 'object',
-  required: ['owner', 'id'],
-  properties: {
-    owner: { type: 'string', pattern: USERNAME_PATTERN },
-    id: { type: 'string', pattern: WEBHOOK_ID_PATTERN },
-  },
-} as const;
-
-const hookBody = {
-  type: 'object',
-  required: ['url', 'secret'],
-  properties: {
-    url: { type: 'string', minLength: 1, maxLength: 2048 },
-    secret: { type: 'string', minLength: MIN_SECRET_LENGTH, maxLength: MAX_SECRET_LENGTH },
-    prefix: { type: 'string', maxLength: MAX_PREFIX_LENGTH },
-    kinds: { type: 'array', maxItems: EVENT_KINDS.length, items: { type: 'string', enum: [...EVENT_KINDS] } },
-  },
-} as const;
 
 type HookParams = { owner: string; id: string };
 
@@ -55,7 +22,7 @@ export function webhooksRoutes(call: CallService, enabled: boolean) {
     app.put<{ Params: HookParams }>(
       '/v1/users/:owner/webhooks/:id',
       {
-        schema: { params: hookParams, body: hookBody },
+        schema: webhooksSchemas.put,
         bodyLimit: 16 * 1024,
         preValidation: async (request) => {
           const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
@@ -77,20 +44,20 @@ export function webhooksRoutes(call: CallService, enabled: boolean) {
 
     app.get<{ Params: { owner: string } }>(
       '/v1/users/:owner/webhooks',
-      { schema: { params: ownerParams } },
+      { schema: webhooksSchemas.list },
       async (request) =>
         call(request, 'webhooks.list', { owner: request.params.owner }, { idempotent: true }),
     );
 
     app.get<{ Params: HookParams }>(
       '/v1/users/:owner/webhooks/:id',
-      { schema: { params: hookParams } },
+      { schema: webhooksSchemas.get },
       async (request) => call(request, 'webhooks.get', request.params, { idempotent: true }),
     );
 
     app.delete<{ Params: HookParams }>(
       '/v1/users/:owner/webhooks/:id',
-      { schema: { params: hookParams } },
+      { schema: webhooksSchemas.delete },
       async (request, reply: FastifyReply) => {
         await call(request, 'webhooks.delete', request.params, { idempotent: true });
         return reply.code(204).send();

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { fromBrokerError, fromOutcomeError, HttpProblem, problem } from '../../api/problem.ts';
+import { fromBrokerError, fromOutcomeError, HttpProblem, problem, refusalStatus } from '../../api/problem.ts';
 import { PodstoreError } from '../../client/sdk.ts';
 import { ErrorCode } from '../../protocol/outcome.ts';
 import {
@@ -14,6 +14,7 @@ import {
   type ProblemCode,
   problemTypeUri,
 } from '../../protocol/problem-types.ts';
+import { appWithBroker } from '../helpers/app-with-broker.ts';
 
 describe('problem types', () => {
   it('a problem document names its type and code', () => {
@@ -103,5 +104,33 @@ describe('the SDK error', () => {
       null,
     );
     expect(unknown.code).toBe('invalid');
+  });
+});
+
+describe('refusals raised by fastify itself', () => {
+  it('keep a status only when a problem type stands for it, so code and status always agree', () => {
+    expect([400, 404, 413, 414, 415, 431].map(refusalStatus)).toEqual([400, 404, 413, 414, 415, 431]);
+    // No problem type for 418 or 451: a plain 400 invalid rather than a 418 that says "invalid".
+    expect([418, 451, undefined, 302, 500].map(refusalStatus)).toEqual([400, 400, 400, 400, 400]);
+    expect(problem(414, 'too long')).toMatchObject({
+      status: 414,
+      title: 'URI Too Long',
+      code: 'uri_too_long',
+    });
+  });
+
+  it('a path segment over the router limit is a 414 uri_too_long (found by the OpenAPI fuzz test)', async () => {
+    const { app } = await appWithBroker({ call: async () => ({ ok: true, value: null }) as never });
+    try {
+      const answer = await app.inject({
+        method: 'DELETE',
+        url: `/v1/users/patient/tokens/${'x'.repeat(300)}`,
+      });
+      expect(answer.statusCode).toBe(414);
+      expect(answer.json()).toMatchObject({ status: 414, title: 'URI Too Long', code: 'uri_too_long' });
+      expect(answer.headers['x-request-id']).toBeTruthy();
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -12,8 +12,9 @@
  * for a file that exists as for one that does not, and a caller who holds no mode an operation could
  * need is refused before anything is looked up.
  */
-export const MODES = ['read', 'append', 'write', 'delete', 'control'] as const;
-export type Mode = (typeof MODES)[number];
+import { MODES, type Mode } from '../../protocol/grant-modes.ts';
+
+export { MODES, type Mode };
 
 export interface GrantEntry {
   /** A folder of the pod: starts and ends with `/` (`/` is the whole pod). */
