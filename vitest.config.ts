@@ -37,7 +37,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'console/test/**/*.test.ts'],
           // Files run one after another in each worker process, sharing loaded modules: a third of the
           // time. So a unit test leaves no global state behind (environment, timers, listeners).
           isolate: false,
