@@ -11,3 +11,21 @@ export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 export const FILE_BODY_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/**
+ * The web console's page and assets (api/console/): scripts, styles, fonts and images from this origin
+ * only, no inline script or style attribute, no eval, API calls to this origin only, images also from
+ * blob: URLs (previews the console builds from a pod file's bytes), never framed, no form posted
+ * elsewhere, no <base> rewriting.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
