@@ -32,24 +32,30 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
   const [uploads, setUploads] = useState<UploadItem[]>([]);
   const [newFolder, setNewFolder] = useState('');
   const [newFolderError, setNewFolderError] = useState<string | null>(null);
+  /** A grantee without read here: the folder cannot be listed (the API answers as if it did not exist). */
+  const [unlisted, setUnlisted] = useState(false);
+  const mine = owner === credentials.username;
   const uploadIds = useRef(0);
   const heading = useRef<HTMLHeadingElement>(null);
 
   const load = useCallback(async () => {
     setError(null);
+    setUnlisted(false);
     try {
       const page = await files.list(credentials, owner, folder, undefined, PAGE_SIZE);
       setItems(page.items);
       setNext(page.next);
     } catch (err) {
       const problem = asApiError(err);
-      // A folder exists while it holds something: a new one is empty until the first upload.
+      // A folder exists while it holds something: a new one is empty until the first upload. Someone
+      // else's pod answers 404 alike for a folder that is not there and one the grant does not let us read.
       if (problem.status === 404) {
         setItems([]);
         setNext(null);
+        setUnlisted(!mine);
       } else setError(problem);
     }
-  }, [credentials, owner, folder]);
+  }, [credentials, owner, folder, mine]);
 
   useEffect(() => {
     setItems(null);
@@ -120,7 +126,7 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
     <section aria-labelledby="folder-title">
       <div class="row">
         <h2 id="folder-title" tabIndex={-1} ref={heading}>
-          {owner === credentials.username ? 'My pod' : `${owner}’s pod`}
+          {mine ? 'My pod' : `${owner}’s pod`}
         </h2>
         <LiveBadge state={live.state} why={live.why} />
       </div>
