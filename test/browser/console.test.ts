@@ -1,36 +1,17 @@
 /**
- * The web console in headless Chromium (playwright-core), against a real stack (MinIO, NATS with
- * JetStream, a broker, 2 workers, the api serving the console): a patient signs up, drops 3 files,
- * browses them, grants a hospital append on /medical/; the hospital, in a second browser context, adds a
- * result; the patient sees it appear live and sealed, the audit log shows the grant and the hospital's
- * write, the patient revokes and signs out. Screenshots of each step go to .cache/console-screenshots/.
- * Throughout: the page has no inline script, sends its CSP, and makes no request to another origin.
+ * The web console end to end in headless Chromium, against a real stack started here: MinIO, NATS with
+ * JetStream (live events), a broker, 2 workers and the api serving the console built from its sources
+ * (test/helpers/console-build.ts). The walk itself: test/browser/console-walk.ts.
  */
-import { mkdir } from 'node:fs/promises';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
-import { CHROMIUM } from '../helpers/console-build.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
-
-const SHOTS = new URL('../../.cache/console-screenshots/', import.meta.url);
-/** A 2x2 red PNG. */
-const PNG_BASE64 =
-  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
+import { consoleWalk } from './console-walk.ts';
 
 let minio: MinioServer;
 let nats: NatsServer;
 let stack: LocalStack;
-let browser: Browser;
-let origin: string;
-/** Every request any page made, and those that went (or tried to go) elsewhere than the api's origin. */
-const requested: string[] = [];
-const foreign: string[] = [];
-let patientContext: BrowserContext;
-let hospitalContext: BrowserContext;
-let patient: Page;
-let hospital: Page;
 
 beforeAll(async () => {
   [minio, nats] = await Promise.all([startMinio(), startNats({ jetstream: true })]);
@@ -45,266 +26,18 @@ beforeAll(async () => {
       MINIO_BUCKET: 'console-browser',
     },
   });
-  origin = new URL(stack.apiUrl).origin;
-  await mkdir(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking'],
-  });
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
   await stack?.stop();
   await Promise.all([minio?.stop(), nats?.stop()]);
 });
 
-async function newContext(viewport: { width: number; height: number }): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport });
-  // Every request passes here: one to another origin is recorded and refused.
-  await context.route('**/*', (route) => {
-    const url = route.request().url();
-    requested.push(url);
-    if (new URL(url).origin !== origin && !url.startsWith('blob:')) {
-      foreign.push(url);
-      return route.abort();
-    }
-    return route.continue();
-  });
-  context.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('blob:') && !foreign.includes(url)) foreign.push(url);
-  });
-  return context;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
-}
-
-async function dropFiles(page: Page, files: { name: string; type: string; base64: string }[]): Promise<void> {
-  const dataTransfer = await page.evaluateHandle((list) => {
-    const transfer = new DataTransfer();
-    for (const f of list) {
-      const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
-      transfer.items.add(new File([bytes], f.name, { type: f.type }));
-    }
-    return transfer;
-  }, files);
-  await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
-  await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
-}
-
-/** Records, for each upload's progress bar, every value it shows while the uploads run. */
-async function watchProgress(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const seen: Record<string, number[]> = {};
-    (window as unknown as { progressSeen: typeof seen }).progressSeen = seen;
-    const tick = () => {
-      for (const bar of document.querySelectorAll('progress')) {
-        const name = bar.getAttribute('aria-label') ?? '';
-        const values = seen[name] ?? [];
-        if (values.at(-1) !== bar.value) values.push(bar.value);
-        seen[name] = values;
-        seen[`${name} max`] = [bar.max];
-      }
-      requestAnimationFrame(tick);
-    };
-    tick();
-  });
-}
-
-const text = (s: string) => Buffer.from(s).toString('base64');
-
-describe('the web console, end to end in Chromium', () => {
-  it('serves a page with its CSP and without inline script', async () => {
-    patientContext = await newContext({ width: 1280, height: 900 });
-    patient = await patientContext.newPage();
-    const response = await patient.goto(`${origin}/`);
-    expect(response?.status()).toBe(200);
-    const csp = response?.headers()['content-security-policy'] ?? '';
-    expect(csp).toContain("default-src 'self'");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(csp).toContain("connect-src 'self'");
-    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
-    expect(response?.headers()['x-content-type-options']).toBe('nosniff');
-    const html = (await response?.text()) ?? '';
-    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/i);
-    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
-    expect(await patient.$$eval('script', (scripts) => scripts.filter((s) => !s.src).length)).toBe(0);
-    await expect(patient.getByRole('heading', { name: 'Create an account' }).isVisible()).resolves.toBe(true);
-  });
-
-  it('signs the patient up and in, the token shown once', async () => {
-    await patient.getByLabel('Username', { exact: true }).nth(1).fill('patient');
-    await patient.getByLabel('Display name (optional)').fill('Pat Ient');
-    await patient.getByRole('button', { name: 'Create account' }).click();
-    const token = await patient.getByTestId('new-account-token').inputValue();
-    expect(token).toMatch(/^pst_/);
-    await shot(patient, '01-sign-up');
-    await patient.getByRole('button', { name: 'Continue to my pod' }).click();
-    await patient.getByTestId('signed-in-as').waitFor();
-    expect(await patient.getByTestId('signed-in-as').textContent()).toBe('patient');
-    // The token is nowhere in the URL.
-    expect(patient.url()).toBe(`${origin}/`);
-  });
-
-  it('uploads 3 files by drag and drop into a new folder, each with its progress bar', async () => {
-    await patient.getByLabel(/^New folder/).fill('medical');
-    await patient.getByRole('button', { name: 'Open new folder' }).click();
-    await patient.getByText('This folder is empty').waitFor();
-    await watchProgress(patient);
-    const files = [
-      { name: 'notes.txt', type: 'text/plain', base64: text('Allergies: penicillin.\nBlood type: O+') },
-      { name: 'xray.png', type: 'image/png', base64: PNG_BASE64 },
-      {
-        name: 'scan.bin',
-        type: 'application/octet-stream',
-        base64: Buffer.alloc(3 << 20, 'x').toString('base64'),
-      },
-    ];
-    await dropFiles(patient, files);
-    const uploads = patient.getByRole('list', { name: 'Uploads' });
-    await expect
-      .poll(async () => uploads.locator('li[data-state=done]').count(), { timeout: 30_000 })
-      .toBe(3);
-    const seen = await patient.evaluate(
-      () => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen,
-    );
-    for (const file of files) {
-      const { name } = file;
-      const size = Buffer.from(file.base64, 'base64').length;
-      const values = seen[`upload of ${name}`] ?? [];
-      const max = seen[`upload of ${name} max`]?.[0];
-      expect(max, name).toBe(size);
-      // The bar ran from the start to the whole file, never backwards.
-      expect(values.at(-1), name).toBe(size);
-      expect(values, name).toEqual([...values].sort((a, b) => a - b));
-    }
-    await shot(patient, '02-upload');
-  });
-
-  it('browses the folder, shows metadata and safe previews', async () => {
-    const listing = patient.getByTestId('folder-listing');
-    await expect.poll(async () => listing.locator('tbody tr').count()).toBe(3);
-    await patient.getByRole('button', { name: 'notes.txt' }).click();
-    await expect
-      .poll(async () => patient.getByTestId('text-preview').textContent())
-      .toBe('Allergies: penicillin.\nBlood type: O+');
-    expect(await patient.getByTestId('file-author').textContent()).toBe('patient');
-    await patient.getByRole('button', { name: 'xray.png' }).click();
-    const image = patient.getByTestId('image-preview');
-    await image.waitFor();
-    expect(await image.getAttribute('src')).toMatch(/^blob:/);
-    expect(await image.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(2);
-    await shot(patient, '03-browse');
-  });
-
-  it('lets the patient grant the hospital append on /medical/', async () => {
-    hospitalContext = await newContext({ width: 390, height: 844 });
-    hospital = await hospitalContext.newPage();
-    await hospital.goto(`${origin}/`);
-    await hospital.getByLabel('Username', { exact: true }).nth(1).fill('hospital');
-    await hospital.getByLabel('Account kind').selectOption('organization');
-    await hospital.getByRole('button', { name: 'Create account' }).click();
-    await hospital.getByRole('button', { name: 'Continue to my pod' }).click();
-    await hospital.getByTestId('signed-in-as').waitFor();
-
-    await patient.getByRole('button', { name: 'Access' }).click();
-    await patient.getByLabel('Grantee (username)').fill('hospital');
-    await patient.getByLabel(/^Scope/).fill('/medical/');
-    await patient.getByRole('checkbox', { name: /^read/ }).uncheck();
-    await patient.getByRole('checkbox', { name: /^append/ }).check();
-    await patient.getByRole('button', { name: 'Grant', exact: true }).click();
-    const row = patient.getByTestId('grants-list').locator('tr[data-grantee=hospital]');
-    await row.waitFor();
-    expect(await row.locator('td').allTextContents()).toEqual(
-      expect.arrayContaining(['hospital', '/medical/', 'append', 'never']),
-    );
-    await shot(patient, '04-grant');
-  });
-
-  it('shows the hospital its access; its result appears live and sealed in the patient’s folder', async () => {
-    await patient.getByRole('button', { name: 'Files' }).click();
-    await patient.getByRole('button', { name: 'medical/' }).click();
-    await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
-    const rows = patient.getByTestId('folder-listing').locator('tbody tr');
-    await expect.poll(async () => rows.count()).toBe(3);
-
-    await hospital.getByRole('button', { name: 'Shared with me' }).click();
-    await hospital.getByLabel('Owner of the pod').fill('patient');
-    await hospital.getByRole('button', { name: 'Show my access' }).click();
-    await hospital.getByText('/medical/: append').waitFor();
-    await hospital.getByRole('button', { name: 'Open /medical/ of patient' }).click();
-    await dropFiles(hospital, [{ name: 'lab-result.txt', type: 'text/plain', base64: text('HbA1c 5.4 %') }]);
-    await hospital.locator('li[data-state=done]').waitFor({ timeout: 20_000 });
-    await shot(hospital, '05-hospital-adds-result');
-
-    // No reload: the patient's folder view got the event.
-    await patient.getByRole('button', { name: 'lab-result.txt' }).waitFor({ timeout: 15_000 });
-    expect(await rows.count()).toBe(4);
-    await patient.getByRole('button', { name: 'lab-result.txt' }).click();
-    const sealed = patient.getByTestId('sealed-notice');
-    await sealed.waitFor();
-    expect(await sealed.textContent()).toContain('written by hospital');
-    expect(await patient.getByTestId('file-author').textContent()).toBe('hospital');
-    // Nothing offers to change a sealed file.
-    expect(await patient.getByRole('button', { name: 'Save tags and description' }).count()).toBe(0);
-    await shot(patient, '06-live-and-sealed');
-  });
-
-  it('shows the grant and the hospital’s write in the patient’s audit log', async () => {
-    await patient.getByRole('button', { name: 'Audit log' }).click();
-    const log = patient.getByTestId('audit-log');
-    await log.locator('tr[data-actor=hospital]').first().waitFor();
-    const rows = await log.locator('tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => {
-        const [, who, what, path, outcome] = Array.from(
-          tr.querySelectorAll('td'),
-          (td) => td.textContent ?? '',
-        );
-        return { who, what, path, outcome };
-      }),
-    );
-    expect(rows).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          who: 'hospital',
-          what: 'write',
-          path: expect.stringContaining('medical/lab-result.txt'),
-          outcome: 'allowed',
-        }),
-        expect.objectContaining({ who: 'patient', what: 'grant', path: 'hospital', outcome: 'allowed' }),
-      ]),
-    );
-    await patient.getByLabel('Actor').fill('hosp');
-    expect(await log.locator('tbody tr:not([data-actor=hospital])').count()).toBe(0);
-    await shot(patient, '07-audit-log');
-  });
-
-  it('revokes the hospital: its next upload is refused with the problem detail', async () => {
-    patient.on('dialog', (dialog) => void dialog.accept());
-    await patient.getByRole('button', { name: 'Access' }).click();
-    await patient.getByRole('button', { name: 'Revoke hospital' }).click();
-    await patient.getByText('Nobody else has access to your pod.').waitFor();
-    await shot(patient, '08-revoked');
-
-    await dropFiles(hospital, [{ name: 'late.txt', type: 'text/plain', base64: text('too late') }]);
-    const failed = hospital.locator('li[data-state=failed]');
-    await failed.waitFor({ timeout: 15_000 });
-    expect(await failed.textContent()).toMatch(/failed: .+/);
-  });
-
-  it('signs out: the token is gone from the page and from session storage', async () => {
-    await patient.getByRole('button', { name: 'Sign out' }).click();
-    await patient.getByRole('heading', { name: 'Sign in' }).waitFor();
-    expect(await patient.evaluate(() => JSON.stringify(sessionStorage))).toBe('{}');
-    expect(await patient.evaluate(() => document.cookie)).toBe('');
-    await shot(patient, '09-signed-out');
-  });
-
-  it('made no request to any other origin, and every request went to the api', () => {
-    expect(requested.length).toBeGreaterThan(10);
-    expect(foreign).toEqual([]);
+describe('the web console, end to end in Chromium (npm start topology)', () => {
+  consoleWalk({
+    origin: () => stack.apiUrl,
+    patient: 'patient',
+    hospital: 'hospital',
+    screenshots: new URL('../../.cache/console-screenshots/', import.meta.url),
   });
 });

@@ -99,7 +99,8 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
       handle.done.then(
         () => {
           update({ state: 'done' });
-          void load();
+          // A folder this caller cannot list stays unlisted: asking again would only be refused (and logged).
+          if (!unlisted) void load();
         },
         (err) => {
           const problem = asApiError(err);
@@ -148,6 +149,11 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
       <ErrorNotice error={error} />
       {items === null ? (
         <p aria-busy="true">Loading…</p>
+      ) : unlisted ? (
+        <p class="muted" data-testid="unlisted">
+          Nothing to list: this folder is empty, or your access here does not include read. If it includes
+          append, you can still add files.
+        </p>
       ) : items.length === 0 ? (
         <p class="muted">
           This folder is empty. {folder !== '' && 'It exists once a file is uploaded into it.'}

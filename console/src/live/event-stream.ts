@@ -51,7 +51,12 @@ export function watchPod(
         }
       } catch (error) {
         if (controller.signal.aborted) return;
-        if (error instanceof ApiError && [401, 403, 404].includes(error.status)) {
+        if (error instanceof ApiError && error.status === 404) {
+          // The owner's pod, or a grant with read: either is missing here (as the API says, alike).
+          onState('off', 'live updates need read access to this pod');
+          return;
+        }
+        if (error instanceof ApiError && [401, 403].includes(error.status)) {
           onState('off', error.detail);
           return;
         }
