@@ -11,20 +11,11 @@ import { mkdir } from 'node:fs/promises';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
+import type { ConsoleWalkOptions } from './console-walk-options.ts';
 
 /** A 2x2 red PNG. */
 const PNG_BASE64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
-
-export interface ConsoleWalkOptions {
-  /** The origin the console is served from (read when the walk starts). */
-  origin: () => string;
-  /** Account names to create (new ones). */
-  patient: string;
-  hospital: string;
-  /** A folder (URL ending in /) for the screenshots. */
-  screenshots: URL;
-}
 
 /** Registers the walk's steps (in order) in the calling describe block. */
 export function consoleWalk(options: ConsoleWalkOptions): void {
