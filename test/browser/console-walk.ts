@@ -8,7 +8,7 @@
  * no request to another origin (each is recorded and refused).
  */
 import { mkdir } from 'node:fs/promises';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
 import type { ConsoleWalkOptions } from './console-walk-options.ts';
@@ -123,6 +123,20 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     await expect(patient.getByRole('heading', { name: 'Create an account' }).isVisible()).resolves.toBe(true);
   });
 
+  it('is reachable by keyboard: a skip link, then the sign-in fields in order', async () => {
+    const focused = () =>
+      patient.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.getAttribute('name') ?? el?.textContent ?? '';
+      });
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('username');
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('token');
+  });
+
   it('signs the patient up and in, the token shown once', async () => {
     await patient.getByLabel('Username', { exact: true }).nth(1).fill(P);
     await patient.getByLabel('Display name (optional)').fill('Pat Ient');
@@ -175,17 +189,69 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
   it('browses the folder, shows metadata and safe previews', async () => {
     const listing = patient.getByTestId('folder-listing');
     await expect.poll(async () => listing.locator('tbody tr').count()).toBe(3);
-    await patient.getByRole('button', { name: 'notes.txt' }).click();
+    await patient.getByRole('button', { name: 'notes.txt', exact: true }).click();
     await expect
       .poll(async () => patient.getByTestId('text-preview').textContent())
       .toBe('Allergies: penicillin.\nBlood type: O+');
     expect(await patient.getByTestId('file-author').textContent()).toBe(P);
-    await patient.getByRole('button', { name: 'xray.png' }).click();
+    await patient.getByRole('button', { name: 'xray.png', exact: true }).click();
     const image = patient.getByTestId('image-preview');
     await image.waitFor();
     expect(await image.getAttribute('src')).toMatch(/^blob:/);
     expect(await image.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(2);
     await shot(patient, '03-browse');
+  });
+
+  it('never renders HTML or SVG from the pod: no preview, nothing runs', async () => {
+    await patient.getByLabel(/^New folder/).fill('/inbox');
+    await patient.getByRole('button', { name: 'Open new folder' }).click();
+    const script = '<script>parent.pwned = true; alert(1)</script>';
+    await dropFiles(patient, [
+      {
+        name: 'page.html',
+        type: 'text/html',
+        base64: text(`<h1>hi</h1>${script}<img src=x onerror="alert(2)">`),
+      },
+      {
+        name: 'vector.svg',
+        type: 'image/svg+xml',
+        base64: text(`<svg xmlns="http://www.w3.org/2000/svg">${script}</svg>`),
+      },
+    ]);
+    await expect.poll(async () => patient.locator('li[data-state=done]').count()).toBe(5);
+    const dialogs: string[] = [];
+    const onDialog = (dialog: Dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    };
+    patient.on('dialog', onDialog);
+    try {
+      for (const name of ['page.html', 'vector.svg']) {
+        await patient.getByRole('button', { name, exact: true }).click();
+        await patient.getByText(/No preview for this type/).waitFor();
+        expect(await patient.getByTestId('image-preview').count(), name).toBe(0);
+        expect(await patient.getByTestId('text-preview').count(), name).toBe(0);
+        expect(await patient.locator('iframe, object, embed').count(), name).toBe(0);
+      }
+      expect(await patient.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined();
+      expect(dialogs).toEqual([]);
+    } finally {
+      patient.off('dialog', onDialog);
+    }
+  });
+
+  it('creates a labelled token, lists it and revokes it', async () => {
+    await patient.getByRole('button', { name: 'Tokens' }).click();
+    await patient.getByLabel('Label').fill('laptop');
+    await patient.getByRole('button', { name: 'Create token' }).click();
+    expect(await patient.getByLabel('the new token').inputValue()).toMatch(/^pst_/);
+    const laptop = patient.getByRole('row').filter({ hasText: 'laptop' });
+    await laptop.waitFor();
+    patient.once('dialog', (dialog) => void dialog.accept());
+    await laptop.getByRole('button', { name: /^Revoke/ }).click();
+    await expect.poll(async () => laptop.count()).toBe(0);
+    // The account's first token (this session's) is still listed, and still works.
+    expect(await patient.getByRole('row').count()).toBe(2);
   });
 
   it('lets the patient grant the hospital append on /medical/', async () => {
@@ -213,7 +279,7 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
 
   it('shows the hospital its access; its result appears live and sealed in the patient’s folder', async () => {
     await patient.getByRole('button', { name: 'Files' }).click();
-    await patient.getByRole('button', { name: 'medical/' }).click();
+    await patient.getByRole('button', { name: 'medical/', exact: true }).click();
     await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
     const rows = patient.getByTestId('folder-listing').locator('tbody tr');
     await expect.poll(async () => rows.count()).toBe(3);
@@ -230,9 +296,9 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     await shot(hospital, '05-hospital-adds-result');
 
     // No reload: the patient's folder view got the event.
-    await patient.getByRole('button', { name: 'lab-result.txt' }).waitFor({ timeout: 15_000 });
+    await patient.getByRole('button', { name: 'lab-result.txt', exact: true }).waitFor({ timeout: 15_000 });
     expect(await rows.count()).toBe(4);
-    await patient.getByRole('button', { name: 'lab-result.txt' }).click();
+    await patient.getByRole('button', { name: 'lab-result.txt', exact: true }).click();
     const sealed = patient.getByTestId('sealed-notice');
     await sealed.waitFor();
     expect(await sealed.textContent()).toContain(`written by ${H}`);

@@ -105,6 +105,8 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
         (err) => {
           const problem = asApiError(err);
           update({ state: problem.code === 'aborted' ? 'cancelled' : 'failed', message: problem.detail });
+          // A cancel that came after the last byte may still have stored the file: the listing says.
+          if (!unlisted) void load();
         },
       );
     }
@@ -175,7 +177,8 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
                   <td>
                     {item.kind === 'folder' ? (
                       <button type="button" class="link" onClick={() => open(`${folder}${item.name}/`)}>
-                        📁 {item.name}/
+                        <span aria-hidden="true">📁 </span>
+                        {item.name}/
                       </button>
                     ) : (
                       <button type="button" class="link" onClick={() => setSelected(`${folder}${item.name}`)}>
