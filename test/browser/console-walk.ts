@@ -184,6 +184,11 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
       expect(values, name).toEqual([...values].sort((a, b) => a - b));
     }
     await shot(patient, '02-upload');
+    // Dropping a file whose name is taken never replaces it: the upload is refused and says why.
+    await dropFiles(patient, [{ name: 'notes.txt', type: 'text/plain', base64: text('replaced?') }]);
+    const refused = uploads.locator('li[data-state=failed]');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('a file named notes.txt is already here');
   });
 
   it('browses the folder, shows metadata and safe previews', async () => {

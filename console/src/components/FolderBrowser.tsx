@@ -104,7 +104,14 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
         },
         (err) => {
           const problem = asApiError(err);
-          update({ state: problem.code === 'aborted' ? 'cancelled' : 'failed', message: problem.detail });
+          update({
+            state: problem.code === 'aborted' ? 'cancelled' : 'failed',
+            // Uploads create only (If-None-Match: *): a 412 means the name is taken.
+            message:
+              problem.status === 412
+                ? `a file named ${file.name} is already here; delete it or rename yours first`
+                : problem.detail,
+          });
           // A cancel that came after the last byte may still have stored the file: the listing says.
           if (!unlisted) void load();
         },
