@@ -9,4 +9,9 @@ export interface ConsoleWalkOptions {
   screenshots: URL;
 }
 
-export type ConsoleWalk = (options: ConsoleWalkOptions) => void;
+/** What the walk saw, filled in as its steps run: every token secret the console showed. */
+export interface ConsoleWalkRecord {
+  tokens: string[];
+}
+
+export type ConsoleWalk = (options: ConsoleWalkOptions) => ConsoleWalkRecord;

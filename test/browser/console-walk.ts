@@ -11,14 +11,15 @@ import { mkdir } from 'node:fs/promises';
 import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
-import type { ConsoleWalkOptions } from './console-walk-options.ts';
+import type { ConsoleWalkOptions, ConsoleWalkRecord } from './console-walk-options.ts';
 
 /** A 2x2 red PNG. */
 const PNG_BASE64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
 
 /** Registers the walk's steps (in order) in the calling describe block. */
-export function consoleWalk(options: ConsoleWalkOptions): void {
+export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
+  const record: ConsoleWalkRecord = { tokens: [] };
   const P = options.patient;
   const H = options.hospital;
   const SHOTS = options.screenshots;
@@ -137,11 +138,22 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     expect(await focused()).toBe('token');
   });
 
+  it('refuses a wrong token with the API’s own explanation and its request id', async () => {
+    await patient.getByLabel('Username', { exact: true }).first().fill(P);
+    await patient.getByLabel('Token').fill('pst_not-a-real-token');
+    await patient.getByRole('button', { name: 'Sign in' }).click();
+    const alert = patient.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/token.*request id: [\w-]+/i);
+    expect(await patient.getByTestId('signed-in-as').count()).toBe(0);
+  });
+
   it('signs the patient up and in, the token shown once', async () => {
     await patient.getByLabel('Username', { exact: true }).nth(1).fill(P);
     await patient.getByLabel('Display name (optional)').fill('Pat Ient');
     await patient.getByRole('button', { name: 'Create account' }).click();
     const token = await patient.getByTestId('new-account-token').inputValue();
+    record.tokens.push(token);
     expect(token).toMatch(/^pst_/);
     await shot(patient, '01-sign-up');
     await patient.getByRole('button', { name: 'Continue to my pod' }).click();
@@ -249,7 +261,9 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     await patient.getByRole('button', { name: 'Tokens' }).click();
     await patient.getByLabel('Label').fill('laptop');
     await patient.getByRole('button', { name: 'Create token' }).click();
-    expect(await patient.getByLabel('the new token').inputValue()).toMatch(/^pst_/);
+    const laptopToken = await patient.getByLabel('the new token').inputValue();
+    expect(laptopToken).toMatch(/^pst_/);
+    record.tokens.push(laptopToken);
     const laptop = patient.getByRole('row').filter({ hasText: 'laptop' });
     await laptop.waitFor();
     patient.once('dialog', (dialog) => void dialog.accept());
@@ -265,6 +279,7 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     await hospital.getByLabel('Username', { exact: true }).nth(1).fill(H);
     await hospital.getByLabel('Account kind').selectOption('organization');
     await hospital.getByRole('button', { name: 'Create account' }).click();
+    record.tokens.push(await hospital.getByTestId('new-account-token').inputValue());
     await hospital.getByRole('button', { name: 'Continue to my pod' }).click();
     await hospital.getByTestId('signed-in-as').waitFor();
 
@@ -368,4 +383,6 @@ export function consoleWalk(options: ConsoleWalkOptions): void {
     expect(requested.length).toBeGreaterThan(10);
     expect(foreign).toEqual([]);
   });
+
+  return record;
 }

@@ -3,7 +3,7 @@
  * JetStream (live events), a broker, 2 workers and the api serving the console built from its sources
  * (test/helpers/console-build.ts). The walk itself: test/browser/console-walk.ts.
  */
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
@@ -34,10 +34,19 @@ afterAll(async () => {
 });
 
 describe('the web console, end to end in Chromium (npm start topology)', () => {
-  consoleWalk({
+  const walk = consoleWalk({
     origin: () => stack.apiUrl,
     patient: 'patient',
     hospital: 'hospital',
     screenshots: new URL('../../.cache/console-screenshots/', import.meta.url),
+  });
+
+  it('never let a token reach a log: not in a URL, not anywhere the processes write', () => {
+    expect(walk.tokens).toHaveLength(3);
+    const processes = [stack.broker, ...stack.apis, ...stack.workers];
+    const lines = processes.flatMap((p) => p?.lines ?? []);
+    // The api logs every request with its URL: a token in a URL would be there.
+    expect(lines.filter((line) => line.includes('"msg":"request"')).length).toBeGreaterThan(20);
+    for (const token of walk.tokens) expect(lines.filter((line) => line.includes(token))).toEqual([]);
   });
 });
