@@ -259,6 +259,8 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
 
   it('creates a labelled token, lists it and revokes it', async () => {
     await patient.getByRole('button', { name: 'Tokens' }).click();
+    // Choosing a view moves the focus to its content.
+    expect(await patient.evaluate(() => document.activeElement?.id)).toBe('main');
     await patient.getByLabel('Label').fill('laptop');
     await patient.getByRole('button', { name: 'Create token' }).click();
     const laptopToken = await patient.getByLabel('the new token').inputValue();
@@ -282,6 +284,10 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     record.tokens.push(await hospital.getByTestId('new-account-token').inputValue());
     await hospital.getByRole('button', { name: 'Continue to my pod' }).click();
     await hospital.getByTestId('signed-in-as').waitFor();
+    // A phone-sized screen: nothing wider than the viewport.
+    expect(await hospital.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(
+      true,
+    );
 
     await patient.getByRole('button', { name: 'Access' }).click();
     await patient.getByLabel('Grantee (username)').fill(H);
@@ -313,6 +319,9 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await hospital.getByTestId('unlisted').waitFor();
     await dropFiles(hospital, [{ name: 'lab-result.txt', type: 'text/plain', base64: text('HbA1c 5.4 %') }]);
     await hospital.locator('li[data-state=done]').waitFor({ timeout: 20_000 });
+    expect(await hospital.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(
+      true,
+    );
     await shot(hospital, '05-hospital-adds-result');
 
     // No reload: the patient's folder view got the event.

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Credentials } from '../api/http.ts';
 import { clearSession, loadSession, saveSession } from '../session.ts';
 import { AuditLog } from './AuditLog.tsx';
@@ -22,6 +22,16 @@ type View = (typeof VIEWS)[number]['id'];
 export function App() {
   const [credentials, setCredentials] = useState<Credentials | null>(loadSession);
   const [view, setView] = useState<View>('files');
+  const main = useRef<HTMLElement>(null);
+  const switched = useRef(false);
+  // After choosing a view (not on first load), focus moves to its content, as a page change would.
+  useEffect(() => {
+    if (switched.current) main.current?.focus();
+  }, [view]);
+  const show = (next: View) => {
+    switched.current = true;
+    setView(next);
+  };
 
   const signIn = (next: Credentials) => {
     saveSession(next);
@@ -58,14 +68,14 @@ export function App() {
               type="button"
               key={v.id}
               aria-current={view === v.id ? 'page' : undefined}
-              onClick={() => setView(v.id)}
+              onClick={() => show(v.id)}
             >
               {v.label}
             </button>
           ))}
         </nav>
       )}
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {credentials === null ? (
           <div class="auth">
             <SignInForm onSignedIn={signIn} />
