@@ -1,7 +1,8 @@
 /**
  * The authentication hook: every route needs `Authorization: Bearer <token>` except the operational ones
- * (health, readiness, metrics, API docs, the web console's static files), sign-up (PUT of a user without a token) and the status of an
- * account erasure (its unguessable id is the capability). A token is checked
+ * (health, readiness, metrics, API docs), the web console's static files (`/`, `/assets/...`), sign-up
+ * (PUT of a user without a token) and the status of an account erasure (its unguessable id is the
+ * capability). A token is checked
  * for shape before any round trip; the operator's admin token is recognised in constant time; any other
  * is resolved to its user. Failures are 401 problem+json with `WWW-Authenticate: Bearer`.
  */
