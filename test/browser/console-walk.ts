@@ -337,7 +337,7 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await shot(patient, '06-live-and-sealed');
   });
 
-  it('shows the grant and the hospital’s write in the patient’s audit log', async () => {
+  it('shows the grant and the hospital’s writes in the patient’s audit log, filtered and live', async () => {
     await patient.getByRole('button', { name: 'Audit log' }).click();
     const log = patient.getByTestId('audit-log');
     await log.locator(`tr[data-actor=${H}]`).first().waitFor();
@@ -365,6 +365,10 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await patient.getByLabel('Actor').fill(H.slice(0, 4));
     expect(await log.locator(`tbody tr:not([data-actor=${H}])`).count()).toBe(0);
     await shot(patient, '07b-audit-log-filtered');
+    // Live: the hospital adds another result while the patient looks at the log; its entry appears.
+    await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
+    await dropFiles(hospital, [{ name: 'lab-result-2.txt', type: 'text/plain', base64: text('LDL 2.1') }]);
+    await log.getByText('medical/lab-result-2.txt').waitFor({ timeout: 15_000 });
   });
 
   it('revokes the hospital: its next upload is refused with the problem detail', async () => {
