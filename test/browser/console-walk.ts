@@ -13,6 +13,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
 import type { ConsoleWalkOptions, ConsoleWalkRecord } from './console-walk-options.ts';
 
+/** How long a step waits for the page to show what it expects (a busy machine, a proxy in between). */
+const POLL = { timeout: 20_000 };
+
 /** A 2x2 red PNG. */
 const PNG_BASE64 =
   'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
@@ -205,10 +208,10 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
 
   it('browses the folder, shows metadata and safe previews', async () => {
     const listing = patient.getByTestId('folder-listing');
-    await expect.poll(async () => listing.locator('tbody tr').count()).toBe(3);
+    await expect.poll(async () => listing.locator('tbody tr').count(), POLL).toBe(3);
     await patient.getByRole('button', { name: 'notes.txt', exact: true }).click();
     await expect
-      .poll(async () => patient.getByTestId('text-preview').textContent())
+      .poll(async () => patient.getByTestId('text-preview').textContent(), POLL)
       .toBe('Allergies: penicillin.\nBlood type: O+');
     expect(await patient.getByTestId('file-author').textContent()).toBe(P);
     await patient.getByRole('button', { name: 'xray.png', exact: true }).click();
@@ -235,7 +238,7 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
         base64: text(`<svg xmlns="http://www.w3.org/2000/svg">${script}</svg>`),
       },
     ]);
-    await expect.poll(async () => patient.locator('li[data-state=done]').count()).toBe(5);
+    await expect.poll(async () => patient.locator('li[data-state=done]').count(), POLL).toBe(5);
     const dialogs: string[] = [];
     const onDialog = (dialog: Dialog) => {
       dialogs.push(dialog.message());
@@ -270,7 +273,7 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await laptop.waitFor();
     patient.once('dialog', (dialog) => void dialog.accept());
     await laptop.getByRole('button', { name: /^Revoke/ }).click();
-    await expect.poll(async () => laptop.count()).toBe(0);
+    await expect.poll(async () => laptop.count(), POLL).toBe(0);
     // The account's first token (this session's) is still listed, and still works.
     expect(await patient.getByRole('row').count()).toBe(2);
   });
@@ -308,7 +311,7 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await patient.getByRole('button', { name: 'medical/', exact: true }).click();
     await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
     const rows = patient.getByTestId('folder-listing').locator('tbody tr');
-    await expect.poll(async () => rows.count()).toBe(3);
+    await expect.poll(async () => rows.count(), POLL).toBe(3);
 
     await hospital.getByRole('button', { name: 'Shared with me' }).click();
     await hospital.getByLabel('Owner of the pod').fill(P);
