@@ -1,7 +1,8 @@
 /**
- * Vitest: two projects. `unit` (test/unit/) needs no servers and starts nothing; `integration`
- * (test/integration/) gets real MinIO and NATS binaries, provisioned once by its global setup.
- * `npm run test:unit` and `npm run test:integration` run one each; `npm test` runs both;
+ * Vitest: three projects. `unit` (test/unit/, console/test/) needs no servers and starts nothing;
+ * `integration` (test/integration/) gets real MinIO and NATS binaries, provisioned once by its global
+ * setup; `browser` (test/browser/) drives the web console in headless Chromium against such a stack.
+ * `npm run test:unit` and `npm run test:integration` and `npm run test:browser` run one each; `npm test` runs all three;
  * `npm run test:coverage` runs the unit tier with coverage.
  */
 import { defineConfig } from 'vitest/config';
@@ -37,7 +38,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'console/test/**/*.test.ts'],
           // Files run one after another in each worker process, sharing loaded modules: a third of the
           // time. So a unit test leaves no global state behind (environment, timers, listeners).
           isolate: false,
@@ -49,6 +50,16 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // MinIO and nats-server as for integration; the console built from its sources; Chromium checked.
+          globalSetup: ['test/helpers/global-setup.ts', 'test/helpers/console-build.ts'],
+          testTimeout: 120_000,
         },
       },
     ],

@@ -17,6 +17,7 @@ import { TokenResolver } from './auth/token-resolver.ts';
 import type { BrokerClient } from './broker-client.ts';
 import { serviceCaller, streamOpener } from './call-service.ts';
 import { clientAborts, clientStateOf, isClientAbort } from './client-aborts.ts';
+import { consoleDirOf, consoleRoutes } from './console/serve-console.ts';
 import type { LiveEvents } from './events/live-events.ts';
 import { type HttpContractOptions, httpServerOptions, installHttpContract } from './http-contract.ts';
 import { admission } from './limits/admission.ts';
@@ -82,6 +83,8 @@ export interface AppOptions extends HttpContractOptions {
   trustedProxies?: TrustedProxies;
   /** BENCH_ROUTES: serve the benchmark routes (api/routes/bench.ts). */
   benchRoutes?: boolean;
+  /** CONSOLE_DIR: the built web console served at `/` ('' or absent: console/dist beside the api). */
+  consoleDir?: string;
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -214,6 +217,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   await app.register(webhooksRoutes(call, options.events !== undefined));
   if (options.benchRoutes) await app.register(benchRoutes(call));
+  await app.register(consoleRoutes(consoleDirOf(options.consoleDir ?? '')));
   await app.register(
     filesRoutes({ ...options, call, open: streamOpener(options.broker, options.streamTimeoutMs) }),
   );

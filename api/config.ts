@@ -154,6 +154,11 @@ export const apiSpec = {
     parse: parseTrustedProxies,
   } satisfies Setting<TrustedProxies>,
   benchRoutes: sharedSettings.benchRoutes,
+  consoleDir: text(
+    'CONSOLE_DIR',
+    '',
+    'Folder of the built web console served at / (empty: console/dist beside the api, as npm run build:console makes it)',
+  ),
 };
 
 export const loadApiConfig = (env = process.env) => loadConfig(apiSpec, env);

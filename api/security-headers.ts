@@ -22,3 +22,21 @@ export const FILE_BODY_CSP = "default-src 'none'; frame-ancestors 'none'; sandbo
 const SWAGGER_UI_STYLE_HASH = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='";
 
 export const DOCS_CSP = `default-src 'none'; script-src 'self'; style-src 'self' ${SWAGGER_UI_STYLE_HASH}; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
+/**
+ * The web console's page and assets (api/console/): scripts, styles, fonts and images from this origin
+ * only, no inline script or style attribute, no eval, API calls to this origin only, images also from
+ * blob: URLs (previews the console builds from a pod file's bytes), never framed, no form posted
+ * elsewhere, no <base> rewriting.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');

@@ -1,7 +1,8 @@
 /**
  * The authentication hook: every route needs `Authorization: Bearer <token>` except the operational ones
- * (health, readiness, metrics, API docs), sign-up (PUT of a user without a token) and the status of an
- * account erasure (its unguessable id is the capability). A token is checked
+ * (health, readiness, metrics, API docs), the web console's static files (`/`, `/assets/...`), sign-up
+ * (PUT of a user without a token) and the status of an account erasure (its unguessable id is the
+ * capability). A token is checked
  * for shape before any round trip; the operator's admin token is recognised in constant time; any other
  * is resolved to its user. Failures are 401 problem+json with `WWW-Authenticate: Bearer`.
  */
@@ -35,6 +36,9 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
       route === undefined ||
       PUBLIC_ROUTES.has(route) ||
       route.startsWith('/docs') ||
+      // The web console's page and its assets: the same static files for everyone (api/console/).
+      route === '/' ||
+      route.startsWith('/assets/') ||
       route.startsWith('/v1/bench/') ||
       // What tus uploads are served: a client asks before it has a token in mind.
       (request.method === 'OPTIONS' && route === '/v1/users/:owner/uploads/') ||

@@ -13,12 +13,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
 import { freePort } from '../../deploy/local/free-port.ts';
+import type { ConsoleWalk } from '../browser/console-walk-options.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { ComposeProject, counterSum, repoRoot, run } from './compose-project.ts';
 import { ContainerChaos } from './container-chaos.ts';
 import { getHashed, idempotentLoad, putLarge, waitUntil } from './http-helpers.ts';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+// The web console's walk (headless Chromium). Its module is typed against the DOM (test/browser has its
+// own tsconfig), so it is loaded by a path the node-typed program does not follow.
+const consoleWalkModule = '../browser/console-walk.ts';
+const { consoleWalk } = (await import(consoleWalkModule)) as { consoleWalk: ConsoleWalk };
 const MiB = 1 << 20;
 const figures: Record<string, unknown> = {};
 
@@ -160,6 +165,15 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
     expect(altered.status).toBe(403);
     expect(((await altered.json()) as { detail: string }).detail).toMatch(/sealed/);
     expect((await as('stranger', lab)).status).toBe(404);
+  });
+
+  describe('the web console through the proxy (nginx routes / and /assets/ to the api replicas)', () => {
+    consoleWalk({
+      origin: () => base,
+      patient: 'console-patient',
+      hospital: 'console-hospital',
+      screenshots: new URL('../../.cache/console-screenshots-compose/', import.meta.url),
+    });
   });
 
   it('stores a 256 MiB file and gives back the same bytes', async () => {

@@ -21,6 +21,7 @@ export async function appWithBroker(options: {
   call: BrokerCall;
   trustedProxies?: TrustedProxies;
   requestsPerAddress?: number;
+  consoleDir?: string;
 }): Promise<{ app: FastifyInstance; metrics: () => Promise<string> }> {
   const metrics = createApiMetrics();
   const broker = {
@@ -48,6 +49,7 @@ export async function appWithBroker(options: {
       retryAfterS: 1,
     },
     ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
+    ...(options.consoleDir === undefined ? {} : { consoleDir: options.consoleDir }),
   });
   return { app, metrics: () => metrics.registry.metrics() };
 }

@@ -1,0 +1,95 @@
+/** Typed calls of the API routes the console uses (api/routes/*.ts). */
+import { type Credentials, requestJson, send } from './http.ts';
+import { filePath, userPath } from './paths.ts';
+import type {
+  AuditPage,
+  FileInfo,
+  FolderPage,
+  GrantEntry,
+  GrantView,
+  IssuedToken,
+  SignUpResult,
+  TokenInfo,
+} from './types.ts';
+
+const MERGE_PATCH = 'application/merge-patch+json';
+
+function query(params: Record<string, string | number | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) search.set(name, String(value));
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+export const accounts = {
+  signUp: (username: string, kind: 'person' | 'organization', profile: Record<string, unknown>) =>
+    requestJson<SignUpResult>(null, `${userPath(username)}${query({ kind })}`, {
+      method: 'PUT',
+      json: profile,
+      // Create only: never replace the profile of an account that exists.
+      headers: { 'if-none-match': '*' },
+    }),
+  /** Checks that a token is valid for that username (its profile is readable only by its owner). */
+  profile: (credentials: Credentials) =>
+    requestJson<Record<string, unknown>>(credentials, userPath(credentials.username)),
+};
+
+export const tokens = {
+  list: async (credentials: Credentials) =>
+    (await requestJson<{ tokens: TokenInfo[] }>(credentials, `${userPath(credentials.username)}/tokens`))
+      .tokens,
+  issue: (credentials: Credentials, label: string, expiresAt: string | null) =>
+    requestJson<IssuedToken>(credentials, `${userPath(credentials.username)}/tokens`, {
+      method: 'POST',
+      json: { label, ...(expiresAt === null ? {} : { expiresAt }) },
+    }),
+  revoke: (credentials: Credentials, id: string) =>
+    requestJson<void>(credentials, `${userPath(credentials.username)}/tokens/${encodeURIComponent(id)}`, {
+      method: 'DELETE',
+    }),
+};
+
+export const files = {
+  list: (credentials: Credentials, owner: string, folder: string, cursor?: string, limit = 50) =>
+    requestJson<FolderPage>(credentials, `${filePath(owner, folder)}${query({ limit, cursor })}`),
+  metadata: (credentials: Credentials, owner: string, path: string) =>
+    requestJson<FileInfo>(credentials, `${filePath(owner, path)}?metadata`),
+  /** The file's bytes (for a download or a preview), as a Blob. */
+  body: async (credentials: Credentials, owner: string, path: string, signal?: AbortSignal) =>
+    (
+      await send(credentials, `${filePath(owner, path)}?download`, signal === undefined ? {} : { signal })
+    ).blob(),
+  patch: (credentials: Credentials, owner: string, path: string, etag: string, patch: object) =>
+    requestJson<FileInfo>(credentials, filePath(owner, path), {
+      method: 'PATCH',
+      json: patch,
+      contentType: MERGE_PATCH,
+      // Only the version on screen: a change made meanwhile is not overwritten (412).
+      headers: { 'if-match': `"${etag}"` },
+    }),
+  remove: (credentials: Credentials, owner: string, path: string) =>
+    requestJson<void>(credentials, filePath(owner, path), { method: 'DELETE' }),
+};
+
+export const grants = {
+  list: async (credentials: Credentials, owner: string) =>
+    (await requestJson<{ grants: GrantView[] }>(credentials, `${userPath(owner)}/grants`)).grants,
+  /** One grantee's grant on a pod: what the owner gave it (readable by that grantee too). */
+  get: (credentials: Credentials, owner: string, grantee: string) =>
+    requestJson<GrantView>(credentials, `${userPath(owner)}/grants/${encodeURIComponent(grantee)}`),
+  put: (credentials: Credentials, owner: string, grantee: string, entry: GrantEntry) =>
+    requestJson<GrantView>(credentials, `${userPath(owner)}/grants/${encodeURIComponent(grantee)}`, {
+      method: 'PUT',
+      json: entry,
+    }),
+  revoke: (credentials: Credentials, owner: string, grantee: string) =>
+    requestJson<void>(credentials, `${userPath(owner)}/grants/${encodeURIComponent(grantee)}`, {
+      method: 'DELETE',
+    }),
+};
+
+export const audit = {
+  page: (credentials: Credentials, owner: string, cursor?: string, limit = 50) =>
+    requestJson<AuditPage>(credentials, `${userPath(owner)}/audit${query({ limit, cursor })}`),
+};

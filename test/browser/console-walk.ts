@@ -1,0 +1,404 @@
+/**
+ * The web console's walk in headless Chromium (playwright-core), against a running podstore at `origin`
+ * (a test stack, or compose through nginx): a patient signs up, drops 3 files, browses them, grants a
+ * hospital append on /medical/; the hospital, in a second browser context (a phone-sized one), adds a
+ * result; the patient sees it appear live and sealed, the audit log shows the grant and the hospital's
+ * write, the patient revokes (the hospital's next upload is refused) and signs out. A screenshot of
+ * each step goes to `screenshots`. Throughout: the page has no inline script, sends its CSP, and makes
+ * no request to another origin (each is recorded and refused).
+ */
+import { mkdir } from 'node:fs/promises';
+import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CHROMIUM } from '../helpers/console-build.ts';
+import type { ConsoleWalkOptions, ConsoleWalkRecord } from './console-walk-options.ts';
+
+/** How long a step waits for the page to show what it expects (a busy machine, a proxy in between). */
+const POLL = { timeout: 20_000 };
+
+/** A 2x2 red PNG. */
+const PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
+
+/** Registers the walk's steps (in order) in the calling describe block. */
+export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
+  const record: ConsoleWalkRecord = { tokens: [] };
+  const P = options.patient;
+  const H = options.hospital;
+  const SHOTS = options.screenshots;
+  let browser: Browser;
+  let origin: string;
+  /** Every request any page made, and those that went (or tried to go) elsewhere than the console's origin. */
+  const requested: string[] = [];
+  const foreign: string[] = [];
+  let patient: Page;
+  let hospital: Page;
+  const contexts: BrowserContext[] = [];
+
+  beforeAll(async () => {
+    origin = new URL(options.origin()).origin;
+    await mkdir(SHOTS, { recursive: true });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking'],
+    });
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+  });
+
+  async function newContext(viewport: { width: number; height: number }): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    // Every request passes here: one to another origin is recorded and refused.
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      requested.push(url);
+      if (new URL(url).origin !== origin && !url.startsWith('blob:')) {
+        foreign.push(url);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    context.on('request', (request) => {
+      const url = request.url();
+      if (!url.startsWith(origin) && !url.startsWith('blob:') && !foreign.includes(url)) foreign.push(url);
+    });
+    return context;
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: new URL(`${name}.png`, SHOTS).pathname, fullPage: true });
+  }
+
+  async function dropFiles(
+    page: Page,
+    files: { name: string; type: string; base64: string }[],
+  ): Promise<void> {
+    const dataTransfer = await page.evaluateHandle((list) => {
+      const transfer = new DataTransfer();
+      for (const f of list) {
+        const bytes = Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], f.name, { type: f.type }));
+      }
+      return transfer;
+    }, files);
+    await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
+    await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
+  }
+
+  /** Records, for each upload's progress bar, every value it shows while the uploads run. */
+  async function watchProgress(page: Page): Promise<void> {
+    await page.evaluate(() => {
+      const seen: Record<string, number[]> = {};
+      (window as unknown as { progressSeen: typeof seen }).progressSeen = seen;
+      const tick = () => {
+        for (const bar of document.querySelectorAll('progress')) {
+          const name = bar.getAttribute('aria-label') ?? '';
+          const values = seen[name] ?? [];
+          if (values.at(-1) !== bar.value) values.push(bar.value);
+          seen[name] = values;
+          seen[`${name} max`] = [bar.max];
+        }
+        requestAnimationFrame(tick);
+      };
+      tick();
+    });
+  }
+
+  const text = (s: string) => Buffer.from(s).toString('base64');
+
+  it('serves a page with its CSP and without inline script', async () => {
+    patient = await (await newContext({ width: 1280, height: 900 })).newPage();
+    const response = await patient.goto(`${origin}/`);
+    expect(response?.status()).toBe(200);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(response?.headers()['x-content-type-options']).toBe('nosniff');
+    const html = (await response?.text()) ?? '';
+    expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/i);
+    expect(html).not.toMatch(/\son[a-z]+\s*=/i);
+    expect(await patient.$$eval('script', (scripts) => scripts.filter((s) => !s.src).length)).toBe(0);
+    await expect(patient.getByRole('heading', { name: 'Create an account' }).isVisible()).resolves.toBe(true);
+  });
+
+  it('is reachable by keyboard: a skip link, then the sign-in fields in order', async () => {
+    const focused = () =>
+      patient.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        return el?.getAttribute('name') ?? el?.textContent ?? '';
+      });
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('username');
+    await patient.keyboard.press('Tab');
+    expect(await focused()).toBe('token');
+  });
+
+  it('refuses a wrong token with the API’s own explanation and its request id', async () => {
+    await patient.getByLabel('Username', { exact: true }).first().fill(P);
+    await patient.getByLabel('Token').fill('pst_not-a-real-token');
+    await patient.getByRole('button', { name: 'Sign in' }).click();
+    const alert = patient.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/token.*request id: [\w-]+/i);
+    expect(await patient.getByTestId('signed-in-as').count()).toBe(0);
+  });
+
+  it('signs the patient up and in, the token shown once', async () => {
+    await patient.getByLabel('Username', { exact: true }).nth(1).fill(P);
+    await patient.getByLabel('Display name (optional)').fill('Pat Ient');
+    await patient.getByRole('button', { name: 'Create account' }).click();
+    const token = await patient.getByTestId('new-account-token').inputValue();
+    record.tokens.push(token);
+    expect(token).toMatch(/^pst_/);
+    await shot(patient, '01-sign-up');
+    await patient.getByRole('button', { name: 'Continue to my pod' }).click();
+    await patient.getByTestId('signed-in-as').waitFor();
+    expect(await patient.getByTestId('signed-in-as').textContent()).toBe(P);
+    // The token is nowhere in the URL.
+    expect(patient.url()).toBe(`${origin}/`);
+  });
+
+  it('uploads 3 files by drag and drop into a new folder, each with its progress bar', async () => {
+    await patient.getByLabel(/^New folder/).fill('medical');
+    await patient.getByRole('button', { name: 'Open new folder' }).click();
+    await patient.getByText('This folder is empty').waitFor();
+    await watchProgress(patient);
+    const files = [
+      { name: 'notes.txt', type: 'text/plain', base64: text('Allergies: penicillin.\nBlood type: O+') },
+      { name: 'xray.png', type: 'image/png', base64: PNG_BASE64 },
+      {
+        name: 'scan.bin',
+        type: 'application/octet-stream',
+        base64: Buffer.alloc(3 << 20, 'x').toString('base64'),
+      },
+    ];
+    await dropFiles(patient, files);
+    const uploads = patient.getByRole('list', { name: 'Uploads' });
+    await expect
+      .poll(async () => uploads.locator('li[data-state=done]').count(), { timeout: 30_000 })
+      .toBe(3);
+    const seen = await patient.evaluate(
+      () => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen,
+    );
+    for (const file of files) {
+      const { name } = file;
+      const size = Buffer.from(file.base64, 'base64').length;
+      const values = seen[`upload of ${name}`] ?? [];
+      const max = seen[`upload of ${name} max`]?.[0];
+      expect(max, name).toBe(size);
+      // The bar ran from the start to the whole file, never backwards.
+      expect(values.at(-1), name).toBe(size);
+      expect(values, name).toEqual([...values].sort((a, b) => a - b));
+    }
+    await shot(patient, '02-upload');
+    // Dropping a file whose name is taken never replaces it: the upload is refused and says why.
+    await dropFiles(patient, [{ name: 'notes.txt', type: 'text/plain', base64: text('replaced?') }]);
+    const refused = uploads.locator('li[data-state=failed]');
+    await refused.waitFor();
+    expect(await refused.textContent()).toContain('a file named notes.txt is already here');
+  });
+
+  it('browses the folder, shows metadata and safe previews', async () => {
+    const listing = patient.getByTestId('folder-listing');
+    await expect.poll(async () => listing.locator('tbody tr').count(), POLL).toBe(3);
+    await patient.getByRole('button', { name: 'notes.txt', exact: true }).click();
+    await expect
+      .poll(async () => patient.getByTestId('text-preview').textContent(), POLL)
+      .toBe('Allergies: penicillin.\nBlood type: O+');
+    expect(await patient.getByTestId('file-author').textContent()).toBe(P);
+    await patient.getByRole('button', { name: 'xray.png', exact: true }).click();
+    const image = patient.getByTestId('image-preview');
+    await image.waitFor();
+    expect(await image.getAttribute('src')).toMatch(/^blob:/);
+    expect(await image.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBe(2);
+    await shot(patient, '03-browse');
+  });
+
+  it('never renders HTML or SVG from the pod: no preview, nothing runs', async () => {
+    await patient.getByLabel(/^New folder/).fill('/inbox');
+    await patient.getByRole('button', { name: 'Open new folder' }).click();
+    const script = '<script>parent.pwned = true; alert(1)</script>';
+    await dropFiles(patient, [
+      {
+        name: 'page.html',
+        type: 'text/html',
+        base64: text(`<h1>hi</h1>${script}<img src=x onerror="alert(2)">`),
+      },
+      {
+        name: 'vector.svg',
+        type: 'image/svg+xml',
+        base64: text(`<svg xmlns="http://www.w3.org/2000/svg">${script}</svg>`),
+      },
+    ]);
+    await expect.poll(async () => patient.locator('li[data-state=done]').count(), POLL).toBe(5);
+    const dialogs: string[] = [];
+    const onDialog = (dialog: Dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    };
+    patient.on('dialog', onDialog);
+    try {
+      for (const name of ['page.html', 'vector.svg']) {
+        await patient.getByRole('button', { name, exact: true }).click();
+        await patient.getByText(/No preview for this type/).waitFor();
+        expect(await patient.getByTestId('image-preview').count(), name).toBe(0);
+        expect(await patient.getByTestId('text-preview').count(), name).toBe(0);
+        expect(await patient.locator('iframe, object, embed').count(), name).toBe(0);
+      }
+      expect(await patient.evaluate(() => (window as unknown as { pwned?: boolean }).pwned)).toBeUndefined();
+      expect(dialogs).toEqual([]);
+    } finally {
+      patient.off('dialog', onDialog);
+    }
+  });
+
+  it('creates a labelled token, lists it and revokes it', async () => {
+    await patient.getByRole('button', { name: 'Tokens' }).click();
+    // Choosing a view moves the focus to its content.
+    expect(await patient.evaluate(() => document.activeElement?.id)).toBe('main');
+    await patient.getByLabel('Label').fill('laptop');
+    await patient.getByRole('button', { name: 'Create token' }).click();
+    const laptopToken = await patient.getByLabel('the new token').inputValue();
+    expect(laptopToken).toMatch(/^pst_/);
+    record.tokens.push(laptopToken);
+    const laptop = patient.getByRole('row').filter({ hasText: 'laptop' });
+    await laptop.waitFor();
+    patient.once('dialog', (dialog) => void dialog.accept());
+    await laptop.getByRole('button', { name: /^Revoke/ }).click();
+    await expect.poll(async () => laptop.count(), POLL).toBe(0);
+    // The account's first token (this session's) is still listed, and still works.
+    expect(await patient.getByRole('row').count()).toBe(2);
+  });
+
+  it('lets the patient grant the hospital append on /medical/', async () => {
+    hospital = await (await newContext({ width: 390, height: 844 })).newPage();
+    await hospital.goto(`${origin}/`);
+    await hospital.getByLabel('Username', { exact: true }).nth(1).fill(H);
+    await hospital.getByLabel('Account kind').selectOption('organization');
+    await hospital.getByRole('button', { name: 'Create account' }).click();
+    record.tokens.push(await hospital.getByTestId('new-account-token').inputValue());
+    await hospital.getByRole('button', { name: 'Continue to my pod' }).click();
+    await hospital.getByTestId('signed-in-as').waitFor();
+    // A phone-sized screen: nothing wider than the viewport.
+    expect(await hospital.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(
+      true,
+    );
+
+    await patient.getByRole('button', { name: 'Access' }).click();
+    await patient.getByLabel('Grantee (username)').fill(H);
+    await patient.getByLabel(/^Scope/).fill('/medical/');
+    await patient.getByRole('checkbox', { name: /^read/ }).uncheck();
+    await patient.getByRole('checkbox', { name: /^append/ }).check();
+    await patient.getByRole('button', { name: 'Grant', exact: true }).click();
+    const row = patient.getByTestId('grants-list').locator(`tr[data-grantee=${H}]`);
+    await row.waitFor();
+    expect(await row.locator('td').allTextContents()).toEqual(
+      expect.arrayContaining([H, '/medical/', 'append', 'never']),
+    );
+    await shot(patient, '04-grant');
+  });
+
+  it('shows the hospital its access; its result appears live and sealed in the patient’s folder', async () => {
+    await patient.getByRole('button', { name: 'Files' }).click();
+    await patient.getByRole('button', { name: 'medical/', exact: true }).click();
+    await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
+    const rows = patient.getByTestId('folder-listing').locator('tbody tr');
+    await expect.poll(async () => rows.count(), POLL).toBe(3);
+
+    await hospital.getByRole('button', { name: 'Shared with me' }).click();
+    await hospital.getByLabel('Owner of the pod').fill(P);
+    await hospital.getByRole('button', { name: 'Show my access' }).click();
+    await hospital.getByText('/medical/: append').waitFor();
+    await hospital.getByRole('button', { name: `Open /medical/ of ${P}` }).click();
+    // Append only: nothing to read, and the console says why rather than showing an empty folder.
+    await hospital.getByTestId('unlisted').waitFor();
+    await dropFiles(hospital, [{ name: 'lab-result.txt', type: 'text/plain', base64: text('HbA1c 5.4 %') }]);
+    await hospital.locator('li[data-state=done]').waitFor({ timeout: 20_000 });
+    expect(await hospital.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(
+      true,
+    );
+    await shot(hospital, '05-hospital-adds-result');
+
+    // No reload: the patient's folder view got the event.
+    await patient.getByRole('button', { name: 'lab-result.txt', exact: true }).waitFor({ timeout: 15_000 });
+    expect(await rows.count()).toBe(4);
+    await patient.getByRole('button', { name: 'lab-result.txt', exact: true }).click();
+    const sealed = patient.getByTestId('sealed-notice');
+    await sealed.waitFor();
+    expect(await sealed.textContent()).toContain(`written by ${H}`);
+    expect(await patient.getByTestId('file-author').textContent()).toBe(H);
+    // Nothing offers to change a sealed file.
+    expect(await patient.getByRole('button', { name: 'Save tags and description' }).count()).toBe(0);
+    await shot(patient, '06-live-and-sealed');
+  });
+
+  it('shows the grant and the hospital’s writes in the patient’s audit log, filtered and live', async () => {
+    await patient.getByRole('button', { name: 'Audit log' }).click();
+    const log = patient.getByTestId('audit-log');
+    await log.locator(`tr[data-actor=${H}]`).first().waitFor();
+    const rows = await log.locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => {
+        const [, who, what, path, outcome] = Array.from(
+          tr.querySelectorAll('td'),
+          (td) => td.textContent ?? '',
+        );
+        return { who, what, path, outcome };
+      }),
+    );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          who: H,
+          what: 'write',
+          path: expect.stringContaining('medical/lab-result.txt'),
+          outcome: 'allowed',
+        }),
+        expect.objectContaining({ who: P, what: 'grant', path: H, outcome: 'allowed' }),
+      ]),
+    );
+    await shot(patient, '07-audit-log');
+    await patient.getByLabel('Actor').fill(H);
+    expect(await log.locator(`tbody tr:not([data-actor=${H}])`).count()).toBe(0);
+    await shot(patient, '07b-audit-log-filtered');
+    // Live: the hospital adds another result while the patient looks at the log; its entry appears.
+    await patient.locator('[data-live=live]').waitFor({ timeout: 20_000 });
+    await dropFiles(hospital, [{ name: 'lab-result-2.txt', type: 'text/plain', base64: text('LDL 2.1') }]);
+    await log.getByText('medical/lab-result-2.txt').waitFor({ timeout: 15_000 });
+  });
+
+  it('revokes the hospital: its next upload is refused with the problem detail', async () => {
+    patient.on('dialog', (dialog) => void dialog.accept());
+    await patient.getByRole('button', { name: 'Access' }).click();
+    await patient.getByRole('button', { name: `Revoke ${H}` }).click();
+    await patient.getByText('Nobody else has access to your pod.').waitFor();
+    await shot(patient, '08-revoked');
+
+    await dropFiles(hospital, [{ name: 'late.txt', type: 'text/plain', base64: text('too late') }]);
+    const failed = hospital.locator('li[data-state=failed]');
+    await failed.waitFor({ timeout: 15_000 });
+    expect(await failed.textContent()).toMatch(/failed: .+/);
+  });
+
+  it('signs out: the token is gone from the page and from session storage', async () => {
+    await patient.getByRole('button', { name: 'Sign out' }).click();
+    await patient.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await patient.evaluate(() => JSON.stringify(sessionStorage))).toBe('{}');
+    expect(await patient.evaluate(() => document.cookie)).toBe('');
+    await shot(patient, '09-signed-out');
+  });
+
+  it('made no request to any other origin, and every request went to the api', () => {
+    expect(requested.length).toBeGreaterThan(10);
+    expect(foreign).toEqual([]);
+  });
+
+  return record;
+}
