@@ -23,6 +23,9 @@ export function consoleDirOf(setting: string): string {
   return setting === '' ? DEFAULT_CONSOLE_DIR : setting;
 }
 
+/** The console is a page, not part of the API: kept out of the OpenAPI document. */
+const HIDDEN = { hide: true };
+
 export function consoleRoutes(dir: string) {
   return async (app: FastifyInstance) => {
     app.addHook('onRequest', async (_request, reply) => {
@@ -33,14 +36,14 @@ export function consoleRoutes(dir: string) {
 
     const indexFile = join(dir, 'index.html');
     if (!existsSync(indexFile)) {
-      app.get('/', async () => {
+      app.get('/', { schema: HIDDEN }, async () => {
         throw new HttpProblem(404, CONSOLE_MISSING);
       });
       return;
     }
     // Read once: the build does not change under a running api.
     const index = await readFile(indexFile);
-    app.get('/', async (_request, reply) =>
+    app.get('/', { schema: HIDDEN }, async (_request, reply) =>
       reply
         .header('content-type', 'text/html; charset=utf-8')
         .header('cache-control', 'no-store')
