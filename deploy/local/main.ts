@@ -43,7 +43,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping podstore');
-    stack.stop('SIGTERM').then(() => process.exit(0));
+    stack.stop('SIGTERM').then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'stopping failed');
+        process.exit(1);
+      },
+    );
   });
 }
 

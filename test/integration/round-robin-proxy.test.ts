@@ -138,7 +138,7 @@ describe('round-robin proxy', () => {
       await upstream((_req, res) => {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first ');
-        released.then(() => res.end('second'));
+        void released.then(() => res.end('second'));
       }),
     ]);
 

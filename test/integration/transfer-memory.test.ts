@@ -1,6 +1,7 @@
 /**
  * Memory per transfer is bounded whatever the file's size: a 384 MiB upload and download through the
- * real processes must not grow any process's peak resident memory by more than a fraction of that.
+ * real processes must not grow any process's peak resident memory by more than a fraction of that
+ * (96 MiB), nor take any process near the size of the body.
  * (Linux: VmHWM, reset through /proc/<pid>/clear_refs before the transfer.)
  */
 import { createHash } from 'node:crypto';
@@ -68,7 +69,10 @@ describe('memory per transfer', () => {
     expect(received).toBe(SIZE);
     const after = await Promise.all(pids.map(peakMiB));
     const growth = after.map((a, i) => Math.round(a - (before[i] ?? 0)));
-    for (const [i, mib] of after.entries()) expect(mib, `process ${i} peak`).toBeLessThan(200);
+    // The growth is the measure; the peak cap only catches a body held whole (384 MiB would pass it).
+    // At rest the api holds about 140 MiB since it serves the OpenAPI document and the console
+    // (115 MiB before); its growth here is 67–78 MiB.
+    for (const [i, mib] of after.entries()) expect(mib, `process ${i} peak`).toBeLessThan(256);
     for (const [i, mib] of growth.entries()) expect(mib, `process ${i} growth`).toBeLessThan(96);
   }, 120_000);
 });
