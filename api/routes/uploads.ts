@@ -15,6 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { UploadView } from '../../protocol/upload-view.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { fileLocation } from '../files/file-headers.ts';
 import type { BodyReader } from '../files/replayable-body.ts';
@@ -42,17 +43,6 @@ export interface UploadsRouteOptions {
   open: OpenStream;
   maxFileBytes: number;
   chunkBytes: number;
-}
-
-/** An upload as the worker describes it (worker/uploads/upload-record.ts). */
-interface UploadView {
-  id: string;
-  path: string;
-  length: number;
-  offset: number;
-  metadata: Record<string, string>;
-  expiresAt: string;
-  complete: boolean;
 }
 
 type UploadRequest = FastifyRequest<{ Params: { owner: string; id?: string } }>;

@@ -176,16 +176,19 @@ export class FilesService {
    * created, long before its bytes are in).
    */
   async checkRoom(plan: WritePlan): Promise<void> {
-    const { owner, author, path, declaredBytes } = plan.request;
-    const charge = await this.quota?.begin({
-      owner,
-      actor: author,
+    await (await this.#beginCharge(plan))?.release();
+  }
+
+  /** The quota held for the planned write, before its first byte (none without quotas). */
+  #beginCharge(plan: WritePlan) {
+    return this.quota?.begin({
+      owner: plan.request.owner,
+      actor: plan.request.author,
       holding: plan.holding,
-      path,
+      path: plan.request.path,
       current: plan.current?.record,
-      declaredBytes,
+      declaredBytes: plan.request.declaredBytes,
     });
-    await charge?.release();
   }
 
   /**
@@ -202,14 +205,7 @@ export class FilesService {
     let path = plan.request.path;
     // The quota is held before the first byte and grows with the body: a write that would pass it
     // stops there (quota_exceeded), and its bytes never become visible.
-    const charge = await this.quota?.begin({
-      owner,
-      actor: author,
-      holding: plan.holding,
-      path,
-      current: plan.current?.record,
-      declaredBytes: plan.request.declaredBytes,
-    });
+    const charge = await this.#beginCharge(plan);
     const hash = createHash('sha256');
     let size = 0;
     async function* hashed() {

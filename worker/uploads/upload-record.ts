@@ -11,6 +11,9 @@
  * Everything sits under the owner's prefix, so an erased pod takes its uploads with it.
  */
 import type { FileInfo } from '../../protocol/file-info.ts';
+import type { UploadView } from '../../protocol/upload-view.ts';
+
+export type { UploadView } from '../../protocol/upload-view.ts';
 
 export interface Segment {
   key: string;
@@ -37,18 +40,6 @@ export interface UploadRecord {
   createdAt: string;
   expiresAt: string;
   /** The file written, once complete. */
-  file?: FileInfo;
-}
-
-/** What the api is told about an upload. */
-export interface UploadView {
-  id: string;
-  path: string;
-  length: number;
-  offset: number;
-  metadata: Record<string, string>;
-  expiresAt: string;
-  complete: boolean;
   file?: FileInfo;
 }
 

@@ -1,4 +1,5 @@
 /** The shapes of the API's answers the console reads (docs/api.md). */
+import type { Mode } from '../../../protocol/grant-modes.ts';
 
 export interface SignUpResult {
   username: string;
@@ -34,22 +35,10 @@ export interface FolderPage {
   next: string | null;
 }
 
-export interface FileInfo {
-  path: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-  etag: string;
-  author: string | null;
-  createdAt: string;
-  updatedAt: string;
-  tags: string[];
-  description: string;
-  revision: number;
-}
-
-export const MODES = ['read', 'append', 'write', 'delete', 'control'] as const;
-export type Mode = (typeof MODES)[number];
+// Declared once for the api, the worker, the SDK and the console (a type import: nothing of protocol/
+// is bundled but the list of modes).
+export type { FileInfo } from '../../../protocol/file-info.ts';
+export { MODES, type Mode } from '../../../protocol/grant-modes.ts';
 
 export interface GrantEntry {
   scope: string;
