@@ -7,24 +7,13 @@
  * without bound. Entries older than the retention are not listed and are pruned from the store.
  */
 import { randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../../protocol/audit-entry.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { profileKey } from '../users/users-service.ts';
 import { type AuditFailureEvent, AuditRetryQueue } from './audit-retry.ts';
 import { type Refusal, RefusalCoalescer, type RefusalSummary } from './refusal-coalescer.ts';
 
-export interface AuditEntry {
-  time: string;
-  actor: string | null;
-  action: string;
-  path?: string;
-  /** `allowed`, or the error code the request ended with (`forbidden`, `not_found`, ...). */
-  outcome: string;
-  requestId?: string;
-  /** A summary of refused requests: how many it stands for (path and request id are the last one's). */
-  count?: number;
-  /** A summary: when the first of its requests came (`time` is the last's). */
-  firstTime?: string;
-}
+export type { AuditEntry } from '../../protocol/audit-entry.ts';
 
 export interface AuditSettings {
   /** Entries older than this many days are dropped; 0 keeps them for ever. */

@@ -52,22 +52,16 @@ export interface GrantView {
   updatedAt?: string;
 }
 
-export interface AuditEntry {
-  time: string;
-  actor: string | null;
-  action: string;
-  path?: string;
-  outcome: string;
-  requestId?: string;
-  count?: number;
-  firstTime?: string;
-}
+export type { AuditEntry } from '../../../protocol/audit-entry.ts';
+
+import type { AuditEntry } from '../../../protocol/audit-entry.ts';
 
 export interface AuditPage {
   entries: AuditEntry[];
   next: string | null;
 }
 
+/** An event of the pod's stream (protocol/events/event.ts, which the browser build does not load). */
 export interface PodEvent {
   id: string;
   seq: number;
