@@ -272,6 +272,13 @@ describe('podstore on Kubernetes', () => {
       body: 'a small file, read over and over',
     });
     expect(created.status).toBe(201);
+    // The HPA reports its replicas on its own period after the deployment is up: wait for its first
+    // report rather than read it once (it said 1 for a moment in one run).
+    await waitUntil(
+      'the HPA to report its minimum',
+      60_000,
+      async () => (await hpaStatus(cluster, NAMESPACE, 'worker')).currentReplicas === MIN_WORKERS,
+    );
     const before = await hpaStatus(cluster, NAMESPACE, 'worker');
     expect(before.currentReplicas).toBe(MIN_WORKERS);
 
