@@ -125,6 +125,7 @@ const answerOfCode: Record<ErrorCodeValue, [number, ProblemCode]> = {
   [ErrorCode.ABORTED]: [400, 'aborted'],
   [ErrorCode.RANGE_NOT_SATISFIABLE]: [416, 'range_not_satisfiable'],
   [ErrorCode.CHECKSUM_MISMATCH]: [460, 'checksum_mismatch'],
+  [ErrorCode.NO_PREVIEW]: [415, 'no_preview'],
   [ErrorCode.INTERNAL]: [500, 'internal'],
 };
 

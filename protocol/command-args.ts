@@ -60,7 +60,8 @@ export const COMMAND_ARGS = {
     window: Optional(v.number()),
     conditions: Optional(Conditions),
   }),
-  'files.info': Args({ ...Owner, path: Text }),
+  'files.info': Args({ ...Owner, path: Text, processing: Optional(v.boolean()) }),
+  'files.preview': Args({ ...Owner, path: Text, size: Count }),
   'files.put': Args({
     ...Owner,
     path: Text,

@@ -31,6 +31,8 @@ export const ErrorCode = {
   CHECKSUM_MISMATCH: 'checksum_mismatch',
   /** A range that does not overlap the file. */
   RANGE_NOT_SATISFIABLE: 'range_not_satisfiable',
+  /** No preview of this file can exist: its kind has none, or processing failed on it. */
+  NO_PREVIEW: 'no_preview',
   /** A bug: logged with the request id. */
   INTERNAL: 'internal',
 } as const;

@@ -28,6 +28,11 @@ export const PROBLEM_CODES = {
   uri_too_long: { status: 414, retryable: false, meaning: 'a path segment or the URL is too long' },
   range_not_satisfiable: { status: 416, retryable: false, meaning: 'the Range asks for no byte of the file' },
   expectation_failed: { status: 417, retryable: false, meaning: 'an Expect other than 100-continue' },
+  no_preview: {
+    status: 415,
+    retryable: false,
+    meaning: 'no preview of this file can exist: its kind has none, or processing failed on it',
+  },
   unprocessable: { status: 422, retryable: false, meaning: 'well-formed, but not acceptable as it is' },
   checksum_mismatch: {
     status: 460,

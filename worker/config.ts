@@ -264,6 +264,34 @@ export const workerSpec = {
     10,
     3_600_000,
   ),
+  processingConcurrency: integer(
+    'PROCESSING_CONCURRENCY',
+    1,
+    'File-processing jobs (previews, text, search index) one worker runs at once (0: this worker processes nothing)',
+    0,
+    64,
+  ),
+  processingMaxAttempts: integer(
+    'PROCESSING_MAX_ATTEMPTS',
+    5,
+    'Attempts of one processing job before its file is marked failed (gave_up) and the job parked',
+    1,
+    50,
+  ),
+  processingAckWaitMs: integer(
+    'PROCESSING_ACK_WAIT_MS',
+    15_000,
+    'A processing job not heard of for this long (its worker died) goes to another worker',
+    1000,
+    600_000,
+  ),
+  processingRetryBaseMs: integer(
+    'PROCESSING_RETRY_BASE_MS',
+    2000,
+    'Delay before the first retry of a failed processing job; each next one waits 4 times longer (at most 1 min)',
+    10,
+    60_000,
+  ),
 };
 
 export const loadWorkerConfig = (env = process.env) => loadConfig(workerSpec, env);

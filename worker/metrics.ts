@@ -45,6 +45,24 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: 'Resumable uploads past their expiry, removed with their bytes by this worker’s sweeps',
       registers: [registry],
     }),
+    processingJobs: new Counter({
+      name: `${prefix}processing_jobs_total`,
+      help: 'File-processing jobs by result (processed, indexed, removed, account-gone, retry, gave-up)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    processingSeconds: new Histogram({
+      name: `${prefix}processing_seconds`,
+      help: 'How long one file-processing job ran',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    processingLag: new Histogram({
+      name: `${prefix}processing_lag_seconds`,
+      help: 'From a file change to the start of its processing job',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     auditOwed: new Counter({
       name: `${prefix}audit_writes_owed_total`,
       help: 'Audit entries whose write failed, by what became of them (retrying, written on a later try, lost)',

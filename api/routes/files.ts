@@ -9,6 +9,7 @@ import { unpack } from '../../protocol/codec.ts';
 import type { ArgsOf } from '../../protocol/command-args.ts';
 import { filePathProblem } from '../../protocol/names.ts';
 import { evaluatePreconditions, type Method } from '../../protocol/preconditions.ts';
+import type { PreviewAnswer } from '../../protocol/preview-answer.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { conditionalHeaders, namesOneVersion } from '../etag.ts';
 import type { BrokerStream } from '../files/broker-stream.ts';
@@ -19,6 +20,7 @@ import { type FileInfo, fileLocation, setFileBodyHeaders, setFileHeaders } from 
 import { idempotencyKeyOf } from '../files/idempotency-key.ts';
 import { readJsonBody } from '../files/json-body.ts';
 import { normaliseUploadMediaType, uploadMediaType } from '../files/media-type.ts';
+import { previewSize, sendPreview } from '../files/preview-answer.ts';
 import { ReplayableBody } from '../files/replayable-body.ts';
 import { uploadWithReplay } from '../files/replayed-upload.ts';
 import { BodyTooLargeError } from '../files/upload.ts';
@@ -183,8 +185,23 @@ export function filesRoutes(options: FilesRouteOptions) {
           );
           return { path: path === '' ? '/' : `/${path}/`, ...page };
         }
+        if (request.query.preview !== undefined) {
+          const size = previewSize(request.query.preview);
+          const answer = await call<PreviewAnswer>(
+            request,
+            'files.preview',
+            { owner, path, size },
+            { idempotent: true },
+          );
+          return sendPreview(request, reply, answer);
+        }
         if (request.query.metadata !== undefined) {
-          const info = await call<FileInfo>(request, 'files.info', { owner, path }, { idempotent: true });
+          const info = await call<FileInfo>(
+            request,
+            'files.info',
+            { owner, path, processing: true },
+            { idempotent: true },
+          );
           setFileHeaders(reply, info);
           if (checkReadConditions(request, 'GET', info)) return reply.code(304).send();
           return reply.send(info);

@@ -32,6 +32,16 @@ export const fileInfo = {
     tags: { type: 'array', items: { type: 'string' } },
     description: { type: 'string' },
     revision: { type: 'integer', minimum: 0 },
+    processing: {
+      type: 'object',
+      description:
+        'Only in `?metadata`: where processing (previews, text for search) of this version stands; `reason` says why it failed.',
+      required: ['state'],
+      properties: {
+        state: { type: 'string', enum: ['pending', 'done', 'failed'] },
+        reason: { type: 'string' },
+      },
+    },
   },
   examples: [
     {
@@ -143,6 +153,12 @@ export const filesSchemas = {
       type: 'object',
       properties: {
         metadata: { type: 'string', description: 'Present: answer the metadata as JSON.' },
+        preview: {
+          type: 'string',
+          description:
+            'A preview of an image or PDF (its first page) as WebP, at most this many pixels on its longest side: 256 or 1024.',
+          examples: ['256'],
+        },
         download: { type: 'string', description: 'Present: serve as an attachment.' },
         cursor: { type: 'string', description: 'Folders: the `next` of the previous page.' },
         limit: pageLimit,
@@ -165,14 +181,31 @@ export const filesSchemas = {
           '*/*': { schema: bytes },
         },
       },
+      202: {
+        description: '?preview: the file is still being processed; ask again after Retry-After.',
+        headers: { 'retry-after': header('Seconds before asking again.') },
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['processing', 'retryAfter'],
+              properties: {
+                processing: { type: 'string', enum: ['pending'] },
+                retryAfter: { type: 'integer' },
+              },
+            },
+          },
+        },
+      },
       206: {
         description: 'The range asked for.',
         headers: { ...bodyHeaders, 'content-range': header('bytes start-end/size') },
         content: { '*/*': { schema: bytes } },
       },
       304: emptyResponse('Not modified since the version the conditions name.', fileHeaders),
-      ...problemResponses([...READ_STATUSES, 412, 416], {
+      ...problemResponses([...READ_STATUSES, 412, 415, 416], {
         ...badPath,
+        415: '?preview: no preview of this file can exist (its kind has none, or processing failed on it)',
         416: 'The range asks for no byte of the file (Content-Range: bytes */size)',
       }),
     },

@@ -10,6 +10,9 @@ import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream
 import type { Logger } from '../../runtime/logger.ts';
 import { NatsLink } from '../../runtime/nats-link.ts';
 import type { WorkerConfig } from '../config.ts';
+import type { ProcessingJobHooks, ProcessingJobSettings } from '../processing/processing-jobs.ts';
+import { ensureProcessingConsumer, processingJobs } from '../processing/processing-jobs.ts';
+import type { ProcessingPipeline } from '../processing/processing-pipeline.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { IncarnationReader, PodWriteGuard } from '../users/incarnation.ts';
 import { parseAllowList, WebhookGuard } from '../webhooks/ssrf-guard.ts';
@@ -35,7 +38,19 @@ export interface WorkerEvents {
   stop(graceMs: number): Promise<void>;
 }
 
-export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logger: Logger): WorkerEvents {
+/** File processing, when this worker runs it: the pipeline and how its jobs run. */
+export interface ProcessingWiring {
+  pipeline: ProcessingPipeline;
+  settings: ProcessingJobSettings;
+  hooks: ProcessingJobHooks;
+}
+
+export function startWorkerEvents(
+  config: WorkerConfig,
+  store: ObjectStore,
+  logger: Logger,
+  processing?: ProcessingWiring,
+): WorkerEvents {
   const guard = new WebhookGuard(parseAllowList(config.webhookAllowHosts));
   const webhooks = new WebhooksService(
     store,
@@ -65,6 +80,7 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
         maxAttempts: config.webhookMaxAttempts,
         timeoutMs: config.webhookTimeoutMs,
       });
+      if (processing !== undefined) await ensureProcessingConsumer(jsm, processing.settings);
     },
   });
   const publisher = new JetStreamEventPublisher(link, logger, {
@@ -88,6 +104,9 @@ export function startWorkerEvents(config: WorkerConfig, store: ObjectStore, logg
       logger,
     ),
   ];
+  if (processing !== undefined && processing.settings.concurrency > 0) {
+    loops.push(processingJobs(link, processing.pipeline, processing.settings, processing.hooks, logger));
+  }
   link.start();
   for (const loop of loops) loop.start();
   return {

@@ -10,6 +10,7 @@ import type { AccessService } from '../access/access-service.ts';
 import type { CommandContext, CommandRouter } from '../command-router.ts';
 import type { IdempotencyGuard } from '../idempotency/idempotency-guard.ts';
 import { idempotentPost } from '../idempotency/idempotent-post.ts';
+import type { PreviewService } from '../processing/preview-service.ts';
 import { inboundBody } from '../streams/inbound-body.ts';
 import { sendBody } from '../streams/outbound-body.ts';
 import type { FilesService } from './files-service.ts';
@@ -33,6 +34,8 @@ export function registerFileCommands(
   settings: StreamSettings,
   /** Honours `idempotencyKey` on files.post (worker/idempotency/); without it the key is ignored. */
   idempotency?: IdempotencyGuard,
+  /** Serves previews and processing states (worker/processing/); without it, files have none. */
+  previews?: PreviewService,
 ): void {
   const upload = (ctx: CommandContext) =>
     inboundBody(ctx.channel, {
@@ -50,7 +53,17 @@ export function registerFileCommands(
 
   router
     .register('files.info', async (args, ctx) =>
-      audited('read', args, ctx, () => files.info(ctx.actor, args.owner, args.path)),
+      audited('read', args, ctx, async () => {
+        const info = await files.info(ctx.actor, args.owner, args.path);
+        if (args.processing !== true || previews === undefined) return info;
+        return { ...info, processing: await previews.status(args.owner, info) };
+      }),
+    )
+    .register('files.preview', async (args, ctx) =>
+      audited('read', args, ctx, () => {
+        if (previews === undefined) throw new CommandError(ErrorCode.NO_PREVIEW, 'file processing is off');
+        return previews.preview(ctx.actor, args.owner, args.path, args.size);
+      }),
     )
     .register('files.list', async (args, ctx) =>
       audited('list', args, ctx, () =>

@@ -1,0 +1,219 @@
+/**
+ * The processing pipeline on the in-memory store, with a media toolkit that records what it was asked
+ * (the real one, sharp and pdf.js in a sandbox, is tested in processing-*.test.ts and end to end in
+ * test/integration/file-processing.test.ts): what is made for a version, what is removed when the file
+ * changes or goes, failures marked, idempotence, an erased account.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { derivedPrefix, derivedRoot } from '../../worker/processing/derived-keys.ts';
+import {
+  type MediaToolkit,
+  ProcessingPipeline,
+  previewKey,
+  type SearchDocument,
+  type SearchIndexer,
+} from '../../worker/processing/processing-pipeline.ts';
+import { readStatus } from '../../worker/processing/processing-status.ts';
+import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
+import { profileKey } from '../../worker/users/users-service.ts';
+import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
+
+class Refused extends Error {
+  constructor(readonly code: string) {
+    super(`refused: ${code}`);
+  }
+}
+
+/** Detects by the first byte: I image, P pdf, T text; X is refused as a bomb; anything else: nothing. */
+function recordingToolkit() {
+  const runs: string[] = [];
+  let before: (() => Promise<void>) | undefined;
+  const toolkit: MediaToolkit = {
+    detectKind: (head) =>
+      ({ I: 'image', P: 'pdf', T: 'text', X: 'image' })[String.fromCharCode(head[0] ?? 0)],
+    previewKinds: new Set(['image', 'pdf']),
+    textKinds: new Set(['pdf', 'text']),
+    previewSizes: [256, 1024],
+    maxInputBytes: 1000,
+    run: async (job) => {
+      runs.push(`${job.kind}:${Buffer.from(job.bytes).toString()}`);
+      await before?.();
+      if (job.bytes[0] === 'X'.charCodeAt(0)) throw new Refused('too_many_pixels');
+      const previews = new Map<number, Buffer>();
+      if (job.previews) for (const size of [256, 1024]) previews.set(size, Buffer.from(`img${size}`));
+      return job.text ? { previews, text: `text of ${Buffer.from(job.bytes).toString()}` } : { previews };
+    },
+    refusalCode: (error) => (error instanceof Refused ? error.code : undefined),
+  };
+  return { toolkit, runs, beforeRun: (fn: () => Promise<void>) => (before = fn) };
+}
+
+class RecordingIndex implements SearchIndexer {
+  docs = new Map<string, SearchDocument>();
+  async upsert(owner: string, doc: SearchDocument) {
+    this.docs.set(`${owner}/${doc.path}`, doc);
+  }
+  async remove(owner: string, path: string) {
+    this.docs.delete(`${owner}/${path}`);
+  }
+}
+
+let w: MemoryWorker;
+let media: ReturnType<typeof recordingToolkit>;
+let index: RecordingIndex;
+let pipeline: ProcessingPipeline;
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+
+beforeEach(async () => {
+  w = memoryWorker();
+  await w.signUp('alice');
+  media = recordingToolkit();
+  index = new RecordingIndex();
+  pipeline = new ProcessingPipeline(
+    w.store,
+    new PodWriteGuard(new IncarnationReader(w.store), 0),
+    media.toolkit,
+    index,
+    silent,
+  );
+});
+
+async function write(path: string, text: string, contentType = 'application/octet-stream') {
+  const plan = await w.files.planWrite({
+    owner: 'alice',
+    path,
+    contentType,
+    author: 'alice',
+    conditions: {},
+  });
+  return (
+    await w.files.commitWrite(
+      plan,
+      (async function* () {
+        yield Buffer.from(text);
+      })(),
+    )
+  ).info;
+}
+
+const keys = async (prefix: string) => (await w.store.list(prefix)).items.map((item) => item.key);
+
+describe('ProcessingPipeline', () => {
+  it('makes the previews and text of the current version, indexes it, and marks it done', async () => {
+    const info = await write('scans/a.pdf', 'P-lab', 'application/pdf');
+    expect(await pipeline.reconcile('alice', 'scans/a.pdf')).toBe('processed');
+    const status = await readStatus(w.store, 'alice', 'scans/a.pdf', info.etag);
+    expect(status).toMatchObject({
+      state: 'done',
+      kind: 'pdf',
+      previews: [256, 1024],
+      text: true,
+      etag: info.etag,
+    });
+    expect((await w.store.get(previewKey('alice', 'scans/a.pdf', info.etag, 256)))?.body.toString()).toBe(
+      'img256',
+    );
+    expect(index.docs.get('alice/scans/a.pdf')).toMatchObject({
+      etag: info.etag,
+      name: 'a.pdf',
+      text: 'text of P-lab',
+    });
+  });
+
+  it('runs the media work once per version: a job delivered twice only indexes again', async () => {
+    await write('a.png', 'I1');
+    await pipeline.reconcile('alice', 'a.png');
+    expect(await pipeline.reconcile('alice', 'a.png')).toBe('indexed');
+    expect(media.runs).toEqual(['image:I1']);
+  });
+
+  it('removes the derived data of a replaced version, and all of it with the file', async () => {
+    const first = await write('a.png', 'I1');
+    await pipeline.reconcile('alice', 'a.png');
+    const second = await write('a.png', 'I2');
+    await pipeline.reconcile('alice', 'a.png');
+    expect(await keys(derivedPrefix('alice', 'a.png'))).toEqual(
+      expect.not.arrayContaining([expect.stringContaining(`/${first.etag}/`)]),
+    );
+    expect(await readStatus(w.store, 'alice', 'a.png', second.etag)).toMatchObject({ state: 'done' });
+    await w.files.delete('alice', 'alice', 'a.png', {});
+    expect(await pipeline.reconcile('alice', 'a.png')).toBe('removed');
+    expect(await keys(derivedRoot('alice'))).toEqual([]);
+    expect(index.docs.has('alice/a.png')).toBe(false);
+  });
+
+  it('marks a file the media library refuses as failed, with the reason, and makes nothing else', async () => {
+    const info = await write('bomb.png', 'X-huge');
+    await pipeline.reconcile('alice', 'bomb.png');
+    expect(await readStatus(w.store, 'alice', 'bomb.png', info.etag)).toMatchObject({
+      state: 'failed',
+      reason: 'too_many_pixels',
+      previews: [],
+    });
+    expect(await keys(derivedPrefix('alice', 'bomb.png'))).toHaveLength(1); // the status alone
+  });
+
+  it('refuses a file over the input limit without reading it', async () => {
+    const info = await write('big.png', `I${'x'.repeat(2000)}`);
+    await pipeline.reconcile('alice', 'big.png');
+    expect(await readStatus(w.store, 'alice', 'big.png', info.etag)).toMatchObject({
+      state: 'failed',
+      reason: 'too_large',
+    });
+    expect(media.runs).toEqual([]);
+  });
+
+  it('indexes files of no processable kind by their metadata, with no previews', async () => {
+    const info = await write('notes/x.bin', 'zzz');
+    await pipeline.reconcile('alice', 'notes/x.bin');
+    expect(await readStatus(w.store, 'alice', 'notes/x.bin', info.etag)).toMatchObject({
+      state: 'done',
+      previews: [],
+      text: false,
+    });
+    expect(index.docs.get('alice/notes/x.bin')).toMatchObject({ text: '', name: 'x.bin' });
+    expect(media.runs).toEqual([]);
+  });
+
+  it('follows a file replaced while its job ran: nothing of the old version stays', async () => {
+    const first = await write('a.png', 'I1');
+    let replaced = false;
+    media.beforeRun(async () => {
+      if (replaced) return;
+      replaced = true;
+      await write('a.png', 'I2');
+    });
+    await pipeline.reconcile('alice', 'a.png');
+    const current = await w.files.info('alice', 'alice', 'a.png');
+    expect(current.etag).not.toBe(first.etag);
+    expect(media.runs).toEqual(['image:I1', 'image:I2']);
+    expect(await keys(derivedPrefix('alice', 'a.png'))).toEqual(
+      expect.not.arrayContaining([expect.stringContaining(`/${first.etag}/`)]),
+    );
+    expect(index.docs.get('alice/a.png')?.etag).toBe(current.etag);
+  });
+
+  it('writes nothing back for an account erased while its job ran', async () => {
+    await write('a.png', 'I1');
+    media.beforeRun(async () => {
+      await w.store.delete(profileKey('alice'));
+    });
+    expect(await pipeline.reconcile('alice', 'a.png')).toBe('account-gone');
+    expect(await keys(derivedRoot('alice'))).toEqual([]);
+  });
+
+  it('skips a job of another incarnation of the name', async () => {
+    await write('a.png', 'I1');
+    expect(await pipeline.reconcile('alice', 'a.png', 'some-earlier-account')).toBe('account-gone');
+    expect(media.runs).toEqual([]);
+  });
+
+  it('marks a parked job failed (gave_up) on the current version', async () => {
+    const info = await write('a.png', 'I1');
+    await pipeline.markFailed('alice', 'a.png', 'gave_up');
+    expect(await readStatus(w.store, 'alice', 'a.png', info.etag)).toMatchObject({
+      state: 'failed',
+      reason: 'gave_up',
+    });
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Previews and processing status as callers see them. A preview is read with the same permission as the
+ * file (FilesService.info checks it and names the current version); it is served only for that version,
+ * so a new version never shows an old picture.
+ */
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { PreviewAnswer } from '../../protocol/preview-answer.ts';
+import type { FileInfo } from '../files/file-record.ts';
+import type { FilesService } from '../files/files-service.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { PREVIEW_FORMAT, previewKey } from './processing-pipeline.ts';
+import { type ProcessingView, readStatus, viewOf } from './processing-status.ts';
+
+export type { PreviewAnswer } from '../../protocol/preview-answer.ts';
+
+/** Seconds a client is told to wait for a preview still being made. */
+export const PREVIEW_RETRY_AFTER_S = 2;
+
+export class PreviewService {
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly files: FilesService,
+    readonly sizes: readonly number[],
+  ) {}
+
+  async preview(actor: string | null, owner: string, path: string, size: number): Promise<PreviewAnswer> {
+    if (!this.sizes.includes(size)) {
+      throw new CommandError(ErrorCode.INVALID, `preview sizes are ${this.sizes.join(' and ')} (pixels)`);
+    }
+    const info = await this.files.info(actor, owner, path);
+    const status = await readStatus(this.store, owner, path, info.etag);
+    if (status === undefined)
+      return { state: 'pending', retryAfterS: PREVIEW_RETRY_AFTER_S, etag: info.etag };
+    if (status.state === 'failed') {
+      throw new CommandError(
+        ErrorCode.NO_PREVIEW,
+        `this file could not be processed (${status.reason ?? 'failed'}): it has no preview`,
+      );
+    }
+    if (!status.previews.includes(size)) {
+      throw new CommandError(
+        ErrorCode.NO_PREVIEW,
+        status.kind === undefined
+          ? 'files of this type have no preview'
+          : `files of kind ${status.kind} have no preview`,
+      );
+    }
+    const object = await this.store.get(previewKey(owner, path, info.etag, size));
+    // Made, then removed by a newer version's job between the two reads: the newer one is on its way.
+    if (object === undefined)
+      return { state: 'pending', retryAfterS: PREVIEW_RETRY_AFTER_S, etag: info.etag };
+    return {
+      state: 'ready',
+      etag: `${info.etag}-p${size}`,
+      contentType: PREVIEW_FORMAT.contentType,
+      body: object.body,
+      fileEtag: info.etag,
+    };
+  }
+
+  /** The processing state of the file version `info` describes. */
+  async status(owner: string, info: FileInfo): Promise<ProcessingView> {
+    return viewOf(await readStatus(this.store, owner, info.path, info.etag));
+  }
+}
