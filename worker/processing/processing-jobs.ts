@@ -89,6 +89,7 @@ export function processingJobs(
       hooks.onJob?.('gave-up', seconds(), lag);
       return;
     }
+    logger.info({ owner, path, attempt, lagS: lag }, 'processing job started');
     const heartbeat = setInterval(() => message.working(), Math.max(1000, settings.ackWaitMs / 3));
     try {
       const result = await pipeline.reconcile(owner, path, event.incarnation);
