@@ -292,6 +292,41 @@ export const workerSpec = {
     10,
     60_000,
   ),
+  processingMaxInputBytes: integer(
+    'PROCESSING_MAX_INPUT_BYTES',
+    64 * 1024 * 1024,
+    'Largest file processed (previews, text); a larger one is marked failed: too_large',
+    1024,
+    1024 * 1024 * 1024,
+  ),
+  processingMaxPixels: integer(
+    'PROCESSING_MAX_PIXELS',
+    50_000_000,
+    'Largest image (width × height) decoded, also a PDF page rendered; more: failed, too_many_pixels',
+    1,
+    1_000_000_000,
+  ),
+  processingMaxPdfPages: integer(
+    'PROCESSING_MAX_PDF_PAGES',
+    2000,
+    'PDFs with more pages are not processed (failed: too_many_pages)',
+    1,
+    1_000_000,
+  ),
+  processingTimeoutMs: integer(
+    'PROCESSING_TIMEOUT_MS',
+    30_000,
+    'Time one file may take to process; its thread is stopped past it (failed: timed_out)',
+    100,
+    600_000,
+  ),
+  processingMaxMemoryMb: integer(
+    'PROCESSING_MAX_MEMORY_MB',
+    256,
+    'V8 heap of the processing thread; a file that needs more fails: out_of_memory',
+    32,
+    8192,
+  ),
 };
 
 export const loadWorkerConfig = (env = process.env) => loadConfig(workerSpec, env);
