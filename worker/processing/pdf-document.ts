@@ -24,7 +24,7 @@ function pdfjsDataFolders() {
 let folders: ReturnType<typeof pdfjsDataFolders> | undefined;
 
 /** Loaded on first use: pdf.js is large, and only PDFs need it. */
-const loadPdfjs = () => import('pdfjs-dist/legacy/build/pdf.mjs');
+export const loadPdfjs = () => import('pdfjs-dist/legacy/build/pdf.mjs');
 
 /** Refusal codes for pdf.js's exceptions; anything else it throws is a corrupt file. */
 function refusalOf(error: unknown): ProcessingRefused {
