@@ -1,6 +1,14 @@
 /** Files made in code for the processing tests: images (sharp), PDFs (pdf-lib), a decompression bomb. */
 import { crc32, deflateSync } from 'node:zlib';
-import { PDFDocument, rgb, StandardFonts } from 'pdf-lib';
+import {
+  concatTransformationMatrix,
+  drawObject,
+  PDFDocument,
+  popGraphicsState,
+  pushGraphicsState,
+  rgb,
+  StandardFonts,
+} from 'pdf-lib';
 import sharp from 'sharp';
 
 export type ImageFixtureFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif';
@@ -64,5 +72,31 @@ export async function makePdf(
     });
     if (options.text) page.drawRectangle({ x: 0, y: 0, width, height: height / 2, color: rgb(0, 0, 0) });
   }
+  return document.save();
+}
+
+/**
+ * A one-page PDF that draws an RGB image whose dictionary claims width × height pixels, with a few
+ * compressed rows of data: a reader that believes it allocates width × height × 4 bytes to draw it.
+ */
+export async function pdfWithImageBomb(width: number, height: number): Promise<Uint8Array> {
+  const document = await PDFDocument.create();
+  const page = document.addPage([200, 200]);
+  page.drawRectangle({ x: 0, y: 0, width: 100, height: 100, color: rgb(0, 0, 0) });
+  const image = document.context.flateStream(new Uint8Array(width * 3 * 4), {
+    Type: 'XObject',
+    Subtype: 'Image',
+    Width: width,
+    Height: height,
+    ColorSpace: 'DeviceRGB',
+    BitsPerComponent: 8,
+  });
+  const name = page.node.newXObject('Im', document.context.register(image));
+  page.pushOperators(
+    pushGraphicsState(),
+    concatTransformationMatrix(200, 0, 0, 200, 0, 0),
+    drawObject(name),
+    popGraphicsState(),
+  );
   return document.save();
 }

@@ -14,7 +14,7 @@ import {
   ProcessingRefused,
 } from '../../worker/processing/processing-limits.ts';
 import { ProcessingSandbox } from '../../worker/processing/processing-sandbox.ts';
-import { makeImage, makePdf, pngBomb } from '../helpers/processing-fixtures.ts';
+import { makeImage, makePdf, pdfWithImageBomb, pngBomb } from '../helpers/processing-fixtures.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -85,6 +85,19 @@ describe('ProcessingSandbox', () => {
       text: false,
     });
     expect(next.previews.size).toBe(2);
+  });
+
+  it('renders a PDF page without the image bomb it draws, within the heap limit', async () => {
+    const box = sandbox(defaultLimits);
+    const pdf = await pdfWithImageBomb(30_000, 30_000);
+    expect(pdf.length).toBeLessThan(10_000);
+    const started = performance.now();
+    const result = await box.run({ bytes: pdf, kind: 'pdf', previews: true, text: true });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    const meta = await sharp(result.previews.get(256)).metadata();
+    expect([meta.width, meta.height]).toEqual([256, 256]);
+    // The page's own drawing is there: its lower left quarter is black.
+    expect((await sharp(result.previews.get(256)).stats()).channels[0]?.min).toBeLessThan(20);
   });
 
   it('refuses bytes above maxInputBytes without sending them to the thread', async () => {
