@@ -133,6 +133,13 @@ describe('makePreviews refuses hostile images', () => {
     expect((await refusal(makePreviews(broken, 'image', [64], defaultLimits))).code).toBe('corrupt');
   });
 
+  it('refuses empty bytes as an image or a PDF', async () => {
+    expect((await refusal(makePreviews(new Uint8Array(0), 'image', [64], defaultLimits))).code).toBe(
+      'corrupt',
+    );
+    expect((await refusal(makePreviews(new Uint8Array(0), 'pdf', [64], defaultLimits))).code).toBe('corrupt');
+  });
+
   it('refuses formats it does not preview, such as SVG, even when called with kind image', async () => {
     const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>');
     expect((await refusal(makePreviews(svg, 'image', [64], defaultLimits))).code).toBe('unsupported');
