@@ -27,7 +27,7 @@ describe('makePreviews of images', () => {
   it.each(['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'] as const)(
     'makes WebP previews of %s',
     async (format) => {
-      const image = await makeImage(format, 1600, 900);
+      const image = await makeImage(format, 1200, 675);
       const previews = await makePreviews(image, 'image', PREVIEW_SIZES, defaultLimits);
       expect([...previews.keys()]).toEqual([256, 1024]);
       const small = await sharp(previews.get(256)).metadata();
