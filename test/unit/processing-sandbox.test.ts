@@ -172,6 +172,19 @@ describe('ProcessingSandbox', () => {
     ).toBe('still here');
   });
 
+  it('fails with a plain error, not a refusal, when its thread cannot start, and tries again next time', async () => {
+    const box = sandbox(defaultLimits, { threadEntry: new URL('./no-such-thread.js', import.meta.url) });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const error = await box.run({ bytes: utf8('x'), kind: 'text', previews: false, text: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(ProcessingRefused);
+      expect((error as Error).message).toMatch(/processing thread/);
+    }
+  });
+
   it('fails jobs after close', async () => {
     const box = sandbox(defaultLimits);
     await box.close();
