@@ -18,9 +18,16 @@ describe('detectKind', () => {
   it('takes a PDF declared image/png for a PDF', async () => {
     const pdf = await makePdf(1);
     expect(detectKind(pdf.subarray(0, 4096), 'image/png', 'photo.png')).toBe('pdf');
-    // Junk before the marker, as PDF readers tolerate.
+    // Junk before the marker, as PDF readers tolerate: a PDF when it says it is one.
     const shifted = new Uint8Array([...utf8('junk\n'), ...pdf.subarray(0, 4096)]);
-    expect(detectKind(shifted, 'application/pdf', 'a.pdf')).toBe('pdf');
+    expect(detectKind(shifted, 'application/pdf', 'a')).toBe('pdf');
+    expect(detectKind(shifted, 'application/octet-stream', 'a.pdf')).toBe('pdf');
+  });
+
+  it('keeps a note that quotes the PDF header a note', () => {
+    const note = utf8('# Formats\n\nA PDF starts with %PDF-1.7 and ends with %%EOF.\n');
+    expect(detectKind(note, 'text/markdown', 'formats.md')).toBe('markdown');
+    expect(detectKind(note, 'text/plain', 'formats.txt')).toBe('text');
   });
 
   it('gives bytes that nothing recognises no kind, whatever they are declared as', () => {

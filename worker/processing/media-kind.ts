@@ -46,13 +46,16 @@ function isoBrands(head: Uint8Array): string[] {
   return brands;
 }
 
-/** A PDF: `%PDF-` within the first 1024 bytes, where PDF readers look for it. */
-export function isPdf(head: Uint8Array): boolean {
+/** `%PDF-` within the first 1024 bytes, where PDF readers look for it. */
+export function hasPdfMarker(head: Uint8Array): boolean {
   const marker = ascii('%PDF-');
   const end = Math.min(head.length, 1024) - marker.length;
   for (let at = 0; at <= end; at++) if (startsWith(head, marker, at)) return true;
   return false;
 }
+
+const declaresPdf = (declared: string, name: string) =>
+  baseType(declared) === 'application/pdf' || extension(name) === 'pdf';
 
 /** UTF-8 without NUL bytes (a sequence cut by the end of the head is fine). */
 export function looksLikeText(head: Uint8Array): boolean {
@@ -109,10 +112,11 @@ function textKind(declared: string, name: string): MediaKind | undefined {
  * alone: a file declared image/png whose bytes are a PDF is a PDF; bytes nothing recognises → undefined.
  */
 export function detectKind(head: Uint8Array, declaredType: string, name: string): MediaKind | undefined {
-  // A magic number at the start wins over a PDF marker further in (a polyglot is what it starts as).
   if (startsWith(head, ascii('%PDF-'))) return 'pdf';
   if (imageFormat(head)) return 'image';
-  if (isPdf(head)) return 'pdf';
+  // A PDF with bytes before its header (some mailers add them) only when it says it is a PDF: a note
+  // that quotes `%PDF-` in its first lines stays a note.
+  if (declaresPdf(declaredType, name) && hasPdfMarker(head)) return 'pdf';
   if (head.length === 0 || !looksLikeText(head)) return undefined;
   return textKind(declaredType, name);
 }
