@@ -1,0 +1,11 @@
+/**
+ * The processing thread's entry: makes the previews and the text of one file at a time, inside the
+ * heap and time limits the sandbox (processing-sandbox.ts) gives the thread.
+ */
+import { loadPdfjs } from './pdf-document.ts';
+import { processFile } from './process-file.ts';
+import { serveProcessingJobs } from './thread-protocol.ts';
+
+// pdf.js is loaded before the thread says it is ready: a job's time limit is the job's own work.
+await loadPdfjs();
+serveProcessingJobs(processFile);
