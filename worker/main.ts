@@ -27,6 +27,12 @@ import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
 import { createWorkerMetrics } from './metrics.ts';
 import { PeriodicSweep } from './periodic-sweep.ts';
+import { PREVIEW_SIZES } from './processing/make-preview.ts';
+import { PreviewService } from './processing/preview-service.ts';
+import { defaultLimits } from './processing/processing-limits.ts';
+import { ProcessingPipeline } from './processing/processing-pipeline.ts';
+import { ProcessingSandbox } from './processing/processing-sandbox.ts';
+import { mediaToolkit } from './processing/processing-toolkit.ts';
 import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
@@ -55,12 +61,44 @@ await initWhenReachable(store, (error, attempt, delayMs) =>
 );
 logger.info({ store: store.kind }, 'object store ready');
 
-const events = startWorkerEvents(config, store, logger);
+const accounts = new IncarnationReader(store);
+const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
+const processingLimits = {
+  ...defaultLimits,
+  maxInputBytes: config.processingMaxInputBytes,
+  maxPixels: config.processingMaxPixels,
+  maxPdfPages: config.processingMaxPdfPages,
+  timeoutMs: config.processingTimeoutMs,
+  maxMemoryMb: config.processingMaxMemoryMb,
+};
+const sandbox = new ProcessingSandbox(processingLimits);
+const pipeline = new ProcessingPipeline(
+  store,
+  podWrites,
+  mediaToolkit(processingLimits, sandbox),
+  undefined,
+  logger,
+);
+const events = startWorkerEvents(config, store, logger, {
+  pipeline,
+  settings: {
+    concurrency: config.processingConcurrency,
+    maxAttempts: config.processingMaxAttempts,
+    ackWaitMs: config.processingAckWaitMs,
+    retryBaseMs: config.processingRetryBaseMs,
+  },
+  hooks: {
+    giveUp: (owner, path, reason) => pipeline.markFailed(owner, path, reason),
+    onJob: (result, seconds, lag) => {
+      metrics.processingJobs.inc({ result });
+      if (result !== 'retry') metrics.processingSeconds.observe(seconds);
+      metrics.processingLag.observe(lag);
+    },
+  },
+});
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = accountSinceOf(users);
-const accounts = new IncarnationReader(store);
-const podWrites = new PodWriteGuard(accounts, config.erasureSettleMs);
 const audit = new AuditLog(
   store,
   {
@@ -143,7 +181,14 @@ const files = new FilesService(store, access, events.publisher, undefined, podWr
   blobIntents,
 });
 const streamSettings = { ...config, idleMs: config.streamIdleMs };
-registerFileCommands(router, files, access, streamSettings, idempotency);
+registerFileCommands(
+  router,
+  files,
+  access,
+  streamSettings,
+  idempotency,
+  new PreviewService(store, files, PREVIEW_SIZES),
+);
 const uploads = new UploadsService(store, files, accountSince, {
   ttlMs: config.uploadExpiryS * 1000,
   segmentBytes: config.uploadSegmentBytes,
@@ -192,6 +237,7 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);
+  await sandbox.close();
   await audit.stop();
   metricsServer?.close();
   await store.close();
