@@ -3,7 +3,7 @@
  * loops, exhausts its heap or crashes fails with a refusal, and the sandbox runs the next job.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -194,6 +194,8 @@ describe('ProcessingSandbox', () => {
   });
 
   it('runs compiled to JavaScript under plain node, as the container image runs it', async () => {
+    // Inside the repository, so that the compiled files find its node_modules (sharp, pdf.js).
+    await mkdir(join(ROOT, '.cache'), { recursive: true });
     const out = await mkdtemp(join(ROOT, '.cache', 'processing-build-'));
     try {
       await run(
