@@ -100,3 +100,12 @@ export async function pdfWithImageBomb(width: number, height: number): Promise<U
   );
   return document.save();
 }
+
+/** Random-looking pixels as a JPEG: expensive to decode and scale (for jobs that must take a while). */
+export async function makeNoiseImage(width: number, height: number): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24;
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 95 })
+    .toBuffer();
+}

@@ -14,7 +14,7 @@ import { derivedPrefix, derivedRoot } from '../../worker/processing/derived-keys
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { ActingFetch } from '../helpers/accounts.ts';
 import { killWorker, waitFor } from '../helpers/chaos.ts';
-import { makeImage, makeNoiseImage, makePdf, makePngBomb } from '../helpers/media-fixtures.ts';
+import { makeImage, makeNoiseImage, makePdf, pngBomb } from '../helpers/processing-fixtures.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
 const acting = new ActingFetch();
@@ -68,7 +68,7 @@ afterAll(async () => {
 const json = { 'content-type': 'application/json' };
 const fileUrl = (path: string, owner = 'pat') => `${api}/v1/users/${owner}/files/${path}`;
 
-async function put(path: string, body: Buffer | string, contentType: string, owner = 'pat') {
+async function put(path: string, body: Uint8Array | string, contentType: string, owner = 'pat') {
   const res = await fetch(fileUrl(path, owner), {
     method: 'PUT',
     body,
@@ -115,7 +115,7 @@ describe('previews', () => {
     ['webp', 'image/webp'],
   ] as const)('are made of a %s image in both sizes, never enlarged', async (format, type) => {
     const path = `photos/wide.${format}`;
-    await put(path, await makeImage(2000, 1000, format), type);
+    await put(path, await makeImage(format, 2000, 1000), type);
     expect((await processed(path)).processing).toEqual({ state: 'done' });
     const big = await fetch(`${fileUrl(path)}?preview=1024`);
     expect(big.status).toBe(200);
@@ -127,7 +127,7 @@ describe('previews', () => {
     ).metadata();
     expect([small.width, small.height]).toEqual([256, 128]);
 
-    await put('photos/tiny.png', await makeImage(100, 50, 'png'), 'image/png');
+    await put('photos/tiny.png', await makeImage('png', 100, 50), 'image/png');
     await processed('photos/tiny.png');
     const tiny = await sharp(
       Buffer.from(await (await fetch(`${fileUrl('photos/tiny.png')}?preview=1024`)).arrayBuffer()),
@@ -136,7 +136,11 @@ describe('previews', () => {
   });
 
   it('are made of the first page of a PDF', async () => {
-    await put('medical/lab.pdf', await makePdf(3, 'Potassium 4.1 mmol/L'), 'application/pdf');
+    await put(
+      'medical/lab.pdf',
+      await makePdf(3, { text: (n) => (n === 1 ? ['Potassium 4.1 mmol/L'] : []) }),
+      'application/pdf',
+    );
     expect((await processed('medical/lab.pdf')).processing).toEqual({ state: 'done' });
     const res = await fetch(`${fileUrl('medical/lab.pdf')}?preview=256`);
     expect(res.status).toBe(200);
@@ -148,7 +152,7 @@ describe('previews', () => {
 
   it('carry an ETag of the file version, answer 304 to it, and change with an overwrite', async () => {
     const path = 'photos/versioned.png';
-    await put(path, await makeImage(400, 300, 'png'), 'image/png');
+    await put(path, await makeImage('png', 400, 300), 'image/png');
     await processed(path);
     const first = await fetch(`${fileUrl(path)}?preview=256`);
     const etag = first.headers.get('etag') ?? '';
@@ -157,7 +161,7 @@ describe('previews', () => {
       304,
     );
 
-    await put(path, await makeImage(300, 400, 'png'), 'image/png');
+    await put(path, await makeImage('png', 300, 400), 'image/png');
     await processed(path);
     const second = await fetch(`${fileUrl(path)}?preview=256`);
     expect(second.headers.get('etag')).not.toBe(etag);
@@ -219,7 +223,7 @@ describe('previews', () => {
 
 describe('hostile files', () => {
   it('a decompression bomb is refused by its header, cheaply, and the worker stays up', async () => {
-    const bomb = makePngBomb(30_000);
+    const bomb = pngBomb(30_000, 30_000);
     expect(bomb.length).toBeLessThan(100_000);
     await put('evil/bomb.png', bomb, 'image/png');
     const meta = await processed('evil/bomb.png');
@@ -247,7 +251,7 @@ describe('hostile files', () => {
 
 describe('derived data never outlives its source', () => {
   it('goes with a deleted file', async () => {
-    await put('photos/gone.png', await makeImage(300, 300, 'png'), 'image/png');
+    await put('photos/gone.png', await makeImage('png', 300, 300), 'image/png');
     await processed('photos/gone.png');
     expect(await derivedKeys('pat', derivedPrefix('pat', 'photos/gone.png'))).not.toEqual([]);
     expect((await fetch(fileUrl('photos/gone.png'), { method: 'DELETE' })).status).toBe(204);
@@ -261,7 +265,7 @@ describe('derived data never outlives its source', () => {
     expect((await fetch(`${api}/v1/users/temp`, { method: 'PUT', body: '{}', headers: json })).status).toBe(
       201,
     );
-    await put('a.png', await makeImage(300, 300, 'png'), 'image/png', 'temp');
+    await put('a.png', await makeImage('png', 300, 300), 'image/png', 'temp');
     await processed('a.png', 'temp');
     expect(await derivedKeys('temp', derivedRoot('temp'))).not.toEqual([]);
     expect([202, 204]).toContain((await fetch(`${api}/v1/users/temp`, { method: 'DELETE' })).status);
