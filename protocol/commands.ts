@@ -28,6 +28,7 @@ export const COMMANDS = {
   'files.patch': 'files',
   'files.delete': 'files',
   'files.list': 'files',
+  'search.query': 'files',
   'uploads.create': 'files',
   'uploads.info': 'files',
   'uploads.patch': 'files',

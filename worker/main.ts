@@ -30,6 +30,9 @@ import { PeriodicSweep } from './periodic-sweep.ts';
 import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
+import { PodIndexStore } from './search/pod-index-store.ts';
+import { registerSearchCommands } from './search/search-commands.ts';
+import { SearchService } from './search/search-service.ts';
 import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
@@ -144,6 +147,8 @@ const files = new FilesService(store, access, events.publisher, undefined, podWr
 });
 const streamSettings = { ...config, idleMs: config.streamIdleMs };
 registerFileCommands(router, files, access, streamSettings, idempotency);
+const searchIndexes = new PodIndexStore(store, config.searchCachePods);
+registerSearchCommands(router, new SearchService(store, searchIndexes, access, accounts), access);
 const uploads = new UploadsService(store, files, accountSince, {
   ttlMs: config.uploadExpiryS * 1000,
   segmentBytes: config.uploadSegmentBytes,
