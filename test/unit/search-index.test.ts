@@ -1,0 +1,198 @@
+/**
+ * The pod index and its indexer on the in-memory store: adding, replacing and removing entries, updates
+ * from two indexers at once (none lost), the account's incarnation, and the bounds on what is indexed.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { derivedKey } from '../../worker/processing/derived-keys.ts';
+import { PodIndex, podIndexKey } from '../../worker/search/pod-index.ts';
+import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
+import { PodIndexer, TEXT_NAME } from '../../worker/search/pod-indexer.ts';
+import { PreconditionFailedError } from '../../worker/storage/object-store.ts';
+import { IncarnationReader } from '../../worker/users/incarnation.ts';
+import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
+import { documentOf, type SearchParts, searchParts } from '../helpers/search-worker.ts';
+
+let w: MemoryWorker;
+let s: SearchParts;
+
+beforeEach(async () => {
+  w = memoryWorker();
+  await w.signUp('alice');
+  s = searchParts(w);
+});
+
+const paths = async (q: string, actor = 'alice') =>
+  (await s.query(actor, 'alice', q)).items.map((i) => i.path);
+
+describe('PodIndexer', () => {
+  it('adds a file under the words of its text, name, folders and metadata', async () => {
+    await s.index('alice', 'medical/lab-result.txt', 'haemoglobin within range', {
+      tags: ['bloodwork'],
+      description: 'annual check',
+    });
+    for (const q of ['haemoglobin', 'lab', 'result', 'medical', 'bloodwork', 'annual', 'alice']) {
+      expect(await paths(q), q).toEqual(['medical/lab-result.txt']);
+    }
+    expect(await paths('nothinglikethis')).toEqual([]);
+  });
+
+  it('replaces a file’s entry when a new version is indexed, and is idempotent', async () => {
+    const first = await s.index('alice', 'notes/a.txt', 'apples and pears');
+    await s.index('alice', 'notes/a.txt', 'bananas only');
+    expect(await paths('apples')).toEqual([]);
+    expect(await paths('bananas')).toEqual(['notes/a.txt']);
+    // The same version again changes nothing; an older one arriving late does not roll it back.
+    const stored = await w.store.head(podIndexKey('alice'));
+    await s.indexer.upsert('alice', documentOf(first, 'apples and pears'));
+    expect(await paths('bananas')).toEqual(['notes/a.txt']);
+    expect((await w.store.head(podIndexKey('alice')))?.etag).toBe(stored?.etag);
+  });
+
+  it('removes a file’s entry, idempotently', async () => {
+    await s.index('alice', 'notes/a.txt', 'apples');
+    await s.index('alice', 'notes/b.txt', 'apples');
+    await s.indexer.remove('alice', 'notes/a.txt');
+    await s.indexer.remove('alice', 'notes/a.txt');
+    await s.indexer.remove('alice', 'never/was.txt');
+    expect(await paths('apples')).toEqual(['notes/b.txt']);
+  });
+
+  it('keeps the text for snippets beside the file’s derived data, not in the index', async () => {
+    const info = await s.index('alice', 'notes/a.txt', 'a very particular sentence');
+    const text = await w.store.get(derivedKey('alice', 'notes/a.txt', info.etag, TEXT_NAME));
+    expect(text?.body.toString()).toBe('a very particular sentence');
+    const index = await w.store.get(podIndexKey('alice'));
+    expect(index?.body.toString()).not.toContain('particular sentence');
+  });
+
+  it('indexes at most maxTextChars of a text', async () => {
+    s = searchParts(w, { maxTextChars: 100 });
+    const text = `${'filler '.repeat(20)}beyondthebound`;
+    const info = await s.index('alice', 'long.txt', text);
+    expect(await paths('filler')).toEqual(['long.txt']);
+    expect(await paths('beyondthebound')).toEqual([]);
+    const kept = await w.store.get(derivedKey('alice', 'long.txt', info.etag, TEXT_NAME));
+    expect(kept?.body.length).toBe(100);
+  });
+
+  it('loses no update when two indexers (two workers) update one pod at once', async () => {
+    const other = searchParts(w);
+    const infos = [];
+    for (let i = 0; i < 40; i++) {
+      const plan = await w.files.planWrite({
+        owner: 'alice',
+        path: `many/f${i}.txt`,
+        contentType: 'text/plain',
+        author: 'alice',
+        conditions: {},
+      });
+      infos.push(
+        (
+          await w.files.commitWrite(
+            plan,
+            (async function* () {
+              yield Buffer.from(`word${i}`);
+            })(),
+          )
+        ).info,
+      );
+    }
+    await Promise.all(
+      infos.map((info, i) =>
+        (i % 2 === 0 ? s : other).indexer.upsert('alice', documentOf(info, `common word${i}`)),
+      ),
+    );
+    const all = (await s.query('alice', 'alice', 'common', 50)).items.map((i) => i.path);
+    expect(all.sort()).toEqual(infos.map((i) => i.path).sort());
+    // and removals interleaved from both sides
+    await Promise.all(
+      infos.slice(0, 20).map((info, i) => (i % 2 === 0 ? other : s).indexer.remove('alice', info.path)),
+    );
+    expect((await s.query('alice', 'alice', 'common', 50)).items).toHaveLength(20);
+  });
+
+  it('retries a write another worker got in first, and gives up after its attempts', async () => {
+    const store = w.store;
+    let refusals = 3;
+    const flaky = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name === 'put')
+          return async (key: string, body: Buffer, options: object) => {
+            if (key === podIndexKey('alice') && refusals-- > 0) throw new PreconditionFailedError('raced');
+            return target.put(key, body, options);
+          };
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const indexer = new PodIndexer(flaky, new PodIndexStore(flaky), new IncarnationReader(store), {
+      maxTextChars: 1000,
+      maxAttempts: 4,
+    });
+    const info = await s.index('alice', 'x.txt', 'zebra');
+    await indexer.upsert(
+      'alice',
+      documentOf({ ...info, etag: 'e2', updatedAt: '2999-01-01T00:00:00.000Z' }, 'quokka'),
+    );
+    const stored = PodIndex.parse((await store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
+    expect(stored.entry('x.txt')?.etag).toBe('e2');
+    refusals = 10;
+    await expect(indexer.remove('alice', 'x.txt')).rejects.toThrow(/kept changing/);
+  });
+
+  it('ties the index to the account: a new account of the same name starts from an empty index', async () => {
+    await s.index('alice', 'secret/old.txt', 'diagnosis');
+    const before = PodIndex.parse((await w.store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
+    // The account is erased except its index (an erasure still under way), and the name signed up again.
+    const index = await w.store.get(podIndexKey('alice'));
+    await w.store.deletePrefix('users/alice/');
+    await w.store.put(podIndexKey('alice'), index?.body ?? Buffer.alloc(0));
+    await w.signUp('alice');
+    // The old index is never searched, even with a file at the same path…
+    const plan = await w.files.planWrite({
+      owner: 'alice',
+      path: 'secret/old.txt',
+      contentType: 'text/plain',
+      author: 'alice',
+      conditions: {},
+    });
+    await w.files.commitWrite(
+      plan,
+      (async function* () {
+        yield Buffer.from('x');
+      })(),
+    );
+    expect(await paths('diagnosis')).toEqual([]);
+    // …and the first update replaces it with the new account's.
+    await s.index('alice', 'new.txt', 'fresh start');
+    const after = PodIndex.parse((await w.store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
+    expect(after.incarnation).not.toBe(before.incarnation);
+    expect([...after.paths()]).toEqual(['new.txt']);
+    expect(await paths('diagnosis')).toEqual([]);
+  });
+
+  it('indexes nothing for an account that is gone', async () => {
+    const info = await s.index('alice', 'a.txt', 'words');
+    await w.store.deletePrefix('users/alice/');
+    await s.indexer.upsert('alice', documentOf({ ...info, etag: 'later' }, 'more words'));
+    expect(await w.store.list('users/alice/')).toEqual({ items: [] });
+  });
+
+  it('compacts the engine after many replacements (the stored index does not grow without bound)', async () => {
+    const info = await s.index('alice', 'a.txt', 'v0');
+    await s.indexer.upsert('alice', documentOf(info, 'v0'));
+    const sizes: number[] = [];
+    for (let i = 1; i <= 200; i++) {
+      await s.indexer.upsert(
+        'alice',
+        documentOf(
+          { ...info, etag: `e${i}`, updatedAt: new Date(Date.now() + i).toISOString() },
+          `version${i} text`,
+        ),
+      );
+      if (i % 50 === 0) sizes.push((await w.store.head(podIndexKey('alice')))?.size ?? 0);
+    }
+    // Without compaction it grows with every version (about 60 bytes each); with it, it stays bounded.
+    expect(Math.max(...sizes)).toBeLessThan(1.5 * (sizes[0] ?? 0));
+  });
+});
