@@ -12,11 +12,13 @@ export const DEFAULT_SEARCH_LIMIT = 20;
 export const MAX_SEARCH_LIMIT = 50;
 
 /**
- * What separates words, for the index and for queries alike: white space and punctuation (the full-text
- * engine's default). So `lab-2026.pdf` is the words `lab`, `2026` and `pdf`, and characters a regular
- * expression would treat specially are only separators.
+ * What separates words, for the index and for queries alike: white space, punctuation, symbols and
+ * control characters. So `lab-2026.pdf` is the words `lab`, `2026` and `pdf`, `<b>word</b>` holds
+ * `b` and `word`, and characters a regular expression would treat specially are only separators.
  */
-export const WORD_SEPARATOR = /[\n\r\p{Z}\p{P}]+/u;
+export const WORD_SEPARATOR = /[\p{Z}\p{P}\p{S}\p{Cc}]+/u;
+/** A word (the complement of WORD_SEPARATOR), for scanning a text. */
+export const WORD = /[^\p{Z}\p{P}\p{S}\p{Cc}]+/gu;
 
 /** The words of `text`, as the index and the queries see them (lower case). */
 export function wordsOf(text: string): string[] {

@@ -3,12 +3,11 @@
  * place where a matched word occurs, with the matched words given as offsets, never as markup, so that
  * it is safe to show as text whatever the file contains.
  */
-import type { Snippet, SnippetField } from '../../protocol/search.ts';
+import { type Snippet, type SnippetField, WORD, WORD_SEPARATOR } from '../../protocol/search.ts';
 
 export const SNIPPET_CHARS = 160;
 /** Characters of context shown before the first match. */
 const LEAD_CHARS = 40;
-const WORD = /[^\n\r\p{Z}\p{P}]+/gu;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters become spaces
 const CONTROL_OR_BREAK = /[\u0000-\u001f\u007f\u2028\u2029]/g;
 
@@ -37,7 +36,7 @@ export function snippetOf(
   let start = Math.max(0, first - LEAD_CHARS);
   if (start > 0) {
     // Begin at a word's start: after the first separator at or after `start` (not past the match).
-    const separator = text.slice(start, first).search(/[\n\r\p{Z}\p{P}]/u);
+    const separator = text.slice(start, first).search(WORD_SEPARATOR);
     start = separator < 0 ? first : start + separator + 1;
   }
   if (start > 0 && isLowSurrogate(text.charCodeAt(start))) start += 1;
