@@ -6,10 +6,12 @@
 
 import type { FileInfo } from '../../protocol/file-info.ts';
 import type { SearchAnswer } from '../../protocol/search.ts';
+import { PodIndex, searchRoot } from '../../worker/search/pod-index.ts';
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
 import { PodIndexer } from '../../worker/search/pod-indexer.ts';
 import type { SearchDocument } from '../../worker/search/search-document.ts';
 import { SearchService } from '../../worker/search/search-service.ts';
+import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { IncarnationReader } from '../../worker/users/incarnation.ts';
 import type { MemoryWorker } from './memory-worker.ts';
 
@@ -76,4 +78,20 @@ export function searchParts(w: MemoryWorker, options: { maxTextChars?: number } 
     },
     query: (actor, owner, q, limit) => search.query(actor, owner, q, limit),
   };
+}
+
+/** Every stored shard of `owner`'s index, key and bytes (to put back later, as an erasure under way would leave them). */
+export async function storedShards(
+  store: ObjectStore,
+  owner: string,
+): Promise<{ key: string; body: Buffer }[]> {
+  const { items } = await store.list(searchRoot(owner));
+  return Promise.all(
+    items.map(async ({ key }) => ({ key, body: (await store.get(key))?.body ?? Buffer.alloc(0) })),
+  );
+}
+
+/** The parsed shards of `owner`'s index. */
+export async function parsedShards(store: ObjectStore, owner: string): Promise<PodIndex[]> {
+  return (await storedShards(store, owner)).map(({ body }) => PodIndex.parse(body));
 }

@@ -4,13 +4,19 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { derivedKey } from '../../worker/processing/derived-keys.ts';
-import { PodIndex, podIndexKey } from '../../worker/search/pod-index.ts';
+import { PodIndex, searchRoot, shardKey, shardOf } from '../../worker/search/pod-index.ts';
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
 import { PodIndexer, TEXT_NAME } from '../../worker/search/pod-indexer.ts';
 import { PreconditionFailedError } from '../../worker/storage/object-store.ts';
 import { IncarnationReader } from '../../worker/users/incarnation.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
-import { documentOf, type SearchParts, searchParts } from '../helpers/search-worker.ts';
+import {
+  documentOf,
+  parsedShards,
+  type SearchParts,
+  searchParts,
+  storedShards,
+} from '../helpers/search-worker.ts';
 
 let w: MemoryWorker;
 let s: SearchParts;
@@ -42,10 +48,11 @@ describe('PodIndexer', () => {
     expect(await paths('apples')).toEqual([]);
     expect(await paths('bananas')).toEqual(['notes/a.txt']);
     // The same version again changes nothing; an older one arriving late does not roll it back.
-    const stored = await w.store.head(podIndexKey('alice'));
+    const shard = shardKey('alice', shardOf('notes/a.txt'));
+    const stored = await w.store.head(shard);
     await s.indexer.upsert('alice', documentOf(first, 'apples and pears'));
     expect(await paths('bananas')).toEqual(['notes/a.txt']);
-    expect((await w.store.head(podIndexKey('alice')))?.etag).toBe(stored?.etag);
+    expect((await w.store.head(shard))?.etag).toBe(stored?.etag);
   });
 
   it('removes a file’s entry, idempotently', async () => {
@@ -61,8 +68,9 @@ describe('PodIndexer', () => {
     const info = await s.index('alice', 'notes/a.txt', 'a very particular sentence');
     const text = await w.store.get(derivedKey('alice', 'notes/a.txt', info.etag, TEXT_NAME));
     expect(text?.body.toString()).toBe('a very particular sentence');
-    const index = await w.store.get(podIndexKey('alice'));
-    expect(index?.body.toString()).not.toContain('particular sentence');
+    const shards = await storedShards(w.store, 'alice');
+    expect(shards.length).toBeGreaterThan(0);
+    for (const { body } of shards) expect(body.toString()).not.toContain('particular sentence');
   });
 
   it('indexes at most maxTextChars of a text', async () => {
@@ -118,7 +126,8 @@ describe('PodIndexer', () => {
       get(target, name, receiver) {
         if (name === 'put')
           return async (key: string, body: Buffer, options: object) => {
-            if (key === podIndexKey('alice') && refusals-- > 0) throw new PreconditionFailedError('raced');
+            if (key.startsWith(searchRoot('alice')) && refusals-- > 0)
+              throw new PreconditionFailedError('raced');
             return target.put(key, body, options);
           };
         const value = Reflect.get(target, name, receiver);
@@ -134,7 +143,9 @@ describe('PodIndexer', () => {
       'alice',
       documentOf({ ...info, etag: 'e2', updatedAt: '2999-01-01T00:00:00.000Z' }, 'quokka'),
     );
-    const stored = PodIndex.parse((await store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
+    const stored = PodIndex.parse(
+      (await store.get(shardKey('alice', shardOf('x.txt'))))?.body ?? Buffer.alloc(0),
+    );
     expect(stored.entry('x.txt')?.etag).toBe('e2');
     refusals = 10;
     await expect(indexer.remove('alice', 'x.txt')).rejects.toThrow(/kept changing/);
@@ -142,11 +153,12 @@ describe('PodIndexer', () => {
 
   it('ties the index to the account: a new account of the same name starts from an empty index', async () => {
     await s.index('alice', 'secret/old.txt', 'diagnosis');
-    const before = PodIndex.parse((await w.store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
+    for (let i = 0; i < 20; i++) await s.index('alice', `secret/more-${i}.txt`, 'diagnosis');
+    const [before] = await parsedShards(w.store, 'alice');
     // The account is erased except its index (an erasure still under way), and the name signed up again.
-    const index = await w.store.get(podIndexKey('alice'));
+    const shards = await storedShards(w.store, 'alice');
     await w.store.deletePrefix('users/alice/');
-    await w.store.put(podIndexKey('alice'), index?.body ?? Buffer.alloc(0));
+    for (const { key, body } of shards) await w.store.put(key, body);
     await w.signUp('alice');
     // The old index is never searched, even with a file at the same path…
     const plan = await w.files.planWrite({
@@ -165,9 +177,10 @@ describe('PodIndexer', () => {
     expect(await paths('diagnosis')).toEqual([]);
     // …and the first update replaces it with the new account's.
     await s.index('alice', 'new.txt', 'fresh start');
-    const after = PodIndex.parse((await w.store.get(podIndexKey('alice')))?.body ?? Buffer.alloc(0));
-    expect(after.incarnation).not.toBe(before.incarnation);
-    expect([...after.paths()]).toEqual(['new.txt']);
+    const current = (await parsedShards(w.store, 'alice')).filter(
+      (shard) => shard.incarnation !== before?.incarnation,
+    );
+    expect(current.flatMap((shard) => [...shard.paths()])).toEqual(['new.txt']);
     expect(await paths('diagnosis')).toEqual([]);
   });
 
@@ -190,7 +203,7 @@ describe('PodIndexer', () => {
           `version${i} text`,
         ),
       );
-      if (i % 50 === 0) sizes.push((await w.store.head(podIndexKey('alice')))?.size ?? 0);
+      if (i % 50 === 0) sizes.push((await w.store.head(shardKey('alice', shardOf('a.txt'))))?.size ?? 0);
     }
     // Without compaction it grows with every version (about 60 bytes each); with it, it stays bounded.
     expect(Math.max(...sizes)).toBeLessThan(1.5 * (sizes[0] ?? 0));

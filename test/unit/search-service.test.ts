@@ -7,10 +7,16 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../protocol/outcome.ts';
 import type { SearchAnswer } from '../../protocol/search.ts';
-import { podIndexKey } from '../../worker/search/pod-index.ts';
+import { shardOf } from '../../worker/search/pod-index.ts';
 import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
-import { bytesOf, documentOf, type SearchParts, searchParts } from '../helpers/search-worker.ts';
+import {
+  bytesOf,
+  documentOf,
+  type SearchParts,
+  searchParts,
+  storedShards,
+} from '../helpers/search-worker.ts';
 
 let w: MemoryWorker;
 let s: SearchParts;
@@ -128,8 +134,11 @@ describe('search: who sees what', () => {
     const before = await s.query('bob', 'alice', 'diagnosis treatment summary quarterly', 50);
     const ownerBefore = await s.query('alice', 'alice', 'diagnosis treatment summary quarterly', 50);
     // Many hidden files that hold some of the words (and so change the pod's statistics).
-    for (let i = 0; i < 15; i++)
-      await s.index('alice', `secret/extra-${i}.txt`, 'summary summary quarterly plan');
+    // (in the shard of shared/report.txt, so that the owner's scores, from that shard's statistics, move)
+    const extras = Array.from({ length: 400 }, (_, i) => `secret/extra-${i}.txt`)
+      .filter((path) => shardOf(path) === shardOf('shared/report.txt'))
+      .slice(0, 15);
+    for (const path of extras) await s.index('alice', path, 'summary summary quarterly plan');
     const after = await s.query('bob', 'alice', 'diagnosis treatment summary quarterly', 50);
     const ownerAfter = await s.query('alice', 'alice', 'diagnosis treatment summary quarterly', 50);
     expect(after).toEqual(before);
@@ -186,14 +195,14 @@ describe('search: who sees what', () => {
   });
 
   it('a new account of a deleted account’s name sees nothing of the old one', async () => {
-    const oldIndex = await w.store.get(podIndexKey('alice'));
+    const oldIndex = await storedShards(w.store, 'alice');
     await w.store.deletePrefix('users/alice/');
     // Before the name is taken again: no such user for its owner, nothing for a former grantee.
     await failsWith(s.query('alice', 'alice', 'diagnosis'), ErrorCode.NOT_FOUND);
     await failsWith(s.query('bob', 'alice', 'diagnosis'), ErrorCode.FORBIDDEN);
     await w.signUp('alice');
     // Even were the old index still there (an erasure under way), and files at the same paths:
-    await w.store.put(podIndexKey('alice'), oldIndex?.body ?? Buffer.alloc(0));
+    for (const { key, body } of oldIndex) await w.store.put(key, body);
     const plan = await w.files.planWrite({
       owner: 'alice',
       path: 'secret/carcinoma.txt',

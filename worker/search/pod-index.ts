@@ -1,8 +1,9 @@
 /**
- * One pod's full-text index (MiniSearch: BM25, prefix and fuzzy search, serialisable), as stored in one
- * object per pod:
+ * A pod's full-text index (MiniSearch: BM25, prefix and fuzzy search, serialisable), in SEARCH_SHARDS
+ * objects per pod, a file's entry in the shard its path hashes to (so an update rewrites a sixteenth of
+ * the pod's index, and shards of one pod are updated in parallel):
  *
- *   users/<owner>/search/index.json   { format, incarnation, entries: {path: {etag, updatedAt}}, index }
+ *   users/<owner>/search/shard-<nn>.json   { format, incarnation, entries: {path: {etag, updatedAt}}, index }
  *
  * The document is tied to the account's incarnation: an index written for an earlier account of the same
  * name is never searched, and the next update overwrites it. Words come from the file's name, folders,
@@ -10,11 +11,18 @@
  */
 import MiniSearch, { type AsPlainObject, type Options, type SearchResult } from 'minisearch';
 import { WORD_SEPARATOR } from '../../protocol/search.ts';
+import { pathId } from '../processing/derived-keys.ts';
 import { foldersOf, type IndexEntry, type SearchDocument } from './search-document.ts';
 
-export const podIndexKey = (owner: string) => `users/${owner}/search/index.json`;
+/** Shards of every pod's index. Changing it needs the indexes built again (the format changes with it). */
+export const SEARCH_SHARDS = 16;
+export const searchRoot = (owner: string) => `users/${owner}/search/`;
+export const shardKey = (owner: string, shard: number) =>
+  `${searchRoot(owner)}shard-${String(shard).padStart(2, '0')}.json`;
+/** The shard of a path: its path id (derived-keys.ts) modulo the shards. */
+export const shardOf = (path: string) => Number.parseInt(pathId(path).slice(0, 8), 16) % SEARCH_SHARDS;
 
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** The indexed fields, and how much a match in each counts. */
 export const FIELD_BOOSTS = { name: 3, tags: 2, description: 1.5, folders: 1, author: 1, text: 1 } as const;

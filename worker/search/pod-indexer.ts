@@ -1,9 +1,9 @@
 /**
  * Keeps each pod's index up to date; the processing pipeline calls it after every committed write
  * (metadata patches too) and delete. Several workers update one pod's index at once: every update is a
- * read-modify-write conditional on the stored version, retried (bounded, jittered) when another worker
- * wrote first, so no update is lost. Within one process the updates of a pod queue up and are written
- * together (one read and one write for all that waited).
+ * read-modify-write of the file's shard conditional on the stored version, retried (bounded, jittered)
+ * when another worker wrote first, so no update is lost. Within one process the updates of a shard queue
+ * up and are written together (one read and one write for all that waited).
  *
  * The index belongs to the account's incarnation: an index of an earlier account of the same name is
  * replaced by an empty one before anything is added, and a pod whose account is gone is not indexed.
@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { derivedKey } from '../processing/derived-keys.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
-import { PodIndex } from './pod-index.ts';
+import { PodIndex, shardOf } from './pod-index.ts';
 import type { PodIndexStore } from './pod-index-store.ts';
 import { boundedText, type SearchDocument } from './search-document.ts';
 
@@ -63,33 +63,35 @@ export class PodIndexer {
         contentType: 'text/plain; charset=utf-8',
       });
     }
-    await this.#enqueue(owner, (index) => index.upsert(bounded));
+    await this.#enqueue(owner, shardOf(doc.path), (index) => index.upsert(bounded));
   }
 
   /** Removes the file's entry (called on delete). Idempotent. */
   async remove(owner: string, path: string): Promise<void> {
-    await this.#enqueue(owner, (index) => index.remove(path));
+    await this.#enqueue(owner, shardOf(path), (index) => index.remove(path));
   }
 
-  #enqueue(owner: string, change: Change): Promise<void> {
+  #enqueue(owner: string, shard: number, change: Change): Promise<void> {
+    const key = `${owner}/${shard}`;
     return new Promise((resolve, reject) => {
-      const queue = this.#queues.get(owner);
+      const queue = this.#queues.get(key);
       if (queue !== undefined) {
         queue.push({ change, resolve, reject });
         return;
       }
-      this.#queues.set(owner, [{ change, resolve, reject }]);
-      void this.#drain(owner);
+      this.#queues.set(key, [{ change, resolve, reject }]);
+      void this.#drain(key, owner, shard);
     });
   }
 
-  async #drain(owner: string): Promise<void> {
-    const queue = this.#queues.get(owner) ?? [];
+  async #drain(key: string, owner: string, shard: number): Promise<void> {
+    const queue = this.#queues.get(key) ?? [];
     while (queue.length > 0) {
       const batch = queue.splice(0, this.#maxBatch);
       try {
         await this.#commit(
           owner,
+          shard,
           batch.map((waiting) => waiting.change),
         );
         for (const waiting of batch) waiting.resolve();
@@ -97,14 +99,14 @@ export class PodIndexer {
         for (const waiting of batch) waiting.reject(error);
       }
     }
-    this.#queues.delete(owner);
+    this.#queues.delete(key);
   }
 
-  async #commit(owner: string, changes: Change[]): Promise<void> {
+  async #commit(owner: string, shard: number, changes: Change[]): Promise<void> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const incarnation = await this.incarnations.current(owner);
       if (incarnation === undefined) return; // the account is gone: its pod goes, index included
-      const loaded = await this.indexes.load(owner);
+      const loaded = await this.indexes.load(owner, shard);
       const reuse = loaded.index !== undefined && loaded.index.incarnation === incarnation.id;
       const index = reuse && loaded.index !== undefined ? loaded.index : PodIndex.empty(incarnation.id);
       let changed = !reuse && loaded.index !== undefined; // an earlier account's index is overwritten
@@ -112,7 +114,7 @@ export class PodIndexer {
       if (!changed) return;
       await index.compact();
       try {
-        await this.indexes.write(owner, index, loaded.etag);
+        await this.indexes.write(owner, shard, index, loaded.etag);
         return;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
@@ -120,6 +122,8 @@ export class PodIndexer {
         await sleep(Math.round(Math.random() * 20 * Math.min(attempt, 8)));
       }
     }
-    throw new IndexContentionError(`the index of ${owner} kept changing under ${this.#maxAttempts} attempts`);
+    throw new IndexContentionError(
+      `shard ${shard} of the index of ${owner} kept changing under ${this.#maxAttempts} attempts`,
+    );
   }
 }

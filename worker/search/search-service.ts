@@ -21,6 +21,7 @@ import { deleteClaimLive, type FileRecord, fileKey, parseRecord } from '../files
 import { derivedKey } from '../processing/derived-keys.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
+import { type PodIndex, shardOf } from './pod-index.ts';
 import type { PodIndexStore } from './pod-index-store.ts';
 import { TEXT_NAME } from './pod-indexer.ts';
 import { snippetOf } from './snippet.ts';
@@ -50,18 +51,21 @@ export class SearchService {
     const readable = this.#readableTest(holding);
     const incarnation = await this.incarnations.current(owner);
     if (incarnation === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
-    // An index written for an earlier account of this name is never searched.
-    const { index } = await this.indexes.load(owner);
-    if (index === undefined || index.incarnation !== incarnation.id) return { items: [] };
-
-    const matches = index.search(q);
+    // A shard written for an earlier account of this name is never searched.
+    const byShard = (await this.indexes.loadAll(owner)).map(({ index }) =>
+      index !== undefined && index.incarnation === incarnation.id ? index : undefined,
+    );
+    const shards = byShard.filter((index): index is PodIndex => index !== undefined);
+    const etagOf = (path: string) => byShard[shardOf(path)]?.entry(path)?.etag;
+    const matches = shards.flatMap((index) => index.search(q));
     let ranked: { result: SearchResult; score: number }[];
     if (holding.owner) {
-      ranked = matches.map((result) => ({ result, score: result.score }));
+      // Each shard's BM25 uses its own statistics: with paths spread evenly, close to the pod's.
+      ranked = matches.map((result) => ({ result, score: result.score })).sort((a, b) => b.score - a.score);
     } else {
       const visible = matches.filter((result) => readable(result.id as string));
       let readableCount = 0;
-      for (const path of index.paths()) if (readable(path)) readableCount++;
+      for (const index of shards) for (const path of index.paths()) if (readable(path)) readableCount++;
       ranked = rankWithinReadable(visible, readableCount, new Set(wordsOf(q)));
     }
 
@@ -72,7 +76,7 @@ export class SearchService {
       const checked = await Promise.all(
         batch.map(async ({ result, score }) => {
           const path = result.id as string;
-          const record = await this.#liveRecord(owner, path, index.entry(path)?.etag);
+          const record = await this.#liveRecord(owner, path, etagOf(path));
           return record === undefined ? undefined : this.#hit(owner, record, result, score);
         }),
       );
