@@ -209,3 +209,16 @@ describe('PodIndexer', () => {
     expect(Math.max(...sizes)).toBeLessThan(1.5 * (sizes[0] ?? 0));
   });
 });
+
+describe('PodIndexStore', () => {
+  it('takes an unreadable shard for an empty one: searched as nothing, replaced by the next update', async () => {
+    await s.index('alice', 'a.txt', 'alpha');
+    const key = shardKey('alice', shardOf('a.txt'));
+    for (const body of ['{"format":1,"incarnation":"x"}', 'not json', '{"format":2}']) {
+      await w.store.put(key, Buffer.from(body));
+      expect(await paths('alpha')).toEqual([]);
+      await s.index('alice', 'a.txt', `alpha ${body.length}`);
+      expect(await paths('alpha')).toEqual(['a.txt']);
+    }
+  });
+});

@@ -44,7 +44,14 @@ export class PodIndexStore {
       this.#cache.delete(key);
       return { index: undefined, etag: undefined };
     }
-    const index = PodIndex.parse(object.body);
+    let index: PodIndex;
+    try {
+      index = PodIndex.parse(object.body);
+    } catch {
+      // Unreadable (another format, or damaged): searched as empty, and replaced by the next update.
+      this.#cache.delete(key);
+      return { index: undefined, etag: object.etag };
+    }
     this.#remember(key, object.etag, index);
     return { index, etag: object.etag };
   }
