@@ -3,7 +3,7 @@
  * from two indexers at once (none lost), the account's incarnation, and the bounds on what is indexed.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { derivedKey } from '../../worker/processing/derived-keys.ts';
+import { derivedKey, derivedPrefix } from '../../worker/processing/derived-keys.ts';
 import { PodIndex, searchRoot, shardKey, shardOf } from '../../worker/search/pod-index.ts';
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
 import { PodIndexer, TEXT_NAME } from '../../worker/search/pod-indexer.ts';
@@ -11,6 +11,7 @@ import { PreconditionFailedError } from '../../worker/storage/object-store.ts';
 import { IncarnationReader } from '../../worker/users/incarnation.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 import {
+  bytesOf,
   documentOf,
   parsedShards,
   type SearchParts,
@@ -26,6 +27,18 @@ beforeEach(async () => {
   await w.signUp('alice');
   s = searchParts(w);
 });
+
+/** Writes a new version of alice's file, without indexing it. */
+async function write(path: string, text: string) {
+  const plan = await w.files.planWrite({
+    owner: 'alice',
+    path,
+    contentType: 'text/plain',
+    author: 'alice',
+    conditions: {},
+  });
+  return (await w.files.commitWrite(plan, bytesOf(text))).info;
+}
 
 const paths = async (q: string, actor = 'alice') =>
   (await s.query(actor, 'alice', q)).items.map((i) => i.path);
@@ -138,15 +151,14 @@ describe('PodIndexer', () => {
       maxTextChars: 1000,
       maxAttempts: 4,
     });
-    const info = await s.index('alice', 'x.txt', 'zebra');
-    await indexer.upsert(
-      'alice',
-      documentOf({ ...info, etag: 'e2', updatedAt: '2999-01-01T00:00:00.000Z' }, 'quokka'),
-    );
+    await s.index('alice', 'x.txt', 'zebra');
+    const second = await write('x.txt', 'quokka');
+    await indexer.upsert('alice', documentOf(second, 'quokka'));
     const stored = PodIndex.parse(
       (await store.get(shardKey('alice', shardOf('x.txt'))))?.body ?? Buffer.alloc(0),
     );
-    expect(stored.entry('x.txt')?.etag).toBe('e2');
+    expect(stored.entry('x.txt')?.etag).toBe(second.etag);
+    expect(refusals).toBe(-1);
     refusals = 10;
     await expect(indexer.remove('alice', 'x.txt')).rejects.toThrow(/kept changing/);
   });
@@ -184,6 +196,23 @@ describe('PodIndexer', () => {
     expect(await paths('diagnosis')).toEqual([]);
   });
 
+  it('indexes only the file’s current version: a late job adds nothing, after a delete no text either', async () => {
+    const first = await s.index('alice', 'notes/a.txt', 'original words');
+    const second = await write('notes/a.txt', 'second words');
+    await s.indexer.upsert('alice', documentOf(first, 'original words'));
+    expect(await paths('original')).toEqual([]); // the live check hides it; the index keeps the old entry
+    await s.indexer.upsert('alice', documentOf(second, 'second words'));
+    expect(await paths('second')).toEqual(['notes/a.txt']);
+    await w.files.delete('alice', 'alice', 'notes/a.txt');
+    await w.store.deletePrefix(derivedPrefix('alice', 'notes/a.txt')); // the pipeline's clean-up
+    await s.indexer.upsert('alice', documentOf(second, 'second words')); // a job that comes late
+    expect(await w.store.list(derivedPrefix('alice', 'notes/a.txt'))).toEqual({ items: [] });
+    const shard = PodIndex.parse(
+      (await w.store.get(shardKey('alice', shardOf('notes/a.txt'))))?.body ?? Buffer.alloc(0),
+    );
+    expect(shard.entry('notes/a.txt')).toBeUndefined();
+  });
+
   it('indexes nothing for an account that is gone', async () => {
     const info = await s.index('alice', 'a.txt', 'words');
     await w.store.deletePrefix('users/alice/');
@@ -192,17 +221,10 @@ describe('PodIndexer', () => {
   });
 
   it('compacts the engine after many replacements (the stored index does not grow without bound)', async () => {
-    const info = await s.index('alice', 'a.txt', 'v0');
-    await s.indexer.upsert('alice', documentOf(info, 'v0'));
+    await s.index('alice', 'a.txt', 'v0');
     const sizes: number[] = [];
     for (let i = 1; i <= 200; i++) {
-      await s.indexer.upsert(
-        'alice',
-        documentOf(
-          { ...info, etag: `e${i}`, updatedAt: new Date(Date.now() + i).toISOString() },
-          `version${i} text`,
-        ),
-      );
+      await s.index('alice', 'a.txt', `version${i} text`);
       if (i % 50 === 0) sizes.push((await w.store.head(shardKey('alice', shardOf('a.txt'))))?.size ?? 0);
     }
     // Without compaction it grows with every version (about 60 bytes each); with it, it stays bounded.

@@ -9,6 +9,7 @@
  * replaced by an empty one before anything is added, and a pod whose account is gone is not indexed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileKey, parseRecord } from '../files/file-record.ts';
 import { derivedKey } from '../processing/derived-keys.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
@@ -54,9 +55,17 @@ export class PodIndexer {
     this.#maxBatch = options.maxBatch ?? 256;
   }
 
-  /** Adds or replaces the file's entry (called after every committed write, metadata patches too). Idempotent. */
+  /**
+   * Adds or replaces the file's entry (called after every committed write, metadata patches too).
+   * Idempotent. Only the file's current version is indexed: a job that arrives after the file changed
+   * again does nothing (the newer version's job indexes it), and one that arrives after the file was
+   * deleted removes the entry instead, so that neither the entry nor the text outlives the file.
+   */
   async upsert(owner: string, doc: SearchDocument): Promise<void> {
     if ((await this.incarnations.current(owner)) === undefined) return; // the account is gone
+    const current = await this.store.get(fileKey(owner, doc.path));
+    if (current === undefined) return this.remove(owner, doc.path);
+    if (parseRecord(current.body).etag !== doc.etag) return;
     const bounded = { ...doc, text: boundedText(doc.text, this.options.maxTextChars) };
     if (bounded.text !== '') {
       await this.store.put(derivedKey(owner, doc.path, doc.etag, TEXT_NAME), Buffer.from(bounded.text), {
