@@ -8,6 +8,7 @@ import type {
   GrantEntry,
   GrantView,
   IssuedToken,
+  SearchAnswer,
   SignUpResult,
   TokenInfo,
 } from './types.ts';
@@ -70,6 +71,12 @@ export const files = {
     }),
   remove: (credentials: Credentials, owner: string, path: string) =>
     requestJson<void>(credentials, filePath(owner, path), { method: 'DELETE' }),
+};
+
+export const search = {
+  /** The pod's files whose words match `q`: all of them for the owner, what the caller may read otherwise. */
+  pod: (credentials: Credentials, owner: string, q: string, limit = 20) =>
+    requestJson<SearchAnswer>(credentials, `${userPath(owner)}/search${query({ q, limit })}`),
 };
 
 export const grants = {

@@ -39,6 +39,7 @@ export interface FolderPage {
 // is bundled but the list of modes).
 export type { FileInfo } from '../../../protocol/file-info.ts';
 export { MODES, type Mode } from '../../../protocol/grant-modes.ts';
+export type { SearchAnswer, SearchHit, Snippet } from '../../../protocol/search.ts';
 
 export interface GrantEntry {
   scope: string;
