@@ -15,10 +15,13 @@ import { encodeCommandBody } from '../protocol/command-body.ts';
 import type { CommandName, ServiceName } from '../protocol/commands.ts';
 import {
   type BrokerErrorCode,
+  CLIENT_PROTOCOL,
   decodeClientMessage,
   encodeClientReply,
   encodeClientRequest,
+  isBatch,
   ProtocolError,
+  splitBatch,
 } from '../protocol/frames.ts';
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -82,6 +85,8 @@ export class BrokerClient {
   readonly #pending = new Map<string, Pending>();
   #nextId = 0;
   #lastHeard = 0;
+  /** The broker has sent a BATCH: it reads them, so calls made in one turn go as one message. */
+  #brokerBatches = false;
   #closing = false;
   #pingTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
@@ -99,7 +104,7 @@ export class BrokerClient {
       receiveHighWaterMark: options.highWaterMark,
       sendTimeout: options.heartbeatMs * options.liveness,
     });
-    this.#writer = new SocketWriter(this.#socket);
+    this.#writer = new SocketWriter(this.#socket, { batches: () => this.#brokerBatches });
     this.#metrics = createBrokerLinkMetrics(registry);
   }
 
@@ -113,6 +118,7 @@ export class BrokerClient {
     this.#socket.events.on('disconnect', () => {
       if (this.#closing) return;
       this.#lastHeard = 0;
+      this.#brokerBatches = false; // the next broker may be an older one
       this.#loseAll('the connection to the broker dropped');
     });
     const ping = () => {
@@ -237,6 +243,8 @@ export class BrokerClient {
       requestId: options.requestId,
       ...(options.caller === undefined ? {} : { caller: options.caller }),
       ...(options.stream === true ? { stream: true } : {}),
+      // The liveness ping tells the broker this client reads batched replies.
+      ...(service === STATUS_SERVICE ? { batch: true } : {}),
     };
     const result = new Promise<Outcome>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -271,6 +279,23 @@ export class BrokerClient {
 
   #onReply(frames: Buffer[]): void {
     this.#lastHeard = Date.now();
+    if (!isBatch(frames)) {
+      this.#onOneReply(frames);
+      return;
+    }
+    let messages: Buffer[][];
+    try {
+      messages = splitBatch(frames, CLIENT_PROTOCOL);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed batch from broker dropped');
+      return;
+    }
+    this.#brokerBatches = true;
+    for (const message of messages) this.#onOneReply(message);
+  }
+
+  #onOneReply(frames: Buffer[]): void {
     let pending: Pending | undefined;
     try {
       const message = decodeClientMessage(frames);

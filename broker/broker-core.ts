@@ -276,16 +276,19 @@ export class BrokerCore {
 
   /**
    * A send to this worker failed because its connection is gone: the process died or the network
-   * dropped it. It is lost now, without waiting for its heartbeats to run out. If the failed message was
-   * a dispatch, that command never reached the worker, so it is dispatched again whatever its kind.
+   * dropped it. It is lost now, without waiting for its heartbeats to run out. The dispatches the failed
+   * send carried (`undelivered`, one or a batch) never reached the worker, so they are dispatched again
+   * whatever their kind.
    */
-  onWorkerUnreachable(identity: Buffer, undelivered: string | undefined, now: number): void {
+  onWorkerUnreachable(identity: Buffer, undelivered: readonly string[], now: number): void {
     const workerId = identity.toString('hex');
     if (this.workers.get(workerId) === undefined) return;
-    const request = undelivered === undefined ? undefined : this.#requests.get(undelivered);
-    if (request !== undefined && request.worker === workerId && !request.undelivered) {
-      request.undelivered = true;
-      request.attempts -= 1; // it never ran: this dispatch does not count
+    for (const key of undelivered) {
+      const request = this.#requests.get(key);
+      if (request !== undefined && request.worker === workerId && !request.undelivered) {
+        request.undelivered = true;
+        request.attempts -= 1; // it never ran: this dispatch does not count
+      }
     }
     this.#lose(workerId, now);
   }

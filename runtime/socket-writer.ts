@@ -1,20 +1,144 @@
 /**
- * zeromq.js allows one send in progress per socket. SocketWriter queues sends so that many concurrent
- * callers can share one socket, in order. A send that fails (peer gone with ROUTER_MANDATORY, socket
- * closed, send timeout) rejects only its own caller.
+ * Sends on one ZeroMQ socket for many callers, a turn of the event loop at a time.
+ *
+ * zeromq.js allows one send in progress per socket, and each send is a native call with a promise, an
+ * events check and a wake-up of ZeroMQ's I/O thread: sent one by one, messages cost far more than their
+ * bytes. So callers only queue (`post`, `send`); once per turn (after every message that was readable has
+ * been handled), the writer sends what is queued, per peer, in order: several messages to a peer that
+ * reads BATCH go as one BATCH message (protocol/frames.ts), the others one by one.
+ *
+ * A send that fails (peer gone with ROUTER_MANDATORY, peer at its high-water mark, socket closed, send
+ * timeout) fails exactly the messages it carried: their `send` promises reject, and `onFailure` gets
+ * their tags (the broker learns which dispatches never reached a worker).
  */
+import { encodeBatch, MAX_BATCH_MESSAGES } from '../protocol/frames.ts';
+
 export interface Sendable {
   send(frames: Buffer[]): Promise<void>;
 }
 
-export class SocketWriter {
-  #tail: Promise<void> = Promise.resolve();
+export interface SocketWriterOptions<Tag> {
+  /** A ROUTER: frame 0 of every message is the peer's routing id, and stays in front of a batch. */
+  routed?: boolean;
+  /** Whether this peer (undefined on a DEALER: the one peer) reads BATCH messages. Default: none does. */
+  batches?: (peer: Buffer | undefined) => boolean;
+  /** A send failed: the tags of the messages it carried (those posted with one). */
+  onFailure?: (peer: Buffer | undefined, err: unknown, tags: Tag[], messages: number) => void;
+  /** Bytes a batch carries at most, besides its first message. Default 1 MiB. */
+  maxBatchBytes?: number;
+}
 
-  constructor(private readonly socket: Sendable) {}
+interface Queued<Tag> {
+  frames: Buffer[];
+  tag: Tag | undefined;
+  resolve: (() => void) | undefined;
+  reject: ((err: unknown) => void) | undefined;
+}
 
-  send(frames: Buffer[]): Promise<void> {
-    const result = this.#tail.then(() => this.socket.send(frames));
-    this.#tail = result.catch(() => undefined);
-    return result;
+interface PeerQueue<Tag> {
+  peer: Buffer | undefined;
+  items: Queued<Tag>[];
+}
+
+const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
+const none = () => false;
+
+export class SocketWriter<Tag = never> {
+  #queues = new Map<string, PeerQueue<Tag>>();
+  #scheduled = false;
+  #writing: Promise<void> = Promise.resolve();
+  readonly #routed: boolean;
+  readonly #batches: (peer: Buffer | undefined) => boolean;
+  readonly #maxBatchBytes: number;
+
+  constructor(
+    private readonly socket: Sendable,
+    private readonly options: SocketWriterOptions<Tag> = {},
+  ) {
+    this.#routed = options.routed === true;
+    this.#batches = options.batches ?? none;
+    this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
+
+  /** Queues a message; a failure reaches only `onFailure` (with `tag`). */
+  post(frames: Buffer[], tag?: Tag): void {
+    this.#enqueue({ frames, tag, resolve: undefined, reject: undefined });
+  }
+
+  /** Queues a message; resolves once ZeroMQ took it, rejects if its send failed. */
+  send(frames: Buffer[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.#enqueue({ frames, tag: undefined, resolve, reject }));
+  }
+
+  #enqueue(item: Queued<Tag>): void {
+    const peer = this.#routed ? item.frames[0] : undefined;
+    const key = peer === undefined ? '' : peer.toString('latin1');
+    let queue = this.#queues.get(key);
+    if (queue === undefined) {
+      queue = { peer, items: [] };
+      this.#queues.set(key, queue);
+    }
+    queue.items.push(item);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    const queues = this.#queues;
+    this.#queues = new Map();
+    this.#writing = this.#writing.then(() => this.#write(queues));
+  };
+
+  async #write(queues: Map<string, PeerQueue<Tag>>): Promise<void> {
+    for (const { peer, items } of queues.values()) {
+      if (items.length === 1 || !this.#batches(peer)) {
+        for (const item of items) await this.#sendItems(peer, item.frames, [item]);
+        continue;
+      }
+      let start = 0;
+      while (start < items.length) {
+        let end = start + 1;
+        let bytes = sizeOf((items[start] as Queued<Tag>).frames);
+        while (end < items.length && end - start < MAX_BATCH_MESSAGES) {
+          const next = sizeOf((items[end] as Queued<Tag>).frames);
+          if (bytes + next > this.#maxBatchBytes) break;
+          bytes += next;
+          end++;
+        }
+        const chunk = items.slice(start, end);
+        start = end;
+        if (chunk.length === 1) {
+          await this.#sendItems(peer, (chunk[0] as Queued<Tag>).frames, chunk);
+          continue;
+        }
+        const skip = this.#routed ? 1 : 0;
+        const batch = encodeBatch(chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))));
+        await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
+      }
+    }
+  }
+
+  async #sendItems(peer: Buffer | undefined, frames: Buffer[], items: Queued<Tag>[]): Promise<void> {
+    try {
+      await this.socket.send(frames);
+    } catch (err) {
+      const tags: Tag[] = [];
+      for (const item of items) {
+        if (item.tag !== undefined) tags.push(item.tag);
+        item.reject?.(err);
+      }
+      this.options.onFailure?.(peer, err, tags, items.length);
+      return;
+    }
+    for (const item of items) item.resolve?.();
+  }
+}
+
+function sizeOf(frames: Buffer[]): number {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.length;
+  return bytes;
 }

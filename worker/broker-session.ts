@@ -14,8 +14,11 @@ import {
   encodeWorkerReady,
   encodeWorkerReply,
   encodeWorkerSignal,
+  isBatch,
   ProtocolError,
   type RequestHeader,
+  splitBatch,
+  WORKER_PROTOCOL,
 } from '../protocol/frames.ts';
 import { CommandError, ErrorCode } from '../protocol/outcome.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -50,6 +53,8 @@ const SEND_FAILURE_LOG_MS = 5000;
 export class BrokerSession {
   #socket: Dealer | undefined;
   #writer: SocketWriter | undefined;
+  /** The broker of this session has sent a BATCH: it reads them, so replies of one turn go as one. */
+  #brokerBatches = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #lastHeard = 0;
   #stopping = false;
@@ -114,7 +119,8 @@ export class BrokerSession {
     });
     socket.connect(this.options.endpoint);
     this.#socket = socket;
-    this.#writer = new SocketWriter(socket);
+    this.#brokerBatches = false;
+    this.#writer = new SocketWriter(socket, { batches: () => this.#brokerBatches });
     this.#lastHeard = Date.now();
     const { services, capacity, transferCapacity = 0 } = this.options;
     void this.#send(
@@ -122,6 +128,7 @@ export class BrokerSession {
         services,
         capacity,
         ...(transferCapacity > 0 ? { transfers: transferCapacity } : {}),
+        batch: true,
       }),
     );
     void this.#receive(socket);
@@ -141,6 +148,23 @@ export class BrokerSession {
 
   #onMessage(frames: Buffer[]): void {
     this.#lastHeard = Date.now();
+    if (!isBatch(frames)) {
+      this.#onOneMessage(frames);
+      return;
+    }
+    let messages: Buffer[][];
+    try {
+      messages = splitBatch(frames, WORKER_PROTOCOL);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed batch from broker dropped');
+      return;
+    }
+    this.#brokerBatches = true;
+    for (const message of messages) this.#onOneMessage(message);
+  }
+
+  #onOneMessage(frames: Buffer[]): void {
     let message: ReturnType<typeof decodeWorkerMessage>;
     try {
       message = decodeWorkerMessage(frames);

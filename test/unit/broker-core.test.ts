@@ -146,7 +146,7 @@ describe('BrokerCore', () => {
       'ran',
       'never',
     ]);
-    core.onWorkerUnreachable(w1, keyOf('never'), 5);
+    core.onWorkerUnreachable(w1, [keyOf('never')], 5);
     // 'ran' may have run on w1: it is not repeated. 'never' did not: it goes to w2.
     expect(toClient()).toEqual([
       { command: 'FINAL', header: { id: 'ran', error: 'worker_lost' }, body: Buffer.alloc(0) },
@@ -161,14 +161,14 @@ describe('BrokerCore', () => {
     );
     expect([...core.workers.all()].map((w) => w.identity.toString())).toEqual(['worker-2']);
     // A second failure report for the same worker changes nothing.
-    core.onWorkerUnreachable(w1, undefined, 6);
+    core.onWorkerUnreachable(w1, [], 6);
     expect(toClient()).toHaveLength(1);
   });
 
   it("does not count an undelivered dispatch against an idempotent command's one retry", () => {
     core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 0);
     send(request('get'));
-    core.onWorkerUnreachable(w1, keyOf('get'), 1); // never delivered; no worker now: it waits in the queue
+    core.onWorkerUnreachable(w1, [keyOf('get')], 1); // never delivered; no worker now: it waits in the queue
     core.onWorkerReady(w2, { services: ['users'], capacity: 4 }, 2);
     core.tick(3);
     core.onWorkerReady(Buffer.from('worker-3'), { services: ['users'], capacity: 4 }, 3);
