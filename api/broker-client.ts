@@ -102,9 +102,12 @@ export class BrokerClient {
       linger: 0,
       sendHighWaterMark: options.highWaterMark,
       receiveHighWaterMark: options.highWaterMark,
-      sendTimeout: options.heartbeatMs * options.liveness,
+      sendTimeout: 0, // the writer waits for room only when the queue is full (socket-writer.ts)
     });
-    this.#writer = new SocketWriter(this.#socket, { batches: () => this.#brokerBatches });
+    this.#writer = new SocketWriter(this.#socket, {
+      batches: () => this.#brokerBatches,
+      waitMs: options.heartbeatMs * options.liveness,
+    });
     this.#metrics = createBrokerLinkMetrics(registry);
   }
 

@@ -53,6 +53,9 @@ export class Broker {
       receiveHighWaterMark: options.highWaterMark,
       maxMessageSize: options.maxMessageBytes,
       linger: 0,
+      // A ROUTER never waits anyway; 0 spares zeromq.js an events check (and, under load, a deferral to
+      // the next turn of the event loop) on every send.
+      sendTimeout: 0,
     };
     this.#frontend = new Router(socketOptions);
     this.#backend = new Router(socketOptions);

@@ -15,6 +15,9 @@ import { encodeBatch, MAX_BATCH_MESSAGES } from '../protocol/frames.ts';
 
 export interface Sendable {
   send(frames: Buffer[]): Promise<void>;
+  /** ZeroMQ's ZMQ_SNDTIMEO: 0 on the sockets this writer drives (see `waitMs`). */
+  sendTimeout: number;
+  readonly closed: boolean;
 }
 
 export interface SocketWriterOptions<Tag> {
@@ -26,6 +29,13 @@ export interface SocketWriterOptions<Tag> {
   onFailure?: (peer: Buffer | undefined, err: unknown, tags: Tag[], messages: number) => void;
   /** Bytes a batch carries at most, besides its first message. Default 1 MiB. */
   maxBatchBytes?: number;
+  /**
+   * How long a send may wait while the peer's queue is at the high-water mark (a DEALER); undefined: it
+   * fails at once (a ROUTER, which never waits). The socket's `sendTimeout` must be 0: zeromq.js then sends
+   * at once, where any other value costs an events check per send and, after 512 sends without a poll,
+   * a turn of the event loop per send. Only a send that finds the queue full is retried with this timeout.
+   */
+  waitMs?: number;
 }
 
 interface Queued<Tag> {
@@ -123,7 +133,7 @@ export class SocketWriter<Tag = never> {
 
   async #sendItems(peer: Buffer | undefined, frames: Buffer[], items: Queued<Tag>[]): Promise<void> {
     try {
-      await this.socket.send(frames);
+      await this.#sendNow(frames);
     } catch (err) {
       const tags: Tag[] = [];
       for (const item of items) {
@@ -135,6 +145,27 @@ export class SocketWriter<Tag = never> {
     }
     for (const item of items) item.resolve?.();
   }
+
+  async #sendNow(frames: Buffer[]): Promise<void> {
+    try {
+      await this.socket.send(frames);
+      return;
+    } catch (err) {
+      const waitMs = this.options.waitMs;
+      if (waitMs === undefined || waitMs <= 0 || !isQueueFull(err) || this.socket.closed) throw err;
+    }
+    // The peer's queue is full: wait for room, at most waitMs (ZeroMQ polls; nothing else is sent meanwhile).
+    this.socket.sendTimeout = this.options.waitMs as number;
+    try {
+      await this.socket.send(frames);
+    } finally {
+      if (!this.socket.closed) this.socket.sendTimeout = 0;
+    }
+  }
+}
+
+function isQueueFull(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'EAGAIN';
 }
 
 function sizeOf(frames: Buffer[]): number {

@@ -104,7 +104,7 @@ export class BrokerSession {
       linger: 0,
       sendHighWaterMark: this.options.highWaterMark,
       receiveHighWaterMark: this.options.highWaterMark,
-      sendTimeout: this.options.heartbeatMs * this.options.liveness,
+      sendTimeout: 0, // the writer waits for room only when the queue is full (socket-writer.ts)
     });
     // Connected: the broker is there (READY goes out first), so count silence from now. Dropped: the broker
     // died or restarted and knows nothing of this session; start a fresh one at once rather than after
@@ -120,7 +120,10 @@ export class BrokerSession {
     socket.connect(this.options.endpoint);
     this.#socket = socket;
     this.#brokerBatches = false;
-    this.#writer = new SocketWriter(socket, { batches: () => this.#brokerBatches });
+    this.#writer = new SocketWriter(socket, {
+      batches: () => this.#brokerBatches,
+      waitMs: this.options.heartbeatMs * this.options.liveness,
+    });
     this.#lastHeard = Date.now();
     const { services, capacity, transferCapacity = 0 } = this.options;
     void this.#send(
