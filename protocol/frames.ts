@@ -378,30 +378,43 @@ export function decodeWorkerMessage(frames: Buffer[]): WorkerMessage {
 // ---------------------------------------------------------------------------------------------- batches
 
 /** Most messages one BATCH carries. */
-export const MAX_BATCH_MESSAGES = 255;
+export const MAX_BATCH_MESSAGES = 1024;
+/** Most bytes one BATCH frame holds; a peer bundles only messages far smaller than this. */
+export const MAX_BATCH_BYTES = 64 * 1024;
 
 /**
- * Bundles messages of one protocol, each `[protocol, command, ...frames]`, into one BATCH message:
- * `[protocol, BATCH, counts, command₁, ...frames₁, command₂, ...]`, where `counts` holds one byte per
- * message, the number of its frames after the protocol frame. One ZeroMQ message (one native send, one
- * receive, one slot of the high-water mark) instead of one each. At most MAX_BATCH_MESSAGES messages of
- * at most 255 frames each: the caller splits.
+ * Bundles small messages of one protocol, each `[protocol, command, ...frames]`, into one BATCH message
+ * of three frames: `[protocol, BATCH, packed]`. `packed` holds the messages one after the other, each as
+ * one byte (its frame count after the protocol frame, 1 to 255) and then, per frame, its length (uint32,
+ * big-endian) and its bytes. One ZeroMQ message of one frame instead of several messages of four or five
+ * frames each: one native send, one receive, one slot of the high-water mark, one buffer. The caller keeps
+ * a batch within MAX_BATCH_MESSAGES and MAX_BATCH_BYTES (large bodies go alone, uncopied).
  */
 export function encodeBatch(messages: readonly (readonly Buffer[])[]): Buffer[] {
   const first = messages[0];
   if (first === undefined || messages.length > MAX_BATCH_MESSAGES) {
     throw new RangeError(`a batch holds 1 to ${MAX_BATCH_MESSAGES} messages`);
   }
-  const counts = Buffer.allocUnsafe(messages.length);
-  const frames: Buffer[] = [first[0] as Buffer, COMMAND_FRAME.BATCH, counts];
-  for (let m = 0; m < messages.length; m++) {
-    const message = messages[m] as readonly Buffer[];
+  let size = 0;
+  for (const message of messages) {
     if (message.length < 2 || message.length > 256)
       throw new RangeError('a batched message has 2 to 256 frames');
-    counts[m] = message.length - 1;
-    for (let f = 1; f < message.length; f++) frames.push(message[f] as Buffer);
+    size += 1;
+    for (let f = 1; f < message.length; f++) size += 4 + (message[f] as Buffer).length;
   }
-  return frames;
+  if (size > MAX_BATCH_BYTES) throw new RangeError(`a batch holds at most ${MAX_BATCH_BYTES} bytes`);
+  const packed = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const message of messages) {
+    packed[at++] = message.length - 1;
+    for (let f = 1; f < message.length; f++) {
+      const frame = message[f] as Buffer;
+      packed.writeUInt32BE(frame.length, at);
+      at += 4;
+      at += frame.copy(packed, at);
+    }
+  }
+  return [first[0] as Buffer, COMMAND_FRAME.BATCH, packed];
 }
 
 /** True when `frames` is a BATCH (of any protocol): split it with `splitBatch`. */
@@ -411,31 +424,40 @@ export function isBatch(frames: readonly Buffer[]): boolean {
 }
 
 /**
- * The messages of a BATCH, each `[protocol, command, ...frames]` as if it had come alone: decode each with
- * decodeClientMessage or decodeWorkerMessage (a message that does not follow the protocol fails alone).
- * Throws ProtocolError when the batch itself is malformed (wrong protocol, counts that do not add up to
- * the frames, an empty batch); nothing of it is then used.
+ * The messages of a BATCH, each `[protocol, command, ...frames]` as if it had come alone (its frames are
+ * views of the batch's buffer, not copies): decode each with decodeClientMessage or decodeWorkerMessage
+ * (a message that does not follow the protocol fails alone). Throws ProtocolError when the batch itself
+ * is malformed (wrong protocol, lengths that run past its end, no message, too many); nothing of it is
+ * then used.
  */
 export function splitBatch(frames: readonly Buffer[], protocol: Protocol): Buffer[][] {
-  const [proto, cmd, counts] = frames;
+  const [proto, cmd, packed] = frames;
   if (proto === undefined || !proto.equals(PROTOCOL_FRAME[protocol])) {
     throw new ProtocolError('batch of an unknown protocol or version');
   }
   if (cmd === undefined || cmd.length !== 1 || cmd[0] !== Command.BATCH)
     throw new ProtocolError('not a batch');
-  if (counts === undefined || counts.length === 0 || counts.length > MAX_BATCH_MESSAGES) {
-    throw new ProtocolError(`a batch holds 1 to ${MAX_BATCH_MESSAGES} messages`);
+  if (frames.length !== 3 || packed === undefined || packed.length === 0 || packed.length > MAX_BATCH_BYTES) {
+    throw new ProtocolError(`a batch is one frame of 1 to ${MAX_BATCH_BYTES} bytes`);
   }
   const messages: Buffer[][] = [];
-  let next = 3;
-  for (const count of counts) {
-    if (count === 0 || next + count > frames.length) {
-      throw new ProtocolError('batch counts do not match its frames');
+  let at = 0;
+  while (at < packed.length) {
+    if (messages.length === MAX_BATCH_MESSAGES) {
+      throw new ProtocolError(`a batch holds at most ${MAX_BATCH_MESSAGES} messages`);
     }
+    const count = packed[at++] as number;
+    if (count === 0) throw new ProtocolError('a batched message has no frames');
     const message: Buffer[] = [proto];
-    for (let f = 0; f < count; f++) message.push(frames[next++] as Buffer);
+    for (let f = 0; f < count; f++) {
+      if (at + 4 > packed.length) throw new ProtocolError('batch ends inside a frame length');
+      const length = packed.readUInt32BE(at);
+      at += 4;
+      if (length > packed.length - at) throw new ProtocolError('batch ends inside a frame');
+      message.push(packed.subarray(at, at + length));
+      at += length;
+    }
     messages.push(message);
   }
-  if (next !== frames.length) throw new ProtocolError('batch counts do not match its frames');
   return messages;
 }

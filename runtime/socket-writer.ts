@@ -5,13 +5,13 @@
  * events check and a wake-up of ZeroMQ's I/O thread: sent one by one, messages cost far more than their
  * bytes. So callers only queue (`post`, `send`); once per turn (after every message that was readable has
  * been handled), the writer sends what is queued, per peer, in order: several messages to a peer that
- * reads BATCH go as one BATCH message (protocol/frames.ts), the others one by one.
+ * reads BATCH go as one BATCH message of one frame (protocol/frames.ts), the others one by one.
  *
  * A send that fails (peer gone with ROUTER_MANDATORY, peer at its high-water mark, socket closed, send
  * timeout) fails exactly the messages it carried: their `send` promises reject, and `onFailure` gets
  * their tags (the broker learns which dispatches never reached a worker).
  */
-import { encodeBatch, MAX_BATCH_MESSAGES } from '../protocol/frames.ts';
+import { encodeBatch, MAX_BATCH_BYTES, MAX_BATCH_MESSAGES } from '../protocol/frames.ts';
 
 export interface Sendable {
   send(frames: Buffer[]): Promise<void>;
@@ -27,8 +27,6 @@ export interface SocketWriterOptions<Tag> {
   batches?: (peer: Buffer | undefined) => boolean;
   /** A send failed: the tags of the messages it carried (those posted with one). */
   onFailure?: (peer: Buffer | undefined, err: unknown, tags: Tag[], messages: number) => void;
-  /** Bytes a batch carries at most, besides its first message. Default 1 MiB. */
-  maxBatchBytes?: number;
   /**
    * How long a send may wait while the peer's queue is at the high-water mark (a DEALER); undefined: it
    * fails at once (a ROUTER, which never waits). The socket's `sendTimeout` must be 0: zeromq.js then sends
@@ -50,7 +48,11 @@ interface PeerQueue<Tag> {
   items: Queued<Tag>[];
 }
 
-const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * Messages up to this size (their frames after the routing id) are bundled; larger ones (parts of
+ * transfers) go alone, their bodies uncopied. Bundled bytes are copied once, into the batch's buffer.
+ */
+export const BATCHED_MESSAGE_BYTES = 8 * 1024;
 const none = () => false;
 
 export class SocketWriter<Tag = never> {
@@ -59,7 +61,6 @@ export class SocketWriter<Tag = never> {
   #writing: Promise<void> = Promise.resolve();
   readonly #routed: boolean;
   readonly #batches: (peer: Buffer | undefined) => boolean;
-  readonly #maxBatchBytes: number;
 
   constructor(
     private readonly socket: Sendable,
@@ -67,7 +68,6 @@ export class SocketWriter<Tag = never> {
   ) {
     this.#routed = options.routed === true;
     this.#batches = options.batches ?? none;
-    this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
 
   /** Queues a message; a failure reaches only `onFailure` (with `tag`). */
@@ -103,31 +103,40 @@ export class SocketWriter<Tag = never> {
   };
 
   async #write(queues: Map<string, PeerQueue<Tag>>): Promise<void> {
+    const skip = this.#routed ? 1 : 0;
     for (const { peer, items } of queues.values()) {
       if (items.length === 1 || !this.#batches(peer)) {
         for (const item of items) await this.#sendItems(peer, item.frames, [item]);
         continue;
       }
-      let start = 0;
-      while (start < items.length) {
-        let end = start + 1;
-        let bytes = sizeOf((items[start] as Queued<Tag>).frames);
-        while (end < items.length && end - start < MAX_BATCH_MESSAGES) {
-          const next = sizeOf((items[end] as Queued<Tag>).frames);
-          if (bytes + next > this.#maxBatchBytes) break;
-          bytes += next;
-          end++;
-        }
-        const chunk = items.slice(start, end);
-        start = end;
+      // In order: runs of small messages as batches, each large one alone between them.
+      let run: Queued<Tag>[] = [];
+      let runBytes = 0;
+      const sendRun = async () => {
+        const chunk = run;
+        run = [];
+        runBytes = 0;
         if (chunk.length === 1) {
           await this.#sendItems(peer, (chunk[0] as Queued<Tag>).frames, chunk);
+        } else if (chunk.length > 1) {
+          const batch = encodeBatch(
+            chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))),
+          );
+          await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
+        }
+      };
+      for (const item of items) {
+        const bytes = packedSizeOf(item.frames, skip);
+        if (bytes > BATCHED_MESSAGE_BYTES || item.frames.length - skip > 256) {
+          await sendRun();
+          await this.#sendItems(peer, item.frames, [item]);
           continue;
         }
-        const skip = this.#routed ? 1 : 0;
-        const batch = encodeBatch(chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))));
-        await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
+        if (runBytes + bytes > MAX_BATCH_BYTES || run.length === MAX_BATCH_MESSAGES) await sendRun();
+        run.push(item);
+        runBytes += bytes;
       }
+      await sendRun();
     }
   }
 
@@ -168,8 +177,9 @@ function isQueueFull(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === 'EAGAIN';
 }
 
-function sizeOf(frames: Buffer[]): number {
-  let bytes = 0;
-  for (const frame of frames) bytes += frame.length;
+/** What a message takes in a batch (frames.ts): a count byte, then a length and the bytes per frame. */
+function packedSizeOf(frames: Buffer[], skip: number): number {
+  let bytes = 1;
+  for (let f = skip + 1; f < frames.length; f++) bytes += 4 + (frames[f] as Buffer).length;
   return bytes;
 }
