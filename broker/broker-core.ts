@@ -169,6 +169,10 @@ export class BrokerCore {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
     } else {
+      // Frames that came in a batch are views of its buffer: a request that waits keeps copies of its own,
+      // so a queue of small requests never holds whole batches in memory.
+      request.headerFrame = ownBytes(headerFrame);
+      request.body = ownBytes(body);
       const queued = this.#queues.push(header.service, lane, request);
       if (queued === 'queued') this.#requests.set(key, request);
       else if (queued === 'caller_full') this.#fail(client, header.id, BrokerError.THROTTLED, header.service);
@@ -445,7 +449,8 @@ export class BrokerCore {
     const worker = this.workers.remove(workerId);
     if (worker === undefined) return;
     this.metrics.workersLost.inc();
-    for (const key of worker.inFlight) {
+    // Last first: each retry goes to the front of its queue, so they keep the order they came in.
+    for (const key of [...worker.inFlight].reverse()) {
       const request = this.#requests.get(key);
       if (request === undefined) continue;
       request.worker = undefined;
@@ -509,4 +514,9 @@ export class BrokerCore {
   #updateWorkerGauges(): void {
     this.metrics.workersAlive.set(this.workers.size);
   }
+}
+
+/** `bytes` itself when it is all of its memory, else a copy (a view of a batch would keep the batch). */
+function ownBytes(bytes: Buffer): Buffer {
+  return bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength ? bytes : Buffer.from(bytes);
 }
