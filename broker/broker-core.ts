@@ -63,6 +63,14 @@ export const STATUS_SERVICE = 'broker.status';
  */
 export const HEALTH_SERVICE = 'health';
 
+interface ServiceMetrics {
+  requests: { inc(): void };
+  dispatched: { inc(): void };
+  replies: { inc(): void };
+  replySeconds: { observe(seconds: number): void };
+  queueDepth: { set(value: number): void };
+}
+
 interface PendingRequest {
   key: string;
   client: Buffer;
@@ -90,6 +98,8 @@ export class BrokerCore {
   readonly #queues: RequestQueues<PendingRequest>;
   readonly #requests = new Map<string, PendingRequest>();
   readonly #priorityCommands: Set<string>;
+  /** The per-service metric series, looked up once per service rather than by labels on every message. */
+  readonly #serviceMetrics = new Map<string, ServiceMetrics>();
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
 
@@ -129,7 +139,7 @@ export class BrokerCore {
     body: Buffer,
     now: number,
   ): void {
-    this.metrics.requests.inc({ service: header.service });
+    this.#metricsOf(header.service).requests.inc();
     if (header.service === STATUS_SERVICE) {
       this.#answerStatus(client, header.id);
       return;
@@ -253,12 +263,13 @@ export class BrokerCore {
       return;
     }
     const service = request.header.service;
-    this.metrics.replies.inc({ service });
+    const series = this.#metricsOf(service);
+    series.replies.inc();
     if (request.answered) {
       // The client was told `timeout` already; the worker's answer only frees its capacity.
       this.metrics.lateReplies.inc();
     } else {
-      this.metrics.requestSeconds.observe({ service, outcome: 'reply' }, (now - request.receivedAt) / 1000);
+      series.replySeconds.observe((now - request.receivedAt) / 1000);
     }
     this.#finish(request, now);
   }
@@ -403,7 +414,7 @@ export class BrokerCore {
     request.movedAt = now;
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
-    this.metrics.dispatched.inc({ service: request.header.service });
+    this.#metricsOf(request.header.service).dispatched.inc();
     this.outbox.toWorker(
       worker.identity,
       relayToWorker(request.client, request.headerFrame, request.body),
@@ -428,6 +439,7 @@ export class BrokerCore {
 
   /** Hands queued requests of `service` to free slots: token checks first, then commands, then transfers. */
   #drainQueue(service: string, now: number): void {
+    let dispatched = 0;
     for (const lane of LANES) {
       for (;;) {
         if (this.#queues.depth(service, lane) === 0) break;
@@ -436,9 +448,11 @@ export class BrokerCore {
         const request = this.#queues.shift(service, lane);
         if (request === undefined) break;
         this.#dispatch(request, worker.id, now);
+        dispatched++;
       }
     }
-    this.#updateGauges(service);
+    // Called for every service of a worker on every reply: the gauge changes only when the queue did.
+    if (dispatched > 0) this.#updateGauges(service);
   }
 
   /**
@@ -508,7 +522,22 @@ export class BrokerCore {
   }
 
   #updateGauges(service: string): void {
-    this.metrics.queueDepth.set({ service }, this.#queues.depth(service));
+    this.#metricsOf(service).queueDepth.set(this.#queues.depth(service));
+  }
+
+  #metricsOf(service: string): ServiceMetrics {
+    let series = this.#serviceMetrics.get(service);
+    if (series === undefined) {
+      series = {
+        requests: this.metrics.requests.labels({ service }),
+        dispatched: this.metrics.dispatched.labels({ service }),
+        replies: this.metrics.replies.labels({ service }),
+        replySeconds: this.metrics.requestSeconds.labels({ service, outcome: 'reply' }),
+        queueDepth: this.metrics.queueDepth.labels({ service }),
+      };
+      this.#serviceMetrics.set(service, series);
+    }
+    return series;
   }
 
   #updateWorkerGauges(): void {
