@@ -99,7 +99,8 @@ export class SocketWriter<Tag = never> {
     this.#scheduled = false;
     const queues = this.#queues;
     this.#queues = new Map();
-    this.#writing = this.#writing.then(() => this.#write(queues));
+    // #write settles every message it takes; nothing it does may stop the writes after it.
+    this.#writing = this.#writing.then(() => this.#write(queues)).catch(() => undefined);
   };
 
   async #write(queues: Map<string, PeerQueue<Tag>>): Promise<void> {
@@ -119,10 +120,17 @@ export class SocketWriter<Tag = never> {
         if (chunk.length === 1) {
           await this.#sendItems(peer, (chunk[0] as Queued<Tag>).frames, chunk);
         } else if (chunk.length > 1) {
-          const batch = encodeBatch(
-            chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))),
-          );
-          await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
+          let batch: Buffer[] | undefined;
+          try {
+            batch = encodeBatch(chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))));
+          } catch {
+            batch = undefined; // a message the batch format cannot hold: each goes alone, as it is
+          }
+          if (batch === undefined) {
+            for (const item of chunk) await this.#sendItems(peer, item.frames, [item]);
+          } else {
+            await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
+          }
         }
       };
       for (const item of items) {

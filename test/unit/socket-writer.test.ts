@@ -140,4 +140,14 @@ describe('SocketWriter', () => {
     await expect(new SocketWriter(router).send(request('b'))).rejects.toMatchObject({ code: 'EAGAIN' });
     expect(router.timeouts).toEqual([0]);
   });
+
+  it('sends a message the batch format cannot hold alone, and keeps writing after it', async () => {
+    const socket = new RecordingSocket();
+    const writer = new SocketWriter(socket, { batches: () => true });
+    const odd = [Buffer.from('PSC1')]; // one frame: not a protocol message, but the socket takes it
+    await Promise.all([writer.send(request('a')), writer.send(odd), writer.send(request('b'))]);
+    expect(socket.sent).toEqual([request('a'), odd, request('b')].map((m) => m));
+    await writer.send(request('c'));
+    expect(socket.sent).toHaveLength(4);
+  });
 });
