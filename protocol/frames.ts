@@ -250,19 +250,20 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
     throw new ProtocolError('request header needs a numeric deadline');
   }
   if (typeof h.idempotent !== 'boolean') throw new ProtocolError('request header needs idempotent');
-  const requestId = isString(h.requestId, 128) ? h.requestId : h.id;
-  return {
+  const header: RequestHeader = {
     id: h.id,
     service: h.service,
     command: h.command,
     deadline: h.deadline,
     idempotent: h.idempotent,
-    requestId,
-    ...(h.redelivered === true ? { redelivered: true } : {}),
-    ...(isString(h.caller, 128) ? { caller: h.caller } : {}),
-    ...(h.stream === true ? { stream: true } : {}),
-    ...(h.batch === true ? { batch: true } : {}),
+    requestId: isString(h.requestId, 128) ? h.requestId : h.id,
   };
+  // Only what is set (read once per message on every hop: no spread objects).
+  if (h.redelivered === true) header.redelivered = true;
+  if (isString(h.caller, 128)) header.caller = h.caller;
+  if (h.stream === true) header.stream = true;
+  if (h.batch === true) header.batch = true;
+  return header;
 }
 
 const brokerErrors = new Set<string>(Object.values(BrokerError));

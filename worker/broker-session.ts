@@ -228,28 +228,37 @@ export class BrokerSession {
       () => channel.abort(new CommandError(ErrorCode.TIMEOUT, 'deadline passed')),
       Math.max(0, Math.min(header.deadline - Date.now(), 2 ** 31 - 1)),
     );
-    this.handle(channel)
-      .then((reply) => {
-        if (Date.now() >= header.deadline) {
-          // It ran into its deadline: given up, answered `timeout` (nobody may wait for it any more).
-          this.metrics?.deadlineAbandoned.inc();
-          this.logger.warn(
-            { requestId: header.requestId, command: header.command },
-            'deadline passed: command given up',
-          );
-        }
-        return this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply));
-      })
-      .catch((err: unknown) =>
-        this.logger.error({ err, requestId: header.requestId }, 'could not send reply'),
-      )
-      .finally(() => {
-        clearTimeout(deadlineTimer);
-        if (channel.streamed) this.metrics?.streamsInFlight.dec();
-        this.#channels.delete(key);
-        this.#inFlight--;
-        if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
-      });
+    void this.#complete(client, header, channel, key, deadlineTimer);
+  }
+
+  /** Runs the command to its FINAL reply, then frees its slot. */
+  async #complete(
+    client: Buffer,
+    header: RequestHeader,
+    channel: RequestChannel,
+    key: string,
+    deadlineTimer: NodeJS.Timeout,
+  ): Promise<void> {
+    try {
+      const reply = await this.handle(channel);
+      if (Date.now() >= header.deadline) {
+        // It ran into its deadline: given up, answered `timeout` (nobody may wait for it any more).
+        this.metrics?.deadlineAbandoned.inc();
+        this.logger.warn(
+          { requestId: header.requestId, command: header.command },
+          'deadline passed: command given up',
+        );
+      }
+      await this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply));
+    } catch (err) {
+      this.logger.error({ err, requestId: header.requestId }, 'could not send reply');
+    } finally {
+      clearTimeout(deadlineTimer);
+      if (channel.streamed) this.metrics?.streamsInFlight.dec();
+      this.#channels.delete(key);
+      this.#inFlight--;
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    }
   }
 
   #heartbeat(): void {
