@@ -43,6 +43,13 @@ interface Queued<Tag> {
   reject: ((err: unknown) => void) | undefined;
 }
 
+/** What did not go to one peer in one flush. */
+interface Failed<Tag> {
+  err: unknown;
+  tags: Tag[];
+  messages: number;
+}
+
 interface PeerQueue<Tag> {
   peer: Buffer | undefined;
   items: Queued<Tag>[];
@@ -104,60 +111,68 @@ export class SocketWriter<Tag = never> {
   };
 
   async #write(queues: Map<string, PeerQueue<Tag>>): Promise<void> {
-    const skip = this.#routed ? 1 : 0;
     for (const { peer, items } of queues.values()) {
-      if (items.length === 1 || !this.#batches(peer)) {
-        for (const item of items) await this.#sendItems(peer, item.frames, [item]);
-        continue;
-      }
-      // In order: runs of small messages as batches, each large one alone between them.
-      let run: Queued<Tag>[] = [];
-      let runBytes = 0;
-      const sendRun = async () => {
-        const chunk = run;
-        run = [];
-        runBytes = 0;
-        if (chunk.length === 1) {
-          await this.#sendItems(peer, (chunk[0] as Queued<Tag>).frames, chunk);
-        } else if (chunk.length > 1) {
-          let batch: Buffer[] | undefined;
-          try {
-            batch = encodeBatch(chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))));
-          } catch {
-            batch = undefined; // a message the batch format cannot hold: each goes alone, as it is
-          }
-          if (batch === undefined) {
-            for (const item of chunk) await this.#sendItems(peer, item.frames, [item]);
-          } else {
-            await this.#sendItems(peer, peer === undefined ? batch : [peer, ...batch], chunk);
-          }
-        }
-      };
-      for (const item of items) {
-        const bytes = packedSizeOf(item.frames, skip);
-        if (bytes > BATCHED_MESSAGE_BYTES || item.frames.length - skip > 256) {
-          await sendRun();
-          await this.#sendItems(peer, item.frames, [item]);
-          continue;
-        }
-        if (runBytes + bytes > MAX_BATCH_BYTES || run.length === MAX_BATCH_MESSAGES) await sendRun();
-        run.push(item);
-        runBytes += bytes;
-      }
-      await sendRun();
+      const failed: Failed<Tag> = { err: undefined, tags: [], messages: 0 };
+      await this.#writePeer(peer, items, failed);
+      // One report per peer and flush, with every message that did not go: when the peer is gone, its
+      // later sends of this flush fail too, and the broker must learn of all their dispatches at once.
+      if (failed.messages > 0) this.options.onFailure?.(peer, failed.err, failed.tags, failed.messages);
     }
   }
 
-  async #sendItems(peer: Buffer | undefined, frames: Buffer[], items: Queued<Tag>[]): Promise<void> {
+  async #writePeer(peer: Buffer | undefined, items: Queued<Tag>[], failed: Failed<Tag>): Promise<void> {
+    const skip = this.#routed ? 1 : 0;
+    if (items.length === 1 || !this.#batches(peer)) {
+      for (const item of items) await this.#sendItems(item.frames, [item], failed);
+      return;
+    }
+    // In order: runs of small messages as batches, each large one alone between them.
+    let run: Queued<Tag>[] = [];
+    let runBytes = 0;
+    const sendRun = async () => {
+      const chunk = run;
+      run = [];
+      runBytes = 0;
+      if (chunk.length === 1) {
+        await this.#sendItems((chunk[0] as Queued<Tag>).frames, chunk, failed);
+      } else if (chunk.length > 1) {
+        let batch: Buffer[] | undefined;
+        try {
+          batch = encodeBatch(chunk.map((item) => (skip === 0 ? item.frames : item.frames.slice(skip))));
+        } catch {
+          batch = undefined; // a message the batch format cannot hold: each goes alone, as it is
+        }
+        if (batch === undefined) {
+          for (const item of chunk) await this.#sendItems(item.frames, [item], failed);
+        } else {
+          await this.#sendItems(peer === undefined ? batch : [peer, ...batch], chunk, failed);
+        }
+      }
+    };
+    for (const item of items) {
+      const bytes = packedSizeOf(item.frames, skip);
+      if (bytes > BATCHED_MESSAGE_BYTES || item.frames.length - skip > 256) {
+        await sendRun();
+        await this.#sendItems(item.frames, [item], failed);
+        continue;
+      }
+      if (runBytes + bytes > MAX_BATCH_BYTES || run.length === MAX_BATCH_MESSAGES) await sendRun();
+      run.push(item);
+      runBytes += bytes;
+    }
+    await sendRun();
+  }
+
+  async #sendItems(frames: Buffer[], items: Queued<Tag>[], failed: Failed<Tag>): Promise<void> {
     try {
       await this.#sendNow(frames);
     } catch (err) {
-      const tags: Tag[] = [];
+      if (failed.messages === 0) failed.err = err;
+      failed.messages += items.length;
       for (const item of items) {
-        if (item.tag !== undefined) tags.push(item.tag);
+        if (item.tag !== undefined) failed.tags.push(item.tag);
         item.reject?.(err);
       }
-      this.options.onFailure?.(peer, err, tags, items.length);
       return;
     }
     for (const item of items) item.resolve?.();

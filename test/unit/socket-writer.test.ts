@@ -121,6 +121,25 @@ describe('SocketWriter', () => {
     await expect(rejected).rejects.toMatchObject({ code: 'EHOSTUNREACH' });
   });
 
+  it('reports every message that did not go to a peer in one flush at once, over several sends', async () => {
+    const socket = new RecordingSocket();
+    const reports: { tags: string[]; messages: number }[] = [];
+    const gone = Buffer.from('gone');
+    const writer = new SocketWriter<string>(socket, {
+      routed: true,
+      batches: () => true,
+      onFailure: (_peer, _err, tags, messages) => reports.push({ tags, messages }),
+    });
+    socket.fail = () => 'EHOSTUNREACH';
+    writer.post([gone, ...request('a')], 'key-a');
+    writer.post([gone, ...request('large', Buffer.alloc(BATCHED_MESSAGE_BYTES + 1))], 'key-large');
+    writer.post([gone, ...request('b')], 'key-b');
+    await turn();
+    await turn();
+    expect(socket.timeouts).toHaveLength(3); // three sends tried: a, the large one, b
+    expect(reports).toEqual([{ tags: ['key-a', 'key-large', 'key-b'], messages: 3 }]);
+  });
+
   it('waits for room only after finding the queue full, with the wait it was given', async () => {
     const socket = new RecordingSocket();
     const writer = new SocketWriter(socket, { waitMs: 3000 });
