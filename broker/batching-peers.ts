@@ -3,9 +3,9 @@
  * `broker.status` pings, and any peer that sends a BATCH has shown it reads them. Every other peer (an
  * older api or worker) gets its messages one by one.
  *
- * Bounded: routing ids are per connection, and a hostile client can open many. When full, the peer heard
- * from longest ago is forgotten; that only costs it batching (its messages go one by one) until it says
- * so again.
+ * Bounded: routing ids are per connection, and a hostile client can open many. When full, the peer
+ * that said so longest ago is forgotten; that only costs it batching (its messages go one by one)
+ * until it says so again (the api does on every ping).
  */
 export class BatchingPeers {
   readonly #peers = new Map<string, true>();
