@@ -21,6 +21,7 @@ import {
   encodeClientRequest,
   isBatch,
   ProtocolError,
+  type RequestHeader,
   splitBatch,
 } from '../protocol/frames.ts';
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
@@ -81,7 +82,8 @@ const STATUS_SERVICE = 'broker.status';
 
 export class BrokerClient {
   readonly #socket: Dealer;
-  readonly #writer: SocketWriter;
+  /** Tags: the ids of the calls, so that a failed send fails them. */
+  readonly #writer: SocketWriter<string>;
   readonly #pending = new Map<string, Pending>();
   #nextId = 0;
   #lastHeard = 0;
@@ -104,8 +106,9 @@ export class BrokerClient {
       receiveHighWaterMark: options.highWaterMark,
       sendTimeout: 0, // the writer waits for room only when the queue is full (socket-writer.ts)
     });
-    this.#writer = new SocketWriter(this.#socket, {
+    this.#writer = new SocketWriter<string>(this.#socket, {
       batches: () => this.#brokerBatches,
+      onFailure: (_peer, err, ids) => this.#sendFailed(err, ids),
       waitMs: options.heartbeatMs * options.liveness,
     });
     this.#metrics = createBrokerLinkMetrics(registry);
@@ -134,6 +137,21 @@ export class BrokerClient {
     this.#loop = this.#receive();
     ping();
     this.#pingTimer = setInterval(ping, this.options.heartbeatMs);
+  }
+
+  /** Calls whose REQUEST could not be sent: they fail with `unavailable` (503). One log line per send. */
+  #sendFailed(err: unknown, ids: string[]): void {
+    let failed = 0;
+    for (const id of ids) {
+      const p = this.#pending.get(id);
+      if (p === undefined) continue;
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new BrokerCallError('unavailable'));
+      failed++;
+    }
+    if (failed > 0)
+      this.logger.warn({ err: (err as Error | undefined)?.message, calls: failed }, 'send to broker failed');
   }
 
   /** Fails every call in flight with `unavailable` (their replies cannot come any more). */
@@ -236,39 +254,44 @@ export class BrokerClient {
     id = (this.#nextId++).toString(36),
     stream?: BrokerStream,
   ): Promise<Outcome> {
-    const deadline = Date.now() + options.timeoutMs;
-    const header = {
+    const header: RequestHeader = {
       id,
       service,
       command,
-      deadline,
+      deadline: Date.now() + options.timeoutMs,
       idempotent: options.idempotent,
       requestId: options.requestId,
-      ...(options.caller === undefined ? {} : { caller: options.caller }),
-      ...(options.stream === true ? { stream: true } : {}),
-      // The liveness ping tells the broker this client reads batched replies.
-      ...(service === STATUS_SERVICE ? { batch: true } : {}),
     };
+    if (options.caller !== undefined) header.caller = options.caller;
+    if (options.stream === true) header.stream = true;
+    // The liveness ping tells the broker this client reads batched replies.
+    if (service === STATUS_SERVICE) header.batch = true;
+    const calls = service === STATUS_SERVICE ? undefined : this.#metrics.calls;
     const result = new Promise<Outcome>((resolve, reject) => {
+      // Counted where it settles (a reply, a timeout, a lost connection, a failed send).
+      const settle =
+        calls === undefined
+          ? { resolve, reject }
+          : {
+              resolve: (outcome: Outcome) => {
+                calls.inc({ service, outcome: outcome.ok ? 'ok' : outcome.error.code });
+                resolve(outcome);
+              },
+              reject: (err: Error) => {
+                calls.inc({ service, outcome: err instanceof BrokerCallError ? err.code : 'error' });
+                reject(err);
+              },
+            };
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new BrokerCallError('no_reply'));
+        settle.reject(new BrokerCallError('no_reply'));
       }, options.timeoutMs + REPLY_GRACE_MS);
-      this.#pending.set(id, { service, resolve, reject, timer, ...(stream === undefined ? {} : { stream }) });
-      this.#writer.send(encodeClientRequest(header, body)).catch((err: Error) => {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        this.logger.warn({ err: err.message, requestId: options.requestId }, 'send to broker failed');
-        reject(new BrokerCallError('unavailable'));
-      });
+      const pending: Pending = { service, resolve: settle.resolve, reject: settle.reject, timer };
+      if (stream !== undefined) pending.stream = stream;
+      this.#pending.set(id, pending);
+      // A failed send fails the call (#sendFailed), with every other call of the same send.
+      this.#writer.post(encodeClientRequest(header, body), id);
     });
-    if (service !== STATUS_SERVICE) {
-      result.then(
-        (outcome) => this.#metrics.calls.inc({ service, outcome: outcome.ok ? 'ok' : outcome.error.code }),
-        (err: unknown) =>
-          this.#metrics.calls.inc({ service, outcome: err instanceof BrokerCallError ? err.code : 'error' }),
-      );
-    }
     return result;
   }
 
