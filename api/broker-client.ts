@@ -15,10 +15,14 @@ import { encodeCommandBody } from '../protocol/command-body.ts';
 import type { CommandName, ServiceName } from '../protocol/commands.ts';
 import {
   type BrokerErrorCode,
+  CLIENT_PROTOCOL,
   decodeClientMessage,
   encodeClientReply,
   encodeClientRequest,
+  isBatch,
   ProtocolError,
+  type RequestHeader,
+  splitBatch,
 } from '../protocol/frames.ts';
 import { decodeOutcome, type Outcome } from '../protocol/outcome.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -78,10 +82,13 @@ const STATUS_SERVICE = 'broker.status';
 
 export class BrokerClient {
   readonly #socket: Dealer;
-  readonly #writer: SocketWriter;
+  /** Tags: the ids of the calls, so that a failed send fails them. */
+  readonly #writer: SocketWriter<string>;
   readonly #pending = new Map<string, Pending>();
   #nextId = 0;
   #lastHeard = 0;
+  /** The broker has sent a BATCH: it reads them, so calls made in one turn go as one message. */
+  #brokerBatches = false;
   #closing = false;
   #pingTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
@@ -97,9 +104,13 @@ export class BrokerClient {
       linger: 0,
       sendHighWaterMark: options.highWaterMark,
       receiveHighWaterMark: options.highWaterMark,
-      sendTimeout: options.heartbeatMs * options.liveness,
+      sendTimeout: 0, // the writer waits for room only when the queue is full (socket-writer.ts)
     });
-    this.#writer = new SocketWriter(this.#socket);
+    this.#writer = new SocketWriter<string>(this.#socket, {
+      batches: () => this.#brokerBatches,
+      onFailure: (_peer, err, ids) => this.#sendFailed(err, ids),
+      waitMs: options.heartbeatMs * options.liveness,
+    });
     this.#metrics = createBrokerLinkMetrics(registry);
   }
 
@@ -113,6 +124,7 @@ export class BrokerClient {
     this.#socket.events.on('disconnect', () => {
       if (this.#closing) return;
       this.#lastHeard = 0;
+      this.#brokerBatches = false; // the next broker may be an older one
       this.#loseAll('the connection to the broker dropped');
     });
     const ping = () => {
@@ -125,6 +137,21 @@ export class BrokerClient {
     this.#loop = this.#receive();
     ping();
     this.#pingTimer = setInterval(ping, this.options.heartbeatMs);
+  }
+
+  /** Calls whose REQUEST could not be sent: they fail with `unavailable` (503). One log line per send. */
+  #sendFailed(err: unknown, ids: string[]): void {
+    let failed = 0;
+    for (const id of ids) {
+      const p = this.#pending.get(id);
+      if (p === undefined) continue;
+      clearTimeout(p.timer);
+      this.#pending.delete(id);
+      p.reject(new BrokerCallError('unavailable'));
+      failed++;
+    }
+    if (failed > 0)
+      this.logger.warn({ err: (err as Error | undefined)?.message, calls: failed }, 'send to broker failed');
   }
 
   /** Fails every call in flight with `unavailable` (their replies cannot come any more). */
@@ -227,37 +254,44 @@ export class BrokerClient {
     id = (this.#nextId++).toString(36),
     stream?: BrokerStream,
   ): Promise<Outcome> {
-    const deadline = Date.now() + options.timeoutMs;
-    const header = {
+    const header: RequestHeader = {
       id,
       service,
       command,
-      deadline,
+      deadline: Date.now() + options.timeoutMs,
       idempotent: options.idempotent,
       requestId: options.requestId,
-      ...(options.caller === undefined ? {} : { caller: options.caller }),
-      ...(options.stream === true ? { stream: true } : {}),
     };
+    if (options.caller !== undefined) header.caller = options.caller;
+    if (options.stream === true) header.stream = true;
+    // The liveness ping tells the broker this client reads batched replies.
+    if (service === STATUS_SERVICE) header.batch = true;
+    const calls = service === STATUS_SERVICE ? undefined : this.#metrics.calls;
     const result = new Promise<Outcome>((resolve, reject) => {
+      // Counted where it settles (a reply, a timeout, a lost connection, a failed send).
+      const settle =
+        calls === undefined
+          ? { resolve, reject }
+          : {
+              resolve: (outcome: Outcome) => {
+                calls.inc({ service, outcome: outcome.ok ? 'ok' : outcome.error.code });
+                resolve(outcome);
+              },
+              reject: (err: Error) => {
+                calls.inc({ service, outcome: err instanceof BrokerCallError ? err.code : 'error' });
+                reject(err);
+              },
+            };
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        reject(new BrokerCallError('no_reply'));
+        settle.reject(new BrokerCallError('no_reply'));
       }, options.timeoutMs + REPLY_GRACE_MS);
-      this.#pending.set(id, { service, resolve, reject, timer, ...(stream === undefined ? {} : { stream }) });
-      this.#writer.send(encodeClientRequest(header, body)).catch((err: Error) => {
-        clearTimeout(timer);
-        this.#pending.delete(id);
-        this.logger.warn({ err: err.message, requestId: options.requestId }, 'send to broker failed');
-        reject(new BrokerCallError('unavailable'));
-      });
+      const pending: Pending = { service, resolve: settle.resolve, reject: settle.reject, timer };
+      if (stream !== undefined) pending.stream = stream;
+      this.#pending.set(id, pending);
+      // A failed send fails the call (#sendFailed), with every other call of the same send.
+      this.#writer.post(encodeClientRequest(header, body), id);
     });
-    if (service !== STATUS_SERVICE) {
-      result.then(
-        (outcome) => this.#metrics.calls.inc({ service, outcome: outcome.ok ? 'ok' : outcome.error.code }),
-        (err: unknown) =>
-          this.#metrics.calls.inc({ service, outcome: err instanceof BrokerCallError ? err.code : 'error' }),
-      );
-    }
     return result;
   }
 
@@ -271,6 +305,23 @@ export class BrokerClient {
 
   #onReply(frames: Buffer[]): void {
     this.#lastHeard = Date.now();
+    if (!isBatch(frames)) {
+      this.#onOneReply(frames);
+      return;
+    }
+    let messages: Buffer[][];
+    try {
+      messages = splitBatch(frames, CLIENT_PROTOCOL);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed batch from broker dropped');
+      return;
+    }
+    this.#brokerBatches = true;
+    for (const message of messages) this.#onOneReply(message);
+  }
+
+  #onOneReply(frames: Buffer[]): void {
     let pending: Pending | undefined;
     try {
       const message = decodeClientMessage(frames);

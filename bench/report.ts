@@ -51,7 +51,7 @@ function echoTable(r: SuiteResults): string[] {
     return `| ${label} | ${v(x?.rps)} | ${v(x?.p50)} / ${v(x?.p90)} / ${v(x?.p99)} | ${v(x?.errors)} |`;
   };
   return [
-    `Echo, ${r.settings.echoBytes} B payload, ${r.settings.echoConnections} concurrent, ${r.settings.seconds} s each:`,
+    `Echo, ${r.settings.echoBytes} B payload, ${r.settings.echoConnections} concurrent, ${r.settings.seconds} s each, in alternating slices of about 2 s:`,
     '',
     '| path | req/s | p50 / p90 / p99 ms | errors |',
     '|---|---|---|---|',

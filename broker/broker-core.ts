@@ -63,6 +63,14 @@ export const STATUS_SERVICE = 'broker.status';
  */
 export const HEALTH_SERVICE = 'health';
 
+interface ServiceMetrics {
+  requests: { inc(): void };
+  dispatched: { inc(): void };
+  replies: { inc(): void };
+  replySeconds: { observe(seconds: number): void };
+  queueDepth: { set(value: number): void };
+}
+
 interface PendingRequest {
   key: string;
   client: Buffer;
@@ -90,6 +98,8 @@ export class BrokerCore {
   readonly #queues: RequestQueues<PendingRequest>;
   readonly #requests = new Map<string, PendingRequest>();
   readonly #priorityCommands: Set<string>;
+  /** The per-service metric series, looked up once per service rather than by labels on every message. */
+  readonly #serviceMetrics = new Map<string, ServiceMetrics>();
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
 
@@ -129,7 +139,7 @@ export class BrokerCore {
     body: Buffer,
     now: number,
   ): void {
-    this.metrics.requests.inc({ service: header.service });
+    this.#metricsOf(header.service).requests.inc();
     if (header.service === STATUS_SERVICE) {
       this.#answerStatus(client, header.id);
       return;
@@ -169,6 +179,10 @@ export class BrokerCore {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
     } else {
+      // Frames that came in a batch are views of its buffer: a request that waits keeps copies of its own,
+      // so a queue of small requests never holds whole batches in memory.
+      request.headerFrame = ownBytes(headerFrame);
+      request.body = ownBytes(body);
       const queued = this.#queues.push(header.service, lane, request);
       if (queued === 'queued') this.#requests.set(key, request);
       else if (queued === 'caller_full') this.#fail(client, header.id, BrokerError.THROTTLED, header.service);
@@ -249,12 +263,13 @@ export class BrokerCore {
       return;
     }
     const service = request.header.service;
-    this.metrics.replies.inc({ service });
+    const series = this.#metricsOf(service);
+    series.replies.inc();
     if (request.answered) {
       // The client was told `timeout` already; the worker's answer only frees its capacity.
       this.metrics.lateReplies.inc();
     } else {
-      this.metrics.requestSeconds.observe({ service, outcome: 'reply' }, (now - request.receivedAt) / 1000);
+      series.replySeconds.observe((now - request.receivedAt) / 1000);
     }
     this.#finish(request, now);
   }
@@ -276,16 +291,19 @@ export class BrokerCore {
 
   /**
    * A send to this worker failed because its connection is gone: the process died or the network
-   * dropped it. It is lost now, without waiting for its heartbeats to run out. If the failed message was
-   * a dispatch, that command never reached the worker, so it is dispatched again whatever its kind.
+   * dropped it. It is lost now, without waiting for its heartbeats to run out. The dispatches the failed
+   * send carried (`undelivered`, one or a batch) never reached the worker, so they are dispatched again
+   * whatever their kind.
    */
-  onWorkerUnreachable(identity: Buffer, undelivered: string | undefined, now: number): void {
+  onWorkerUnreachable(identity: Buffer, undelivered: readonly string[], now: number): void {
     const workerId = identity.toString('hex');
     if (this.workers.get(workerId) === undefined) return;
-    const request = undelivered === undefined ? undefined : this.#requests.get(undelivered);
-    if (request !== undefined && request.worker === workerId && !request.undelivered) {
-      request.undelivered = true;
-      request.attempts -= 1; // it never ran: this dispatch does not count
+    for (const key of undelivered) {
+      const request = this.#requests.get(key);
+      if (request !== undefined && request.worker === workerId && !request.undelivered) {
+        request.undelivered = true;
+        request.attempts -= 1; // it never ran: this dispatch does not count
+      }
     }
     this.#lose(workerId, now);
   }
@@ -396,7 +414,7 @@ export class BrokerCore {
     request.movedAt = now;
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
-    this.metrics.dispatched.inc({ service: request.header.service });
+    this.#metricsOf(request.header.service).dispatched.inc();
     this.outbox.toWorker(
       worker.identity,
       relayToWorker(request.client, request.headerFrame, request.body),
@@ -421,6 +439,7 @@ export class BrokerCore {
 
   /** Hands queued requests of `service` to free slots: token checks first, then commands, then transfers. */
   #drainQueue(service: string, now: number): void {
+    let dispatched = 0;
     for (const lane of LANES) {
       for (;;) {
         if (this.#queues.depth(service, lane) === 0) break;
@@ -429,9 +448,11 @@ export class BrokerCore {
         const request = this.#queues.shift(service, lane);
         if (request === undefined) break;
         this.#dispatch(request, worker.id, now);
+        dispatched++;
       }
     }
-    this.#updateGauges(service);
+    // Called for every service of a worker on every reply: the gauge changes only when the queue did.
+    if (dispatched > 0) this.#updateGauges(service);
   }
 
   /**
@@ -442,7 +463,8 @@ export class BrokerCore {
     const worker = this.workers.remove(workerId);
     if (worker === undefined) return;
     this.metrics.workersLost.inc();
-    for (const key of worker.inFlight) {
+    // Last first: each retry goes to the front of its queue, so they keep the order they came in.
+    for (const key of [...worker.inFlight].reverse()) {
       const request = this.#requests.get(key);
       if (request === undefined) continue;
       request.worker = undefined;
@@ -500,10 +522,30 @@ export class BrokerCore {
   }
 
   #updateGauges(service: string): void {
-    this.metrics.queueDepth.set({ service }, this.#queues.depth(service));
+    this.#metricsOf(service).queueDepth.set(this.#queues.depth(service));
+  }
+
+  #metricsOf(service: string): ServiceMetrics {
+    let series = this.#serviceMetrics.get(service);
+    if (series === undefined) {
+      series = {
+        requests: this.metrics.requests.labels({ service }),
+        dispatched: this.metrics.dispatched.labels({ service }),
+        replies: this.metrics.replies.labels({ service }),
+        replySeconds: this.metrics.requestSeconds.labels({ service, outcome: 'reply' }),
+        queueDepth: this.metrics.queueDepth.labels({ service }),
+      };
+      this.#serviceMetrics.set(service, series);
+    }
+    return series;
   }
 
   #updateWorkerGauges(): void {
     this.metrics.workersAlive.set(this.workers.size);
   }
+}
+
+/** `bytes` itself when it is all of its memory, else a copy (a view of a batch would keep the batch). */
+function ownBytes(bytes: Buffer): Buffer {
+  return bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength ? bytes : Buffer.from(bytes);
 }

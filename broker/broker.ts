@@ -5,9 +5,18 @@
  */
 import { Router } from 'zeromq';
 import { unpack } from '../protocol/codec.ts';
-import { decodeClientMessage, decodeWorkerMessage, ProtocolError } from '../protocol/frames.ts';
+import {
+  CLIENT_PROTOCOL,
+  decodeClientMessage,
+  decodeWorkerMessage,
+  isBatch,
+  ProtocolError,
+  splitBatch,
+  WORKER_PROTOCOL,
+} from '../protocol/frames.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { SocketWriter } from '../runtime/socket-writer.ts';
+import { BatchingPeers } from './batching-peers.ts';
 import { BrokerCore, type BrokerSettings } from './broker-core.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import { reasonOf, SendFailureLog } from './send-failures.ts';
@@ -26,6 +35,9 @@ export class Broker {
   readonly #frontend: Router;
   readonly #backend: Router;
   readonly #timers: NodeJS.Timeout[] = [];
+  /** Clients and workers that read BATCH messages: what goes to them in one turn goes as one message. */
+  readonly #batchingClients = new BatchingPeers();
+  readonly #batchingWorkers = new BatchingPeers();
   #loops: Promise<void>[] = [];
 
   constructor(
@@ -41,26 +53,34 @@ export class Broker {
       receiveHighWaterMark: options.highWaterMark,
       maxMessageSize: options.maxMessageBytes,
       linger: 0,
+      // A ROUTER never waits anyway; 0 spares zeromq.js an events check (and, under load, a deferral to
+      // the next turn of the event loop) on every send.
+      sendTimeout: 0,
     };
     this.#frontend = new Router(socketOptions);
     this.#backend = new Router(socketOptions);
-    const toClients = new SocketWriter(this.#frontend);
-    const toWorkers = new SocketWriter(this.#backend);
     const failures = new SendFailureLog(logger, metrics.sendFailures);
+    // What the core sends in one turn goes out after it, per peer, batched where the peer reads batches.
+    const toClients = new SocketWriter(this.#frontend, {
+      routed: true,
+      batches: (peer) => this.#batchingClients.has(peer),
+      onFailure: (peer, err, _tags, messages) => failures.record('client', peer, err, messages),
+    });
+    const toWorkers = new SocketWriter<string>(this.#backend, {
+      routed: true,
+      batches: (peer) => this.#batchingWorkers.has(peer),
+      onFailure: (peer, err, undelivered, messages) => {
+        if (peer === undefined) return;
+        failures.record('worker', peer, err, messages);
+        // Its connection is gone: the worker died. Do not wait for its heartbeats to run out.
+        if (reasonOf(err) === 'peer_gone') this.core.onWorkerUnreachable(peer, undelivered, Date.now());
+      },
+    });
     this.core = new BrokerCore(
       options,
       {
-        toClient: (identity, frames) =>
-          toClients
-            .send([identity, ...frames])
-            .catch((err: unknown) => failures.record('client', identity, err)),
-        toWorker: (identity, frames, dispatching) =>
-          toWorkers.send([identity, ...frames]).catch((err: unknown) => {
-            failures.record('worker', identity, err);
-            // Its connection is gone: the worker died. Do not wait for its heartbeats to run out.
-            if (reasonOf(err) === 'peer_gone')
-              this.core.onWorkerUnreachable(identity, dispatching, Date.now());
-          }),
+        toClient: (identity, frames) => toClients.post([identity, ...frames]),
+        toWorker: (identity, frames, dispatching) => toWorkers.post([identity, ...frames], dispatching),
       },
       metrics,
     );
@@ -107,82 +127,118 @@ export class Broker {
   async #clientLoop(): Promise<void> {
     for await (const [identity, ...frames] of this.#frontend) {
       if (identity === undefined) continue;
+      if (!isBatch(frames)) {
+        this.#onClientMessage(identity, frames);
+        continue;
+      }
+      let messages: Buffer[][];
       try {
-        const message = decodeClientMessage(frames);
-        if (message.command !== 'REQUEST') {
-          const { id, part } = message.header;
-          this.core.onClientPart(
-            identity,
-            message.command,
-            id,
-            part,
-            frames[2] as Buffer,
-            message.body,
-            Date.now(),
-          );
-          continue;
-        }
-        this.logger.debug(
-          {
-            requestId: message.header.requestId,
-            service: message.header.service,
-            command: message.header.command,
-          },
-          'request',
-        );
-        this.core.onClientRequest(identity, message.header, frames[2] as Buffer, message.body, Date.now());
+        messages = splitBatch(frames, CLIENT_PROTOCOL);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         this.logger.warn(
           { peer: identity.toString('hex'), err: err.message },
-          'malformed client message dropped',
+          'malformed client batch dropped',
         );
-        this.core.onClientMalformed(identity, readIdQuietly(frames[2]));
+        this.core.onClientMalformed(identity, undefined);
+        continue;
       }
+      this.#batchingClients.add(identity);
+      for (const message of messages) this.#onClientMessage(identity, message);
+    }
+  }
+
+  #onClientMessage(identity: Buffer, frames: Buffer[]): void {
+    try {
+      const message = decodeClientMessage(frames);
+      if (message.command !== 'REQUEST') {
+        const { id, part } = message.header;
+        this.core.onClientPart(
+          identity,
+          message.command,
+          id,
+          part,
+          frames[2] as Buffer,
+          message.body,
+          Date.now(),
+        );
+        return;
+      }
+      if (message.header.batch === true) this.#batchingClients.add(identity);
+      this.core.onClientRequest(identity, message.header, frames[2] as Buffer, message.body, Date.now());
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn(
+        { peer: identity.toString('hex'), err: err.message },
+        'malformed client message dropped',
+      );
+      this.core.onClientMalformed(identity, readIdQuietly(frames[2]));
     }
   }
 
   async #workerLoop(): Promise<void> {
     for await (const [identity, ...frames] of this.#backend) {
       if (identity === undefined) continue;
-      const now = Date.now();
+      if (!isBatch(frames)) {
+        this.#onWorkerMessage(identity, frames);
+        continue;
+      }
+      let messages: Buffer[][];
       try {
-        const message = decodeWorkerMessage(frames);
-        switch (message.command) {
-          case 'READY':
-            this.logger.info({ worker: identity.toString('hex'), ...message.header }, 'worker ready');
-            this.core.onWorkerReady(identity, message.header, now);
-            break;
-          case 'PARTIAL':
-          case 'FINAL':
-            this.core.onWorkerReply(
-              identity,
-              message.command,
-              message.client,
-              message.header.id,
-              frames[3] as Buffer,
-              message.body,
-              now,
-            );
-            break;
-          case 'HEARTBEAT':
-            this.core.onWorkerHeartbeat(identity, now);
-            break;
-          case 'DISCONNECT':
-            this.logger.info({ worker: identity.toString('hex') }, 'worker leaving');
-            this.core.onWorkerDisconnect(identity);
-            break;
-          case 'REQUEST':
-            throw new ProtocolError('REQUEST from a worker is not supported');
-        }
+        messages = splitBatch(frames, WORKER_PROTOCOL);
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         this.logger.warn(
           { peer: identity.toString('hex'), err: err.message },
-          'malformed worker message dropped',
+          'malformed worker batch dropped',
         );
         this.core.onWorkerMalformed();
+        continue;
       }
+      this.#batchingWorkers.add(identity);
+      for (const message of messages) this.#onWorkerMessage(identity, message);
+    }
+  }
+
+  #onWorkerMessage(identity: Buffer, frames: Buffer[]): void {
+    const now = Date.now();
+    try {
+      const message = decodeWorkerMessage(frames);
+      switch (message.command) {
+        case 'READY':
+          this.logger.info({ worker: identity.toString('hex'), ...message.header }, 'worker ready');
+          if (message.header.batch === true) this.#batchingWorkers.add(identity);
+          this.core.onWorkerReady(identity, message.header, now);
+          break;
+        case 'PARTIAL':
+        case 'FINAL':
+          this.core.onWorkerReply(
+            identity,
+            message.command,
+            message.client,
+            message.header.id,
+            frames[3] as Buffer,
+            message.body,
+            now,
+          );
+          break;
+        case 'HEARTBEAT':
+          this.core.onWorkerHeartbeat(identity, now);
+          break;
+        case 'DISCONNECT':
+          this.logger.info({ worker: identity.toString('hex') }, 'worker leaving');
+          this.core.onWorkerDisconnect(identity);
+          break;
+        case 'REQUEST':
+          throw new ProtocolError('REQUEST from a worker is not supported');
+      }
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn(
+        { peer: identity.toString('hex'), err: err.message },
+        'malformed worker message dropped',
+      );
+      this.core.onWorkerMalformed();
     }
   }
 }

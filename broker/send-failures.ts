@@ -27,14 +27,15 @@ export class SendFailureLog {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  record(side: 'client' | 'worker', peer: Buffer, err: unknown): void {
+  /** `messages`: how many messages the failed send carried (a batch carries several). */
+  record(side: 'client' | 'worker', peer: Buffer | undefined, err: unknown, messages = 1): void {
     const reason = reasonOf(err);
-    this.counter.inc({ side, reason });
+    this.counter.inc({ side, reason }, messages);
     const key = `${side}/${reason}`;
     const now = this.clock();
     const last = this.#lastLogged.get(key);
     if (last !== undefined && now - last.at < this.logEveryMs) {
-      last.suppressed++;
+      last.suppressed += messages;
       return;
     }
     this.#lastLogged.set(key, { at: now, suppressed: 0 });
@@ -42,7 +43,8 @@ export class SendFailureLog {
       {
         side,
         reason,
-        peer: peer.toString('hex'),
+        peer: peer?.toString('hex'),
+        messages,
         err: (err as Error | undefined)?.message,
         alsoSince: last?.suppressed ?? 0,
       },

@@ -12,6 +12,7 @@ import { pack, unpack } from './codec.ts';
 
 export const CLIENT_PROTOCOL = 'PSC1';
 export const WORKER_PROTOCOL = 'PSW1';
+export type Protocol = typeof CLIENT_PROTOCOL | typeof WORKER_PROTOCOL;
 
 export const Command = {
   READY: 0x01,
@@ -20,6 +21,7 @@ export const Command = {
   FINAL: 0x04,
   HEARTBEAT: 0x05,
   DISCONNECT: 0x06,
+  BATCH: 0x07,
 } as const;
 export type CommandName = keyof typeof Command;
 
@@ -54,6 +56,11 @@ export interface RequestHeader {
    * never on its command slots, so stalled transfers cannot take the capacity other commands need.
    */
   stream?: boolean;
+  /**
+   * The client reads BATCH messages: the broker may bundle its replies (see "Batches" in README.md). The
+   * api says so on its `broker.status` pings; any BATCH from a client says so too.
+   */
+  batch?: boolean;
 }
 
 /** Errors raised by the broker itself, without any worker involved. */
@@ -103,6 +110,8 @@ export interface ReadyHeader {
    * 0: transfers take command slots (a worker of an older version).
    */
   transfers?: number;
+  /** The worker reads BATCH messages: the broker may bundle what it sends it. */
+  batch?: boolean;
 }
 
 export type ClientMessage =
@@ -122,7 +131,20 @@ export class ProtocolError extends Error {
 }
 
 const EMPTY = Buffer.alloc(0);
-const commandByte = (name: CommandName): Buffer => Buffer.of(Command[name]);
+/**
+ * The protocol and command frames are the same bytes in every message: built once. (ZeroMQ copies frames
+ * this small when it sends them, and nothing writes into them.)
+ */
+const PROTOCOL_FRAME = {
+  [CLIENT_PROTOCOL]: Buffer.from(CLIENT_PROTOCOL),
+  [WORKER_PROTOCOL]: Buffer.from(WORKER_PROTOCOL),
+};
+const CLIENT = PROTOCOL_FRAME[CLIENT_PROTOCOL];
+const WORKER = PROTOCOL_FRAME[WORKER_PROTOCOL];
+const COMMAND_FRAME = Object.fromEntries(
+  Object.entries(Command).map(([name, byte]) => [name, Buffer.of(byte)]),
+) as Record<CommandName, Buffer>;
+const commandByte = (name: CommandName): Buffer => COMMAND_FRAME[name];
 const commandNames = new Map<number, CommandName>(
   Object.entries(Command).map(([name, byte]) => [byte, name as CommandName]),
 );
@@ -130,7 +152,7 @@ const commandNames = new Map<number, CommandName>(
 // ---------------------------------------------------------------------------------------------- encode
 
 export function encodeClientRequest(header: RequestHeader, body: Buffer): Buffer[] {
-  return [Buffer.from(CLIENT_PROTOCOL), commandByte('REQUEST'), pack(header), body];
+  return [CLIENT, commandByte('REQUEST'), pack(header), body];
 }
 
 export function encodeClientReply(
@@ -138,12 +160,12 @@ export function encodeClientReply(
   header: ReplyHeader,
   body: Buffer = EMPTY,
 ): Buffer[] {
-  return [Buffer.from(CLIENT_PROTOCOL), commandByte(kind), pack(header), body];
+  return [CLIENT, commandByte(kind), pack(header), body];
 }
 
 /** The broker relays a worker's reply to its client: the header frame is forwarded as received. */
 export function relayToClient(kind: 'PARTIAL' | 'FINAL', headerFrame: Buffer, body: Buffer): Buffer[] {
-  return [Buffer.from(CLIENT_PROTOCOL), commandByte(kind), headerFrame, body];
+  return [CLIENT, commandByte(kind), headerFrame, body];
 }
 
 /** The broker relays a client's stream part to the worker that holds the request. */
@@ -153,20 +175,20 @@ export function relayPartToWorker(
   headerFrame: Buffer,
   body: Buffer,
 ): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind), client, headerFrame, body];
+  return [WORKER, commandByte(kind), client, headerFrame, body];
 }
 
 /** The broker relays a client's request to a worker: the header frame is forwarded as received. */
 export function relayToWorker(client: Buffer, headerFrame: Buffer, body: Buffer): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte('REQUEST'), client, headerFrame, body];
+  return [WORKER, commandByte('REQUEST'), client, headerFrame, body];
 }
 
 export function encodeWorkerReady(header: ReadyHeader): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte('READY'), pack(header)];
+  return [WORKER, commandByte('READY'), pack(header)];
 }
 
 export function encodeWorkerRequest(client: Buffer, header: RequestHeader, body: Buffer): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte('REQUEST'), client, pack(header), body];
+  return [WORKER, commandByte('REQUEST'), client, pack(header), body];
 }
 
 export function encodeWorkerReply(
@@ -175,19 +197,19 @@ export function encodeWorkerReply(
   header: ReplyHeader,
   body: Buffer,
 ): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind), client, pack(header), body];
+  return [WORKER, commandByte(kind), client, pack(header), body];
 }
 
 export function encodeWorkerSignal(kind: 'HEARTBEAT' | 'DISCONNECT'): Buffer[] {
-  return [Buffer.from(WORKER_PROTOCOL), commandByte(kind)];
+  return [WORKER, commandByte(kind)];
 }
 
 // ---------------------------------------------------------------------------------------------- decode
 
-function readCommand(frames: Buffer[], protocol: string): CommandName {
+function readCommand(frames: Buffer[], protocol: Protocol): CommandName {
   const [proto, cmd] = frames;
   if (proto === undefined || cmd === undefined) throw new ProtocolError('truncated message');
-  if (!proto.equals(Buffer.from(protocol))) {
+  if (!proto.equals(PROTOCOL_FRAME[protocol])) {
     throw new ProtocolError(
       `unknown protocol or version ${JSON.stringify(proto.toString('latin1').slice(0, 16))}`,
     );
@@ -228,18 +250,20 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
     throw new ProtocolError('request header needs a numeric deadline');
   }
   if (typeof h.idempotent !== 'boolean') throw new ProtocolError('request header needs idempotent');
-  const requestId = isString(h.requestId, 128) ? h.requestId : h.id;
-  return {
+  const header: RequestHeader = {
     id: h.id,
     service: h.service,
     command: h.command,
     deadline: h.deadline,
     idempotent: h.idempotent,
-    requestId,
-    ...(h.redelivered === true ? { redelivered: true } : {}),
-    ...(isString(h.caller, 128) ? { caller: h.caller } : {}),
-    ...(h.stream === true ? { stream: true } : {}),
+    requestId: isString(h.requestId, 128) ? h.requestId : h.id,
   };
+  // Only what is set (read once per message on every hop: no spread objects).
+  if (h.redelivered === true) header.redelivered = true;
+  if (isString(h.caller, 128)) header.caller = h.caller;
+  if (h.stream === true) header.stream = true;
+  if (h.batch === true) header.batch = true;
+  return header;
 }
 
 const brokerErrors = new Set<string>(Object.values(BrokerError));
@@ -295,6 +319,7 @@ function decodeReadyHeader(frame: Buffer | undefined): ReadyHeader {
     services: services as string[],
     capacity,
     ...(transfers === undefined || transfers === 0 ? {} : { transfers }),
+    ...(h.batch === true ? { batch: true } : {}),
   };
 }
 
@@ -310,7 +335,11 @@ export function decodeClientMessage(frames: Buffer[]): ClientMessage {
       expectFrames(frames, 4, command);
       return { command, header: decodeReplyHeader(frames[2]), body: frames[3] as Buffer };
     default:
-      throw new ProtocolError(`${command} is not a client command`);
+      throw new ProtocolError(
+        command === 'BATCH'
+          ? 'a BATCH is split before it is decoded, and holds no BATCH'
+          : `${command} is not a client command`,
+      );
   }
 }
 
@@ -342,5 +371,94 @@ export function decodeWorkerMessage(frames: Buffer[]): WorkerMessage {
     case 'DISCONNECT':
       expectFrames(frames, 2, command);
       return { command };
+    case 'BATCH':
+      throw new ProtocolError('a BATCH is split before it is decoded, and holds no BATCH');
   }
+}
+
+// ---------------------------------------------------------------------------------------------- batches
+
+/** Most messages one BATCH carries. */
+export const MAX_BATCH_MESSAGES = 1024;
+/** Most bytes one BATCH frame holds; a peer bundles only messages far smaller than this. */
+export const MAX_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Bundles small messages of one protocol, each `[protocol, command, ...frames]`, into one BATCH message
+ * of three frames: `[protocol, BATCH, packed]`. `packed` holds the messages one after the other, each as
+ * one byte (its frame count after the protocol frame, 1 to 255) and then, per frame, its length (uint32,
+ * big-endian) and its bytes. One ZeroMQ message of one frame instead of several messages of four or five
+ * frames each: one native send, one receive, one slot of the high-water mark, one buffer. The caller keeps
+ * a batch within MAX_BATCH_MESSAGES and MAX_BATCH_BYTES (large bodies go alone, uncopied).
+ */
+export function encodeBatch(messages: readonly (readonly Buffer[])[]): Buffer[] {
+  const first = messages[0];
+  if (first === undefined || messages.length > MAX_BATCH_MESSAGES) {
+    throw new RangeError(`a batch holds 1 to ${MAX_BATCH_MESSAGES} messages`);
+  }
+  let size = 0;
+  for (const message of messages) {
+    if (message.length < 2 || message.length > 256)
+      throw new RangeError('a batched message has 2 to 256 frames');
+    size += 1;
+    for (let f = 1; f < message.length; f++) size += 4 + (message[f] as Buffer).length;
+  }
+  if (size > MAX_BATCH_BYTES) throw new RangeError(`a batch holds at most ${MAX_BATCH_BYTES} bytes`);
+  const packed = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const message of messages) {
+    packed[at++] = message.length - 1;
+    for (let f = 1; f < message.length; f++) {
+      const frame = message[f] as Buffer;
+      packed.writeUInt32BE(frame.length, at);
+      at += 4;
+      at += frame.copy(packed, at);
+    }
+  }
+  return [first[0] as Buffer, COMMAND_FRAME.BATCH, packed];
+}
+
+/** True when `frames` is a BATCH (of any protocol): split it with `splitBatch`. */
+export function isBatch(frames: readonly Buffer[]): boolean {
+  const cmd = frames[1];
+  return cmd !== undefined && cmd.length === 1 && cmd[0] === Command.BATCH;
+}
+
+/**
+ * The messages of a BATCH, each `[protocol, command, ...frames]` as if it had come alone (its frames are
+ * views of the batch's buffer, not copies): decode each with decodeClientMessage or decodeWorkerMessage
+ * (a message that does not follow the protocol fails alone). Throws ProtocolError when the batch itself
+ * is malformed (wrong protocol, lengths that run past its end, no message, too many); nothing of it is
+ * then used.
+ */
+export function splitBatch(frames: readonly Buffer[], protocol: Protocol): Buffer[][] {
+  const [proto, cmd, packed] = frames;
+  if (proto === undefined || !proto.equals(PROTOCOL_FRAME[protocol])) {
+    throw new ProtocolError('batch of an unknown protocol or version');
+  }
+  if (cmd === undefined || cmd.length !== 1 || cmd[0] !== Command.BATCH)
+    throw new ProtocolError('not a batch');
+  if (frames.length !== 3 || packed === undefined || packed.length === 0 || packed.length > MAX_BATCH_BYTES) {
+    throw new ProtocolError(`a batch is one frame of 1 to ${MAX_BATCH_BYTES} bytes`);
+  }
+  const messages: Buffer[][] = [];
+  let at = 0;
+  while (at < packed.length) {
+    if (messages.length === MAX_BATCH_MESSAGES) {
+      throw new ProtocolError(`a batch holds at most ${MAX_BATCH_MESSAGES} messages`);
+    }
+    const count = packed[at++] as number;
+    if (count === 0) throw new ProtocolError('a batched message has no frames');
+    const message: Buffer[] = [proto];
+    for (let f = 0; f < count; f++) {
+      if (at + 4 > packed.length) throw new ProtocolError('batch ends inside a frame length');
+      const length = packed.readUInt32BE(at);
+      at += 4;
+      if (length > packed.length - at) throw new ProtocolError('batch ends inside a frame');
+      message.push(packed.subarray(at, at + length));
+      at += length;
+    }
+    messages.push(message);
+  }
+  return messages;
 }

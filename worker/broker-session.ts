@@ -14,8 +14,11 @@ import {
   encodeWorkerReady,
   encodeWorkerReply,
   encodeWorkerSignal,
+  isBatch,
   ProtocolError,
   type RequestHeader,
+  splitBatch,
+  WORKER_PROTOCOL,
 } from '../protocol/frames.ts';
 import { CommandError, ErrorCode } from '../protocol/outcome.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -50,6 +53,8 @@ const SEND_FAILURE_LOG_MS = 5000;
 export class BrokerSession {
   #socket: Dealer | undefined;
   #writer: SocketWriter | undefined;
+  /** The broker of this session has sent a BATCH: it reads them, so replies of one turn go as one. */
+  #brokerBatches = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #lastHeard = 0;
   #stopping = false;
@@ -99,7 +104,7 @@ export class BrokerSession {
       linger: 0,
       sendHighWaterMark: this.options.highWaterMark,
       receiveHighWaterMark: this.options.highWaterMark,
-      sendTimeout: this.options.heartbeatMs * this.options.liveness,
+      sendTimeout: 0, // the writer waits for room only when the queue is full (socket-writer.ts)
     });
     // Connected: the broker is there (READY goes out first), so count silence from now. Dropped: the broker
     // died or restarted and knows nothing of this session; start a fresh one at once rather than after
@@ -114,7 +119,11 @@ export class BrokerSession {
     });
     socket.connect(this.options.endpoint);
     this.#socket = socket;
-    this.#writer = new SocketWriter(socket);
+    this.#brokerBatches = false;
+    this.#writer = new SocketWriter(socket, {
+      batches: () => this.#brokerBatches,
+      waitMs: this.options.heartbeatMs * this.options.liveness,
+    });
     this.#lastHeard = Date.now();
     const { services, capacity, transferCapacity = 0 } = this.options;
     void this.#send(
@@ -122,6 +131,7 @@ export class BrokerSession {
         services,
         capacity,
         ...(transferCapacity > 0 ? { transfers: transferCapacity } : {}),
+        batch: true,
       }),
     );
     void this.#receive(socket);
@@ -141,6 +151,23 @@ export class BrokerSession {
 
   #onMessage(frames: Buffer[]): void {
     this.#lastHeard = Date.now();
+    if (!isBatch(frames)) {
+      this.#onOneMessage(frames);
+      return;
+    }
+    let messages: Buffer[][];
+    try {
+      messages = splitBatch(frames, WORKER_PROTOCOL);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.logger.warn({ err: err.message }, 'malformed batch from broker dropped');
+      return;
+    }
+    this.#brokerBatches = true;
+    for (const message of messages) this.#onOneMessage(message);
+  }
+
+  #onOneMessage(frames: Buffer[]): void {
     let message: ReturnType<typeof decodeWorkerMessage>;
     try {
       message = decodeWorkerMessage(frames);
@@ -201,28 +228,37 @@ export class BrokerSession {
       () => channel.abort(new CommandError(ErrorCode.TIMEOUT, 'deadline passed')),
       Math.max(0, Math.min(header.deadline - Date.now(), 2 ** 31 - 1)),
     );
-    this.handle(channel)
-      .then((reply) => {
-        if (Date.now() >= header.deadline) {
-          // It ran into its deadline: given up, answered `timeout` (nobody may wait for it any more).
-          this.metrics?.deadlineAbandoned.inc();
-          this.logger.warn(
-            { requestId: header.requestId, command: header.command },
-            'deadline passed: command given up',
-          );
-        }
-        return this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply));
-      })
-      .catch((err: unknown) =>
-        this.logger.error({ err, requestId: header.requestId }, 'could not send reply'),
-      )
-      .finally(() => {
-        clearTimeout(deadlineTimer);
-        if (channel.streamed) this.metrics?.streamsInFlight.dec();
-        this.#channels.delete(key);
-        this.#inFlight--;
-        if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
-      });
+    void this.#complete(client, header, channel, key, deadlineTimer);
+  }
+
+  /** Runs the command to its FINAL reply, then frees its slot. */
+  async #complete(
+    client: Buffer,
+    header: RequestHeader,
+    channel: RequestChannel,
+    key: string,
+    deadlineTimer: NodeJS.Timeout,
+  ): Promise<void> {
+    try {
+      const reply = await this.handle(channel);
+      if (Date.now() >= header.deadline) {
+        // It ran into its deadline: given up, answered `timeout` (nobody may wait for it any more).
+        this.metrics?.deadlineAbandoned.inc();
+        this.logger.warn(
+          { requestId: header.requestId, command: header.command },
+          'deadline passed: command given up',
+        );
+      }
+      await this.#send(encodeWorkerReply('FINAL', client, { id: header.id }, reply));
+    } catch (err) {
+      this.logger.error({ err, requestId: header.requestId }, 'could not send reply');
+    } finally {
+      clearTimeout(deadlineTimer);
+      if (channel.streamed) this.metrics?.streamsInFlight.dec();
+      this.#channels.delete(key);
+      this.#inFlight--;
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    }
   }
 
   #heartbeat(): void {

@@ -146,7 +146,7 @@ describe('BrokerCore', () => {
       'ran',
       'never',
     ]);
-    core.onWorkerUnreachable(w1, keyOf('never'), 5);
+    core.onWorkerUnreachable(w1, [keyOf('never')], 5);
     // 'ran' may have run on w1: it is not repeated. 'never' did not: it goes to w2.
     expect(toClient()).toEqual([
       { command: 'FINAL', header: { id: 'ran', error: 'worker_lost' }, body: Buffer.alloc(0) },
@@ -161,14 +161,45 @@ describe('BrokerCore', () => {
     );
     expect([...core.workers.all()].map((w) => w.identity.toString())).toEqual(['worker-2']);
     // A second failure report for the same worker changes nothing.
-    core.onWorkerUnreachable(w1, undefined, 6);
+    core.onWorkerUnreachable(w1, [], 6);
     expect(toClient()).toHaveLength(1);
+  });
+
+  it('re-dispatches every command a failed batch carried, not only the first', () => {
+    core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 0);
+    send(request('one', { idempotent: false }));
+    send(request('two', { idempotent: false }));
+    // Both went to w1 in one batch, whose send failed: w1 is gone, neither command reached it.
+    core.onWorkerUnreachable(w1, [keyOf('one'), keyOf('two')], 1);
+    core.onWorkerReady(w2, { services: ['users'], capacity: 4 }, 2);
+    expect(toClient()).toEqual([]);
+    expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.id : m.command))).toEqual([
+      'one',
+      'two',
+    ]);
+    // They never ran: not marked as possibly run.
+    expect(toWorker(w2).map((m) => (m.command === 'REQUEST' ? m.header.redelivered : m.command))).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it('keeps its own copy of a waiting request that came as a view of a larger buffer (a batch)', () => {
+    const batch = Buffer.from('....header....body....');
+    const h = request('queued');
+    const headerView = batch.subarray(4, 14);
+    const bodyView = batch.subarray(14, 18);
+    core.onClientRequest(client, h, headerView, bodyView, 0); // no worker yet: it waits
+    batch.fill(0); // the batch's memory is reused or freed
+    core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 1);
+    const [dispatched] = sent.filter((s) => s.to === 'worker');
+    expect(dispatched?.frames.slice(-2).map((f) => f.toString())).toEqual(['header....', 'body']);
   });
 
   it("does not count an undelivered dispatch against an idempotent command's one retry", () => {
     core.onWorkerReady(w1, { services: ['users'], capacity: 4 }, 0);
     send(request('get'));
-    core.onWorkerUnreachable(w1, keyOf('get'), 1); // never delivered; no worker now: it waits in the queue
+    core.onWorkerUnreachable(w1, [keyOf('get')], 1); // never delivered; no worker now: it waits in the queue
     core.onWorkerReady(w2, { services: ['users'], capacity: 4 }, 2);
     core.tick(3);
     core.onWorkerReady(Buffer.from('worker-3'), { services: ['users'], capacity: 4 }, 3);
