@@ -56,6 +56,8 @@ export const DEFAULT_PRIORITY_COMMANDS = ['auth.resolve'];
 
 /** The broker answers this service itself, like Majordomo's `mmi.*`. */
 export const STATUS_SERVICE = 'broker.status';
+/** The metric label of requests for a service no worker has offered. */
+export const OTHER_SERVICE_LABEL = 'other';
 
 /**
  * Workers answer this service from memory (their cached storage state), so its commands go to a live
@@ -100,6 +102,12 @@ export class BrokerCore {
   readonly #priorityCommands: Set<string>;
   /** The per-service metric series, looked up once per service rather than by labels on every message. */
   readonly #serviceMetrics = new Map<string, ServiceMetrics>();
+  /**
+   * The services metrics are labelled with: those workers have offered (workers are trusted; their
+   * services are few) and the broker's own. Any other name a client sends counts as `other`, so a
+   * client cannot make the broker grow a metric series per made-up name.
+   */
+  readonly #labelledServices = new Set<string>([STATUS_SERVICE, HEALTH_SERVICE]);
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
 
@@ -231,6 +239,7 @@ export class BrokerCore {
 
   onWorkerReady(identity: Buffer, ready: ReadyHeader, now: number): void {
     this.workers.register(identity, ready.services, ready.capacity, now, ready.transfers ?? 0);
+    for (const service of ready.services) this.#labelledServices.add(service);
     for (const service of ready.services) this.#drainQueue(service, now);
     this.#updateWorkerGauges();
   }
@@ -473,7 +482,7 @@ export class BrokerCore {
         this.#requests.delete(key);
       } else if (retry && request.header.deadline > now) {
         if (!request.undelivered) request.mayHaveRun = true;
-        this.metrics.retried.inc({ service: request.header.service });
+        this.metrics.retried.inc({ service: this.#serviceLabel(request.header.service) });
         this.#queues.pushFront(request.header.service, request.lane, request);
       } else {
         this.#requests.delete(key);
@@ -493,7 +502,10 @@ export class BrokerCore {
   #fail(client: Buffer, id: string, error: BrokerErrorCode, service?: string, elapsedMs = 0): void {
     this.metrics.errors.inc({ code: error });
     if (service !== undefined)
-      this.metrics.requestSeconds.observe({ service, outcome: error }, elapsedMs / 1000);
+      this.metrics.requestSeconds.observe(
+        { service: this.#serviceLabel(service), outcome: error },
+        elapsedMs / 1000,
+      );
     this.outbox.toClient(client, encodeClientReply('FINAL', { id, error }));
   }
 
@@ -525,7 +537,12 @@ export class BrokerCore {
     this.#metricsOf(service).queueDepth.set(this.#queues.depth(service));
   }
 
-  #metricsOf(service: string): ServiceMetrics {
+  #serviceLabel(service: string): string {
+    return this.#labelledServices.has(service) ? service : OTHER_SERVICE_LABEL;
+  }
+
+  #metricsOf(named: string): ServiceMetrics {
+    const service = this.#serviceLabel(named);
     let series = this.#serviceMetrics.get(service);
     if (series === undefined) {
       series = {

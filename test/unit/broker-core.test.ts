@@ -41,16 +41,32 @@ describe('BrokerCore', () => {
   const reply = (worker: Buffer, id: string, now = 0) =>
     core.onWorkerReply(worker, 'FINAL', client, id, pack({ id }), Buffer.from(`reply-${id}`), now);
 
+  let registry: Registry;
   beforeEach(() => {
     sent = [];
+    registry = new Registry();
     core = new BrokerCore(
       { heartbeatMs: 100, liveness: 3, maxQueuePerService: 2, noWorkerGraceMs: 500 },
       {
         toClient: (peer, frames) => sent.push({ to: 'client', peer: peer.toString(), frames }),
         toWorker: (peer, frames) => sent.push({ to: 'worker', peer: peer.toString(), frames }),
       },
-      createBrokerMetrics(new Registry()),
+      createBrokerMetrics(registry),
     );
+  });
+
+  it('labels metrics only with services a worker offered: made-up names count as `other`', async () => {
+    core.onWorkerReady(w1, { services: ['users'], capacity: 2 }, 0);
+    send(request('known'));
+    for (let i = 0; i < 200; i++) send(request(`x${i}`, { service: `made-up-${i}` }));
+    const services = new Set<string>();
+    for (const metric of await registry.getMetricsAsJSON()) {
+      for (const value of metric.values) {
+        const service = value.labels.service;
+        if (typeof service === 'string') services.add(service);
+      }
+    }
+    expect([...services].sort()).toEqual(['other', 'users']);
   });
 
   it('dispatches to a worker and relays its reply bytes unchanged', () => {
