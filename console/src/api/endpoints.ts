@@ -1,13 +1,20 @@
 /** Typed calls of the API routes the console uses (api/routes/*.ts). */
+
+import { mediaTypeOf } from '../preview.ts';
+import { PREVIEW_IMAGE_TYPE } from '../processed-preview.ts';
 import { type Credentials, requestJson, send } from './http.ts';
 import { filePath, userPath } from './paths.ts';
+import { ApiError } from './problem.ts';
 import type {
   AuditPage,
+  FileDetailsInfo,
   FileInfo,
   FolderPage,
   GrantEntry,
   GrantView,
   IssuedToken,
+  PreviewResult,
+  SearchAnswer,
   SignUpResult,
   TokenInfo,
 } from './types.ts';
@@ -54,12 +61,42 @@ export const files = {
   list: (credentials: Credentials, owner: string, folder: string, cursor?: string, limit = 50) =>
     requestJson<FolderPage>(credentials, `${filePath(owner, folder)}${query({ limit, cursor })}`),
   metadata: (credentials: Credentials, owner: string, path: string) =>
-    requestJson<FileInfo>(credentials, `${filePath(owner, path)}?metadata`),
+    requestJson<FileDetailsInfo>(credentials, `${filePath(owner, path)}?metadata`),
   /** The file's bytes (for a download or a preview), as a Blob. */
   body: async (credentials: Credentials, owner: string, path: string, signal?: AbortSignal) =>
     (
       await send(credentials, `${filePath(owner, path)}?download`, signal === undefined ? {} : { signal })
     ).blob(),
+  /**
+   * A preview made by the server (WebP, longest side at most `size`). Its bytes become a Blob typed
+   * image/webp whatever the answer says, so they can only ever be shown as an image.
+   */
+  preview: async (
+    credentials: Credentials,
+    owner: string,
+    path: string,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<PreviewResult> => {
+    try {
+      const response = await send(
+        credentials,
+        `${filePath(owner, path)}${query({ preview: size })}`,
+        signal === undefined ? {} : { signal },
+      );
+      if (response.status === 202)
+        return { state: 'pending', retryAfter: response.headers.get('retry-after') };
+      if (mediaTypeOf(response.headers.get('content-type') ?? '') !== PREVIEW_IMAGE_TYPE)
+        return { state: 'none', detail: 'the server answered something other than an image' };
+      return {
+        state: 'ready',
+        image: new Blob([await response.arrayBuffer()], { type: PREVIEW_IMAGE_TYPE }),
+      };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 415) return { state: 'none', detail: err.detail };
+      throw err;
+    }
+  },
   patch: (credentials: Credentials, owner: string, path: string, etag: string, patch: object) =>
     requestJson<FileInfo>(credentials, filePath(owner, path), {
       method: 'PATCH',
@@ -87,6 +124,12 @@ export const grants = {
     requestJson<void>(credentials, `${userPath(owner)}/grants/${encodeURIComponent(grantee)}`, {
       method: 'DELETE',
     }),
+};
+
+export const search = {
+  /** The pod's files matching `q`, best first: only those the caller may read (the server decides). */
+  query: (credentials: Credentials, owner: string, q: string, limit = 20) =>
+    requestJson<SearchAnswer>(credentials, `${userPath(owner)}/search${query({ q, limit })}`),
 };
 
 export const audit = {

@@ -38,6 +38,26 @@ export interface FolderPage {
 // Declared once for the api, the worker, the SDK and the console (a type import: nothing of protocol/
 // is bundled but the list of modes).
 export type { FileInfo } from '../../../protocol/file-info.ts';
+
+import type { FileInfo } from '../../../protocol/file-info.ts';
+
+/** How far the workers got with a file's current version (previews, text for search). */
+export interface ProcessingView {
+  state: 'pending' | 'done' | 'failed';
+  /** Why it failed: too_many_pixels, too_many_pages, too_large, timed_out, out_of_memory, corrupt, gave_up. */
+  reason?: string;
+}
+
+/** A file's metadata (`?metadata`), with its processing state when the server processes files. */
+export interface FileDetailsInfo extends FileInfo {
+  processing?: ProcessingView;
+}
+
+/** A preview asked of the server: its image, still being made, or none can exist (415). */
+export type PreviewResult =
+  | { state: 'ready'; image: Blob }
+  | { state: 'pending'; retryAfter: string | null }
+  | { state: 'none'; detail: string };
 export { MODES, type Mode } from '../../../protocol/grant-modes.ts';
 
 export interface GrantEntry {
@@ -70,4 +90,26 @@ export interface PodEvent {
   owner: string;
   actor: string | null;
   path?: string;
+}
+
+/** A piece of a hit's text around its matches; `highlights` are offsets into `text`, never markup. */
+export interface Snippet {
+  field: 'text' | 'name' | 'description' | 'tags';
+  text: string;
+  highlights: { start: number; end: number }[];
+}
+
+/** One result of `GET /v1/users/{owner}/search` (docs/api.md, Search). */
+export interface SearchHit {
+  path: string;
+  name: string;
+  score: number;
+  snippet: Snippet | null;
+  contentType: string;
+  size: number;
+  updatedAt: string;
+}
+
+export interface SearchAnswer {
+  items: SearchHit[];
 }
