@@ -398,28 +398,31 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await patient.getByRole('button', { name: 'Grant', exact: true }).click();
     await patient.getByTestId('grants-list').locator(`tr[data-grantee=${R}]`).waitFor();
 
-    await reader.getByRole('button', { name: 'Shared with me' }).click();
-    await reader.getByLabel('Owner of the pod').fill(P);
-    await reader.getByRole('button', { name: 'Show my access' }).click();
-    await reader.getByRole('button', { name: `Open /scans/ of ${P}` }).click();
-    await reader.getByTestId('folder-listing').waitFor(POLL);
-    // The same word is in /medical/notes.txt: the reader sees only what is under /scans/.
-    const found = await search(reader, 'penicillin');
-    expect([...found].sort()).toEqual(['scans/lab-report.pdf', 'scans/scan-note.txt']);
-    expect(await reader.getByTestId('search').textContent()).not.toMatch(/medical|notes\.txt|Allergies/);
-    // Words and names only found outside the scope: nothing, and nothing hints at them.
-    for (const q of ['allergies', 'notes', 'blood']) expect(await search(reader, q), q).toEqual([]);
-    expect(await reader.getByTestId('search-empty').textContent()).toContain('in what you may read');
-    // Its thumbnails are there too: reading the folder is enough.
-    await reader
-      .getByTestId('folder-listing')
-      .locator('tr[data-name="knee.png"] [data-testid=thumbnail] img')
-      .waitFor({ timeout: 30_000 });
-    await shot(reader, '03e-reader-search');
-
-    patient.once('dialog', (dialog) => void dialog.accept());
-    await patient.getByRole('button', { name: `Revoke ${R}` }).click();
-    await patient.getByText('Nobody else has access to your pod.').waitFor();
+    try {
+      await reader.getByRole('button', { name: 'Shared with me' }).click();
+      await reader.getByLabel('Owner of the pod').fill(P);
+      await reader.getByRole('button', { name: 'Show my access' }).click();
+      await reader.getByRole('button', { name: `Open /scans/ of ${P}` }).click();
+      await reader.getByTestId('folder-listing').waitFor(POLL);
+      // The same word is in /medical/notes.txt: the reader sees only what is under /scans/.
+      const found = await search(reader, 'penicillin');
+      expect([...found].sort()).toEqual(['scans/lab-report.pdf', 'scans/scan-note.txt']);
+      expect(await reader.getByTestId('search').textContent()).not.toMatch(/medical|notes\.txt|Allergies/);
+      // Words and names only found outside the scope: nothing, and nothing hints at them.
+      for (const q of ['allergies', 'blood', 'xray']) expect(await search(reader, q), q).toEqual([]);
+      expect(await reader.getByTestId('search-empty').textContent()).toContain('in what you may read');
+      // Its thumbnails are there too: reading the folder is enough.
+      await reader
+        .getByTestId('folder-listing')
+        .locator('tr[data-name="knee.png"] [data-testid=thumbnail] img')
+        .waitFor({ timeout: 30_000 });
+      await shot(reader, '03e-reader-search');
+    } finally {
+      // Revoked whatever happened above, so that the walk goes on with the pod as it was.
+      patient.once('dialog', (dialog) => void dialog.accept());
+      await patient.getByRole('button', { name: `Revoke ${R}` }).click();
+      await patient.getByText('Nobody else has access to your pod.').waitFor();
+    }
     // Revoked: its search is refused, and says so.
     await search(reader, 'penicillin');
     await reader.getByTestId('search').getByRole('alert').waitFor(POLL);

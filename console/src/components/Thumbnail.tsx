@@ -46,7 +46,7 @@ export function Thumbnail({ credentials, owner, path, contentType, version }: Pr
       ) : preview.state === 'loading' || preview.state === 'pending' ? (
         <span class="thumb-placeholder" role="img" aria-label={`thumbnail of ${name} being made`} />
       ) : (
-        <span aria-hidden="true">📄</span>
+        <span class="file-icon" aria-hidden="true" />
       )}
     </span>
   );
