@@ -149,6 +149,8 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("connect-src 'self'");
+    // Previews are shown from blob: URLs the page makes; no other image source is allowed.
+    expect(csp).toMatch(/img-src 'self' blob:(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(response?.headers()['x-content-type-options']).toBe('nosniff');
     const html = (await response?.text()) ?? '';
