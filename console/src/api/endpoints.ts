@@ -13,11 +13,16 @@ import type {
   GrantEntry,
   GrantView,
   IssuedToken,
-  PreviewResult,
   SearchAnswer,
   SignUpResult,
   TokenInfo,
 } from './types.ts';
+
+/** A preview asked of the server: its image, still being made, or none can exist (415). */
+export type PreviewResult =
+  | { state: 'ready'; image: Blob }
+  | { state: 'pending'; retryAfter: string | null }
+  | { state: 'none'; detail: string };
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
@@ -109,6 +114,12 @@ export const files = {
     requestJson<void>(credentials, filePath(owner, path), { method: 'DELETE' }),
 };
 
+export const search = {
+  /** The pod's files whose words match `q`: all of them for the owner, what the caller may read otherwise. */
+  pod: (credentials: Credentials, owner: string, q: string, limit = 20) =>
+    requestJson<SearchAnswer>(credentials, `${userPath(owner)}/search${query({ q, limit })}`),
+};
+
 export const grants = {
   list: async (credentials: Credentials, owner: string) =>
     (await requestJson<{ grants: GrantView[] }>(credentials, `${userPath(owner)}/grants`)).grants,
@@ -124,12 +135,6 @@ export const grants = {
     requestJson<void>(credentials, `${userPath(owner)}/grants/${encodeURIComponent(grantee)}`, {
       method: 'DELETE',
     }),
-};
-
-export const search = {
-  /** The pod's files matching `q`, best first: only those the caller may read (the server decides). */
-  query: (credentials: Credentials, owner: string, q: string, limit = 20) =>
-    requestJson<SearchAnswer>(credentials, `${userPath(owner)}/search${query({ q, limit })}`),
 };
 
 export const audit = {

@@ -38,26 +38,6 @@ export interface FolderPage {
 // Declared once for the api, the worker, the SDK and the console (a type import: nothing of protocol/
 // is bundled but the list of modes).
 export type { FileInfo } from '../../../protocol/file-info.ts';
-
-import type { FileInfo } from '../../../protocol/file-info.ts';
-
-/** How far the workers got with a file's current version (previews, text for search). */
-export interface ProcessingView {
-  state: 'pending' | 'done' | 'failed';
-  /** Why it failed: too_many_pixels, too_many_pages, too_large, timed_out, out_of_memory, corrupt, gave_up. */
-  reason?: string;
-}
-
-/** A file's metadata (`?metadata`), with its processing state when the server processes files. */
-export interface FileDetailsInfo extends FileInfo {
-  processing?: ProcessingView;
-}
-
-/** A preview asked of the server: its image, still being made, or none can exist (415). */
-export type PreviewResult =
-  | { state: 'ready'; image: Blob }
-  | { state: 'pending'; retryAfter: string | null }
-  | { state: 'none'; detail: string };
 export { MODES, type Mode } from '../../../protocol/grant-modes.ts';
 
 export interface GrantEntry {
@@ -92,6 +72,22 @@ export interface PodEvent {
   path?: string;
 }
 
+import type { FileInfo } from '../../../protocol/file-info.ts';
+
+/** How far the workers got with a file's current version (previews, text for search). */
+export interface ProcessingView {
+  state: 'pending' | 'done' | 'failed';
+  /** Why it failed: too_many_pixels, too_many_pages, too_large, timed_out, out_of_memory, corrupt, gave_up. */
+  reason?: string;
+}
+
+/** A file's metadata (`?metadata`), with its processing state when the server processes files. */
+export interface FileDetailsInfo extends FileInfo {
+  processing?: ProcessingView;
+}
+
+// Until protocol/search.ts (the search helper's) is on this branch: the same shapes. Once it is, these
+// go and `export type { SearchAnswer, SearchHit, Snippet } from '../../../protocol/search.ts'` stays.
 /** A piece of a hit's text around its matches; `highlights` are offsets into `text`, never markup. */
 export interface Snippet {
   field: 'text' | 'name' | 'description' | 'tags';
@@ -99,7 +95,7 @@ export interface Snippet {
   highlights: { start: number; end: number }[];
 }
 
-/** One result of `GET /v1/users/{owner}/search` (docs/api.md, Search). */
+/** One result of `GET /v1/users/{owner}/search`. */
 export interface SearchHit {
   path: string;
   name: string;

@@ -40,7 +40,7 @@ export function SearchBox({ credentials, owner, onOpen }: Props) {
     setError(null);
     setBusy(true);
     try {
-      const answer = await search.query(credentials, owner, q, RESULTS);
+      const answer = await search.pod(credentials, owner, q, RESULTS);
       setHits({ q, items: answer.items });
     } catch (err) {
       setHits(null);
