@@ -32,6 +32,7 @@ import { filesRoutes } from './routes/files.ts';
 import { grantsRoutes } from './routes/grants.ts';
 import { healthRoutes } from './routes/health.ts';
 import { quotaRoutes } from './routes/quota.ts';
+import { searchRoutes } from './routes/search.ts';
 import { tokensRoutes } from './routes/tokens.ts';
 import { uploadsRoutes } from './routes/uploads.ts';
 import { usersRoutes } from './routes/users.ts';
@@ -207,6 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(tokensRoutes(call));
   await app.register(grantsRoutes(call));
   await app.register(quotaRoutes(call));
+  await app.register(searchRoutes(call));
   await app.register(
     eventsRoutes({
       call,

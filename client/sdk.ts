@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import type { FileInfo } from '../protocol/file-info.ts';
 import { codeOfStatus, isProblemCode, PROBLEM_CODES, type ProblemCode } from '../protocol/problem-types.ts';
+import type { SearchAnswer } from '../protocol/search.ts';
 import { ResumableUploadError, type ResumableUploadOptions, resumableUpload } from './resumable-upload.ts';
 
 export type { ProblemCode } from '../protocol/problem-types.ts';
@@ -229,6 +230,16 @@ export class PodstoreClient {
       (await (await this.#send('POST', `${userPath(username)}/quota/recount`)).json()) as QuotaUsage,
   };
 
+  /**
+   * Searches `owner`'s pod: the owner all of it, a grantee only what it may read. Hits best first, at
+   * most `limit` (1 to 50, default 20); each snippet marks its matched words by offsets, never markup.
+   */
+  async search(owner: string, q: string, options: { limit?: number } = {}): Promise<SearchAnswer> {
+    const query = new URLSearchParams({ q });
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    return (await (await this.#send('GET', `${userPath(owner)}/search?${query}`)).json()) as SearchAnswer;
+  }
+
   /** The owner's audit log, newest first. */
   async audit(
     owner: string,
@@ -419,6 +430,7 @@ const filePath = (owner: string, path: string) =>
   `${userPath(owner)}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
 
 export type { FileInfo } from '../protocol/file-info.ts';
+export type { SearchAnswer, SearchHit, Snippet } from '../protocol/search.ts';
 
 export interface FolderPage {
   path: string;

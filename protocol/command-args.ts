@@ -86,6 +86,7 @@ export const COMMAND_ARGS = {
   }),
   'files.delete': Args({ ...Owner, path: Text, conditions: Optional(Conditions) }),
   'files.list': Args({ ...Owner, dir: Optional(Text), ...Page }),
+  'search.query': Args({ ...Owner, q: Text, limit: Optional(v.number()) }),
   'uploads.create': Args({
     ...Owner,
     id: Text,

@@ -29,6 +29,7 @@ export const COMMANDS = {
   'files.delete': 'files',
   'files.list': 'files',
   'files.preview': 'files',
+  'search.query': 'files',
   'uploads.create': 'files',
   'uploads.info': 'files',
   'uploads.patch': 'files',

@@ -91,6 +91,20 @@ export const workerSpec = {
     0,
     1024 * 1024,
   ),
+  searchMaxTextChars: integer(
+    'SEARCH_MAX_TEXT_CHARS',
+    200_000,
+    "Characters of a file's extracted text that are indexed for search and kept for snippets",
+    0,
+    10_000_000,
+  ),
+  searchCachePods: integer(
+    'SEARCH_CACHE_PODS',
+    32,
+    'Pod search indexes each worker keeps parsed in memory (checked against the stored version on every use)',
+    0,
+    100_000,
+  ),
   streamIdleMs: sharedSettings.streamIdleMs,
   storageCheckMs: integer(
     'STORAGE_CHECK_MS',

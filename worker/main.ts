@@ -36,6 +36,10 @@ import { mediaToolkit } from './processing/processing-toolkit.ts';
 import { registerQuotaCommands } from './quota/quota-commands.ts';
 import { UsageLedger } from './quota/usage-ledger.ts';
 import { WriteQuota } from './quota/write-quota.ts';
+import { PodIndexStore } from './search/pod-index-store.ts';
+import { PodIndexer } from './search/pod-indexer.ts';
+import { registerSearchCommands } from './search/search-commands.ts';
+import { SearchService } from './search/search-service.ts';
 import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
@@ -72,11 +76,12 @@ const processingLimits = {
   maxMemoryMb: config.processingMaxMemoryMb,
 };
 const sandbox = new ProcessingSandbox(processingLimits);
+const searchIndexes = new PodIndexStore(store, config.searchCachePods);
 const pipeline = new ProcessingPipeline(
   store,
   podWrites,
   mediaToolkit(processingLimits, sandbox),
-  undefined,
+  new PodIndexer(store, searchIndexes, accounts, { maxTextChars: config.searchMaxTextChars }),
   logger,
 );
 const events = startWorkerEvents(config, store, logger, {
@@ -189,6 +194,7 @@ registerFileCommands(
   idempotency,
   new PreviewService(store, files, PREVIEW_SIZES),
 );
+registerSearchCommands(router, new SearchService(store, searchIndexes, access, accounts), access);
 const uploads = new UploadsService(store, files, accountSince, {
   ttlMs: config.uploadExpiryS * 1000,
   segmentBytes: config.uploadSegmentBytes,

@@ -66,6 +66,7 @@ export const openApiOptions: FastifyDynamicSwaggerOptions = {
       { name: 'accounts', description: 'Sign-up, profiles, tokens, account erasure' },
       { name: 'files', description: 'The files and folders of a pod' },
       { name: 'uploads', description: 'Resumable uploads (tus 1.0)' },
+      { name: 'search', description: 'Finding files by their words and metadata' },
       { name: 'grants', description: 'Who may read or add what in a pod' },
       { name: 'audit', description: 'Who did what in a pod' },
       { name: 'events', description: 'Live events and webhooks (need NATS)' },

@@ -1,6 +1,7 @@
 /** Every subcommand of the CLI, in the order the help lists them. */
 import type { CommandGroup, CommandSpec } from './command.ts';
 import { getCommand, lsCommand, putCommand, rmCommand, statCommand } from './file-commands.ts';
+import { searchCommand } from './search-command.ts';
 import { healthCommand, readyCommand } from './server-commands.ts';
 import {
   usersCreateCommand,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   lsCommand,
   statCommand,
   rmCommand,
+  searchCommand,
   healthCommand,
   readyCommand,
 ];

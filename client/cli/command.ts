@@ -12,7 +12,12 @@ export interface CommandContext {
   client: PodstoreClient;
   io: Io;
   /** Values of the command's own options (see `CommandSpec.options`). */
-  options: { type?: string | undefined; progress?: boolean | undefined; resume?: boolean | undefined };
+  options: {
+    type?: string | undefined;
+    progress?: boolean | undefined;
+    resume?: boolean | undefined;
+    limit?: string | undefined;
+  };
   /** Where interrupted resumable uploads are remembered. */
   stateFile: string;
   /** Prints the human text, or the value as one JSON line with --json. */

@@ -41,6 +41,11 @@ export const COMMAND_OPTIONS = {
     meaning: 'draw a progress bar on stderr (default: on a terminal, for 4 MiB or more, without --json)',
   },
   'no-progress': { type: 'boolean', meaning: 'never draw a progress bar' },
+  limit: {
+    type: 'string',
+    value: '<n>',
+    meaning: 'show at most n hits, from 1 to 50 (default 20)',
+  },
   'no-resume': {
     type: 'boolean',
     meaning:

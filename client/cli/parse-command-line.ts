@@ -20,7 +20,12 @@ export type CommandLine =
       kind: 'run';
       command: CommandSpec;
       args: string[];
-      options: { type?: string | undefined; progress?: boolean | undefined; resume?: boolean | undefined };
+      options: {
+        type?: string | undefined;
+        progress?: boolean | undefined;
+        resume?: boolean | undefined;
+        limit?: string | undefined;
+      };
       flags: GlobalFlags;
     };
 
@@ -67,6 +72,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       type: values.type,
       progress: values['no-progress'] === true ? false : values.progress,
       resume: values['no-resume'] === true ? false : undefined,
+      limit: values.limit,
     },
     flags,
   };

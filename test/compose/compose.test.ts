@@ -10,11 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { chaosRun } from '../../bench/chaos/chaos-run.ts';
 import { freePort } from '../../deploy/local/free-port.ts';
 import type { ConsoleWalk } from '../browser/console-walk-options.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { makeImage, pngBomb } from '../helpers/processing-fixtures.ts';
 import { ComposeProject, counterSum, repoRoot, run } from './compose-project.ts';
 import { ContainerChaos } from './container-chaos.ts';
 import { getHashed, idempotentLoad, putLarge, waitUntil } from './http-helpers.ts';
@@ -165,6 +167,45 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
     expect(altered.status).toBe(403);
     expect(((await altered.json()) as { detail: string }).detail).toMatch(/sealed/);
     expect((await as('stranger', lab)).status).toBe(404);
+  });
+
+  it('processes files in the containers: a preview of an image, a failure for a bomb', async () => {
+    markFailure();
+    const as = (who: string, path: string, init: RequestInit = {}) =>
+      fetch(`${base}${path}`, {
+        ...init,
+        headers: { ...bearer(tokens[who] as string), ...(init.headers as Record<string, string>) },
+      });
+    const scan = '/v1/users/patient/files/scans/knee.png';
+    const bomb = '/v1/users/patient/files/scans/bomb.png';
+    for (const [path, body] of [
+      [scan, await makeImage('png', 1200, 800)],
+      [bomb, pngBomb(30_000, 30_000)],
+    ] as const) {
+      const put = await as('patient', path, {
+        method: 'PUT',
+        headers: { 'content-type': 'image/png' },
+        body,
+      });
+      expect(put.status).toBe(201);
+    }
+    let preview = Buffer.alloc(0);
+    await waitUntil('the preview is made', 60_000, async () => {
+      const res = await as('patient', `${scan}?preview=256`);
+      if (res.status !== 200) return false;
+      preview = Buffer.from(await res.arrayBuffer());
+      return true;
+    });
+    const meta = await sharp(preview).metadata();
+    expect([meta.format, meta.width, meta.height]).toEqual(['webp', 256, 171]);
+    let failed: { state: string; reason?: string } = { state: 'pending' };
+    await waitUntil('the bomb is refused', 60_000, async () => {
+      const res = await as('patient', `${bomb}?metadata`);
+      failed = ((await res.json()) as { processing?: typeof failed }).processing ?? failed;
+      return failed.state === 'failed';
+    });
+    expect(failed.reason).toBe('too_many_pixels');
+    expect((await as('stranger', `${scan}?preview=256`)).status).toBe(404);
   });
 
   describe('the web console through the proxy (nginx routes / and /assets/ to the api replicas)', () => {

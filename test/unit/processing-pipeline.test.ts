@@ -10,10 +10,10 @@ import {
   type MediaToolkit,
   ProcessingPipeline,
   previewKey,
-  type SearchDocument,
   type SearchIndexer,
 } from '../../worker/processing/processing-pipeline.ts';
 import { readStatus } from '../../worker/processing/processing-status.ts';
+import type { SearchDocument } from '../../worker/search/search-document.ts';
 import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import { profileKey } from '../../worker/users/users-service.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';

@@ -25,3 +25,6 @@ export const versionPrefix = (owner: string, path: string, etag: string) =>
 
 export const derivedKey = (owner: string, path: string, etag: string, name: string) =>
   `${versionPrefix(owner, path, etag)}${name}`;
+
+/** The text extracted from a version, for the search index's snippets. */
+export const TEXT_NAME = 'text.txt';

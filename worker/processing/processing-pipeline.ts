@@ -12,9 +12,10 @@
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { type FileRecord, fileKey, parseRecord } from '../files/file-record.ts';
+import type { SearchDocument } from '../search/search-document.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { Observation, PodWriteGuard } from '../users/incarnation.ts';
-import { derivedKey, derivedPrefix, versionPrefix } from './derived-keys.ts';
+import { derivedKey, derivedPrefix, TEXT_NAME, versionPrefix } from './derived-keys.ts';
 import { type ProcessingStatus, readStatus, writeStatus } from './processing-status.ts';
 
 /** What the pipeline needs from the media library (worker/processing/processing-toolkit.ts wires it). */
@@ -42,24 +43,10 @@ export interface SearchIndexer {
   remove(owner: string, path: string): Promise<void>;
 }
 
-export interface SearchDocument {
-  path: string;
-  etag: string;
-  name: string;
-  text: string;
-  tags: string[];
-  description: string;
-  author: string | null;
-  contentType: string;
-  updatedAt: string;
-  size: number;
-}
-
 export type ReconcileResult = 'processed' | 'indexed' | 'removed' | 'account-gone';
 
 export const PREVIEW_FORMAT = { extension: 'webp', contentType: 'image/webp' } as const;
 export const previewName = (size: number) => `preview-${size}.${PREVIEW_FORMAT.extension}`;
-export const TEXT_NAME = 'text.txt';
 
 /** How many times one job follows a file that keeps changing under it before leaving it to the next job. */
 const MAX_ROUNDS = 3;

@@ -39,6 +39,7 @@ export interface FolderPage {
 // is bundled but the list of modes).
 export type { FileInfo } from '../../../protocol/file-info.ts';
 export { MODES, type Mode } from '../../../protocol/grant-modes.ts';
+export type { SearchAnswer, SearchHit, Snippet } from '../../../protocol/search.ts';
 
 export interface GrantEntry {
   scope: string;
@@ -84,28 +85,4 @@ export interface ProcessingView {
 /** A file's metadata (`?metadata`), with its processing state when the server processes files. */
 export interface FileDetailsInfo extends FileInfo {
   processing?: ProcessingView;
-}
-
-// Until protocol/search.ts (the search helper's) is on this branch: the same shapes. Once it is, these
-// go and `export type { SearchAnswer, SearchHit, Snippet } from '../../../protocol/search.ts'` stays.
-/** A piece of a hit's text around its matches; `highlights` are offsets into `text`, never markup. */
-export interface Snippet {
-  field: 'text' | 'name' | 'description' | 'tags';
-  text: string;
-  highlights: { start: number; end: number }[];
-}
-
-/** One result of `GET /v1/users/{owner}/search`. */
-export interface SearchHit {
-  path: string;
-  name: string;
-  score: number;
-  snippet: Snippet | null;
-  contentType: string;
-  size: number;
-  updatedAt: string;
-}
-
-export interface SearchAnswer {
-  items: SearchHit[];
 }

@@ -4,6 +4,7 @@ import { clearSession, loadSession, saveSession } from '../session.ts';
 import { AuditLog } from './AuditLog.tsx';
 import { FolderBrowser } from './FolderBrowser.tsx';
 import { GrantsPanel } from './GrantsPanel.tsx';
+import { SearchPanel } from './SearchPanel.tsx';
 import { SharedWithMe } from './SharedWithMe.tsx';
 import { SignInForm } from './SignInForm.tsx';
 import { SignUpForm } from './SignUpForm.tsx';
@@ -11,6 +12,7 @@ import { TokensPanel } from './TokensPanel.tsx';
 
 const VIEWS = [
   { id: 'files', label: 'Files' },
+  { id: 'search', label: 'Search' },
   { id: 'access', label: 'Access' },
   { id: 'audit', label: 'Audit log' },
   { id: 'shared', label: 'Shared with me' },
@@ -83,6 +85,8 @@ export function App() {
           </div>
         ) : view === 'files' ? (
           <FolderBrowser key={credentials.username} credentials={credentials} owner={credentials.username} />
+        ) : view === 'search' ? (
+          <SearchPanel credentials={credentials} />
         ) : view === 'access' ? (
           <GrantsPanel credentials={credentials} />
         ) : view === 'audit' ? (

@@ -1,0 +1,129 @@
+/**
+ * Keeps each pod's index up to date; the processing pipeline calls it after every committed write
+ * (metadata patches too) and delete. Several workers update one pod's index at once: every update is a
+ * read-modify-write of the file's shard conditional on the stored version, retried (bounded, jittered)
+ * when another worker wrote first, so no update is lost. Within one process the updates of a shard queue
+ * up and are written together (one read and one write for all that waited).
+ *
+ * The index belongs to the account's incarnation: an index of an earlier account of the same name is
+ * replaced by an empty one before anything is added, and a pod whose account is gone is not indexed.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileKey, parseRecord } from '../files/file-record.ts';
+import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
+import type { IncarnationReader } from '../users/incarnation.ts';
+import { PodIndex, shardOf } from './pod-index.ts';
+import type { PodIndexStore } from './pod-index-store.ts';
+import { boundedText, type SearchDocument } from './search-document.ts';
+
+export interface PodIndexerOptions {
+  /** Characters of a file's text that are indexed (and kept for snippets). */
+  maxTextChars: number;
+  /** Conditional writes tried before an update gives up (IndexContentionError). */
+  maxAttempts?: number;
+  /** Updates of one pod written together at most. */
+  maxBatch?: number;
+}
+
+export class IndexContentionError extends Error {
+  override name = 'IndexContentionError';
+}
+
+type Change = (index: PodIndex) => boolean;
+interface Waiting {
+  change: Change;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class PodIndexer {
+  readonly #queues = new Map<string, Waiting[]>();
+  readonly #maxAttempts: number;
+  readonly #maxBatch: number;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly indexes: PodIndexStore,
+    private readonly incarnations: IncarnationReader,
+    private readonly options: PodIndexerOptions,
+  ) {
+    this.#maxAttempts = options.maxAttempts ?? 12;
+    this.#maxBatch = options.maxBatch ?? 256;
+  }
+
+  /**
+   * Adds or replaces the file's entry (called after every committed write, metadata patches too).
+   * Idempotent. Only the file's current version is indexed: a job that arrives after the file changed
+   * again does nothing (the newer version's job indexes it), and one that arrives after the file was
+   * deleted removes the entry instead, so that neither the entry nor the text outlives the file.
+   */
+  async upsert(owner: string, doc: SearchDocument): Promise<void> {
+    if ((await this.incarnations.current(owner)) === undefined) return; // the account is gone
+    const current = await this.store.get(fileKey(owner, doc.path));
+    if (current === undefined) return this.remove(owner, doc.path);
+    if (parseRecord(current.body).etag !== doc.etag) return;
+    const bounded = { ...doc, text: boundedText(doc.text, this.options.maxTextChars) };
+    await this.#enqueue(owner, shardOf(doc.path), (index) => index.upsert(bounded));
+  }
+
+  /** Removes the file's entry (called on delete). Idempotent. */
+  async remove(owner: string, path: string): Promise<void> {
+    await this.#enqueue(owner, shardOf(path), (index) => index.remove(path));
+  }
+
+  #enqueue(owner: string, shard: number, change: Change): Promise<void> {
+    const key = `${owner}/${shard}`;
+    return new Promise((resolve, reject) => {
+      const queue = this.#queues.get(key);
+      if (queue !== undefined) {
+        queue.push({ change, resolve, reject });
+        return;
+      }
+      this.#queues.set(key, [{ change, resolve, reject }]);
+      void this.#drain(key, owner, shard);
+    });
+  }
+
+  async #drain(key: string, owner: string, shard: number): Promise<void> {
+    const queue = this.#queues.get(key) ?? [];
+    while (queue.length > 0) {
+      const batch = queue.splice(0, this.#maxBatch);
+      try {
+        await this.#commit(
+          owner,
+          shard,
+          batch.map((waiting) => waiting.change),
+        );
+        for (const waiting of batch) waiting.resolve();
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+    this.#queues.delete(key);
+  }
+
+  async #commit(owner: string, shard: number, changes: Change[]): Promise<void> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const incarnation = await this.incarnations.current(owner);
+      if (incarnation === undefined) return; // the account is gone: its pod goes, index included
+      const loaded = await this.indexes.load(owner, shard);
+      const reuse = loaded.index !== undefined && loaded.index.incarnation === incarnation.id;
+      const index = reuse && loaded.index !== undefined ? loaded.index : PodIndex.empty(incarnation.id);
+      let changed = !reuse && loaded.index !== undefined; // an earlier account's index is overwritten
+      for (const change of changes) changed = change(index) || changed;
+      if (!changed) return;
+      await index.compact();
+      try {
+        await this.indexes.write(owner, shard, index, loaded.etag);
+        return;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        // Another worker wrote first: read its version and apply the changes again.
+        await sleep(Math.round(Math.random() * 20 * Math.min(attempt, 8)));
+      }
+    }
+    throw new IndexContentionError(
+      `shard ${shard} of the index of ${owner} kept changing under ${this.#maxAttempts} attempts`,
+    );
+  }
+}
