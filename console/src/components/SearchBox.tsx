@@ -3,7 +3,7 @@ import { search } from '../api/endpoints.ts';
 import type { Credentials } from '../api/http.ts';
 import { type ApiError, asApiError } from '../api/problem.ts';
 import type { SearchHit, Snippet } from '../api/types.ts';
-import { snippetSegments } from '../snippet-segments.ts';
+import { snippetPieces } from '../snippet.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 
 const RESULTS = 20;
@@ -21,7 +21,7 @@ function SnippetText({ snippet }: { snippet: Snippet }) {
   return (
     <p class="snippet muted" data-testid="search-snippet">
       {snippet.field !== 'text' && <span>{snippet.field}: </span>}
-      {snippetSegments(snippet.text, snippet.highlights).map((segment, i) =>
+      {snippetPieces(snippet).map((segment, i) =>
         segment.marked ? <mark key={i}>{segment.text}</mark> : <span key={i}>{segment.text}</span>,
       )}
     </p>
