@@ -429,12 +429,16 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await search(reader, 'penicillin');
     await reader.getByTestId('search').getByRole('alert').waitFor(POLL);
     expect(await reader.getByTestId('search-results').count()).toBe(0);
+    // Back where the walk was: the patient's files.
+    await patient.getByRole('button', { name: 'Files' }).click();
+    await patient.getByTestId('folder-listing').waitFor(POLL);
   });
 
   it('creates a labelled token, lists it and revokes it', async () => {
     await patient.getByRole('button', { name: 'Tokens' }).click();
     // Choosing a view moves the focus to its content.
-    expect(await patient.evaluate(() => document.activeElement?.id)).toBe('main');
+    // (after the view has rendered: the focus moves in an effect)
+    await expect.poll(async () => patient.evaluate(() => document.activeElement?.id), POLL).toBe('main');
     await patient.getByLabel('Label').fill('laptop');
     await patient.getByRole('button', { name: 'Create token' }).click();
     const laptopToken = await patient.getByLabel('the new token').inputValue();

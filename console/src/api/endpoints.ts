@@ -99,6 +99,8 @@ export const files = {
       };
     } catch (err) {
       if (err instanceof ApiError && err.status === 415) return { state: 'none', detail: err.detail };
+      // Too many requests at once (other tabs, uploads): like a preview being made, asked again later.
+      if (err instanceof ApiError && err.status === 429) return { state: 'pending', retryAfter: null };
       throw err;
     }
   },

@@ -1,7 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Credentials } from '../api/http.ts';
 import { hasProcessedPreview, THUMBNAIL_SIZE } from '../processed-preview.ts';
+import { TaskLimiter } from '../task-limiter.ts';
 import { useServerPreview } from './use-server-preview.ts';
+
+/** Thumbnails asked for at once, across the page: a folder of images never floods the server. */
+const THUMBNAILS_AT_ONCE = 4;
+const thumbnails = new TaskLimiter(THUMBNAILS_AT_ONCE);
 
 interface Props {
   credentials: Credentials;
@@ -37,7 +42,15 @@ export function Thumbnail({ credentials, owner, path, contentType, version }: Pr
     return () => observer.disconnect();
   }, [wanted, visible]);
 
-  const preview = useServerPreview(credentials, owner, path, THUMBNAIL_SIZE, version, wanted && visible);
+  const preview = useServerPreview(
+    credentials,
+    owner,
+    path,
+    THUMBNAIL_SIZE,
+    version,
+    wanted && visible,
+    thumbnails,
+  );
   const name = path.split('/').pop() ?? path;
   return (
     <span class="thumb" ref={box} data-testid="thumbnail" data-state={wanted ? preview.state : 'none'}>

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { files } from '../api/endpoints.ts';
 import type { Credentials } from '../api/http.ts';
 import { pendingRetryDelayMs } from '../processed-preview.ts';
+import type { TaskLimiter } from '../task-limiter.ts';
 
 /** Where a server-made preview is: not asked yet, being made, shown (a blob: URL), or none. */
 export type ServerPreview =
@@ -26,6 +27,8 @@ export function useServerPreview(
   size: number,
   version: string,
   enabled: boolean,
+  /** Shared by the previews of one view: how many are asked for at once. */
+  limiter?: TaskLimiter,
 ): ServerPreview {
   const [preview, setPreview] = useState<ServerPreview>({ state: 'idle' });
 
@@ -37,7 +40,8 @@ export function useServerPreview(
     let retry = 0;
     const attempt = async () => {
       try {
-        const answer = await files.preview(credentials, owner, path, size, controller.signal);
+        const ask = () => files.preview(credentials, owner, path, size, controller.signal);
+        const answer = await (limiter === undefined ? ask() : limiter.run(ask, controller.signal));
         if (controller.signal.aborted) return;
         if (answer.state === 'ready') {
           url = URL.createObjectURL(answer.image);
@@ -63,7 +67,7 @@ export function useServerPreview(
       clearTimeout(timer);
       if (url !== null) URL.revokeObjectURL(url);
     };
-  }, [credentials, owner, path, size, version, enabled]);
+  }, [credentials, owner, path, size, version, enabled, limiter]);
 
   return enabled ? preview : { state: 'idle' };
 }
