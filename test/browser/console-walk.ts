@@ -297,6 +297,8 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await patient.getByLabel(/^New folder/).fill('/scans');
     await patient.getByRole('button', { name: 'Open new folder' }).click();
     await patient.getByText('This folder is empty').waitFor();
+    // A window so short that the listing's rows are far below it: no thumbnail is asked for yet.
+    await patient.setViewportSize({ width: 1280, height: 40 });
     const png = await makeImage('png', 600, 400);
     const pdf = await makePdf(1, { text: () => ['Lab report', 'No penicillin reaction observed'] });
     await dropFiles(patient, [
@@ -308,6 +310,17 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     const listing = patient.getByTestId('folder-listing');
     await expect.poll(async () => listing.locator('tbody tr').count(), POLL).toBe(3);
     const thumbnail = (name: string) => listing.locator(`tr[data-name="${name}"] [data-testid=thumbnail]`);
+    const previewsAsked = (name: string) =>
+      requested.filter((url) => url.includes(`/scans/${name}?`) && url.includes('preview=')).length;
+    await patient.waitForTimeout(1_000);
+    for (const name of ['knee.png', 'lab-report.pdf']) {
+      expect(await thumbnail(name).getAttribute('data-state'), name).toBe('idle');
+      expect(previewsAsked(name), name).toBe(0);
+    }
+    // Scrolled to: asked for, and shown once made.
+    await listing.locator('tr[data-name="knee.png"]').scrollIntoViewIfNeeded();
+    await expect.poll(async () => previewsAsked('knee.png'), POLL).toBeGreaterThan(0);
+    await patient.setViewportSize({ width: 1280, height: 900 });
     for (const name of ['knee.png', 'lab-report.pdf']) {
       const image = thumbnail(name).locator('img');
       // Made in the background: a placeholder first, the picture once a worker has made it.
