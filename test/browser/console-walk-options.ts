@@ -5,6 +5,8 @@ export interface ConsoleWalkOptions {
   /** Account names to create (new ones). */
   patient: string;
   hospital: string;
+  /** A person the patient lets read one folder only (searching must not reach beyond it). */
+  reader: string;
   /** A folder (URL ending in /) for the screenshots. */
   screenshots: URL;
 }

@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
+import { makeImage, makePdf } from '../helpers/processing-fixtures.ts';
 import type { ConsoleWalkOptions, ConsoleWalkRecord } from './console-walk-options.ts';
 
 /** How long a step waits for the page to show what it expects (a busy machine, a proxy in between). */
@@ -25,6 +26,7 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
   const record: ConsoleWalkRecord = { tokens: [] };
   const P = options.patient;
   const H = options.hospital;
+  const R = options.reader;
   const SHOTS = options.screenshots;
   let browser: Browser;
   let origin: string;
@@ -110,6 +112,35 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
 
   const text = (s: string) => Buffer.from(s).toString('base64');
 
+  /** Searches the pod on screen for `q`; the paths of the results, best first (none: []). */
+  async function search(page: Page, q: string): Promise<string[]> {
+    const box = page.getByTestId('search');
+    const clear = box.getByRole('button', { name: 'Clear results' });
+    if ((await clear.count()) > 0) await clear.click();
+    await box.getByLabel('Search this pod').fill(q);
+    await box.getByRole('button', { name: 'Search', exact: true }).click();
+    await box
+      .locator('[data-testid=search-results], [data-testid=search-empty], [role=alert]')
+      .first()
+      .waitFor(POLL);
+    return box
+      .locator('[data-testid=search-results] li')
+      .evaluateAll((items) => items.map((li) => li.getAttribute('data-path') ?? ''));
+  }
+
+  /** Whether the page can still load `url` as an image (a revoked blob: URL cannot). */
+  const imageLoads = (page: Page, url: string) =>
+    page.evaluate(
+      (u) =>
+        new Promise<boolean>((resolve) => {
+          const img = new Image();
+          img.onload = () => resolve(true);
+          img.onerror = () => resolve(false);
+          img.src = u;
+        }),
+      url,
+    );
+
   it('serves a page with its CSP and without inline script', async () => {
     patient = await (await newContext({ width: 1280, height: 900 })).newPage();
     const response = await patient.goto(`${origin}/`);
@@ -118,6 +149,8 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).toContain("connect-src 'self'");
+    // Previews are shown from blob: URLs the page makes; no other image source is allowed.
+    expect(csp).toMatch(/img-src 'self' blob:(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(response?.headers()['x-content-type-options']).toBe('nosniff');
     const html = (await response?.text()) ?? '';
@@ -260,10 +293,165 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     }
   });
 
+  it('shows thumbnails of images and PDFs made by the workers, none for a text file', async () => {
+    await patient.getByLabel(/^New folder/).fill('/scans');
+    await patient.getByRole('button', { name: 'Open new folder' }).click();
+    await patient.getByText('This folder is empty').waitFor();
+    // A window so short that the listing's rows are far below it: no thumbnail is asked for yet.
+    await patient.setViewportSize({ width: 1280, height: 40 });
+    const png = await makeImage('png', 600, 400);
+    const pdf = await makePdf(1, { text: () => ['Lab report', 'No penicillin reaction observed'] });
+    await dropFiles(patient, [
+      { name: 'knee.png', type: 'image/png', base64: png.toString('base64') },
+      { name: 'lab-report.pdf', type: 'application/pdf', base64: Buffer.from(pdf).toString('base64') },
+      { name: 'scan-note.txt', type: 'text/plain', base64: text('Penicillin given before the scan.') },
+    ]);
+    await expect.poll(async () => patient.locator('li[data-state=done]').count(), POLL).toBe(8);
+    const listing = patient.getByTestId('folder-listing');
+    await expect.poll(async () => listing.locator('tbody tr').count(), POLL).toBe(3);
+    const thumbnail = (name: string) => listing.locator(`tr[data-name="${name}"] [data-testid=thumbnail]`);
+    const previewsAsked = (name: string) =>
+      requested.filter((url) => url.includes(`/scans/${name}?`) && url.includes('preview=')).length;
+    await patient.waitForTimeout(1_000);
+    for (const name of ['knee.png', 'lab-report.pdf']) {
+      expect(await thumbnail(name).getAttribute('data-state'), name).toBe('idle');
+      expect(previewsAsked(name), name).toBe(0);
+    }
+    // Scrolled to: asked for, and shown once made.
+    await listing.locator('tr[data-name="knee.png"]').scrollIntoViewIfNeeded();
+    await expect.poll(async () => previewsAsked('knee.png'), POLL).toBeGreaterThan(0);
+    await patient.setViewportSize({ width: 1280, height: 900 });
+    for (const name of ['knee.png', 'lab-report.pdf']) {
+      const image = thumbnail(name).locator('img');
+      // Made in the background: a placeholder first, the picture once a worker has made it.
+      await image.waitFor({ timeout: 60_000 });
+      expect(await image.getAttribute('src'), name).toMatch(/^blob:/);
+      await expect
+        .poll(async () => image.evaluate((img) => (img as HTMLImageElement).naturalWidth), POLL)
+        .toBeGreaterThan(0);
+      const natural = await image.evaluate((img) => {
+        const i = img as HTMLImageElement;
+        return Math.max(i.naturalWidth, i.naturalHeight);
+      });
+      expect(natural, name).toBeLessThanOrEqual(256);
+    }
+    // The PNG's longest side became 256 (never more); its shape is kept.
+    expect(
+      await thumbnail('knee.png')
+        .locator('img')
+        .evaluate((img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]),
+    ).toEqual([256, 171]);
+    // A text file: the usual icon, and no preview was even asked for.
+    expect(await thumbnail('scan-note.txt').getAttribute('data-state')).toBe('none');
+    expect(await thumbnail('scan-note.txt').locator('img').count()).toBe(0);
+    expect(requested.filter((url) => url.includes('scan-note.txt') && url.includes('preview='))).toEqual([]);
+    // Previews travel with the token in a header, never in the URL.
+    const previews = requested.filter((url) => url.includes('preview='));
+    expect(previews.length).toBeGreaterThanOrEqual(2);
+    for (const url of previews) expect(url).not.toMatch(/token|pst_/i);
+    await shot(patient, '03b-thumbnails');
+
+    // The details: the 1024 preview (never enlarged: the image's own 600 px) and the processing state.
+    await patient.getByRole('button', { name: 'knee.png', exact: true }).click();
+    const large = patient.getByTestId('image-preview');
+    await large.waitFor({ timeout: 30_000 });
+    expect(await large.getAttribute('data-source')).toBe('server');
+    await expect
+      .poll(async () => large.evaluate((img) => (img as HTMLImageElement).naturalWidth), POLL)
+      .toBe(600);
+    await expect
+      .poll(async () => patient.getByTestId('processing-state').getAttribute('data-state'), POLL)
+      .toBe('done');
+    await shot(patient, '03c-preview-details');
+
+    // Leaving the folder drops its thumbnails, and their blob: URLs with them.
+    const src = (await thumbnail('knee.png').locator('img').getAttribute('src')) ?? '';
+    expect(await imageLoads(patient, src)).toBe(true);
+    await patient.getByRole('button', { name: 'pod', exact: true }).click();
+    await listing.locator('tr[data-name="scans"]').waitFor(POLL);
+    expect(await imageLoads(patient, src)).toBe(false);
+  });
+
+  it('searches the pod: a word of a text file, the match marked, the result opens the file', async () => {
+    // Indexed in the background too: asked again until the files written above are found.
+    await expect
+      .poll(async () => search(patient, 'penicillin'), { timeout: 60_000, interval: 1_000 })
+      .toEqual(expect.arrayContaining(['medical/notes.txt', 'scans/scan-note.txt', 'scans/lab-report.pdf']));
+    const results = patient.getByTestId('search-results');
+    const hit = results.locator('li[data-path="medical/notes.txt"]');
+    expect(await hit.getByTestId('search-snippet').textContent()).toContain('Allergies: penicillin.');
+    const marks = await hit.locator('mark').allTextContents();
+    expect(marks.length).toBeGreaterThan(0);
+    for (const mark of marks) expect(mark.toLowerCase()).toBe('penicillin');
+    await shot(patient, '03d-search');
+    await hit.getByRole('button', { name: 'notes.txt', exact: true }).click();
+    await patient.getByRole('heading', { name: 'medical/notes.txt' }).waitFor(POLL);
+    expect(
+      await patient
+        .getByRole('navigation', { name: 'Folder path' })
+        .locator('[aria-current=page]')
+        .textContent(),
+    ).toBe('medical');
+    // A query the API refuses: its explanation, not an empty list.
+    await search(patient, '!!!');
+    const refusal = patient.getByTestId('search').getByRole('alert');
+    expect(await refusal.textContent()).toMatch(/no word.*request id/i);
+  });
+
+  it('lets someone allowed to read one folder search only that folder', async () => {
+    const reader = await (await newContext({ width: 1024, height: 800 })).newPage();
+    await reader.goto(`${origin}/`);
+    await reader.getByLabel('Username', { exact: true }).nth(1).fill(R);
+    await reader.getByRole('button', { name: 'Create account' }).click();
+    record.tokens.push(await reader.getByTestId('new-account-token').inputValue());
+    await reader.getByRole('button', { name: 'Continue to my pod' }).click();
+    await reader.getByTestId('signed-in-as').waitFor();
+
+    await patient.getByRole('button', { name: 'Access' }).click();
+    await patient.getByLabel('Grantee (username)').fill(R);
+    await patient.getByLabel(/^Scope/).fill('/scans/');
+    await patient.getByRole('button', { name: 'Grant', exact: true }).click();
+    await patient.getByTestId('grants-list').locator(`tr[data-grantee=${R}]`).waitFor();
+
+    try {
+      await reader.getByRole('button', { name: 'Shared with me' }).click();
+      await reader.getByLabel('Owner of the pod').fill(P);
+      await reader.getByRole('button', { name: 'Show my access' }).click();
+      await reader.getByRole('button', { name: `Open /scans/ of ${P}` }).click();
+      await reader.getByTestId('folder-listing').waitFor(POLL);
+      // The same word is in /medical/notes.txt: the reader sees only what is under /scans/.
+      const found = await search(reader, 'penicillin');
+      expect([...found].sort()).toEqual(['scans/lab-report.pdf', 'scans/scan-note.txt']);
+      expect(await reader.getByTestId('search').textContent()).not.toMatch(/medical|notes\.txt|Allergies/);
+      // Words and names only found outside the scope: nothing, and nothing hints at them.
+      for (const q of ['allergies', 'blood', 'xray']) expect(await search(reader, q), q).toEqual([]);
+      expect(await reader.getByTestId('search-empty').textContent()).toContain('in what you may read');
+      // Its thumbnails are there too: reading the folder is enough.
+      await reader
+        .getByTestId('folder-listing')
+        .locator('tr[data-name="knee.png"] [data-testid=thumbnail] img')
+        .waitFor({ timeout: 30_000 });
+      await shot(reader, '03e-reader-search');
+    } finally {
+      // Revoked whatever happened above, so that the walk goes on with the pod as it was.
+      patient.once('dialog', (dialog) => void dialog.accept());
+      await patient.getByRole('button', { name: `Revoke ${R}` }).click();
+      await patient.getByText('Nobody else has access to your pod.').waitFor();
+    }
+    // Revoked: its search is refused, and says so.
+    await search(reader, 'penicillin');
+    await reader.getByTestId('search').getByRole('alert').waitFor(POLL);
+    expect(await reader.getByTestId('search-results').count()).toBe(0);
+    // Back where the walk was: the patient's files.
+    await patient.getByRole('button', { name: 'Files' }).click();
+    await patient.getByTestId('folder-listing').waitFor(POLL);
+  });
+
   it('creates a labelled token, lists it and revokes it', async () => {
     await patient.getByRole('button', { name: 'Tokens' }).click();
     // Choosing a view moves the focus to its content.
-    expect(await patient.evaluate(() => document.activeElement?.id)).toBe('main');
+    // (after the view has rendered: the focus moves in an effect)
+    await expect.poll(async () => patient.evaluate(() => document.activeElement?.id), POLL).toBe('main');
     await patient.getByLabel('Label').fill('laptop');
     await patient.getByRole('button', { name: 'Create token' }).click();
     const laptopToken = await patient.getByLabel('the new token').inputValue();

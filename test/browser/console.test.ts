@@ -38,11 +38,12 @@ describe('the web console, end to end in Chromium (npm start topology)', () => {
     origin: () => stack.apiUrl,
     patient: 'patient',
     hospital: 'hospital',
+    reader: 'reader',
     screenshots: new URL('../../.cache/console-screenshots/', import.meta.url),
   });
 
   it('never let a token reach a log: not in a URL, not anywhere the processes write', () => {
-    expect(walk.tokens).toHaveLength(3);
+    expect(walk.tokens).toHaveLength(4);
     const processes = [stack.broker, ...stack.apis, ...stack.workers];
     const lines = processes.flatMap((p) => p?.lines ?? []);
     // The api logs every request with its URL: a token in a URL would be there.

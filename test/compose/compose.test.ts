@@ -213,6 +213,7 @@ describe('podstore under docker compose (compose.yml as shipped)', () => {
       origin: () => base,
       patient: 'console-patient',
       hospital: 'console-hospital',
+      reader: 'console-reader',
       screenshots: new URL('../../.cache/console-screenshots-compose/', import.meta.url),
     });
   });

@@ -1,8 +1,13 @@
 /** Typed calls of the API routes the console uses (api/routes/*.ts). */
+
+import { mediaTypeOf } from '../preview.ts';
+import { PREVIEW_IMAGE_TYPE } from '../processed-preview.ts';
 import { type Credentials, requestJson, send } from './http.ts';
 import { filePath, userPath } from './paths.ts';
+import { ApiError } from './problem.ts';
 import type {
   AuditPage,
+  FileDetailsInfo,
   FileInfo,
   FolderPage,
   GrantEntry,
@@ -12,6 +17,12 @@ import type {
   SignUpResult,
   TokenInfo,
 } from './types.ts';
+
+/** A preview asked of the server: its image, still being made, or none can exist (415). */
+export type PreviewResult =
+  | { state: 'ready'; image: Blob }
+  | { state: 'pending'; retryAfter: string | null }
+  | { state: 'none'; detail: string };
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
@@ -55,12 +66,44 @@ export const files = {
   list: (credentials: Credentials, owner: string, folder: string, cursor?: string, limit = 50) =>
     requestJson<FolderPage>(credentials, `${filePath(owner, folder)}${query({ limit, cursor })}`),
   metadata: (credentials: Credentials, owner: string, path: string) =>
-    requestJson<FileInfo>(credentials, `${filePath(owner, path)}?metadata`),
+    requestJson<FileDetailsInfo>(credentials, `${filePath(owner, path)}?metadata`),
   /** The file's bytes (for a download or a preview), as a Blob. */
   body: async (credentials: Credentials, owner: string, path: string, signal?: AbortSignal) =>
     (
       await send(credentials, `${filePath(owner, path)}?download`, signal === undefined ? {} : { signal })
     ).blob(),
+  /**
+   * A preview made by the server (WebP, longest side at most `size`). Its bytes become a Blob typed
+   * image/webp whatever the answer says, so they can only ever be shown as an image.
+   */
+  preview: async (
+    credentials: Credentials,
+    owner: string,
+    path: string,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<PreviewResult> => {
+    try {
+      const response = await send(
+        credentials,
+        `${filePath(owner, path)}${query({ preview: size })}`,
+        signal === undefined ? {} : { signal },
+      );
+      if (response.status === 202)
+        return { state: 'pending', retryAfter: response.headers.get('retry-after') };
+      if (mediaTypeOf(response.headers.get('content-type') ?? '') !== PREVIEW_IMAGE_TYPE)
+        return { state: 'none', detail: 'the server answered something other than an image' };
+      return {
+        state: 'ready',
+        image: new Blob([await response.arrayBuffer()], { type: PREVIEW_IMAGE_TYPE }),
+      };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 415) return { state: 'none', detail: err.detail };
+      // Too many requests at once (other tabs, uploads): like a preview being made, asked again later.
+      if (err instanceof ApiError && err.status === 429) return { state: 'pending', retryAfter: null };
+      throw err;
+    }
+  },
   patch: (credentials: Credentials, owner: string, path: string, etag: string, patch: object) =>
     requestJson<FileInfo>(credentials, filePath(owner, path), {
       method: 'PATCH',

@@ -72,3 +72,17 @@ export interface PodEvent {
   actor: string | null;
   path?: string;
 }
+
+import type { FileInfo } from '../../../protocol/file-info.ts';
+
+/** How far the workers got with a file's current version (previews, text for search). */
+export interface ProcessingView {
+  state: 'pending' | 'done' | 'failed';
+  /** Why it failed: too_many_pixels, too_many_pages, too_large, timed_out, out_of_memory, corrupt, gave_up. */
+  reason?: string;
+}
+
+/** A file's metadata (`?metadata`), with its processing state when the server processes files. */
+export interface FileDetailsInfo extends FileInfo {
+  processing?: ProcessingView;
+}

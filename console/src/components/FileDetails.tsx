@@ -2,10 +2,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { files } from '../api/endpoints.ts';
 import type { Credentials } from '../api/http.ts';
 import { type ApiError, asApiError } from '../api/problem.ts';
-import type { FileInfo } from '../api/types.ts';
+import type { FileDetailsInfo } from '../api/types.ts';
 import { formatBytes, formatTime } from '../format.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { FilePreview } from './FilePreview.tsx';
+import { ProcessingState } from './ProcessingState.tsx';
 import { isSealed, SealedNotice } from './SealedNotice.tsx';
 
 interface Props {
@@ -18,7 +19,7 @@ interface Props {
 
 /** One file: its metadata, sealed or not, preview, download, tags and description, delete. */
 export function FileDetails({ credentials, owner, path, onClose, onDeleted }: Props) {
-  const [info, setInfo] = useState<FileInfo | null>(null);
+  const [info, setInfo] = useState<FileDetailsInfo | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [tags, setTags] = useState('');
   const [description, setDescription] = useState('');
@@ -107,6 +108,20 @@ export function FileDetails({ credentials, owner, path, onClose, onDeleted }: Pr
             <dd data-testid="file-author">{info.author ?? 'unknown'}</dd>
             <dt>Updated</dt>
             <dd>{formatTime(info.updatedAt)}</dd>
+            {info.processing !== undefined && (
+              <>
+                <dt>Processing</dt>
+                <dd>
+                  <ProcessingState
+                    credentials={credentials}
+                    owner={owner}
+                    path={path}
+                    etag={info.etag}
+                    initial={info.processing}
+                  />
+                </dd>
+              </>
+            )}
             <dt>SHA-256</dt>
             <dd>
               <code class="hash">{info.sha256}</code>

@@ -3,20 +3,58 @@ import { files } from '../api/endpoints.ts';
 import type { Credentials } from '../api/http.ts';
 import type { FileInfo } from '../api/types.ts';
 import { mediaTypeOf, previewKind } from '../preview.ts';
+import { hasProcessedPreview, LARGE_PREVIEW_SIZE } from '../processed-preview.ts';
+import { useServerPreview } from './use-server-preview.ts';
 
-/**
- * A safe look at a file: text as a text node, a raster image through a blob: URL typed as that image.
- * Nothing else (HTML, SVG, PDF, ...) is rendered from the pod; those are downloaded.
- */
-export function FilePreview({
-  credentials,
-  owner,
-  info,
-}: {
+interface Props {
   credentials: Credentials;
   owner: string;
   info: FileInfo;
-}) {
+}
+
+/**
+ * A safe look at a file: images and PDFs through the server's 1024 px preview (WebP, shown through a
+ * blob: URL), text as a text node, a small raster image without a server preview from its own bytes
+ * typed as that image. Nothing else (HTML, SVG, ...) is rendered from the pod; those are downloaded.
+ */
+export function FilePreview(props: Props) {
+  return hasProcessedPreview(props.info.contentType) ? (
+    <ServerPreview {...props} />
+  ) : (
+    <OwnBytesPreview {...props} />
+  );
+}
+
+function ServerPreview(props: Props) {
+  const { credentials, owner, info } = props;
+  const preview = useServerPreview(credentials, owner, info.path, LARGE_PREVIEW_SIZE, info.etag, true);
+  if (preview.state === 'ready')
+    return (
+      <img
+        class="preview-image"
+        src={preview.url}
+        alt={`preview of ${info.path}`}
+        data-testid="image-preview"
+        data-source="server"
+      />
+    );
+  if (preview.state === 'none' || preview.state === 'unavailable')
+    // No server preview (processing off, refused, or not there yet): a raster image still shows as itself.
+    return previewKind(info.contentType, info.size) === 'image' ? (
+      <OwnBytesPreview {...props} />
+    ) : (
+      <p class="muted" data-testid="no-preview">
+        No preview of this file; download it to open it.
+      </p>
+    );
+  return (
+    <p aria-busy="true" data-testid="preview-pending">
+      Preview being made…
+    </p>
+  );
+}
+
+function OwnBytesPreview({ credentials, owner, info }: Props) {
   const kind = previewKind(info.contentType, info.size);
   const [text, setText] = useState<string | null>(null);
   const [imageUrl, setImageUrl] = useState<string | null>(null);
@@ -64,6 +102,12 @@ export function FilePreview({
   return imageUrl === null ? (
     <p aria-busy="true">Loading preview…</p>
   ) : (
-    <img class="preview-image" src={imageUrl} alt={`preview of ${info.path}`} data-testid="image-preview" />
+    <img
+      class="preview-image"
+      src={imageUrl}
+      alt={`preview of ${info.path}`}
+      data-testid="image-preview"
+      data-source="file"
+    />
   );
 }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { files } from '../api/endpoints.ts';
 import type { Credentials } from '../api/http.ts';
-import { breadcrumb, normaliseFolderInput } from '../api/paths.ts';
+import { breadcrumb, normaliseFolderInput, parentFolder } from '../api/paths.ts';
 import { type ApiError, asApiError } from '../api/problem.ts';
 import type { FolderEntry, PodEvent } from '../api/types.ts';
 import { uploadFile } from '../api/upload.ts';
@@ -10,6 +10,8 @@ import { useLiveEvents } from '../live/use-live-events.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { FileDetails } from './FileDetails.tsx';
 import { LiveBadge } from './LiveBadge.tsx';
+import { SearchBox } from './SearchBox.tsx';
+import { Thumbnail } from './Thumbnail.tsx';
 import { UploadDropZone } from './UploadDropZone.tsx';
 import { type UploadItem, UploadQueue } from './UploadQueue.tsx';
 
@@ -84,6 +86,12 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
     heading.current?.focus();
   };
 
+  /** A search result: its folder, with the file's details open. */
+  const openFile = (path: string) => {
+    setFolder(parentFolder(path));
+    setSelected(path);
+  };
+
   const startUploads = (chosen: File[]) => {
     for (const file of chosen) {
       const id = ++uploadIds.current;
@@ -155,6 +163,7 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
           ))}
         </ol>
       </nav>
+      <SearchBox credentials={credentials} owner={owner} onOpen={openFile} />
       <ErrorNotice error={error} />
       {items === null ? (
         <p aria-busy="true">Loading…</p>
@@ -188,9 +197,22 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
                         {item.name}/
                       </button>
                     ) : (
-                      <button type="button" class="link" onClick={() => setSelected(`${folder}${item.name}`)}>
-                        {item.name}
-                      </button>
+                      <>
+                        <Thumbnail
+                          credentials={credentials}
+                          owner={owner}
+                          path={`${folder}${item.name}`}
+                          contentType={item.contentType}
+                          version={`${item.updatedAt ?? ''}:${item.size ?? ''}`}
+                        />
+                        <button
+                          type="button"
+                          class="link"
+                          onClick={() => setSelected(`${folder}${item.name}`)}
+                        >
+                          {item.name}
+                        </button>
+                      </>
                     )}
                   </td>
                   <td>{item.size === undefined ? '' : formatBytes(item.size)}</td>
