@@ -71,7 +71,7 @@ const processingLimits = {
   timeoutMs: config.processingTimeoutMs,
   maxMemoryMb: config.processingMaxMemoryMb,
 };
-const sandbox = new ProcessingSandbox(processingLimits);
+const sandbox = new ProcessingSandbox(processingLimits, { nice: config.processingNice });
 const pipeline = new ProcessingPipeline(
   store,
   podWrites,
