@@ -6,25 +6,28 @@ export interface Goal {
   /** The measured ratio (or MiB, for memory); undefined when the phase did not run. */
   measured: number | undefined;
   target: number;
-  /** `min`: measured ≥ target; `max`: measured < target. */
-  kind: 'min' | 'max';
+  /** `min`: measured ≥ target; `max`: measured < target; `atMost`: measured ≤ target. */
+  kind: GoalKind;
   unit: '×' | 'MiB';
   met: boolean | undefined;
 }
+
+export type GoalKind = 'min' | 'max' | 'atMost';
 
 export const RSS_LIMIT_MIB = 200;
 
 const ratio = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined && b > 0 ? Math.round((a / b) * 100) / 100 : undefined;
 
-function goal(
-  text: string,
-  measured: number | undefined,
-  target: number,
-  kind: 'min' | 'max',
-  unit: '×' | 'MiB',
-) {
-  const met = measured === undefined ? undefined : kind === 'min' ? measured >= target : measured < target;
+function goal(text: string, measured: number | undefined, target: number, kind: GoalKind, unit: '×' | 'MiB') {
+  const met =
+    measured === undefined
+      ? undefined
+      : kind === 'min'
+        ? measured >= target
+        : kind === 'max'
+          ? measured < target
+          : measured <= target;
   return { goal: text, measured, target, kind, unit, met };
 }
 
@@ -39,6 +42,9 @@ export function evaluateGoals(r: SuiteResults): Goal[] {
   const e = r.echo ?? {};
   const l = r.large ?? {};
   const byWorkers = (n: number) => r.scaling?.find((run) => run.workers === n)?.rps;
+  const files = r.fileProcessing;
+  const filesPerSecond = (n: number) => files?.runs.find((run) => run.workers === n)?.filesPerSecond;
+  const interactive = files?.interactive;
   return [
     goal(
       '4 KiB GET, full stack / direct MinIO',
@@ -89,6 +95,20 @@ export function evaluateGoals(r: SuiteResults): Goal[] {
       RSS_LIMIT_MIB,
       'max',
       'MiB',
+    ),
+    goal(
+      'file processing (generated images and PDFs), 2 workers / 1 worker',
+      ratio(filesPerSecond(2), filesPerSecond(1)),
+      1.7,
+      'min',
+      '×',
+    ),
+    goal(
+      'small-file GET p99 while processing / idle',
+      ratio(interactive?.busy.p99, interactive?.idle.p99),
+      1.5,
+      'atMost',
+      '×',
     ),
   ];
 }

@@ -7,7 +7,9 @@
  *  - profile and 4 KiB file GET/PUT through the full stack vs the same object on MinIO directly;
  *  - the broker hop alone (`bench.echo` through the api's BrokerClient) vs NATS request-reply;
  *  - a large upload and download vs MinIO directly, with the peak RSS of every process;
- *  - the `processing` scenario with 1, 2 and 4 workers (workers are added to the running stack).
+ *  - the `processing` scenario with 1, 2 and 4 workers (workers are added to the running stack);
+ *  - with `--phases processing-files`: generated images and PDFs processed with 1, 2 and 4 workers, and
+ *    small-file GET latency idle and while processing (bench/scenarios/file-processing.ts).
  * Prints the tables and the goals, writes bench/results/<date>.json and the scaling chart <date>.svg.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -24,9 +26,15 @@ import { evaluateGoals } from './goals.ts';
 import { authHeader, runPrefix, signUp } from './load/accounts.ts';
 import { machineInfo } from './machine.ts';
 import { peakRssMiB, resetPeakRss } from './peak-rss.ts';
+import { makeCorpus } from './processing-corpus.ts';
 import { renderReport } from './report.ts';
 import type { RssSet, SuiteResults } from './results-types.ts';
 import { echoComparison } from './scenarios/broker-echo.ts';
+import {
+  interactiveUnderProcessing,
+  type ProcessingStackView,
+  processFilesAt,
+} from './scenarios/file-processing.ts';
 import { largeTransfer } from './scenarios/large-transfer.ts';
 import { smallOps } from './scenarios/small-ops.ts';
 import { processingAt } from './scenarios/worker-scaling.ts';
@@ -60,6 +68,16 @@ const results: SuiteResults = {
   },
   loadAverage: { before: loadavg().map(round2) },
 };
+
+const corpus = args.phases.includes('processing-files') ? await makeFiles() : [];
+
+async function makeFiles() {
+  const started = performance.now();
+  log(`making ${args.files} images and PDFs`);
+  const files = await makeCorpus(args.files);
+  log(`made them in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return files;
+}
 
 await provision();
 const minio = await startMinio();
@@ -96,6 +114,19 @@ const store = new S3ObjectStore({
   bucket,
   region: 'us-east-1',
 });
+const processingView: ProcessingStackView = {
+  apiUrl: stack.apiUrl,
+  natsUrl: nats.url,
+  workerMetricsUrls: () =>
+    stack.workers.map(
+      (_, i) => `http://${stack.options.host}:${stack.options.workerMetricsBasePort + i}/metrics`,
+    ),
+  log,
+};
+const fileProcessing = () => {
+  results.fileProcessing ??= { runs: [] };
+  return results.fileProcessing;
+};
 const processes = () => [stack.api, stack.broker, ...stack.workers];
 const peaks = async (): Promise<RssSet> => ({
   api: await peakRssMiB(stack.api?.child.pid),
@@ -144,6 +175,13 @@ async function mainPhases(): Promise<void> {
       },
     });
   }
+  if (args.phases.includes('processing-files')) {
+    fileProcessing().interactive = await interactiveUnderProcessing(processingView, args.workers, corpus, {
+      connections: args.interactiveConnections,
+      seconds: args.seconds,
+      uploadConnections: args.uploadConnections,
+    });
+  }
 }
 
 try {
@@ -167,6 +205,11 @@ try {
         log,
       });
       results.scaling = [...(results.scaling ?? []), run];
+    }
+    if (args.phases.includes('processing-files') && args.workerCounts.includes(count)) {
+      const run = await processFilesAt(processingView, count, corpus, args.uploadConnections);
+      log(`  ${run.files} files in ${run.seconds} s: ${run.filesPerSecond} files/s`);
+      fileProcessing().runs.push(run);
     }
   }
   if (cpuProfDir !== undefined) {

@@ -100,10 +100,54 @@ function scalingTable(r: SuiteResults): string[] {
   ];
 }
 
+function fileProcessingTable(r: SuiteResults): string[] {
+  const f = r.fileProcessing;
+  if (f === undefined) return [];
+  const runs = f.runs;
+  const one = runs.find((run) => run.workers === 1) ?? runs[0];
+  const first = runs[0];
+  const table =
+    first === undefined
+      ? []
+      : [
+          `File processing: ${first.files} generated images and PDFs (${first.mib} MiB), from the first upload until every file is processed:`,
+          '',
+          '| workers | files/s | time s | upload s | mean job ms | jobs | retries | failed | vs 1 worker |',
+          '|---|---|---|---|---|---|---|---|---|',
+          ...runs.map(
+            (run) =>
+              `| ${run.workers} | ${run.filesPerSecond} | ${run.seconds} | ${run.uploadSeconds} | ${run.meanJobMs} | ${run.jobs} | ${run.retries} | ${run.failed} | ${ratio(run.filesPerSecond, one?.filesPerSecond)} |`,
+          ),
+          '',
+        ];
+  const i = f.interactive;
+  const interactive =
+    i === undefined
+      ? []
+      : [
+          `Small-file (4 KiB) GET, ${i.connections} connections, ${i.seconds} s, ${i.workers} workers:`,
+          '',
+          '| processing | req/s | p50 ms | p90 ms | p99 ms | errors |',
+          '|---|---|---|---|---|---|',
+          `| idle | ${i.idle.rps} | ${i.idle.p50} | ${i.idle.p90} | ${i.idle.p99} | ${i.idle.errors} |`,
+          `| busy | ${i.busy.rps} | ${i.busy.p50} | ${i.busy.p90} | ${i.busy.p99} | ${i.busy.errors} |`,
+          `| busy / idle | ${ratio(i.busy.rps, i.idle.rps)} | ${ratio(i.busy.p50, i.idle.p50)} | ${ratio(i.busy.p90, i.idle.p90)} | ${ratio(i.busy.p99, i.idle.p99)} | |`,
+          '',
+          ...(i.busyThroughout
+            ? []
+            : [
+                `warning: the batch was processed before the busy load ended (${i.processedBeforeLoadEnded} jobs): the busy figures include idle time`,
+                '',
+              ]),
+        ];
+  return [...table, ...interactive];
+}
+
 export function renderGoals(goals: Goal[]): string[] {
   const measured = (g: Goal) =>
     g.measured === undefined ? 'not run' : `${g.measured}${g.unit === '×' ? '×' : ' MiB'}`;
-  const target = (g: Goal) => `${g.kind === 'min' ? '≥' : '<'} ${g.target}${g.unit === '×' ? '×' : ' MiB'}`;
+  const sign = { min: '≥', max: '<', atMost: '≤' } as const;
+  const target = (g: Goal) => `${sign[g.kind]} ${g.target}${g.unit === '×' ? '×' : ' MiB'}`;
   const met = (g: Goal) => (g.met === undefined ? '–' : g.met ? 'met' : 'missed');
   return [
     '| goal | measured | target | |',
@@ -124,6 +168,7 @@ export function renderReport(r: SuiteResults, goals: Goal[]): string {
     ...echoTable(r),
     ...largeTable(r),
     ...scalingTable(r),
+    ...fileProcessingTable(r),
     ...renderGoals(goals),
   ].join('\n');
 }

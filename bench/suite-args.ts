@@ -4,8 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['small', 'echo', 'large', 'scaling'] as const;
+export const PHASES = ['small', 'echo', 'large', 'scaling', 'processing-files'] as const;
 export type Phase = (typeof PHASES)[number];
+/** Phases run when `--phases` is not given (processing-files takes minutes more: named on purpose). */
+export const DEFAULT_PHASES: Phase[] = ['small', 'echo', 'large', 'scaling'];
+/** Phases that go through the worker counts; the others run once, at `--workers`. */
+const COUNTED_PHASES: readonly Phase[] = ['scaling', 'processing-files'];
 
 export interface SuiteArgs {
   /** Seconds per measured run (small operations, echo, each worker count). */
@@ -21,8 +25,14 @@ export interface SuiteArgs {
   largeMiB: number;
   processingMiB: number;
   processingConnections: number;
-  /** Worker counts of the scaling phase, ascending. */
+  /** Worker counts of the scaling and processing-files phases, ascending. */
   workerCounts: number[];
+  /** Generated images and PDFs uploaded per worker count (processing-files). */
+  files: number;
+  /** Connections that upload them. */
+  uploadConnections: number;
+  /** Connections of the small-file GETs measured idle and while processing (at `--workers`). */
+  interactiveConnections: number;
   phases: Phase[];
   /** Where child processes write --cpu-prof profiles; undefined: no profiling. */
   cpuProfDir?: string;
@@ -57,7 +67,10 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
         'processing-mib': { type: 'string', default: '8' },
         'processing-connections': { type: 'string', default: '8' },
         'worker-counts': { type: 'string', default: '1,2,4' },
-        phases: { type: 'string', default: PHASES.join(',') },
+        files: { type: 'string', default: '500' },
+        'upload-connections': { type: 'string', default: '4' },
+        'interactive-connections': { type: 'string', default: '4' },
+        phases: { type: 'string', default: DEFAULT_PHASES.join(',') },
         'cpu-prof': { type: 'string' },
       },
     }) as { values: Record<string, string | undefined> });
@@ -92,14 +105,20 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     processingMiB: whole('processing-mib', v('processing-mib'), 1, 64),
     processingConnections: whole('processing-connections', v('processing-connections'), 1, 256),
     workerCounts,
+    files: whole('files', v('files'), 1, 10_000),
+    uploadConnections: whole('upload-connections', v('upload-connections'), 1, 64),
+    interactiveConnections: whole('interactive-connections', v('interactive-connections'), 1, 256),
     phases: phases as Phase[],
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
   };
 }
 
-/** The worker counts the stack goes through, ascending: the scaling counts and the main phases' count. */
+/**
+ * The worker counts the stack goes through, ascending: the counts of the scaling and processing-files
+ * phases and the main phases' count (`--workers`; processing-files measures its interactive side there).
+ */
 export function workerSchedule(args: Pick<SuiteArgs, 'workers' | 'workerCounts' | 'phases'>): number[] {
   const main = args.phases.some((p) => p !== 'scaling') ? [args.workers] : [];
-  const scaling = args.phases.includes('scaling') ? args.workerCounts : [];
-  return [...new Set([...scaling, ...main])].sort((a, b) => a - b);
+  const counted = args.phases.some((p) => COUNTED_PHASES.includes(p)) ? args.workerCounts : [];
+  return [...new Set([...counted, ...main])].sort((a, b) => a - b);
 }

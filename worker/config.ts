@@ -285,6 +285,13 @@ export const workerSpec = {
     0,
     64,
   ),
+  processingNice: integer(
+    'PROCESSING_NICE',
+    10,
+    'Nice value (Linux, per thread) of the processing thread and libvips’ threads, so that interactive commands come first (0: the worker’s own)',
+    0,
+    19,
+  ),
   processingMaxAttempts: integer(
     'PROCESSING_MAX_ATTEMPTS',
     5,

@@ -75,7 +75,7 @@ const processingLimits = {
   timeoutMs: config.processingTimeoutMs,
   maxMemoryMb: config.processingMaxMemoryMb,
 };
-const sandbox = new ProcessingSandbox(processingLimits);
+const sandbox = new ProcessingSandbox(processingLimits, { nice: config.processingNice });
 const searchIndexes = new PodIndexStore(store, config.searchCachePods);
 const pipeline = new ProcessingPipeline(
   store,

@@ -201,6 +201,9 @@ describe('the benchmark report', () => {
       [0.3, false],
       [210, false],
       [100, true],
+      // the file-processing phase did not run
+      [undefined, undefined],
+      [undefined, undefined],
     ]);
   });
 

@@ -15,7 +15,29 @@ describe('parseSuiteArgs', () => {
       processingMiB: 8,
       processingConnections: 8,
       workerCounts: [1, 2, 4],
+      files: 500,
+      uploadConnections: 4,
+      interactiveConnections: 4,
       phases: ['small', 'echo', 'large', 'scaling'],
+    });
+  });
+
+  it('reads the processing-files phase and its options', () => {
+    const args = parseSuiteArgs([
+      '--phases',
+      'processing-files',
+      '--files',
+      '50',
+      '--upload-connections',
+      '8',
+      '--interactive-connections',
+      '2',
+    ]);
+    expect(args).toMatchObject({
+      phases: ['processing-files'],
+      files: 50,
+      uploadConnections: 8,
+      interactiveConnections: 2,
     });
   });
 
@@ -40,6 +62,9 @@ describe('parseSuiteArgs', () => {
     [['--worker-counts', '1,x'], /--worker-counts/],
     [['--worker-counts', '17'], /--worker-counts/],
     [['--phases', 'small,nope'], /unknown phase nope/],
+    [['--files', '0'], /--files/],
+    [['--upload-connections', '65'], /--upload-connections/],
+    [['--interactive-connections', 'x'], /--interactive-connections/],
     [['--nope', '1'], /nope/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseSuiteArgs(argv)).toThrow(message);
@@ -56,5 +81,14 @@ describe('workerSchedule', () => {
     ]);
     expect(workerSchedule({ workers: 3, workerCounts: [1, 2], phases: ['scaling'] })).toEqual([1, 2]);
     expect(workerSchedule({ workers: 2, workerCounts: [1, 4], phases: ['echo'] })).toEqual([2]);
+  });
+
+  it('goes through the worker counts for processing-files, and --workers for its interactive side', () => {
+    expect(workerSchedule({ workers: 3, workerCounts: [1, 2, 4], phases: ['processing-files'] })).toEqual([
+      1, 2, 3, 4,
+    ]);
+    expect(workerSchedule({ workers: 2, workerCounts: [1, 2], phases: ['processing-files'] })).toEqual([
+      1, 2,
+    ]);
   });
 });

@@ -34,6 +34,8 @@ export interface SandboxOptions {
   recycleAfterJobs?: number;
   /** How long a new thread may take to load its modules; default 60 s. */
   startTimeoutMs?: number;
+  /** The nice value of the processing threads (thread-priority.ts); default 0: the worker's own. */
+  nice?: number;
 }
 
 const sourceExtension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -152,6 +154,7 @@ export class ProcessingSandbox {
   private readonly sizes: readonly number[];
   private readonly recycleAfterJobs: number;
   private readonly startTimeoutMs: number;
+  private readonly nice: number;
   private thread: SandboxThread | undefined;
   /** Jobs run one after another: each waits for the one before. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -166,6 +169,7 @@ export class ProcessingSandbox {
     this.sizes = options.sizes ?? PREVIEW_SIZES;
     this.recycleAfterJobs = options.recycleAfterJobs ?? 200;
     this.startTimeoutMs = options.startTimeoutMs ?? 60_000;
+    this.nice = options.nice ?? 0;
   }
 
   /** The previews and text of one file; rejects with ProcessingRefused when the file cannot be processed. */
@@ -189,7 +193,7 @@ export class ProcessingSandbox {
     const thread = await this.readyThread();
     thread.jobs++;
     const id = this.nextId++;
-    const message: JobMessage = { id, job, sizes: this.sizes, limits: this.limits };
+    const message: JobMessage = { id, job, sizes: this.sizes, limits: this.limits, nice: this.nice };
     let timer: NodeJS.Timeout | undefined;
     try {
       return await new Promise<ProcessingResult>((resolve, reject) => {

@@ -4,8 +4,12 @@
  */
 import { loadPdfjs } from './pdf-document.ts';
 import { processFile } from './process-file.ts';
+import { lowerProcessingPriority } from './thread-priority.ts';
 import { serveProcessingJobs } from './thread-protocol.ts';
 
 // pdf.js is loaded before the thread says it is ready: a job's time limit is the job's own work.
 await loadPdfjs();
-serveProcessingJobs(processFile);
+serveProcessingJobs((message) => {
+  lowerProcessingPriority(message.nice ?? 0);
+  return processFile(message);
+});

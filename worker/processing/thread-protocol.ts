@@ -28,6 +28,8 @@ export interface JobMessage {
   job: ProcessingJob;
   sizes: readonly number[];
   limits: ProcessingLimits;
+  /** The nice value (0–19) the processing threads run at (thread-priority.ts); 0: the worker's own. */
+  nice?: number;
 }
 
 export type ReplyMessage =
