@@ -1,6 +1,7 @@
 /**
  * The web console's walk in headless Chromium (playwright-core), against a running podstore at `origin`
- * (a test stack, or compose through nginx): a patient signs up, drops 3 files, browses them, grants a
+ * (a test stack, or compose through nginx): a patient signs up, drops 3 files, browses them, sends a
+ * 20 MiB one resumably (tus, a PATCH cut half-way, a cancel), grants a
  * hospital append on /medical/; the hospital, in a second browser context (a phone-sized one), adds a
  * result; the patient sees it appear live and sealed, the audit log shows the grant and the hospital's
  * write, the patient revokes (the hospital's next upload is refused) and signs out. A screenshot of
