@@ -10,6 +10,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tus from 'tus-js-client';
+import { RESUMABLE_RETRY_DELAYS_MS, resumableMetadata } from '../protocol/resumable-upload.ts';
 
 /** Node's file-backed URL storage: exported by tus-js-client's Node build, missing from its typings. */
 const { FileUrlStorage } = tus as unknown as { FileUrlStorage: new (path: string) => tus.UrlStorage };
@@ -72,10 +73,10 @@ export async function resumableUpload(
     const upload = new tus.Upload(createReadStream(local), {
       endpoint,
       uploadSize: info.size,
-      metadata: { path, filetype: options.contentType ?? 'application/octet-stream' },
+      metadata: resumableMetadata(path, options.contentType),
       headers: server.token === undefined ? {} : { authorization: `Bearer ${server.token}` },
       ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
-      retryDelays: options.retryDelays ?? [500, 1000, 2000, 4000, 8000, 15_000, 30_000],
+      retryDelays: options.retryDelays ?? [...RESUMABLE_RETRY_DELAYS_MS],
       urlStorage: new FileUrlStorage(stateFile),
       fingerprint: async () => fingerprint,
       removeFingerprintOnSuccess: true,

@@ -4,12 +4,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebStream } from 'node:stream/web';
+import { RESUMABLE_MIN_BYTES } from '../../protocol/resumable-upload.ts';
 import { type Progress, progressBar } from '../progress.ts';
 import type { CommandSpec } from './command.ts';
 import { parseFileAddress, parseFolderAddress } from './pod-address.ts';
-
-/** A local file this large goes up resumably (tus) unless --no-resume. */
-export const RESUMABLE_MIN_BYTES = 16 * 2 ** 20;
 
 const FILE = { name: '<owner>/<path>', meaning: "the pod's owner, a slash, the file's path in the pod" };
 

@@ -1,14 +1,26 @@
 /**
  * The web console's walk in headless Chromium (playwright-core), against a running podstore at `origin`
- * (a test stack, or compose through nginx): a patient signs up, drops 3 files, browses them, grants a
+ * (a test stack, or compose through nginx): a patient signs up, drops 3 files, browses them, sends a
+ * 20 MiB one resumably (tus, a PATCH cut half-way, a cancel), grants a
  * hospital append on /medical/; the hospital, in a second browser context (a phone-sized one), adds a
  * result; the patient sees it appear live and sealed, the audit log shows the grant and the hospital's
  * write, the patient revokes (the hospital's next upload is refused) and signs out. A screenshot of
  * each step goes to `screenshots`. Throughout: the page has no inline script, sends its CSP, and makes
  * no request to another origin (each is recorded and refused).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { type Browser, type BrowserContext, chromium, type Dialog, type Page } from 'playwright-core';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Dialog,
+  type Page,
+  type Request,
+  type Route,
+} from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CHROMIUM } from '../helpers/console-build.ts';
 import { makeImage, makePdf } from '../helpers/processing-fixtures.ts';
@@ -89,6 +101,88 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     }, files);
     await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
     await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
+  }
+
+  /** Drops a file of `bytes` (made here), sent to the page in parts rather than as one huge argument. */
+  async function dropBytes(page: Page, name: string, type: string, bytes: Buffer): Promise<void> {
+    type Parts = { droppedParts: Uint8Array[] };
+    await page.evaluate(() => {
+      (window as unknown as Parts).droppedParts = [];
+    });
+    const PART = 3 << 20;
+    for (let at = 0; at < bytes.length; at += PART)
+      await page.evaluate(
+        (base64) => {
+          const part = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+          (window as unknown as Parts).droppedParts.push(part);
+        },
+        bytes.subarray(at, at + PART).toString('base64'),
+      );
+    const dataTransfer = await page.evaluateHandle(
+      (file) => {
+        const transfer = new DataTransfer();
+        const parts = (window as unknown as Parts).droppedParts;
+        transfer.items.add(new File(parts as BlobPart[], file.name, { type: file.type }));
+        (window as unknown as Partial<Parts>).droppedParts = undefined;
+        return transfer;
+      },
+      { name, type },
+    );
+    await page.dispatchEvent('[data-testid=drop-zone]', 'dragover', { dataTransfer });
+    await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer });
+  }
+
+  /**
+   * Plays a connection that drops in the middle of a tus PATCH: sends the server the PATCH `request`
+   * would have sent (its headers, the bytes from its Upload-Offset), but only half of those bytes, then
+   * drops the connection. The server keeps what arrived; resolves once its offset stops moving.
+   */
+  async function cutPatch(request: Request, bytes: Buffer): Promise<number> {
+    const headers = await request.allHeaders();
+    const offset = Number(headers['upload-offset']);
+    const rest = bytes.length - offset;
+    const url = new URL(request.url());
+    await new Promise<void>((resolve, reject) => {
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const patch = send(url, {
+        method: 'PATCH',
+        headers: {
+          authorization: headers.authorization ?? '',
+          'tus-resumable': headers['tus-resumable'] ?? '1.0.0',
+          'upload-offset': String(offset),
+          'content-type': 'application/offset+octet-stream',
+          'content-length': String(rest),
+        },
+      });
+      patch.on('error', () => resolve()); // the drop itself
+      patch.on('response', (res) => {
+        res.resume();
+        reject(new Error(`a PATCH cut in the middle was answered ${res.statusCode}`));
+      });
+      patch.write(bytes.subarray(offset, offset + Math.floor(rest / 2)), () =>
+        setTimeout(() => {
+          patch.destroy();
+          resolve();
+        }, 300),
+      );
+    });
+    let kept = -1;
+    await expect
+      .poll(
+        async () => {
+          const res = await fetch(url, {
+            method: 'HEAD',
+            headers: { authorization: headers.authorization ?? '', 'tus-resumable': '1.0.0' },
+          });
+          const now = Number(res.headers.get('upload-offset'));
+          const stable = now === kept;
+          kept = now;
+          return stable;
+        },
+        { ...POLL, interval: 300 },
+      )
+      .toBe(true);
+    return kept;
   }
 
   /** Records, for each upload's progress bar, every value it shows while the uploads run. */
@@ -370,6 +464,156 @@ export function consoleWalk(options: ConsoleWalkOptions): ConsoleWalkRecord {
     await patient.getByRole('button', { name: 'pod', exact: true }).click();
     await listing.locator('tr[data-name="scans"]').waitFor(POLL);
     expect(await imageLoads(patient, src)).toBe(false);
+  });
+
+  it('uploads a 20 MiB file resumably (tus): it survives a PATCH cut mid-way, and arrives whole', async () => {
+    await patient.getByLabel(/^New folder/).fill('/large');
+    await patient.getByRole('button', { name: 'Open new folder' }).click();
+    await patient.getByText('This folder is empty').waitFor();
+    const token = record.tokens[0] ?? '';
+    const bytes = randomBytes(20 << 20);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const files = `${origin}/v1/users/${P}/files/large/`;
+    const uploads = `/v1/users/${P}/uploads/`;
+    const sent: string[] = [];
+    const onRequest = (request: Request) => {
+      const { pathname } = new URL(request.url());
+      // The upload's requests, and any to the file itself (the folder's listing is asked again too).
+      if (pathname.startsWith(uploads) || pathname.startsWith(`/v1/users/${P}/files/large/mri.bin`))
+        sent.push(`${request.method()} ${pathname}`);
+    };
+    patient.on('request', onRequest);
+    // The first PATCH: half of it reaches the server, then its connection drops. Later ones go through,
+    // each recorded with the offset it starts from.
+    let cutAt: number | undefined;
+    const patchOffsets: number[] = [];
+    let hold: ((route: Route) => void) | undefined;
+    await patient.route(`**${uploads}*`, async (route) => {
+      const request = route.request();
+      if (request.method() !== 'PATCH') return route.fallback();
+      patchOffsets.push(Number(await request.headerValue('upload-offset')));
+      if (hold !== undefined) return hold(route);
+      if (cutAt === undefined) {
+        cutAt = await cutPatch(request, bytes);
+        return route.abort('connectionreset');
+      }
+      return route.fallback();
+    });
+    try {
+      await dropBytes(patient, 'mri.bin', 'application/octet-stream', bytes);
+      const row = patient.getByRole('list', { name: 'Uploads' }).locator('li', { hasText: 'mri.bin' });
+      expect(await row.getAttribute('data-resumable')).toBe('true');
+      await expect.poll(async () => row.getAttribute('data-state'), { timeout: 90_000 }).toBe('done');
+      // It went on from where the server stopped, not from the start.
+      expect(cutAt).toBeGreaterThan(0);
+      expect(cutAt).toBeLessThan(bytes.length);
+      expect(patchOffsets).toEqual([0, cutAt]);
+      // tus: the look at the name, a creation, the cut PATCH, a HEAD asking where the server is, the
+      // rest in one PATCH. Never a PUT.
+      const id = /^POST \S+\/uploads\/$/.test(sent[1] ?? '') ? (sent[2] ?? '').split('/').at(-1) : undefined;
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(sent).toEqual([
+        `GET /v1/users/${P}/files/large/mri.bin`,
+        `POST ${uploads}`,
+        `PATCH ${uploads}${id}`,
+        `HEAD ${uploads}${id}`,
+        `PATCH ${uploads}${id}`,
+      ]);
+      // The bar ends at the whole file.
+      const seen = await patient.evaluate(
+        () => (window as unknown as { progressSeen: Record<string, number[]> }).progressSeen,
+      );
+      expect(seen['upload of mri.bin max']?.[0]).toBe(bytes.length);
+      expect(seen['upload of mri.bin']?.at(-1)).toBe(bytes.length);
+      // Every byte arrived: the stored file's digest, and the digest of the bytes read back.
+      const auth = { authorization: `Bearer ${token}` };
+      const info = (await (await fetch(`${files}mri.bin?metadata`, { headers: auth })).json()) as {
+        size: number;
+        sha256: string;
+      };
+      expect(info).toMatchObject({ size: bytes.length, sha256 });
+      const back = Buffer.from(await (await fetch(`${files}mri.bin`, { headers: auth })).arrayBuffer());
+      expect(createHash('sha256').update(back).digest('hex')).toBe(sha256);
+      // Nothing of the upload was kept in the browser for after a reload.
+      expect(await patient.evaluate(() => localStorage.length)).toBe(0);
+      await shot(patient, '03e-resumable-upload');
+
+      // Cancel: its PATCH is held, the upload is deleted on the server (tus termination), nothing stored.
+      let held: Route | undefined;
+      hold = (route) => {
+        held = route;
+      };
+      sent.length = 0;
+      await dropBytes(patient, 'cancel-me.bin', 'application/octet-stream', bytes.subarray(0, 17 << 20));
+      await expect.poll(() => held !== undefined, POLL).toBe(true);
+      const uploadUrl = held?.request().url() ?? '';
+      const deleted = patient.waitForResponse(
+        (res) => res.request().method() === 'DELETE' && res.url() === uploadUrl,
+      );
+      const cancelled = patient
+        .getByRole('list', { name: 'Uploads' })
+        .locator('li', { hasText: 'cancel-me.bin' });
+      await cancelled.getByRole('button', { name: /^Cancel/ }).click();
+      expect((await deleted).status()).toBe(204);
+      const heldPath = new URL(uploadUrl).pathname;
+      expect(sent).toEqual([`POST ${uploads}`, `PATCH ${heldPath}`, `DELETE ${heldPath}`]);
+      await held?.abort().catch(() => {}); // the page gave up on it already
+      await expect.poll(async () => cancelled.getAttribute('data-state'), POLL).toBe('cancelled');
+      const tus = { ...auth, 'tus-resumable': '1.0.0' };
+      expect((await fetch(uploadUrl, { method: 'HEAD', headers: tus })).status).toBe(404);
+      expect((await fetch(`${files}cancel-me.bin?metadata`, { headers: auth })).status).toBe(404);
+    } finally {
+      patient.off('request', onRequest);
+      await patient.unroute(`**${uploads}*`);
+    }
+  });
+
+  it('refuses a large upload onto a taken name, and one whose server names another origin', async () => {
+    const bytes = randomBytes(17 << 20);
+    const uploads = `/v1/users/${P}/uploads/`;
+    const created: string[] = [];
+    const queue = patient.getByRole('list', { name: 'Uploads' });
+    // A taken name: refused before any upload is made, as a PUT's 412 would be.
+    const onRequest = (request: Request) => {
+      if (request.method() === 'POST' && new URL(request.url()).pathname === uploads)
+        created.push(request.url());
+    };
+    patient.on('request', onRequest);
+    try {
+      await dropBytes(patient, 'mri.bin', 'application/octet-stream', bytes);
+      const again = queue.locator('li[data-state=failed]', { hasText: 'mri.bin' });
+      await again.waitFor(POLL);
+      expect(await again.textContent()).toContain('a file named mri.bin is already here');
+      expect(created).toEqual([]);
+    } finally {
+      patient.off('request', onRequest);
+    }
+    // A hostile (or misconfigured) server whose creation names an upload URL elsewhere: the token is
+    // never sent there, and the upload fails saying why.
+    await patient.route(`**${uploads}`, (route) =>
+      route.request().method() === 'POST'
+        ? route.fulfill({
+            status: 201,
+            headers: {
+              location: `https://evil.example${uploads}0b0e5a2c-7d0e-4a53-9a51-3c1f6f1b9d11`,
+              'tus-resumable': '1.0.0',
+              'upload-offset': '0',
+            },
+          })
+        : route.fallback(),
+    );
+    try {
+      await dropBytes(patient, 'elsewhere.bin', 'application/octet-stream', bytes);
+      const refused = queue.locator('li[data-state=failed]', { hasText: 'elsewhere.bin' });
+      await refused.waitFor(POLL);
+      expect(await refused.textContent()).toContain(
+        'the server named an upload address on another origin (https://evil.example); nothing was sent there',
+      );
+      expect(foreign).toEqual([]);
+      expect(requested.filter((url) => url.includes('evil.example'))).toEqual([]);
+    } finally {
+      await patient.unroute(`**${uploads}`);
+    }
   });
 
   it('searches the pod: a word of a text file, the match marked, the result opens the file', async () => {

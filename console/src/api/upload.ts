@@ -1,16 +1,28 @@
 /**
- * One file upload with progress and cancel: XMLHttpRequest, since fetch reports no upload progress. A PUT
- * that creates only (`If-None-Match: *`): an upload never silently replaces a file, and a grantee with
- * append only may use it.
+ * One file upload with progress and cancel. A file under 16 MiB goes in one PUT, by XMLHttpRequest
+ * (fetch reports no upload progress), that creates only (`If-None-Match: *`): an upload never silently
+ * replaces a file, and a grantee with append only may use it. A larger one goes resumably with tus
+ * (resumable-upload.ts), which survives a dropped connection.
  */
 import { authHeaders, type Credentials } from './http.ts';
 import { filePath } from './paths.ts';
 import { ApiError, apiErrorOf } from './problem.ts';
-import type { FileInfo } from './types.ts';
+import { goesResumably } from './resumable.ts';
+import { uploadResumably } from './resumable-upload.ts';
 
 export interface UploadHandle {
-  done: Promise<FileInfo>;
+  done: Promise<void>;
   cancel: () => void;
+  /** Whether it goes with tus (resumable), else one PUT. */
+  resumable: boolean;
+}
+
+export interface UploadOptions {
+  /**
+   * Resumable uploads only: whether to refuse a taken name before starting (default true). Asking
+   * needs read access to the file; without it the server alone decides (append never replaces).
+   */
+  checkTaken?: boolean;
 }
 
 export function uploadFile(
@@ -19,9 +31,22 @@ export function uploadFile(
   path: string,
   file: Blob,
   onProgress: (sent: number, total: number) => void,
+  options: UploadOptions = {},
+): UploadHandle {
+  return goesResumably(file.size)
+    ? uploadResumably(credentials, owner, path, file, onProgress, options)
+    : uploadByPut(credentials, owner, path, file, onProgress);
+}
+
+function uploadByPut(
+  credentials: Credentials,
+  owner: string,
+  path: string,
+  file: Blob,
+  onProgress: (sent: number, total: number) => void,
 ): UploadHandle {
   const xhr = new XMLHttpRequest();
-  const done = new Promise<FileInfo>((resolve, reject) => {
+  const done = new Promise<void>((resolve, reject) => {
     xhr.open('PUT', filePath(owner, path));
     for (const [name, value] of Object.entries(authHeaders(credentials))) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader('content-type', file.type === '' ? 'application/octet-stream' : file.type);
@@ -32,7 +57,7 @@ export function uploadFile(
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         onProgress(file.size, file.size);
-        resolve(JSON.parse(xhr.responseText) as FileInfo);
+        resolve();
       } else {
         reject(apiErrorOf(xhr.status, xhr.responseText, xhr.getResponseHeader('x-request-id')));
       }
@@ -42,5 +67,5 @@ export function uploadFile(
     xhr.onabort = () => reject(new ApiError(0, 'aborted', 'cancelled', null));
     xhr.send(file);
   });
-  return { done, cancel: () => xhr.abort() };
+  return { done, cancel: () => xhr.abort(), resumable: false };
 }

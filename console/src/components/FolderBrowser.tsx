@@ -97,12 +97,26 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
       const id = ++uploadIds.current;
       const update = (patch: Partial<UploadItem>) =>
         setUploads((all) => all.map((u) => (u.id === id ? { ...u, ...patch } : u)));
-      const handle = uploadFile(credentials, owner, `${folder}${file.name}`, file, (sent, total) =>
-        update({ sent, total }),
+      const handle = uploadFile(
+        credentials,
+        owner,
+        `${folder}${file.name}`,
+        file,
+        (sent, total) => update({ sent, total }),
+        // A folder this caller cannot list: it cannot ask whether the name is taken either.
+        { checkTaken: !unlisted },
       );
       setUploads((all) => [
         ...all,
-        { id, name: file.name, total: file.size, sent: 0, state: 'uploading', cancel: handle.cancel },
+        {
+          id,
+          name: file.name,
+          total: file.size,
+          sent: 0,
+          state: 'uploading',
+          resumable: handle.resumable,
+          cancel: handle.cancel,
+        },
       ]);
       handle.done.then(
         () => {
@@ -114,7 +128,8 @@ export function FolderBrowser({ credentials, owner, startFolder = '' }: Props) {
           const problem = asApiError(err);
           update({
             state: problem.code === 'aborted' ? 'cancelled' : 'failed',
-            // Uploads create only (If-None-Match: *): a 412 means the name is taken.
+            // Uploads create only (If-None-Match: *, or a look before a resumable one): a 412 means
+            // the name is taken.
             message:
               problem.status === 412
                 ? `a file named ${file.name} is already here; delete it or rename yours first`

@@ -6,6 +6,8 @@ export interface UploadItem {
   total: number;
   sent: number;
   state: 'uploading' | 'done' | 'failed' | 'cancelled';
+  /** Sent with tus: goes on by itself after a dropped connection (within this page). */
+  resumable: boolean;
   message?: string;
   cancel: () => void;
 }
@@ -16,7 +18,7 @@ export function UploadQueue({ uploads }: { uploads: UploadItem[] }) {
   return (
     <ul class="uploads" aria-label="Uploads">
       {uploads.map((upload) => (
-        <li key={upload.id} data-state={upload.state}>
+        <li key={upload.id} data-state={upload.state} data-resumable={upload.resumable}>
           <span class="upload-name">{upload.name}</span>
           <progress
             max={upload.total || 1}
@@ -25,7 +27,7 @@ export function UploadQueue({ uploads }: { uploads: UploadItem[] }) {
           />
           <span class="muted">
             {upload.state === 'uploading'
-              ? `${formatBytes(upload.sent)} of ${formatBytes(upload.total)}`
+              ? `${formatBytes(upload.sent)} of ${formatBytes(upload.total)}${upload.resumable ? ', resumable' : ''}`
               : upload.state === 'done'
                 ? 'uploaded'
                 : upload.state === 'cancelled'
