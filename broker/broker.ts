@@ -39,12 +39,15 @@ export class Broker {
   readonly #batchingClients = new BatchingPeers();
   readonly #batchingWorkers = new BatchingPeers();
   #loops: Promise<void>[] = [];
+  /** Whether each request is logged (LOG_LEVEL debug): asked once, not on every message. */
+  readonly #logsRequests: boolean;
 
   constructor(
     private readonly options: BrokerOptions,
     private readonly logger: Logger,
     metrics: BrokerMetrics,
   ) {
+    this.#logsRequests = logger.isLevelEnabled('debug');
     // `mandatory`: a message for a peer that is gone or full fails (counted and logged) instead of
     // vanishing; zeromq.js never waits on a ROUTER, so one slow peer cannot stall the others.
     const socketOptions = {
@@ -165,6 +168,11 @@ export class Broker {
         return;
       }
       if (message.header.batch === true) this.#batchingClients.add(identity);
+      // The request id in the broker's log too (at debug: asked once, not built per message otherwise).
+      if (this.#logsRequests) {
+        const { requestId, service, command } = message.header;
+        this.logger.debug({ requestId, service, command }, 'request');
+      }
       this.core.onClientRequest(identity, message.header, frames[2] as Buffer, message.body, Date.now());
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;

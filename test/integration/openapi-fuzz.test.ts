@@ -125,6 +125,18 @@ function fuzz(bearerToken: string, selection: string[], timeoutMs: number) {
   );
 }
 
+/** How many operations the served document has (every path's methods). */
+async function operationCount(): Promise<number> {
+  const document = (await (await fetch(`${stack.apiUrl}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, unknown>>;
+  };
+  const methods = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options']);
+  return Object.values(document.paths).reduce(
+    (n, item) => n + Object.keys(item).filter((key) => methods.has(key)).length,
+    0,
+  );
+}
+
 const casesOf = (output: string) => Number(/(\d+) generated/.exec(output)?.[1] ?? 0);
 
 describe('the api against its OpenAPI document', () => {
@@ -140,7 +152,8 @@ describe('the api against its OpenAPI document', () => {
     expect(run.exitCode, summary).toBe(0);
     // It did reach the operations: many cases, every operation but the two left out.
     expect(casesOf(run.output), summary).toBeGreaterThan(500);
-    expect(run.output, summary).toMatch(/Tested: 33\b/);
+    const operations = await operationCount();
+    expect(run.output, summary).toMatch(new RegExp(`Tested: ${operations - 2}\\b`));
     // And as the owner: its token still stands, so the cases were not all refused 401.
     const me = await fetch(`${stack.apiUrl}/v1/users/${OWNER}`, { headers: bearer(token) });
     expect(me.status).toBe(200);
