@@ -105,6 +105,20 @@ export const workerSpec = {
     0,
     100_000,
   ),
+  searchCacheBytes: integer(
+    'SEARCH_CACHE_BYTES',
+    64 * 1024 * 1024,
+    'Stored bytes of index shards each worker keeps parsed in memory at most, whatever SEARCH_CACHE_PODS says',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  searchMaxShardBytes: integer(
+    'SEARCH_MAX_SHARD_BYTES',
+    2 * 1024 * 1024,
+    "Stored bytes of one of a pod's 16 index shards: past it new files are indexed without their text, then not at all",
+    64 * 1024,
+    256 * 1024 * 1024,
+  ),
   streamIdleMs: sharedSettings.streamIdleMs,
   storageCheckMs: integer(
     'STORAGE_CHECK_MS',

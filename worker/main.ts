@@ -76,12 +76,15 @@ const processingLimits = {
   maxMemoryMb: config.processingMaxMemoryMb,
 };
 const sandbox = new ProcessingSandbox(processingLimits, { nice: config.processingNice });
-const searchIndexes = new PodIndexStore(store, config.searchCachePods);
+const searchIndexes = new PodIndexStore(store, config.searchCachePods, config.searchCacheBytes);
 const pipeline = new ProcessingPipeline(
   store,
   podWrites,
   mediaToolkit(processingLimits, sandbox),
-  new PodIndexer(store, searchIndexes, accounts, { maxTextChars: config.searchMaxTextChars }),
+  new PodIndexer(store, searchIndexes, accounts, {
+    maxTextChars: config.searchMaxTextChars,
+    maxShardBytes: config.searchMaxShardBytes,
+  }),
   logger,
 );
 const events = startWorkerEvents(config, store, logger, {

@@ -47,11 +47,15 @@ export const documentOf = (info: FileInfo, text: string): SearchDocument => ({
   size: info.size,
 });
 
-export function searchParts(w: MemoryWorker, options: { maxTextChars?: number } = {}): SearchParts {
+export function searchParts(
+  w: MemoryWorker,
+  options: { maxTextChars?: number; maxShardBytes?: number } = {},
+): SearchParts {
   const incarnations = new IncarnationReader(w.store);
   const indexes = new PodIndexStore(w.store);
   const indexer = new PodIndexer(w.store, indexes, incarnations, {
     maxTextChars: options.maxTextChars ?? 200_000,
+    ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
   });
   const search = new SearchService(w.store, indexes, w.access, incarnations);
   return {

@@ -94,6 +94,48 @@ describe('PodIndexer', () => {
     expect(await paths('beyondthebound')).toEqual([]);
   });
 
+  it('bounds a shard: past the bound new files are found by name only, then not added; removals still go', async () => {
+    const bound = 24 * 1024;
+    s = searchParts(w, { maxShardBytes: bound });
+    // Files of one shard, each with 2,000 characters of words of its own.
+    const shard = shardOf('notes/f0.txt');
+    const names = Array.from({ length: 400 }, (_, i) => `notes/f${i}.txt`).filter(
+      (p) => shardOf(p) === shard,
+    );
+    const words = (i: number) => Array.from({ length: 250 }, (_, j) => `w${i}x${j}`).join(' ');
+    const shardBytes = async () =>
+      (await storedShards(w.store, 'alice')).find((o) => o.key === shardKey('alice', shard))?.body.length ??
+      0;
+    let n = 0;
+    let firstWithoutText = -1;
+    while (firstWithoutText < 0 && n < names.length) {
+      await s.index('alice', names[n] as string, words(n));
+      if ((await paths(`w${n}x7`)).length === 0) firstWithoutText = n;
+      n++;
+      expect(await shardBytes()).toBeLessThanOrEqual(bound);
+    }
+    expect(firstWithoutText).toBeGreaterThan(0);
+    // The earlier files keep their text; the one past the bound is found by its name, not its words.
+    expect(await paths('w0x7')).toEqual([names[0]]);
+    const stem = (i: number) => (names[i] as string).slice('notes/'.length, -'.txt'.length);
+    expect(await paths(stem(firstWithoutText))).toEqual([names[firstWithoutText]]);
+    // More files, with long descriptions, until even names no longer fit: then none is added.
+    let notAdded = -1;
+    for (; notAdded < 0 && n < names.length; n++) {
+      const name = names[n] as string;
+      const description = Array.from({ length: 80 }, (_, j) => `d${n}y${j}`).join(' ');
+      await s.index('alice', name, words(n), { description });
+      if ((await paths(`d${n}y0`)).length === 0) notAdded = n;
+      expect(await shardBytes()).toBeLessThanOrEqual(bound);
+    }
+    expect(notAdded).toBeGreaterThan(firstWithoutText);
+    // A removal still goes, and frees room.
+    const before = await shardBytes();
+    await s.indexer.remove('alice', names[0] as string);
+    expect(await paths('w0x7')).toEqual([]);
+    expect(await shardBytes()).toBeLessThan(before);
+  });
+
   it('loses no update when two indexers (two workers) update one pod at once', async () => {
     const other = searchParts(w);
     const infos = [];
@@ -240,5 +282,28 @@ describe('PodIndexStore', () => {
       await s.index('alice', 'a.txt', `alpha ${body.length}`);
       expect(await paths('alpha')).toEqual(['a.txt']);
     }
+  });
+
+  it('keeps shards in memory only within its byte budget', async () => {
+    await s.index('alice', 'a.txt', 'alpha '.repeat(200));
+    const shard = shardOf('a.txt');
+    const stored = (await w.store.get(shardKey('alice', shard)))?.body.length ?? 0;
+    expect(stored).toBeGreaterThan(100);
+    const downloads = async (cacheBytes: number) => {
+      let gets = 0;
+      const store = w.store;
+      const counted = new Proxy(store, {
+        get(target, name, receiver) {
+          if (name === 'get') gets++;
+          const value = Reflect.get(target, name, receiver);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const indexes = new PodIndexStore(counted, 32, cacheBytes);
+      for (let i = 0; i < 3; i++) expect((await indexes.load('alice', shard)).index).toBeDefined();
+      return gets;
+    };
+    expect(await downloads(stored)).toBe(1); // parsed once, then checked by HEAD
+    expect(await downloads(stored - 1)).toBe(3); // too big to keep: read each time
   });
 });

@@ -14,13 +14,16 @@ export interface LoadedIndex {
 }
 
 export class PodIndexStore {
-  readonly #cache = new Map<string, { etag: string; index: PodIndex }>();
+  readonly #cache = new Map<string, { etag: string; index: PodIndex; bytes: number }>();
   readonly #maxShards: number;
+  #cachedBytes = 0;
 
   constructor(
     private readonly store: ObjectStore,
     /** Pods whose parsed shards are kept in memory (least recently used shards go first). */
     cachePods = 32,
+    /** Stored bytes of the shards kept in memory at most, whatever their number. */
+    private readonly cacheBytes = 64 * 1024 * 1024,
   ) {
     this.#maxShards = cachePods * SEARCH_SHARDS;
   }
@@ -31,17 +34,17 @@ export class PodIndexStore {
     if (cached !== undefined) {
       const head = await this.store.head(key);
       if (head === undefined) {
-        this.#cache.delete(key);
+        this.#drop(key);
         return { index: undefined, etag: undefined };
       }
       if (head.etag === cached.etag) {
-        this.#remember(key, cached.etag, cached.index);
+        this.#remember(key, cached.etag, cached.index, cached.bytes);
         return { index: cached.index, etag: cached.etag };
       }
     }
     const object = await this.store.get(key);
     if (object === undefined) {
-      this.#cache.delete(key);
+      this.#drop(key);
       return { index: undefined, etag: undefined };
     }
     let index: PodIndex;
@@ -49,10 +52,10 @@ export class PodIndexStore {
       index = PodIndex.parse(object.body);
     } catch {
       // Unreadable (another format, or damaged): searched as empty, and replaced by the next update.
-      this.#cache.delete(key);
+      this.#drop(key);
       return { index: undefined, etag: object.etag };
     }
-    this.#remember(key, object.etag, index);
+    this.#remember(key, object.etag, index, object.body.length);
     return { index, etag: object.etag };
   }
 
@@ -62,29 +65,48 @@ export class PodIndexStore {
   }
 
   /** Writes `index` if the stored shard is still at `etag` (undefined: if there is none); PreconditionFailedError otherwise. */
-  async write(owner: string, shard: number, index: PodIndex, etag: string | undefined): Promise<string> {
+  async write(
+    owner: string,
+    shard: number,
+    index: PodIndex,
+    etag: string | undefined,
+    body: Buffer = index.serialize(),
+  ): Promise<string> {
     const key = shardKey(owner, shard);
     try {
-      const written = await this.store.put(key, index.serialize(), {
+      const written = await this.store.put(key, body, {
         ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
         contentType: 'application/json',
       });
-      this.#remember(key, written.etag, index);
+      this.#remember(key, written.etag, index, body.length);
       return written.etag;
     } catch (error) {
-      this.#cache.delete(key);
+      this.#drop(key);
       throw error;
     }
   }
 
-  #remember(key: string, etag: string, index: PodIndex): void {
+  /** Drops the cached copy of a shard (one changed in memory and not written). */
+  forget(owner: string, shard: number): void {
+    this.#drop(shardKey(owner, shard));
+  }
+
+  #drop(key: string): void {
+    const cached = this.#cache.get(key);
+    if (cached === undefined) return;
     this.#cache.delete(key);
-    if (this.#maxShards === 0) return;
-    this.#cache.set(key, { etag, index });
-    while (this.#cache.size > this.#maxShards) {
+    this.#cachedBytes -= cached.bytes;
+  }
+
+  #remember(key: string, etag: string, index: PodIndex, bytes: number): void {
+    this.#drop(key);
+    if (this.#maxShards === 0 || bytes > this.cacheBytes) return;
+    this.#cache.set(key, { etag, index, bytes });
+    this.#cachedBytes += bytes;
+    while (this.#cache.size > this.#maxShards || this.#cachedBytes > this.cacheBytes) {
       const oldest = this.#cache.keys().next().value;
       if (oldest === undefined) break;
-      this.#cache.delete(oldest);
+      this.#drop(oldest);
     }
   }
 }

@@ -5,6 +5,11 @@
  * when another worker wrote first, so no update is lost. Within one process the updates of a shard queue
  * up and are written together (one read and one write for all that waited).
  *
+ * A shard is bounded (`maxShardBytes` stored): an update that would take it over the bound is made
+ * again without the new entries' text (they are found by name, folders and metadata only); if even
+ * that is over, only entries already in the shard are updated and removed, none added. So one
+ * tenant's pod costs a worker that loads it at most 16 × the bound, whatever the pod holds.
+ *
  * The index belongs to the account's incarnation: an index of an earlier account of the same name is
  * replaced by an empty one before anything is added, and a pod whose account is gone is not indexed.
  */
@@ -23,13 +28,19 @@ export interface PodIndexerOptions {
   maxAttempts?: number;
   /** Updates of one pod written together at most. */
   maxBatch?: number;
+  /** Stored bytes of one shard at most (see the class comment); default 2 MiB. */
+  maxShardBytes?: number;
 }
+
+/** How much of an update a shard near its bound still takes. */
+export type IndexRoom = 'all' | 'without-text' | 'existing-only';
+const ROOMS: readonly IndexRoom[] = ['all', 'without-text', 'existing-only'];
 
 export class IndexContentionError extends Error {
   override name = 'IndexContentionError';
 }
 
-type Change = (index: PodIndex) => boolean;
+type Change = (index: PodIndex, room: IndexRoom) => boolean;
 interface Waiting {
   change: Change;
   resolve: () => void;
@@ -40,6 +51,7 @@ export class PodIndexer {
   readonly #queues = new Map<string, Waiting[]>();
   readonly #maxAttempts: number;
   readonly #maxBatch: number;
+  readonly #maxShardBytes: number;
 
   constructor(
     private readonly store: ObjectStore,
@@ -49,6 +61,7 @@ export class PodIndexer {
   ) {
     this.#maxAttempts = options.maxAttempts ?? 12;
     this.#maxBatch = options.maxBatch ?? 256;
+    this.#maxShardBytes = options.maxShardBytes ?? 2 * 1024 * 1024;
   }
 
   /**
@@ -63,7 +76,12 @@ export class PodIndexer {
     if (current === undefined) return this.remove(owner, doc.path);
     if (parseRecord(current.body).etag !== doc.etag) return;
     const bounded = { ...doc, text: boundedText(doc.text, this.options.maxTextChars) };
-    await this.#enqueue(owner, shardOf(doc.path), (index) => index.upsert(bounded));
+    const lean = { ...bounded, text: '' };
+    await this.#enqueue(owner, shardOf(doc.path), (index, room) => {
+      if (room === 'all') return index.upsert(bounded);
+      if (room === 'existing-only' && index.entry(doc.path) === undefined) return false;
+      return index.upsert(lean);
+    });
   }
 
   /** Removes the file's entry (called on delete). Idempotent. */
@@ -103,6 +121,7 @@ export class PodIndexer {
   }
 
   async #commit(owner: string, shard: number, changes: Change[]): Promise<void> {
+    let room = 0; // index into ROOMS: narrowed when an update would take the shard over its bound
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       const incarnation = await this.incarnations.current(owner);
       if (incarnation === undefined) return; // the account is gone: its pod goes, index included
@@ -110,11 +129,19 @@ export class PodIndexer {
       const reuse = loaded.index !== undefined && loaded.index.incarnation === incarnation.id;
       const index = reuse && loaded.index !== undefined ? loaded.index : PodIndex.empty(incarnation.id);
       let changed = !reuse && loaded.index !== undefined; // an earlier account's index is overwritten
-      for (const change of changes) changed = change(index) || changed;
+      for (const change of changes) changed = change(index, ROOMS[room] as IndexRoom) || changed;
       if (!changed) return;
       await index.compact();
+      const body = index.serialize();
+      if (body.length > this.#maxShardBytes && room < ROOMS.length - 1) {
+        // Over the bound: the changed copy is dropped, and the update made again with less.
+        this.indexes.forget(owner, shard);
+        room++;
+        attempt--;
+        continue;
+      }
       try {
-        await this.indexes.write(owner, shard, index, loaded.etag);
+        await this.indexes.write(owner, shard, index, loaded.etag, body);
         return;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;
