@@ -120,6 +120,37 @@ describe('ProcessingPipeline', () => {
     });
   });
 
+  it('hands the text it made to the index, and reads it back only for a version made before', async () => {
+    const textReads: string[] = [];
+    const store = w.store;
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name === 'get')
+          return (key: string) => {
+            if (key.endsWith('/text.txt')) textReads.push(key);
+            return target.get(key);
+          };
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const reading = new ProcessingPipeline(
+      counted,
+      new PodWriteGuard(new IncarnationReader(store), 0),
+      media.toolkit,
+      index,
+      silent,
+    );
+    await write('scans/b.pdf', 'P-two', 'application/pdf');
+    expect(await reading.reconcile('alice', 'scans/b.pdf')).toBe('processed');
+    expect(textReads).toEqual([]);
+    expect(index.docs.get('alice/scans/b.pdf')?.text).toBe('text of P-two');
+    index.docs.clear();
+    expect(await reading.reconcile('alice', 'scans/b.pdf')).toBe('indexed');
+    expect(textReads).toHaveLength(1);
+    expect(index.docs.get('alice/scans/b.pdf')?.text).toBe('text of P-two');
+  });
+
   it('runs the media work once per version: a job delivered twice only indexes again', async () => {
     await write('a.png', 'I1');
     await pipeline.reconcile('alice', 'a.png');

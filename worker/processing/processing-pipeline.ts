@@ -106,8 +106,10 @@ export class ProcessingPipeline {
     }
     let status = await readStatus(this.store, owner, path, record.etag);
     const fresh = status === undefined;
-    if (status === undefined) status = await this.#process(owner, record, seen);
-    const text = status.text ? await this.#text(owner, path, record.etag) : '';
+    // The text just made is handed on; one made by an earlier run is read back.
+    const made: { text?: string } = {};
+    if (status === undefined) status = await this.#process(owner, record, seen, made);
+    const text = !status.text ? '' : (made.text ?? (await this.#text(owner, path, record.etag)));
     await this.index?.upsert(owner, searchDocument(record, text));
     const now = await this.#record(owner, path);
     if (now?.etag !== record.etag) {
@@ -123,7 +125,12 @@ export class ProcessingPipeline {
   }
 
   /** Runs the media work for the record's version and stores its results and status. */
-  async #process(owner: string, record: FileRecord, seen: Observation): Promise<ProcessingStatus> {
+  async #process(
+    owner: string,
+    record: FileRecord,
+    seen: Observation,
+    made: { text?: string },
+  ): Promise<ProcessingStatus> {
     const base = { etag: record.etag, previews: [] as number[], text: false };
     const done = (status: ProcessingStatus) => this.#store(owner, record, seen, status, new Map());
     if (record.size > this.media.maxInputBytes) {
@@ -147,19 +154,21 @@ export class ProcessingPipeline {
       });
     }
     try {
-      const made = await this.media.run({ bytes, kind, previews: wantPreviews, text: wantText });
+      const result = await this.media.run({ bytes, kind, previews: wantPreviews, text: wantText });
       const objects = new Map<string, Buffer>();
-      for (const [size, image] of made.previews) objects.set(previewName(size), image);
-      if (made.text !== undefined) objects.set(TEXT_NAME, Buffer.from(made.text, 'utf8'));
+      for (const [size, image] of result.previews) objects.set(previewName(size), image);
+      if (result.text !== undefined) objects.set(TEXT_NAME, Buffer.from(result.text, 'utf8'));
       const status: ProcessingStatus = {
         ...base,
         state: 'done',
         kind,
-        previews: [...made.previews.keys()].sort((a, b) => a - b),
-        text: made.text !== undefined,
+        previews: [...result.previews.keys()].sort((a, b) => a - b),
+        text: result.text !== undefined,
         at: new Date().toISOString(),
       };
-      return this.#store(owner, record, seen, status, objects);
+      await this.#store(owner, record, seen, status, objects);
+      if (result.text !== undefined) made.text = result.text;
+      return status;
     } catch (error) {
       const code = this.media.refusalCode(error);
       if (code === undefined) throw error; // not the file's fault: the job is retried
