@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { consoleWalk } from './console-walk.ts';
 
@@ -20,10 +21,7 @@ beforeAll(async () => {
     env: {
       NATS_URL: nats.url,
       SSE_HEARTBEAT_MS: '500',
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'console-browser',
+      ...minioEnv(minio, 'console-browser'),
     },
   });
 }, 180_000);

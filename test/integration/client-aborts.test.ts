@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;
@@ -21,10 +22,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workers: 1,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'client-aborts',
+      ...minioEnv(minio, 'client-aborts'),
     },
   });
   base = new URL(stack.apiUrl);

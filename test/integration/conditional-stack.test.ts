@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 interface Backend {
@@ -25,10 +26,7 @@ const backends: Backend[] = [
       const minio: MinioServer = await startMinio();
       return {
         env: {
-          MINIO_ENDPOINT: minio.endpoint,
-          MINIO_ACCESS_KEY: minio.accessKey,
-          MINIO_SECRET_KEY: minio.secretKey,
-          MINIO_BUCKET: 'conditional',
+          ...minioEnv(minio, 'conditional'),
         },
         stop: () => minio.stop(),
       };

@@ -20,6 +20,7 @@ import {
   waitFor,
   workerMetricsUrl,
 } from '../helpers/chaos.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -48,10 +49,7 @@ const storeFor = (bucket: string) =>
 
 const stackEnv = (bucket: string, extra: Record<string, string>) => ({
   NATS_URL: nats.url,
-  MINIO_ENDPOINT: minio.endpoint,
-  MINIO_ACCESS_KEY: minio.accessKey,
-  MINIO_SECRET_KEY: minio.secretKey,
-  MINIO_BUCKET: bucket,
+  ...minioEnv(minio, bucket),
   WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${receiver.port}`,
   WEBHOOK_RETRY_BASE_MS: '300',
   ERASURE_SETTLE_MS: '1000',

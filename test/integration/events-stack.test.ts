@@ -11,6 +11,7 @@ import type { LocalStack } from '../../deploy/local/stack.ts';
 import { EVENTS_STREAM } from '../../protocol/events/event.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { SseClient } from '../helpers/sse-client.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -50,10 +51,7 @@ beforeAll(async () => {
     workers: 2,
     env: {
       ...env,
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'events-stack',
+      ...minioEnv(minio, 'events-stack'),
       WEBHOOK_ALLOW_HOSTS: `127.0.0.1:${receiver.port}`,
       WEBHOOK_RETRY_BASE_MS: '300',
       WEBHOOK_TIMEOUT_MS: '2000',

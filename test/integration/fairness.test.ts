@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const WORKERS = 2;
@@ -30,10 +31,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workers: WORKERS,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'fairness',
+      ...minioEnv(minio, 'fairness'),
       WORKER_CAPACITY: String(COMMAND_SLOTS),
       WORKER_TRANSFER_CAPACITY: String(TRANSFER_SLOTS),
       API_LIMIT_TRANSFERS_PER_CALLER: String(TRANSFERS_PER_CALLER),

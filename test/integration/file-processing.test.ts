@@ -14,6 +14,7 @@ import { derivedPrefix, derivedRoot } from '../../worker/processing/derived-keys
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { ActingFetch } from '../helpers/accounts.ts';
 import { killWorker, waitFor } from '../helpers/chaos.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { makeImage, makeNoiseImage, makePdf, pngBomb } from '../helpers/processing-fixtures.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
@@ -33,10 +34,7 @@ beforeAll(async () => {
     workers: 2,
     env: {
       NATS_URL: nats.url,
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: BUCKET,
+      ...minioEnv(minio, BUCKET),
       PROCESSING_MAX_PDF_PAGES: '40',
       PROCESSING_ACK_WAIT_MS: '2000',
       PROCESSING_RETRY_BASE_MS: '200',

@@ -16,6 +16,7 @@ import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const acting = new ActingFetch();
@@ -47,10 +48,7 @@ const backends: Backend[] = [
       });
       return {
         env: {
-          MINIO_ENDPOINT: minio.endpoint,
-          MINIO_ACCESS_KEY: minio.accessKey,
-          MINIO_SECRET_KEY: minio.secretKey,
-          MINIO_BUCKET: bucket,
+          ...minioEnv(minio, bucket),
         },
         store,
         stop: async () => {

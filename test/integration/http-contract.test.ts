@@ -10,6 +10,7 @@ import { type MinioServer, type NatsServer, startMinio, startNats } from '../../
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { type ApiProcess, startApiProcess } from '../helpers/api-process.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { type RawAnswer, rawExchange, sendWhileAnswered } from '../helpers/raw-http.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
@@ -28,10 +29,7 @@ beforeAll(async () => {
     workers: 2,
     env: {
       NATS_URL: nats.url,
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'http-contract',
+      ...minioEnv(minio, 'http-contract'),
     },
   });
   base = stack.apiUrl;

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { provisionSchemathesis, runSchemathesis } from '../helpers/schemathesis.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
@@ -44,10 +45,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workers: 2,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'openapi-fuzz',
+      ...minioEnv(minio, 'openapi-fuzz'),
       NATS_URL: nats.url,
       PODSTORE_ADMIN_TOKEN: ADMIN_TOKEN,
     },

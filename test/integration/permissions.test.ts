@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;
@@ -18,10 +19,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workers: 3,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'permissions',
+      ...minioEnv(minio, 'permissions'),
       PODSTORE_ADMIN_TOKEN: 'operator-secret-for-tests',
       AUDIT_REFUSED_WINDOW_S: '4',
       AUDIT_REFUSED_BURST: '5',

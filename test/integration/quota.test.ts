@@ -10,6 +10,7 @@ import { PodstoreClient, PodstoreError } from '../../client/sdk.ts';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 const QUOTA_BYTES = 100_000;
@@ -33,10 +34,7 @@ beforeAll(async () => {
   stack = await startTestStack({
     workers: 2,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'quota',
+      ...minioEnv(minio, 'quota'),
       PODSTORE_ADMIN_TOKEN: ADMIN,
       QUOTA_DEFAULT_BYTES: String(QUOTA_BYTES),
       QUOTA_DEFAULT_FILES: String(QUOTA_FILES),

@@ -14,6 +14,7 @@ import { type MinioServer, type NatsServer, startMinio, startNats } from '../../
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import type { SearchAnswer } from '../../protocol/search.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;
@@ -30,10 +31,7 @@ beforeAll(async () => {
     workers: 2,
     env: {
       NATS_URL: nats.url,
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'search',
+      ...minioEnv(minio, 'search'),
       ERASURE_SETTLE_MS: '1000',
       ERASURE_SCAN_MS: '500',
     },

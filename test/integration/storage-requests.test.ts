@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
 
 let minio: MinioServer;
@@ -21,10 +22,7 @@ beforeAll(async () => {
     workers: 1,
     workerMetrics: true,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'storage-requests',
+      ...minioEnv(minio, 'storage-requests'),
       // Health pings are not counted, but keep them out of the way anyway.
       STORAGE_CHECK_MS: '600000',
     },

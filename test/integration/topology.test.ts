@@ -10,6 +10,7 @@ import { freePort } from '../../deploy/local/free-port.ts';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import { LocalStack } from '../../deploy/local/stack.ts';
 import { ActingFetch } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { freePortRange, logRecords } from '../helpers/test-stack.ts';
 
 const fetch = new ActingFetch().fetch;
@@ -53,10 +54,7 @@ describe('topology: proxy → 2 apis → broker → 4 workers → MinIO, events 
       brokerMetricsPort: await freePort(),
       workerMetricsBasePort,
       env: {
-        MINIO_ENDPOINT: minio.endpoint,
-        MINIO_ACCESS_KEY: minio.accessKey,
-        MINIO_SECRET_KEY: minio.secretKey,
-        MINIO_BUCKET: 'topology',
+        ...minioEnv(minio, 'topology'),
         NATS_URL: nats.url,
         HEARTBEAT_INTERVAL_MS: '200',
         LOG_LEVEL: 'info',

@@ -6,6 +6,7 @@ import { type MinioServer, startMinio } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
 import { isProblemCode } from '../../protocol/problem-types.ts';
 import { ActingFetch, bearer } from '../helpers/accounts.ts';
+import { minioEnv } from '../helpers/minio-env.ts';
 import { logRecords, startTestStack } from '../helpers/test-stack.ts';
 
 const acting = new ActingFetch();
@@ -21,10 +22,7 @@ beforeAll(async () => {
     workers: 3,
     workerMetrics: true,
     env: {
-      MINIO_ENDPOINT: minio.endpoint,
-      MINIO_ACCESS_KEY: minio.accessKey,
-      MINIO_SECRET_KEY: minio.secretKey,
-      MINIO_BUCKET: 'users-stack',
+      ...minioEnv(minio, 'users-stack'),
       LOG_LEVEL: 'debug',
     },
   });
