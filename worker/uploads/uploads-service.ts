@@ -95,7 +95,6 @@ export class UploadsService {
       conditions: {},
       declaredBytes: length,
     });
-    await this.files.checkRoom(plan);
     const open = await this.store.listChildren(openUploadsOf(owner, actor), {
       limit: this.settings.maxOpenPerCaller,
     });
@@ -105,6 +104,9 @@ export class UploadsService {
         `you have ${this.settings.maxOpenPerCaller} unfinished uploads in this pod; finish or delete one first`,
       );
     const now = this.clock();
+    // The room for every byte is held until the upload completes or expires, so unfinished uploads never
+    // hold more than the pod's free room (and a grantee's budget): 507 here, not at the last byte.
+    await this.files.reserveRoom(plan, reservationOf(id), new Date(now + this.settings.ttlMs));
     const record: UploadRecord = {
       id,
       owner,
@@ -216,6 +218,7 @@ export class UploadsService {
     await this.#readAny(owner, actor, id);
     await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
     await this.store.discard(doneKey(owner, actor, id));
+    await this.files.releaseRoom(owner, reservationOf(id));
   }
 
   /** Removes the expired uploads among the oldest `limit`; resolves to how many. */
@@ -235,6 +238,7 @@ export class UploadsService {
         };
         const removed = await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
         await this.store.discard(doneKey(owner, actor, id));
+        await this.files.releaseRoom(owner, reservationOf(id)).catch(() => undefined); // it lapses now anyway
         if (removed > 0) result.removed++;
         else result.kept++;
       }
@@ -272,6 +276,7 @@ export class UploadsService {
       author: record.actor,
       conditions: {},
       declaredBytes: record.length,
+      reservation: reservationOf(record.id),
     });
   }
 
@@ -325,5 +330,8 @@ export class UploadsService {
     await this.store.put(key, encode(value), { contentType: 'application/json' });
   }
 }
+
+/** The quota reservation an upload holds from its creation to its completion (see reserveRoom). */
+const reservationOf = (id: string) => `upload:${id}`;
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
