@@ -160,7 +160,14 @@ const usage = new UsageLedger(store, {
 registerQuotaCommands(router, usage, async (name) => (await store.head(profileKey(name))) !== undefined);
 registerAccessCommands(
   router,
-  new GrantsService(new GrantStore(store, podWrites), access, accountSince, events.publisher),
+  new GrantsService(
+    new GrantStore(store, podWrites),
+    access,
+    accountSince,
+    events.publisher,
+    undefined,
+    (owner) => uploads.dropUnfinishable(owner),
+  ),
   audit,
   access,
   accountSince,

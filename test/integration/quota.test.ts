@@ -56,6 +56,7 @@ beforeAll(async () => {
     'uploader',
     'donor',
     'clinic',
+    'keeper',
   ])
     tokens[name] = await signUp(base, name);
 }, 90_000);
@@ -306,10 +307,36 @@ describe('unfinished resumable uploads', () => {
       body: JSON.stringify({ modes: ['append'], scope: '/inbox/', maxBytes: 30_000 }),
     });
     expect(granted.status).toBe(200);
-    expect((await create('clinic', 'donor', 'inbox/a.bin', 20_000)).status).toBe(201);
+    const open = await create('clinic', 'donor', 'inbox/a.bin', 20_000);
+    expect(open.status).toBe(201);
     await expectFull(await create('clinic', 'donor', 'inbox/b.bin', 20_000), /grant's byte budget/);
     await expectFull(await put('clinic', 'donor', 'inbox/c.bin', randomBytes(20_000)), /budget/);
     expect((await usage('donor')).reserved).toEqual({ bytes: 20_000, files: 1 });
+
+    // An upload its creator may no longer finish does not keep the owner's room until it expires: the
+    // revocation drops it, with what it held.
+    const location = open.headers.get('location') as string;
+    await patch('clinic', location, 0, randomBytes(5000));
+    expect((await as('donor', '/v1/users/donor/grants/clinic', { method: 'DELETE' })).status).toBe(204);
+    expect((await usage('donor')).reserved).toEqual({ bytes: 0, files: 0 });
+    expect((await as('clinic', location, { method: 'HEAD', headers: tus })).status).toBe(404);
+  });
+
+  it('go when a narrower grant leaves their creator no right to finish them', async () => {
+    const grant = (modes: string[], scope: string) =>
+      as('keeper', '/v1/users/keeper/grants/stranger', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ scopes: [{ modes, scope }] }),
+      });
+    expect((await grant(['append'], '/shared/')).status).toBe(200);
+    const open = await create('stranger', 'keeper', 'shared/big.bin', 10_000);
+    expect(open.status).toBe(201);
+    expect((await usage('keeper')).reserved.bytes).toBe(10_000);
+    expect((await grant(['read'], '/shared/')).status).toBe(200); // may read there, no longer add
+    expect((await usage('keeper')).reserved).toEqual({ bytes: 0, files: 0 });
+    const location = open.headers.get('location') as string;
+    expect((await as('stranger', location, { method: 'HEAD', headers: tus })).status).toBe(404);
   });
 });
 

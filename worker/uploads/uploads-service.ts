@@ -221,6 +221,38 @@ export class UploadsService {
     await this.files.releaseRoom(owner, reservationOf(id));
   }
 
+  /**
+   * Removes the unfinished uploads in `owner`'s pod whose creators may no longer write where they
+   * write (a grant revoked or narrowed, a delegator's control gone), with the quota room they hold: they
+   * could never complete, and should not keep the pod's room until they expire. Called after every
+   * grant change in the pod; resolves to how many went.
+   */
+  async dropUnfinishable(owner: string): Promise<number> {
+    let dropped = 0;
+    let startAfter: string | undefined;
+    for (let page = 0; page < MAX_SCAN_PAGES; page++) {
+      const listed = await this.store.list(`users/${owner}/uploads/open/`, { startAfter, limit: 1000 });
+      for (const item of listed.items) {
+        if (!item.key.endsWith('/upload.json')) continue;
+        const found = await this.#readKey(item.key);
+        if (found === undefined || found.record.actor === owner) continue;
+        try {
+          await this.#planWrite(found.record);
+        } catch (error) {
+          if (!(error instanceof CommandError)) throw error;
+          if (error.code !== ErrorCode.FORBIDDEN && error.code !== ErrorCode.NOT_FOUND) continue;
+          const { actor, id } = found.record;
+          await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
+          await this.files.releaseRoom(owner, reservationOf(id));
+          dropped++;
+        }
+      }
+      startAfter = listed.next;
+      if (startAfter === undefined) break;
+    }
+    return dropped;
+  }
+
   /** Removes the expired uploads among the oldest `limit`; resolves to how many. */
   async sweep(limit = 100): Promise<{ removed: number; kept: number }> {
     const result = { removed: 0, kept: 0 };
@@ -330,6 +362,9 @@ export class UploadsService {
     await this.store.put(key, encode(value), { contentType: 'application/json' });
   }
 }
+
+/** Pages of 1,000 keys a scan of one pod's unfinished uploads reads at most (callers × 8 uploads × segments). */
+const MAX_SCAN_PAGES = 20;
 
 /** The quota reservation an upload holds from its creation to its completion (see reserveRoom). */
 const reservationOf = (id: string) => `upload:${id}`;
