@@ -202,7 +202,10 @@ registerFileCommands(
   access,
   streamSettings,
   idempotency,
-  new PreviewService(store, files, PREVIEW_SIZES),
+  new PreviewService(store, files, PREVIEW_SIZES, {
+    afterMs: config.processingRequeueAfterMs,
+    ask: (owner, path, etag) => events.requeueProcessing(owner, path, etag),
+  }),
 );
 registerSearchCommands(router, new SearchService(store, searchIndexes, access, accounts), access);
 const uploads = new UploadsService(store, files, accountSince, {

@@ -17,6 +17,7 @@ import {
   ensureProcessingLanes,
   PROCESSING_STREAM,
   PROCESSING_SUBJECT_ROOT,
+  requeueMessage,
 } from '../processing/processing-lanes.ts';
 import type { ProcessingPipeline } from '../processing/processing-pipeline.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
@@ -40,6 +41,11 @@ export interface WorkerEvents {
    * NATS is away (the erasure retries). No-op without NATS.
    */
   forgetOwner(owner: string): Promise<void>;
+  /**
+   * Asks for a file version's processing job again (its job seems lost), best effort: once per version
+   * per duplicate window (processing-lanes.ts requeueMessage). No-op without NATS.
+   */
+  requeueProcessing(owner: string, path: string, etag: string): void;
   /** Stops the webhook loops, sends what is still queued, closes NATS; within `graceMs` (at most 5 s). */
   stop(graceMs: number): Promise<void>;
 }
@@ -71,6 +77,7 @@ export function startWorkerEvents(
       webhooks,
       invalidate: () => {},
       forgetOwner: async () => {},
+      requeueProcessing: () => {},
       stop: async () => {},
     };
   }
@@ -137,6 +144,19 @@ export function startWorkerEvents(
         .catch((err: unknown) => {
           if (!(err instanceof NatsError && err.api_error?.err_code === 10059)) throw err; // stream not found
         });
+    },
+    requeueProcessing: (owner, path, etag) => {
+      const nc = link.connection;
+      if (nc === undefined || !link.connected) return;
+      const { subject, data, msgID } = requeueMessage(owner, path, etag);
+      nc.jetstream()
+        .publish(subject, data, { msgID })
+        .then(
+          (ack) => {
+            if (!ack.duplicate) logger.info({ owner, path, etag }, 'processing job asked for again');
+          },
+          (err: unknown) => logger.warn({ err: (err as Error).message, owner, path }, 'requeue failed'),
+        );
     },
     stop: async (graceMs) => {
       const budget = Math.min(graceMs, 5000);

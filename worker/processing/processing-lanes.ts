@@ -13,8 +13,14 @@
  *
  * Pure: names, subjects and the JetStream settings; the loops are in processing-jobs.ts.
  */
+import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, type JetStreamManager, nanos, RetentionPolicy } from 'nats';
-import { EVENT_SUBJECT_ROOT, EVENTS_STREAM } from '../../protocol/events/event.ts';
+import {
+  EVENT_SUBJECT_ROOT,
+  EVENTS_STREAM,
+  encodeEvent,
+  type PodEvent,
+} from '../../protocol/events/event.ts';
 import { ensureDurableConsumer, ensureStream, limitsStream } from '../../protocol/events/jetstream-setup.ts';
 
 /**
@@ -107,4 +113,32 @@ export async function processingBacklog(jsm: JetStreamManager): Promise<number> 
   for (let lane = 0; lane < PROCESSING_LANES; lane++)
     total += await pending(PROCESSING_STREAM, laneDurable(lane));
   return total;
+}
+
+/**
+ * A job asked for again for one version of a file whose job seems lost (its event never published, or
+ * published before processing existed): the message to put in the pod's lane. Its id names the version,
+ * so the stream stores it once per duplicate window however often it is asked for.
+ */
+export function requeueMessage(
+  owner: string,
+  path: string,
+  etag: string,
+  now = new Date(),
+): { subject: string; data: Uint8Array; msgID: string } {
+  const msgID = `requeue-${createHash('sha256').update(`${owner}\n${path}\n${etag}`).digest('hex').slice(0, 32)}`;
+  const event: PodEvent = {
+    id: msgID,
+    time: now.toISOString(),
+    kind: 'file.updated',
+    owner,
+    actor: null,
+    path,
+    etag,
+  };
+  return {
+    subject: `${PROCESSING_SUBJECT_ROOT}.${laneOf(owner)}.${owner}.file.updated`,
+    data: encodeEvent(event),
+    msgID,
+  };
 }
