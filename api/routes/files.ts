@@ -26,6 +26,7 @@ import { uploadWithReplay } from '../files/replayed-upload.ts';
 import { BodyTooLargeError } from '../files/upload.ts';
 import { HttpProblem } from '../problem.ts';
 import { filesSchemas } from '../schemas/files.ts';
+import { draftUploads, resumableCreation } from '../uploads/draft-upload.ts';
 
 export interface FilesRouteOptions {
   call: CallService;
@@ -95,6 +96,12 @@ function contentTypeOf(request: FastifyRequest): string {
 
 export function filesRoutes(options: FilesRouteOptions) {
   const { call, open } = options;
+  const resumable = draftUploads({
+    call,
+    open,
+    maxFileBytes: options.maxFileBytes,
+    chunkBytes: options.chunkBytes,
+  });
 
   /**
    * Streams the request body into a new file; answers with its metadata. A `replayable` upload (PUT, or
@@ -289,6 +296,9 @@ export function filesRoutes(options: FilesRouteOptions) {
     app.put(route, { schema: filesSchemas.put }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
       const args = { owner: request.params.owner, path, conditions: conditionalHeaders(request) };
+      // Upload-Complete (?1 or ?0): the IETF resumable-upload draft's creation (api/uploads/draft-upload.ts).
+      const complete = resumableCreation(request);
+      if (complete !== undefined) return resumable.create(request, reply, { ...args, complete });
       return upload(request, reply, 'files.put', args, true);
     });
 
