@@ -219,6 +219,12 @@ describe('resumable uploads, the IETF draft', () => {
       Buffer.from('in one go'),
     );
     expect(res.interim.map((i) => i.statusCode)).toEqual([104]);
+    // The interim answer carries only its own fields; the final one has everything the hooks add.
+    expect(Object.keys(res.interim[0]?.headers ?? {}).sort()).toEqual([
+      'location',
+      'upload-draft-interop-version',
+      'upload-limit',
+    ]);
     expect(res.status).toBe(201);
     expect(res.headers?.['upload-complete']).toBe('?1');
     expect(res.headers?.location).toBe('/v1/users/patient/files/notes/one.txt');
@@ -241,6 +247,14 @@ describe('resumable uploads, the IETF draft', () => {
       Buffer.from('quiet'),
     );
     expect([quiet.interim.length, quiet.status, quiet.headers?.['upload-complete']]).toEqual([0, 201, '?1']);
+    // Another interop version: no 104 either (the client would ignore it).
+    const older = await request(
+      file('patient', 'notes/three.txt'),
+      'PUT',
+      { ...bearer(token), 'upload-complete': '?1', 'upload-draft-interop-version': '7' },
+      Buffer.from('older'),
+    );
+    expect([older.interim.length, older.status]).toEqual([0, 201]);
   });
 
   it('a plain PUT without Upload-Complete is unchanged: no 104, no upload fields', async () => {
