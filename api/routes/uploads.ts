@@ -8,6 +8,10 @@
  *   PATCH   /v1/users/{owner}/uploads/{id}   bytes at Upload-Offset; 204 + the new Upload-Offset
  *   DELETE  /v1/users/{owner}/uploads/{id}   drop it
  *
+ * The same upload resource also answers the IETF draft (a request without Tus-Resumable that names the
+ * draft's interop version, or a PATCH of application/partial-upload): api/uploads/draft-upload.ts,
+ * whose uploads are created by a PUT of the file with Upload-Complete (api/routes/files.ts).
+ *
  * The api keeps nothing: every request is a command to a worker, and the upload's state lives in the
  * object store (worker/uploads/), so any api replica and any worker takes the next PATCH. A PATCH whose
  * connection drops keeps the bytes that arrived: the api ends the stream instead of cancelling it.
@@ -52,7 +56,9 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
   const { call, open } = options;
   const limits = { maxFileBytes: options.maxFileBytes, chunkBytes: options.chunkBytes };
   const draft = draftUploads({ call, open, ...limits });
-  const isDraft = (request: FastifyRequest) => speaksDraft(request.method, request.headers);
+  /** The upload resource speaks both; the creation endpoint (POST .../uploads/) is tus only. */
+  const isDraft = (request: FastifyRequest) =>
+    request.routeOptions.url === UPLOAD_ROUTE && speaksDraft(request.method, request.headers);
 
   function setUploadHeaders(reply: FastifyReply, owner: string, upload: UploadView): void {
     reply

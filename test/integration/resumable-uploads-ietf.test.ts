@@ -343,6 +343,12 @@ describe('resumable uploads, the IETF draft', () => {
       204,
     );
     expect((await head(other, token)).status).toBe(404);
+    // The creation endpoint is tus's alone: the draft's header does not stand for Tus-Resumable there.
+    const notTus = await fetch(`${base}/v1/users/patient/uploads/`, {
+      method: 'POST',
+      headers: { ...DRAFT, ...bearer(token), 'upload-length': '3' },
+    });
+    expect([notTus.status, notTus.headers.get('tus-version')]).toEqual([412, '1.0.0']);
     // tus still answers tus on the same resource.
     const tus = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0', ...bearer(token) } });
     expect([tus.status, tus.headers.get('tus-resumable'), tus.headers.get('upload-offset')]).toEqual([
