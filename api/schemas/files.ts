@@ -1,5 +1,5 @@
 /** Schemas of the pod files routes (api/routes/files.ts): file metadata, folder pages, transfers. */
-import { isoTime, pageLimit, username } from './common.ts';
+import { isoTime, NO_TOKEN, pageLimit, username } from './common.ts';
 import { draftCreationHeaders, draftStateHeaders } from './draft-uploads.ts';
 import { conditionalRead, conditionalWrite, requestHeaders } from './headers.ts';
 import { AUTH_STATUSES, EDGE_STATUSES, problemResponses, WORKER_STATUSES } from './problem.ts';
@@ -309,6 +309,23 @@ export const filesSchemas = {
     response: {
       204: emptyResponse('Deleted.'),
       ...problemResponses([...READ_STATUSES, 409, 412], badPath),
+    },
+  },
+  options: {
+    operationId: 'describeFile',
+    tags,
+    summary: 'What a file path accepts (no token needed): PATCH types, resumable uploads (IETF draft)',
+    security: NO_TOKEN,
+    params: fileParams,
+    response: {
+      204: emptyResponse('The methods and PATCH types; on a file path, the resumable upload limits.', {
+        allow: header('The methods served.'),
+        'accept-patch': header(
+          'merge-patch JSON; on a file path also application/partial-upload: a PUT there may create a resumable upload (draft-ietf-httpbis-resumable-upload-11).',
+        ),
+        'upload-limit': header('On a file path: `max-size=<bytes>` (MAX_FILE_BYTES).'),
+      }),
+      ...problemResponses(EDGE_STATUSES, badPath),
     },
   },
 };

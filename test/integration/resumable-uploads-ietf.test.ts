@@ -257,6 +257,17 @@ describe('resumable uploads, the IETF draft', () => {
     expect([older.interim.length, older.status]).toEqual([0, 201]);
   });
 
+  it('says on OPTIONS, without a token, that a file path takes resumable uploads', async () => {
+    const res = await fetch(file('patient', 'scans/any.bin'), { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('accept-patch')?.split(/, */)).toContain(PARTIAL);
+    expect(res.headers.get('upload-limit')).toMatch(/^max-size=\d+$/);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const folder = await fetch(file('patient', 'scans/'), { method: 'OPTIONS' });
+    expect([folder.status, folder.headers.get('upload-limit')]).toEqual([204, null]);
+    expect(folder.headers.get('accept-patch')).not.toContain(PARTIAL);
+  });
+
   it('a plain PUT without Upload-Complete is unchanged: no 104, no upload fields', async () => {
     const token = tokens.patient as string;
     const res = await request(
