@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- --seconds 60 --workers 3 --kill-every 5 --connections 12 --seed 1 --abandon 3
- * --upload-expiry-s 30 --json-out F]`
+ * --upload-expiry-s 60 --json-out F]`
  *
  * The worker-death acceptance run, on loopback: real MinIO and nats-server, the local runner (broker,
  * workers, api as processes, default settings but for the uploads' expiry), a mixed load for `--seconds`
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     'max-error-rate': { type: 'string', default: '0.001' },
     abandon: { type: 'string', default: '3' },
-    'upload-expiry-s': { type: 'string', default: '30' },
+    'upload-expiry-s': { type: 'string', default: '60' },
     'json-out': { type: 'string' },
   },
 });
