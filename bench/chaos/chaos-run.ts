@@ -74,6 +74,9 @@ export interface ChaosResult {
 
 export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
   const { target, log } = options;
+  const abandon = options.abandonUploads ?? 0;
+  if (abandon > 0 && target.storage === undefined)
+    throw new Error('abandoned uploads are checked in the store: the target has no storage');
   const owner = await signUp(target.apiUrl, `chaos-${options.seed}-${Date.now().toString(36)}`, {});
   const token = owner.token as string;
   const tally = new ChaosTally();
@@ -95,11 +98,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
     ledger.record(LONG_DOWNLOAD_PATH, await putLarge(target.apiUrl, owner.name, token, size), true);
   }
   const abandoned =
-    (options.abandonUploads ?? 0) > 0
-      ? await abandonUploads(target.apiUrl, owner.name, token, options.abandonUploads ?? 0, ledger)
-      : [];
-  if (abandoned.length > 0 && target.storage === undefined)
-    throw new Error('abandoned uploads are checked in the store: the target has no storage');
+    abandon > 0 ? await abandonUploads(target.apiUrl, owner.name, token, abandon, ledger) : [];
   const objectsBefore =
     target.storage === undefined ? 0 : (await abandonedObjects(target.storage, owner.name, abandoned)).length;
   const killer = target.disruptor;
