@@ -313,6 +313,13 @@ export const workerSpec = {
     1,
     50,
   ),
+  processingRequeueAfterMs: integer(
+    'PROCESSING_REQUEUE_AFTER_MS',
+    300_000,
+    'A file version still unprocessed this long after its write has lost its job: reading its preview or metadata asks for the job again (at most once per version every 2 min)',
+    1000,
+    7 * 24 * 3600 * 1000,
+  ),
   processingAckWaitMs: integer(
     'PROCESSING_ACK_WAIT_MS',
     15_000,

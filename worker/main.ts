@@ -160,7 +160,14 @@ const usage = new UsageLedger(store, {
 registerQuotaCommands(router, usage, async (name) => (await store.head(profileKey(name))) !== undefined);
 registerAccessCommands(
   router,
-  new GrantsService(new GrantStore(store, podWrites), access, accountSince, events.publisher),
+  new GrantsService(
+    new GrantStore(store, podWrites),
+    access,
+    accountSince,
+    events.publisher,
+    undefined,
+    (owner) => uploads.dropUnfinishable(owner),
+  ),
   audit,
   access,
   accountSince,
@@ -195,7 +202,10 @@ registerFileCommands(
   access,
   streamSettings,
   idempotency,
-  new PreviewService(store, files, PREVIEW_SIZES),
+  new PreviewService(store, files, PREVIEW_SIZES, {
+    afterMs: config.processingRequeueAfterMs,
+    ask: (owner, path, etag) => events.requeueProcessing(owner, path, etag),
+  }),
 );
 registerSearchCommands(router, new SearchService(store, searchIndexes, access, accounts), access);
 const uploads = new UploadsService(store, files, accountSince, {

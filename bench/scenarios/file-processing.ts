@@ -8,8 +8,7 @@
  * a batch of files is being processed (after its uploads, so only processing competes with them).
  */
 import { connect } from 'nats';
-import { EVENTS_STREAM } from '../../protocol/events/event.ts';
-import { PROCESSING_CONSUMER } from '../../worker/processing/processing-jobs.ts';
+import { processingBacklog } from '../../worker/processing/processing-lanes.ts';
 import { httpLoad } from '../http-load.ts';
 import { authHeader, inBatches, type LoadUser, runPrefix, signUp } from '../load/accounts.ts';
 import type { CorpusFile } from '../processing-corpus.ts';
@@ -47,8 +46,7 @@ export async function waitProcessingIdle(view: ProcessingStackView, timeoutMs = 
     const until = Date.now() + timeoutMs;
     let logged = 0;
     for (;;) {
-      const info = await jsm.consumers.info(EVENTS_STREAM, PROCESSING_CONSUMER).catch(() => undefined);
-      const backlog = info === undefined ? 0 : info.num_pending + info.num_ack_pending;
+      const backlog = await processingBacklog(jsm);
       if (backlog === 0) return;
       if (Date.now() > until) throw new Error(`processing backlog of ${backlog} jobs did not drain`);
       if (Date.now() - logged > 10_000) {

@@ -53,6 +53,10 @@ beforeAll(async () => {
     'deleter',
     'mixer',
     'stranger',
+    'uploader',
+    'donor',
+    'clinic',
+    'keeper',
   ])
     tokens[name] = await signUp(base, name);
 }, 90_000);
@@ -239,6 +243,100 @@ describe('grantees spend the owner’s quota', () => {
       expect(res.status).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/problem\+json/);
     }
+  });
+});
+
+describe('unfinished resumable uploads', () => {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const tus = { 'tus-resumable': '1.0.0' };
+  const create = (who: string, owner: string, path: string, length: number) =>
+    as(who, `/v1/users/${owner}/uploads/`, {
+      method: 'POST',
+      headers: { ...tus, 'upload-length': String(length), 'upload-metadata': `path ${b64(path)}` },
+    });
+  const patch = (who: string, location: string, offset: number, body: Buffer) =>
+    as(who, location, {
+      method: 'PATCH',
+      headers: {
+        ...tus,
+        'upload-offset': String(offset),
+        'content-type': 'application/offset+octet-stream',
+      },
+      body,
+    });
+
+  it('hold the room for all their bytes from creation, so together they never pass the quota', async () => {
+    const first = await create('uploader', 'uploader', 'scan-1.bin', 60_000);
+    expect(first.status).toBe(201);
+    const location = first.headers.get('location') as string;
+    expect((await usage('uploader')).reserved).toEqual({ bytes: 60_000, files: 1 });
+
+    // Without the hold, each creation saw the whole free room, and unfinished uploads could keep
+    // several times the quota in the pod until they expired.
+    await expectFull(await create('uploader', 'uploader', 'scan-2.bin', 60_000), /storage quota is full/);
+    await expectFull(await put('uploader', 'uploader', 'other.bin', randomBytes(50_000)), /quota is full/);
+
+    // The write that completes the upload takes the hold over: the room is counted once.
+    const bytes = randomBytes(60_000);
+    const done = await patch('uploader', location, 0, bytes);
+    expect(done.status).toBe(204);
+    expect(
+      Buffer.from(await (await as('uploader', '/v1/users/uploader/files/scan-1.bin')).arrayBuffer()),
+    ).toEqual(bytes);
+    const after = await usage('uploader');
+    expect(after.used).toEqual({ bytes: 60_000, files: 1 });
+    expect(after.reserved).toEqual({ bytes: 0, files: 0 });
+
+    // A deleted upload gives its room back at once.
+    const third = await create('uploader', 'uploader', 'scan-3.bin', 30_000);
+    expect(third.status).toBe(201);
+    await expectFull(await put('uploader', 'uploader', 'other.bin', randomBytes(20_000)), /quota is full/);
+    const deleted = await as('uploader', third.headers.get('location') as string, {
+      method: 'DELETE',
+      headers: tus,
+    });
+    expect(deleted.status).toBe(204);
+    expect((await usage('uploader')).reserved).toEqual({ bytes: 0, files: 0 });
+    expect((await put('uploader', 'uploader', 'other.bin', randomBytes(20_000))).status).toBe(201);
+  });
+
+  it('charge a grantee’s unfinished uploads to its grant budget too', async () => {
+    const granted = await as('donor', '/v1/users/donor/grants/clinic', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ modes: ['append'], scope: '/inbox/', maxBytes: 30_000 }),
+    });
+    expect(granted.status).toBe(200);
+    const open = await create('clinic', 'donor', 'inbox/a.bin', 20_000);
+    expect(open.status).toBe(201);
+    await expectFull(await create('clinic', 'donor', 'inbox/b.bin', 20_000), /grant's byte budget/);
+    await expectFull(await put('clinic', 'donor', 'inbox/c.bin', randomBytes(20_000)), /budget/);
+    expect((await usage('donor')).reserved).toEqual({ bytes: 20_000, files: 1 });
+
+    // An upload its creator may no longer finish does not keep the owner's room until it expires: the
+    // revocation drops it, with what it held.
+    const location = open.headers.get('location') as string;
+    await patch('clinic', location, 0, randomBytes(5000));
+    expect((await as('donor', '/v1/users/donor/grants/clinic', { method: 'DELETE' })).status).toBe(204);
+    expect((await usage('donor')).reserved).toEqual({ bytes: 0, files: 0 });
+    expect((await as('clinic', location, { method: 'HEAD', headers: tus })).status).toBe(404);
+  });
+
+  it('go when a narrower grant leaves their creator no right to finish them', async () => {
+    const grant = (modes: string[], scope: string) =>
+      as('keeper', '/v1/users/keeper/grants/stranger', {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ scopes: [{ modes, scope }] }),
+      });
+    expect((await grant(['append'], '/shared/')).status).toBe(200);
+    const open = await create('stranger', 'keeper', 'shared/big.bin', 10_000);
+    expect(open.status).toBe(201);
+    expect((await usage('keeper')).reserved.bytes).toBe(10_000);
+    expect((await grant(['read'], '/shared/')).status).toBe(200); // may read there, no longer add
+    expect((await usage('keeper')).reserved).toEqual({ bytes: 0, files: 0 });
+    const location = open.headers.get('location') as string;
+    expect((await as('stranger', location, { method: 'HEAD', headers: tus })).status).toBe(404);
   });
 });
 

@@ -404,6 +404,13 @@ describe('tus uploads that expire', () => {
       return out;
     };
     expect((await keys('users/forgetful/uploads/')).length).toBeGreaterThan(1);
+    const reserved = async () =>
+      (
+        (await (await fetch(`${base}/v1/users/forgetful/quota`, { headers: bearer(token) })).json()) as {
+          reserved: { bytes: number };
+        }
+      ).reserved.bytes;
+    expect(await reserved()).toBe(MiB); // the room the upload holds until it completes or expires
     await waitFor('the expired upload swept', async () =>
       (await keys('users/forgetful/uploads/')).length === 0 && (await keys('upload-expiries/')).length === 0
         ? true
@@ -411,6 +418,7 @@ describe('tus uploads that expire', () => {
     );
     const gone = await fetch(url, { method: 'HEAD', headers: { ...TUS, ...bearer(token) } });
     expect(gone.status).toBe(404);
+    expect(await reserved()).toBe(0);
     expect(await metric(workerMetricsUrl(stack, 0), 'podstore_worker_expired_uploads_removed_total')).toBe(1);
   }, 60_000);
 });

@@ -37,6 +37,11 @@ export class GrantsService {
     private readonly userExists: (name: string) => Promise<string | undefined>,
     private readonly events: EventPublisher,
     private readonly clock: () => Date = () => new Date(),
+    /**
+     * Called after every change of a grant in `owner`'s pod, best effort: what a grantee may no longer
+     * finish goes at once (its unfinished uploads and the room they hold; their expiry is the backstop).
+     */
+    private readonly afterChange?: (owner: string) => Promise<unknown>,
   ) {}
 
   /**
@@ -96,6 +101,7 @@ export class GrantsService {
           return [...others, ...kept, ...(entry.modes.length === 0 ? [] : [{ ...entry, ...stamp }])];
         });
         await this.events.publish({ kind: 'grant.changed', owner, path: grantee });
+        await this.afterChange?.(owner).catch(() => undefined);
         return this.#view(owner, doc);
       },
       true,
@@ -164,6 +170,7 @@ export class GrantsService {
           );
         }
         await this.events.publish({ kind: 'grant.changed', owner, path: grantee });
+        await this.afterChange?.(owner).catch(() => undefined);
       },
       true,
     );

@@ -4,6 +4,7 @@
  * publisher that does nothing (said once at start-up). The webhooks service exists either way.
  */
 
+import { NatsError } from 'nats';
 import { EVENTS_STREAM, ownerSubjects } from '../../protocol/events/event.ts';
 import { type InvalidationKind, Invalidations } from '../../protocol/events/invalidation.ts';
 import { ensureStream, eventStreamConfig } from '../../protocol/events/jetstream-setup.ts';
@@ -11,7 +12,13 @@ import type { Logger } from '../../runtime/logger.ts';
 import { NatsLink } from '../../runtime/nats-link.ts';
 import type { WorkerConfig } from '../config.ts';
 import type { ProcessingJobHooks, ProcessingJobSettings } from '../processing/processing-jobs.ts';
-import { ensureProcessingConsumer, processingJobs } from '../processing/processing-jobs.ts';
+import { processingJobs } from '../processing/processing-jobs.ts';
+import {
+  ensureProcessingLanes,
+  PROCESSING_STREAM,
+  PROCESSING_SUBJECT_ROOT,
+  requeueMessage,
+} from '../processing/processing-lanes.ts';
 import type { ProcessingPipeline } from '../processing/processing-pipeline.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { IncarnationReader, PodWriteGuard } from '../users/incarnation.ts';
@@ -34,6 +41,11 @@ export interface WorkerEvents {
    * NATS is away (the erasure retries). No-op without NATS.
    */
   forgetOwner(owner: string): Promise<void>;
+  /**
+   * Asks for a file version's processing job again (its job seems lost), best effort: once per version
+   * per duplicate window (processing-lanes.ts requeueMessage). No-op without NATS.
+   */
+  requeueProcessing(owner: string, path: string, etag: string): void;
   /** Stops the webhook loops, sends what is still queued, closes NATS; within `graceMs` (at most 5 s). */
   stop(graceMs: number): Promise<void>;
 }
@@ -65,6 +77,7 @@ export function startWorkerEvents(
       webhooks,
       invalidate: () => {},
       forgetOwner: async () => {},
+      requeueProcessing: () => {},
       stop: async () => {},
     };
   }
@@ -80,7 +93,8 @@ export function startWorkerEvents(
         maxAttempts: config.webhookMaxAttempts,
         timeoutMs: config.webhookTimeoutMs,
       });
-      if (processing !== undefined) await ensureProcessingConsumer(jsm, processing.settings);
+      if (processing !== undefined)
+        await ensureProcessingLanes(jsm, { ...processing.settings, maxAgeS: config.eventsMaxAgeS });
     },
   });
   const publisher = new JetStreamEventPublisher(link, logger, {
@@ -89,7 +103,7 @@ export function startWorkerEvents(
       await ensureStream(await nc.jetstreamManager(), eventStreamConfig(config.eventsMaxAgeS));
     },
   });
-  const loops = [
+  const loops: { start(): void; stop(graceMs: number): Promise<void> }[] = [
     webhookDispatcher(link, webhooks, logger),
     webhookDeliverer(
       link,
@@ -124,6 +138,25 @@ export function startWorkerEvents(
       const jsm = await nc.jetstreamManager();
       await jsm.streams.purge(EVENTS_STREAM, { filter: ownerSubjects(owner)[0] as string });
       await jsm.streams.purge(DELIVERIES_STREAM, { filter: ownerDeliveries(owner) });
+      // The pod's waiting processing jobs (none if no worker ever processed files).
+      await jsm.streams
+        .purge(PROCESSING_STREAM, { filter: `${PROCESSING_SUBJECT_ROOT}.*.${owner}.>` })
+        .catch((err: unknown) => {
+          if (!(err instanceof NatsError && err.api_error?.err_code === 10059)) throw err; // stream not found
+        });
+    },
+    requeueProcessing: (owner, path, etag) => {
+      const nc = link.connection;
+      if (nc === undefined || !link.connected) return;
+      const { subject, data, msgID } = requeueMessage(owner, path, etag);
+      nc.jetstream()
+        .publish(subject, data, { msgID })
+        .then(
+          (ack) => {
+            if (!ack.duplicate) logger.info({ owner, path, etag }, 'processing job asked for again');
+          },
+          (err: unknown) => logger.warn({ err: (err as Error).message, owner, path }, 'requeue failed'),
+        );
     },
     stop: async (graceMs) => {
       const budget = Math.min(graceMs, 5000);

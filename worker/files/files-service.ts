@@ -52,6 +52,8 @@ export interface WriteRequest {
   conditions: Conditions;
   /** Content-Length of the upload, when the client sent one (the quota reserves it up front). */
   declaredBytes?: number | undefined;
+  /** A quota reservation held for this write beforehand (a resumable upload's), which it takes over. */
+  reservation?: string | undefined;
   /** POST: the method whose precondition rules apply (default PUT). */
   method?: Method;
   /** POST: a new free name in the same folder, for when the chosen one is taken meanwhile. */
@@ -171,24 +173,34 @@ export class FilesService {
   }
 
   /**
-   * Whether the pod (and the author's grant budget) has room now for the planned write of its declared
-   * length: a reservation made and given back at once (a resumable upload checks this when it is
-   * created, long before its bytes are in).
+   * Holds room in the pod (and the author's grant budget) for the planned write of its declared length
+   * until `until`, under `id` (a resumable upload, long before its bytes are in): quota_exceeded if
+   * there is none. The write made with `reservation: id` takes it over; releaseRoom drops it.
    */
-  async checkRoom(plan: WritePlan): Promise<void> {
-    await (await this.#beginCharge(plan))?.release();
+  async reserveRoom(plan: WritePlan, id: string, until: Date): Promise<void> {
+    await this.quota?.reserveUpload(this.#chargeTarget(plan), id, until);
+  }
+
+  /** Drops the room held under `id` by reserveRoom (nothing without quotas or without that hold). */
+  async releaseRoom(owner: string, id: string): Promise<void> {
+    await this.quota?.ledger.forget(owner, id);
   }
 
   /** The quota held for the planned write, before its first byte (none without quotas). */
   #beginCharge(plan: WritePlan) {
-    return this.quota?.begin({
+    return this.quota?.begin(this.#chargeTarget(plan));
+  }
+
+  #chargeTarget(plan: WritePlan) {
+    return {
       owner: plan.request.owner,
       actor: plan.request.author,
       holding: plan.holding,
       path: plan.request.path,
       current: plan.current?.record,
       declaredBytes: plan.request.declaredBytes,
-    });
+      reservation: plan.request.reservation,
+    };
   }
 
   /**

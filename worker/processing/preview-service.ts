@@ -16,19 +16,43 @@ export type { PreviewAnswer } from '../../protocol/preview-answer.ts';
 /** Seconds a client is told to wait for a preview still being made. */
 export const PREVIEW_RETRY_AFTER_S = 2;
 
+/**
+ * A file version still without a status this long after it was written has probably lost its job (an
+ * event never published: NATS away at the commit and the worker gone before it could send it, or a
+ * file written before processing ran): asking for its preview or metadata asks for the job again.
+ */
+export interface Requeue {
+  afterMs: number;
+  ask(owner: string, path: string, etag: string): void;
+}
+
 export class PreviewService {
   constructor(
     private readonly store: ObjectStore,
     private readonly files: FilesService,
     readonly sizes: readonly number[],
+    private readonly requeue?: Requeue,
+    private readonly clock: () => number = Date.now,
   ) {}
+
+  /** The version's status; none yet, and the version old enough: its job is asked for again. */
+  async #status(owner: string, info: FileInfo) {
+    const status = await readStatus(this.store, owner, info.path, info.etag);
+    if (
+      status === undefined &&
+      this.requeue !== undefined &&
+      this.clock() - Date.parse(info.updatedAt) > this.requeue.afterMs
+    )
+      this.requeue.ask(owner, info.path, info.etag);
+    return status;
+  }
 
   async preview(actor: string | null, owner: string, path: string, size: number): Promise<PreviewAnswer> {
     if (!this.sizes.includes(size)) {
       throw new CommandError(ErrorCode.INVALID, `preview sizes are ${this.sizes.join(' and ')} (pixels)`);
     }
     const info = await this.files.info(actor, owner, path);
-    const status = await readStatus(this.store, owner, path, info.etag);
+    const status = await this.#status(owner, info);
     if (status === undefined)
       return { state: 'pending', retryAfterS: PREVIEW_RETRY_AFTER_S, etag: info.etag };
     if (status.state === 'failed') {
@@ -60,6 +84,6 @@ export class PreviewService {
 
   /** The processing state of the file version `info` describes. */
   async status(owner: string, info: FileInfo): Promise<ProcessingView> {
-    return viewOf(await readStatus(this.store, owner, info.path, info.etag));
+    return viewOf(await this.#status(owner, info));
   }
 }

@@ -1,7 +1,9 @@
 /**
- * File changes → processing jobs. A durable consumer of the event stream, shared by every worker (each
- * file event goes to one of them), runs the pipeline for the event's file. Its own capacity: at most
- * `concurrency` jobs per worker, beside (never instead of) the worker's interactive commands.
+ * File changes → processing jobs. Each file event is copied into its pod's lane (processing-lanes.ts)
+ * by the intake, a durable consumer of the event stream shared by every worker; the lanes are taken in
+ * turn by every worker (lane-scheduler.ts), so one pod's thousands of uploads do not hold up another
+ * pod's previews. Its own capacity: at most `concurrency` jobs per worker, beside (never instead of) the
+ * worker's interactive commands.
  *
  * Reliability: a job is acknowledged only after the pipeline finished; a worker killed mid-job leaves it
  * unacknowledged, and JetStream hands it to another worker once `ackWaitMs` passed without the
@@ -9,17 +11,22 @@
  * NATS away) is retried with backoff; after `maxAttempts` the file is marked failed (`gave_up`) and the
  * job parked (acknowledged). The pipeline is idempotent, so a job run twice is done once in effect.
  */
-import { AckPolicy, DeliverPolicy, type JetStreamManager, type JsMsg, nanos } from 'nats';
-import { decodeEvent, EVENT_SUBJECT_ROOT, EVENTS_STREAM } from '../../protocol/events/event.ts';
-import { ensureDurableConsumer } from '../../protocol/events/jetstream-setup.ts';
+import type { JsMsg } from 'nats';
+import { decodeEvent, EVENTS_STREAM } from '../../protocol/events/event.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { NatsLink } from '../../runtime/nats-link.ts';
 import { ConsumeLoop } from '../webhooks/consume-loop.ts';
+import { LaneScheduler } from './lane-scheduler.ts';
+import {
+  jobSubject,
+  laneDurable,
+  PROCESSING_CONSUMER,
+  PROCESSING_LANES,
+  PROCESSING_STREAM,
+} from './processing-lanes.ts';
 import type { ProcessingPipeline, ReconcileResult } from './processing-pipeline.ts';
 
-export const PROCESSING_CONSUMER = 'podstore-processing';
-/** Every file event of every pod: `podstore.events.<owner>.file.<what>`. */
-export const FILE_EVENTS_SUBJECT = `${EVENT_SUBJECT_ROOT}.*.file.>`;
+export { FILE_EVENTS_SUBJECT, PROCESSING_CONSUMER } from './processing-lanes.ts';
 
 export interface ProcessingJobSettings {
   concurrency: number;
@@ -35,22 +42,8 @@ export interface ProcessingJobHooks {
   giveUp(owner: string, path: string, reason: string): Promise<void>;
 }
 
-export async function ensureProcessingConsumer(
-  jsm: JetStreamManager,
-  settings: ProcessingJobSettings,
-): Promise<void> {
-  await ensureDurableConsumer(jsm, EVENTS_STREAM, {
-    durable_name: PROCESSING_CONSUMER,
-    description: 'processes changed files: previews, text, the search index',
-    filter_subject: FILE_EVENTS_SUBJECT,
-    deliver_policy: DeliverPolicy.New,
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(settings.ackWaitMs),
-    // Room beyond the attempts the handler counts, so the handler (not the server) parks the job.
-    max_deliver: settings.maxAttempts + 2,
-    max_ack_pending: 10_000,
-  });
-}
+/** File events copied into the lanes at once, per worker. */
+const INTAKE_CONCURRENCY = 32;
 
 /** The delay before attempt `attempt + 1`: base × 4^(attempt-1), at most a minute. */
 export const retryDelayMs = (attempt: number, baseMs: number) =>
@@ -62,7 +55,7 @@ export function processingJobs(
   settings: ProcessingJobSettings,
   hooks: ProcessingJobHooks,
   logger: Logger,
-): ConsumeLoop {
+): { start(): void; stop(graceMs: number): Promise<void> } {
   const handle = async (message: JsMsg) => {
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
@@ -110,9 +103,49 @@ export function processingJobs(
       clearInterval(heartbeat);
     }
   };
-  return new ConsumeLoop(
+  // The intake: a file event becomes a job in its pod's lane, once (the event id is the message id, so
+  // an event copied again after a lost acknowledgement is stored once).
+  const intake = async (message: JsMsg) => {
+    const subject = jobSubject(message.subject);
+    let id: string;
+    try {
+      id = decodeEvent(message.data).id;
+    } catch {
+      id = '';
+    }
+    if (subject === undefined || id === '') {
+      logger.warn({ seq: message.seq, subject: message.subject }, 'not a file event: skipped');
+      message.term();
+      return;
+    }
+    const nc = await link.ready();
+    await nc.jetstream().publish(subject, message.data, { msgID: id });
+    message.ack();
+  };
+  const intakeLoop = new ConsumeLoop(
     link,
-    { stream: EVENTS_STREAM, durable: PROCESSING_CONSUMER, concurrency: settings.concurrency, handle },
+    { stream: EVENTS_STREAM, durable: PROCESSING_CONSUMER, concurrency: INTAKE_CONCURRENCY, handle: intake },
     logger,
   );
+  const lanes = new LaneScheduler(
+    link,
+    {
+      stream: PROCESSING_STREAM,
+      lanes: PROCESSING_LANES,
+      durableOf: laneDurable,
+      concurrency: settings.concurrency,
+      heartbeatMs: Math.max(1000, settings.ackWaitMs / 3),
+      handle,
+    },
+    logger,
+  );
+  return {
+    start() {
+      intakeLoop.start();
+      lanes.start();
+    },
+    async stop(graceMs: number) {
+      await Promise.all([intakeLoop.stop(graceMs), lanes.stop(graceMs)]);
+    },
+  };
 }

@@ -116,16 +116,27 @@ export class UsageLedger {
   /**
    * Holds `amount` for a write (charged also to `budgets`), or throws quota_exceeded. The hold is
    * settled when the write commits, released when it fails, and lapses by itself if its worker dies.
+   * `as`: a reservation made earlier under that id (a resumable upload's) is taken over and replaced,
+   * in the same swap, so the room it held is never free in between; `until`: when the hold lapses if
+   * nobody renews or settles it (default QUOTA_RESERVATION_TTL_MS from each resize).
    */
   async reserve(
     owner: string,
     amount: Amount,
     budgets: BudgetRef[],
     mode: 'exact' | 'step' = 'exact',
+    options: { as?: string | undefined; until?: Date | undefined } = {},
   ): Promise<Hold> {
-    const hold = new Hold(this, owner, randomUUID(), budgets);
+    const hold = new Hold(this, owner, options.as ?? randomUUID(), budgets, options.until);
     await hold.resize(amount, mode);
     return hold;
+  }
+
+  /** Drops the reservation `id` (a resumable upload deleted or expired); nothing if there is none. */
+  async forget(owner: string, id: string): Promise<void> {
+    await this.updateExisting(owner, (doc) =>
+      doc.reservations.some((r) => r.id === id) ? withoutReservation(doc, id, this.clock()) : doc,
+    );
   }
 
   get now(): Date {
@@ -330,6 +341,8 @@ export class Hold {
     readonly owner: string,
     readonly id: string,
     readonly budgets: BudgetRef[],
+    /** A fixed time the hold lapses at (a resumable upload's expiry), instead of a renewed TTL. */
+    private readonly lapsesAt?: Date,
   ) {}
 
   get amount(): Amount {
@@ -412,6 +425,7 @@ export class Hold {
   }
 
   #until(): string {
+    if (this.lapsesAt !== undefined) return this.lapsesAt.toISOString();
     return new Date(this.ledger.now.getTime() + this.ledger.settings.reservationTtlMs).toISOString();
   }
 }

@@ -22,16 +22,15 @@ export interface WriteTarget {
   current: { size: number } | undefined;
   /** Content-Length of the upload, when the client sent one. */
   declaredBytes?: number | undefined;
+  /** The id of a reservation held for this write beforehand (a resumable upload's): taken over. */
+  reservation?: string | undefined;
 }
 
 export class WriteQuota {
   constructor(readonly ledger: UsageLedger) {}
 
   async begin(target: WriteTarget): Promise<WriteCharge> {
-    const budgets =
-      target.holding.owner || target.actor === null
-        ? []
-        : budgetsFor(target.actor, target.holding.entries, target.path, this.ledger.now);
+    const budgets = this.#budgets(target);
     const files = target.current === undefined ? 1 : 0;
     const offset = target.current?.size ?? 0;
     const declared = target.declaredBytes;
@@ -42,9 +41,36 @@ export class WriteQuota {
           { bytes: Math.max(0, declared - offset), files },
           budgets,
           'exact',
+          { as: target.reservation },
         )
-      : await this.ledger.reserve(target.owner, { bytes: 0, files }, budgets, 'step');
+      : await this.ledger.reserve(target.owner, { bytes: 0, files }, budgets, 'step', {
+          as: target.reservation,
+        });
     return new WriteCharge(hold, offset);
+  }
+
+  /**
+   * Holds room for a resumable upload until `until` (its expiry), under `id`: all its declared bytes,
+   * not their difference with the file it will replace, because its parts are stored beside that file
+   * until it completes. So unfinished uploads can never hold more than the pod's free room (nor a
+   * grantee's budget). The write that completes the upload takes the hold over (begin with
+   * `reservation: id`); a deleted or expired upload drops it (UsageLedger.forget).
+   */
+  async reserveUpload(target: WriteTarget, id: string, until: Date): Promise<void> {
+    const files = target.current === undefined ? 1 : 0;
+    await this.ledger.reserve(
+      target.owner,
+      { bytes: Math.max(0, target.declaredBytes ?? 0), files },
+      this.#budgets(target),
+      'exact',
+      { as: id, until },
+    );
+  }
+
+  #budgets(target: WriteTarget) {
+    return target.holding.owner || target.actor === null
+      ? []
+      : budgetsFor(target.actor, target.holding.entries, target.path, this.ledger.now);
   }
 }
 

@@ -71,7 +71,7 @@ export class PodIndexer {
    * deleted removes the entry instead, so that neither the entry nor the text outlives the file.
    */
   async upsert(owner: string, doc: SearchDocument): Promise<void> {
-    if ((await this.incarnations.current(owner)) === undefined) return; // the account is gone
+    // (A gone account is caught by the write itself, which reads the account first: one GET, not two.)
     const current = await this.store.get(fileKey(owner, doc.path));
     if (current === undefined) return this.remove(owner, doc.path);
     if (parseRecord(current.body).etag !== doc.etag) return;

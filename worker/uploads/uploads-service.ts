@@ -95,7 +95,6 @@ export class UploadsService {
       conditions: {},
       declaredBytes: length,
     });
-    await this.files.checkRoom(plan);
     const open = await this.store.listChildren(openUploadsOf(owner, actor), {
       limit: this.settings.maxOpenPerCaller,
     });
@@ -105,6 +104,9 @@ export class UploadsService {
         `you have ${this.settings.maxOpenPerCaller} unfinished uploads in this pod; finish or delete one first`,
       );
     const now = this.clock();
+    // The room for every byte is held until the upload completes or expires, so unfinished uploads never
+    // hold more than the pod's free room (and a grantee's budget): 507 here, not at the last byte.
+    await this.files.reserveRoom(plan, reservationOf(id), new Date(now + this.settings.ttlMs));
     const record: UploadRecord = {
       id,
       owner,
@@ -216,6 +218,39 @@ export class UploadsService {
     await this.#readAny(owner, actor, id);
     await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
     await this.store.discard(doneKey(owner, actor, id));
+    await this.files.releaseRoom(owner, reservationOf(id));
+  }
+
+  /**
+   * Removes the unfinished uploads in `owner`'s pod whose creators may no longer write where they
+   * write (a grant revoked or narrowed, a delegator's control gone), with the quota room they hold: they
+   * could never complete, and should not keep the pod's room until they expire. Called after every
+   * grant change in the pod; resolves to how many went.
+   */
+  async dropUnfinishable(owner: string): Promise<number> {
+    let dropped = 0;
+    let startAfter: string | undefined;
+    for (let page = 0; page < MAX_SCAN_PAGES; page++) {
+      const listed = await this.store.list(`users/${owner}/uploads/open/`, { startAfter, limit: 1000 });
+      for (const item of listed.items) {
+        if (!item.key.endsWith('/upload.json')) continue;
+        const found = await this.#readKey(item.key);
+        if (found === undefined || found.record.actor === owner) continue;
+        try {
+          await this.#planWrite(found.record);
+        } catch (error) {
+          if (!(error instanceof CommandError)) throw error;
+          if (error.code !== ErrorCode.FORBIDDEN && error.code !== ErrorCode.NOT_FOUND) continue;
+          const { actor, id } = found.record;
+          await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
+          await this.files.releaseRoom(owner, reservationOf(id));
+          dropped++;
+        }
+      }
+      startAfter = listed.next;
+      if (startAfter === undefined) break;
+    }
+    return dropped;
   }
 
   /** Removes the expired uploads among the oldest `limit`; resolves to how many. */
@@ -235,6 +270,7 @@ export class UploadsService {
         };
         const removed = await this.store.deletePrefix(openUploadPrefix(owner, actor, id));
         await this.store.discard(doneKey(owner, actor, id));
+        await this.files.releaseRoom(owner, reservationOf(id)).catch(() => undefined); // it lapses now anyway
         if (removed > 0) result.removed++;
         else result.kept++;
       }
@@ -272,6 +308,7 @@ export class UploadsService {
       author: record.actor,
       conditions: {},
       declaredBytes: record.length,
+      reservation: reservationOf(record.id),
     });
   }
 
@@ -325,5 +362,11 @@ export class UploadsService {
     await this.store.put(key, encode(value), { contentType: 'application/json' });
   }
 }
+
+/** Pages of 1,000 keys a scan of one pod's unfinished uploads reads at most (callers × 8 uploads × segments). */
+const MAX_SCAN_PAGES = 20;
+
+/** The quota reservation an upload holds from its creation to its completion (see reserveRoom). */
+const reservationOf = (id: string) => `upload:${id}`;
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
