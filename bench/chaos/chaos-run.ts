@@ -44,6 +44,8 @@ export interface ChaosTarget {
 export interface ChaosStorage {
   /** Every key under `prefix`. */
   list(prefix: string): Promise<string[]>;
+  /** The object at `key`, or undefined if there is none. */
+  read(key: string): Promise<Buffer | undefined>;
 }
 
 export interface ChaosOptions {
@@ -266,7 +268,10 @@ async function abandonUploads(
   return out;
 }
 
-/** The keys of the store that belong to these uploads: record, segments, done record, expiry entry. */
+/**
+ * What of these uploads the store holds: the keys of their records, segments, done records and expiry
+ * entries, and their quota reservations in the pod's usage document (`<usage key>#upload:<id>`).
+ */
 async function abandonedObjects(
   storage: ChaosStorage,
   owner: string,
@@ -281,6 +286,15 @@ async function abandonedObjects(
   for (const key of await storage.list('upload-expiries/')) {
     const id = /-([0-9a-f-]{36})\.json$/.exec(key)?.[1];
     if (id !== undefined && ids.has(id)) keys.push(key);
+  }
+  const usageKey = `users/${owner}/quota/usage.json`;
+  const usage = await storage.read(usageKey);
+  if (usage !== undefined) {
+    const doc = JSON.parse(usage.toString('utf8')) as { reservations?: { id?: unknown }[] };
+    for (const reservation of doc.reservations ?? []) {
+      const id = String(reservation.id ?? '');
+      if (id.startsWith('upload:') && ids.has(id.slice('upload:'.length))) keys.push(`${usageKey}#${id}`);
+    }
   }
   return keys;
 }

@@ -46,7 +46,7 @@ export interface TransferFigures {
 /** Uploads the run created, partly sent and left: what of them was stored, and what is left after their expiry. */
 export interface AbandonedFigures {
   uploads: number;
-  /** Objects of theirs in the store (records, segments, expiry entries) before they expired. */
+  /** Objects of theirs in the store (records, segments, expiry entries, quota reservations) before they expired. */
   objectsBefore: number;
   /** Objects of theirs still there at the end: must be 0. */
   objectsLeft: number;

@@ -1,4 +1,4 @@
-/** The chaos run's view of a local stack's object store: MinIO listed with the minio client (loopback). */
+/** The chaos run's view of a local stack's object store: MinIO listed and read with the minio client (loopback). */
 import { Client } from 'minio';
 import type { MinioServer } from '../../deploy/local/servers.ts';
 import type { ChaosStorage } from './chaos-run.ts';
@@ -21,6 +21,16 @@ export function minioStorage(
       for await (const item of client.listObjectsV2(bucket, prefix, true))
         if (typeof item.name === 'string') keys.push(item.name);
       return keys;
+    },
+    async read(key) {
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of await client.getObject(bucket, key)) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'NoSuchKey') return undefined;
+        throw error;
+      }
     },
   };
 }
