@@ -169,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (error instanceof HttpProblem) {
       if (error instanceof ThrottledProblem) limits.countThrottled(error.reason as ThrottledReason);
       reply.headers(error.headers);
-      return sendProblem(reply, error.status, error.message, error.retryAfter, error.code);
+      return sendProblem(reply, error.status, error.message, error.retryAfter, error.code, error.foreign);
     }
     if (error.validation !== undefined) {
       const usernameRule = error.validation.some((v) => ['/username', '/owner'].includes(v.instancePath));

@@ -19,6 +19,17 @@ export interface Problem {
   detail: string;
   /** The problem type's name: what a client branches on. */
   code: ProblemCode;
+  /** Extension members of a type defined elsewhere (the resumable-upload draft's expected-offset...). */
+  [member: string]: unknown;
+}
+
+/**
+ * A problem type defined by another document than podstore's (the IETF resumable-upload draft's IANA
+ * types): its URI replaces `type`, its extension members are added; `code` stays podstore's.
+ */
+export interface ForeignProblemType {
+  type: string;
+  members?: Record<string, number | string>;
 }
 
 const titles: Record<number, string> = {
@@ -55,8 +66,20 @@ export function refusalStatus(status: number | undefined): number {
   return codeOfStatus(status) !== 'invalid' || status === 400 ? status : 400;
 }
 
-export function problem(status: number, detail: string, code: ProblemCode = codeOfStatus(status)): Problem {
-  return { type: problemTypeUri(code), title: titles[status] ?? 'Error', status, detail, code };
+export function problem(
+  status: number,
+  detail: string,
+  code: ProblemCode = codeOfStatus(status),
+  foreign?: ForeignProblemType,
+): Problem {
+  return {
+    type: foreign?.type ?? problemTypeUri(code),
+    title: titles[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...foreign?.members,
+  };
 }
 
 /** An error that route handlers throw to answer with a problem; the error handler renders it. */
@@ -71,6 +94,8 @@ export class HttpProblem extends Error {
     readonly headers: Record<string, string> = {},
     /** The problem type, when the status alone does not say it (default: the status's usual code). */
     code?: ProblemCode,
+    /** A type URI of another document, with its members (api/uploads/draft-headers.ts). */
+    readonly foreign?: ForeignProblemType,
   ) {
     super(detail);
     this.code = code ?? codeOfStatus(status);
@@ -99,6 +124,7 @@ export function sendProblem(
   detail: string,
   retryAfter?: number,
   code?: ProblemCode,
+  foreign?: ForeignProblemType,
 ) {
   // Every problem carries its request id, whichever path refused the request (some run before onRequest).
   reply.header('x-request-id', reply.request.id).headers(BASELINE_SECURITY_HEADERS);
@@ -106,7 +132,7 @@ export function sendProblem(
   return reply
     .code(status)
     .type(PROBLEM_TYPE)
-    .send(problem(status, detail, code));
+    .send(problem(status, detail, code, foreign));
 }
 
 /** A worker's error code: the HTTP status and problem type it is answered with. */

@@ -94,6 +94,8 @@ export const COMMAND_ARGS = {
     contentType: Optional(Text),
     length: Count,
     metadata: Optional(v.record(v.string(), v.string())),
+    /** The creating request's If-Match / If-None-Match: checked at creation and again by the final write. */
+    conditions: Optional(Conditions),
   }),
   'uploads.info': Args({ ...Owner, id: Text }),
   'uploads.patch': Args({

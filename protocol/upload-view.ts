@@ -14,4 +14,6 @@ export interface UploadView {
   complete: boolean;
   /** The file written, once complete. */
   file?: FileInfo;
+  /** Once complete: whether the final write created the file (201) or replaced one (200). */
+  created?: boolean;
 }

@@ -42,6 +42,8 @@ export function authenticator({ resolver, adminToken }: AuthOptions) {
       route.startsWith('/v1/bench/') ||
       // What tus uploads are served: a client asks before it has a token in mind.
       (request.method === 'OPTIONS' && route === '/v1/users/:owner/uploads/') ||
+      // What a file path accepts (the same static answer for every path): resumable-upload clients ask first.
+      (request.method === 'OPTIONS' && route === '/v1/users/:owner/files/*') ||
       // An erasure's status: its id (random, 122 bits) is the capability, given only to whoever deleted.
       route === '/v1/erasures/:id'
     )

@@ -26,6 +26,8 @@ import { uploadWithReplay } from '../files/replayed-upload.ts';
 import { BodyTooLargeError } from '../files/upload.ts';
 import { HttpProblem } from '../problem.ts';
 import { filesSchemas } from '../schemas/files.ts';
+import { PARTIAL_UPLOAD, uploadLimit } from '../uploads/draft-headers.ts';
+import { draftUploads, resumableCreation } from '../uploads/draft-upload.ts';
 
 export interface FilesRouteOptions {
   call: CallService;
@@ -95,6 +97,12 @@ function contentTypeOf(request: FastifyRequest): string {
 
 export function filesRoutes(options: FilesRouteOptions) {
   const { call, open } = options;
+  const resumable = draftUploads({
+    call,
+    open,
+    maxFileBytes: options.maxFileBytes,
+    chunkBytes: options.chunkBytes,
+  });
 
   /**
    * Streams the request body into a new file; answers with its metadata. A `replayable` upload (PUT, or
@@ -289,6 +297,9 @@ export function filesRoutes(options: FilesRouteOptions) {
     app.put(route, { schema: filesSchemas.put }, async (request: FilesRequest, reply) => {
       const path = requireFile(request);
       const args = { owner: request.params.owner, path, conditions: conditionalHeaders(request) };
+      // Upload-Complete (?1 or ?0): the IETF resumable-upload draft's creation (api/uploads/draft-upload.ts).
+      const complete = resumableCreation(request);
+      if (complete !== undefined) return resumable.create(request, reply, { ...args, complete });
       return upload(request, reply, 'files.put', args, true);
     });
 
@@ -330,6 +341,19 @@ export function filesRoutes(options: FilesRouteOptions) {
         { idempotent: namesOneVersion(conditions) },
       );
       return setFileHeaders(reply, info).send(info);
+    });
+
+    // The draft (draft-ietf-httpbis-resumable-upload-11, "Limits"): a target that can create a resumable
+    // upload says so on OPTIONS, with application/partial-upload in Accept-Patch and its Upload-Limit.
+    app.options(route, { schema: filesSchemas.options }, async (request: FilesRequest, reply) => {
+      const { folder } = target(request);
+      reply.header('allow', 'GET, HEAD, PUT, POST, PATCH, DELETE, OPTIONS');
+      if (folder) return reply.code(204).header('accept-patch', `${MERGE_PATCH}, application/json`).send();
+      return reply
+        .code(204)
+        .header('accept-patch', `${MERGE_PATCH}, application/json, ${PARTIAL_UPLOAD}`)
+        .header('upload-limit', uploadLimit(options.maxFileBytes))
+        .send();
     });
 
     app.delete(route, { schema: filesSchemas.delete }, async (request: FilesRequest, reply) => {

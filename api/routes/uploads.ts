@@ -8,20 +8,24 @@
  *   PATCH   /v1/users/{owner}/uploads/{id}   bytes at Upload-Offset; 204 + the new Upload-Offset
  *   DELETE  /v1/users/{owner}/uploads/{id}   drop it
  *
+ * The same upload resource also answers the IETF draft (a request without Tus-Resumable that names the
+ * draft's interop version, or a PATCH of application/partial-upload): api/uploads/draft-upload.ts,
+ * whose uploads are created by a PUT of the file with Upload-Complete (api/routes/files.ts).
+ *
  * The api keeps nothing: every request is a command to a worker, and the upload's state lives in the
  * object store (worker/uploads/), so any api replica and any worker takes the next PATCH. A PATCH whose
  * connection drops keeps the bytes that arrived: the api ends the stream instead of cancelling it.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UploadView } from '../../protocol/upload-view.ts';
-import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
+import type { CallService, OpenStream } from '../call-service.ts';
+import { conditionalHeaders } from '../etag.ts';
 import { fileLocation } from '../files/file-headers.ts';
-import type { BodyReader } from '../files/replayable-body.ts';
-import { BodyTooLargeError, pumpUpload } from '../files/upload.ts';
 import { HttpProblem } from '../problem.ts';
 import { uploadsSchemas } from '../schemas/uploads.ts';
+import { speaksDraft } from '../uploads/draft-headers.ts';
+import { draftUploads } from '../uploads/draft-upload.ts';
 import {
   byteCountHeader,
   checkTusResumable,
@@ -34,6 +38,7 @@ import {
   TUS_VERSION,
   targetOf,
 } from '../uploads/tus-headers.ts';
+import { appendBody } from '../uploads/upload-body.ts';
 
 export const UPLOADS_ROUTE = '/v1/users/:owner/uploads/';
 export const UPLOAD_ROUTE = '/v1/users/:owner/uploads/:id';
@@ -47,29 +52,13 @@ export interface UploadsRouteOptions {
 
 type UploadRequest = FastifyRequest<{ Params: { owner: string; id?: string } }>;
 
-/**
- * The request body, read until it ends or its client goes away: the bytes that arrived before a dropped
- * connection are a valid prefix of what was sent at Upload-Offset, and tus lets the client go on after
- * them, so a dropped connection ends the body rather than failing it.
- */
-function bodyUntilDropped(raw: IncomingMessage): BodyReader {
-  const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let dropped = false;
-  return {
-    async next() {
-      if (dropped) return { done: true, value: undefined };
-      try {
-        return await chunks.next();
-      } catch {
-        dropped = true;
-        return { done: true, value: undefined };
-      }
-    },
-  };
-}
-
 export function uploadsRoutes(options: UploadsRouteOptions) {
   const { call, open } = options;
+  const limits = { maxFileBytes: options.maxFileBytes, chunkBytes: options.chunkBytes };
+  const draft = draftUploads({ call, open, ...limits });
+  /** The upload resource speaks both; the creation endpoint (POST .../uploads/) is tus only. */
+  const isDraft = (request: FastifyRequest) =>
+    request.routeOptions.url === UPLOAD_ROUTE && speaksDraft(request.method, request.headers);
 
   function setUploadHeaders(reply: FastifyReply, owner: string, upload: UploadView): void {
     reply
@@ -85,34 +74,21 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
     if (type !== OFFSET_OCTET_STREAM)
       throw new HttpProblem(415, `a PATCH carries Content-Type: ${OFFSET_OCTET_STREAM}`);
     const checksum = parseChecksum(request.headers['upload-checksum'] as string | undefined);
-    const stream = open(request, 'uploads.patch', {
-      owner: request.params.owner,
-      id,
-      offset,
-      ...(checksum === undefined ? {} : { checksum }),
-    });
-    try {
-      await pumpUpload(stream, bodyUntilDropped(request.raw), {
-        maxBytes: options.maxFileBytes,
-        chunkBytes: options.chunkBytes,
-      });
-    } catch (error) {
-      if (error instanceof BodyTooLargeError)
-        throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
-      throw error;
-    }
-    return streamResult<UploadView>(stream);
+    return appendBody(open, request, { owner: request.params.owner, id, offset, checksum }, limits);
   }
 
   return async (app: FastifyInstance) => {
     // Bodies are streamed by the handlers, never parsed.
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    app.addHook('onSend', async (_request, reply) => {
-      reply.header('tus-resumable', TUS_VERSION);
+    // A request without Tus-Resumable that speaks the IETF draft is answered by api/uploads/draft-upload.ts;
+    // everything else is tus, exactly as before.
+    app.addHook('onSend', async (request, reply) => {
+      if (!isDraft(request)) reply.header('tus-resumable', TUS_VERSION);
     });
     app.addHook('preHandler', async (request) => {
-      if (request.method !== 'OPTIONS') checkTusResumable(request.headers['tus-resumable']);
+      if (request.method !== 'OPTIONS' && !isDraft(request))
+        checkTusResumable(request.headers['tus-resumable']);
     });
 
     app.options(UPLOADS_ROUTE, { schema: uploadsSchemas.options }, async (_request, reply) =>
@@ -134,11 +110,13 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
         throw new HttpProblem(413, `a file is at most ${options.maxFileBytes} bytes`);
       const metadata = parseMetadata(request.headers['upload-metadata'] as string | undefined);
       const { path, contentType } = targetOf(metadata);
+      // If-None-Match: * (create only) / If-Match: held now, and again by the write of the last byte.
+      const conditions = conditionalHeaders(request);
       const id = randomUUID();
       let upload = await call<UploadView>(
         request,
         'uploads.create',
-        { owner, id, path, contentType, length, metadata },
+        { owner, id, path, contentType, length, metadata, conditions },
         { idempotent: true },
       );
       // creation-with-upload: the first bytes come with the creation.
@@ -155,6 +133,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
       { schema: uploadsSchemas.info, config: { swagger: { exposeHeadRoute: true } } },
       async (request: UploadRequest, reply) => {
         const { owner, id = '' } = request.params;
+        if (isDraft(request)) return draft.head(request, reply, owner, id);
         const upload = await call<UploadView>(request, 'uploads.info', { owner, id }, { idempotent: true });
         setUploadHeaders(reply, owner, upload);
         reply.header('upload-length', String(upload.length));
@@ -166,6 +145,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
 
     app.patch(UPLOAD_ROUTE, { schema: uploadsSchemas.append }, async (request: UploadRequest, reply) => {
       const { owner, id = '' } = request.params;
+      if (isDraft(request)) return draft.append(request, reply, owner, id);
       const offset = byteCountHeader(request.headers['upload-offset'], 'Upload-Offset');
       const upload = await append(request, id, offset);
       setUploadHeaders(reply, owner, upload);
@@ -174,6 +154,7 @@ export function uploadsRoutes(options: UploadsRouteOptions) {
 
     app.delete(UPLOAD_ROUTE, { schema: uploadsSchemas.delete }, async (request: UploadRequest, reply) => {
       const { owner, id = '' } = request.params;
+      if (isDraft(request)) return draft.cancel(request, reply, owner, id);
       await call(request, 'uploads.delete', { owner, id }, { idempotent: true });
       return reply.code(204).send();
     });

@@ -1,5 +1,6 @@
 /** Schemas of the pod files routes (api/routes/files.ts): file metadata, folder pages, transfers. */
-import { isoTime, pageLimit, username } from './common.ts';
+import { isoTime, NO_TOKEN, pageLimit, username } from './common.ts';
+import { draftCreationHeaders, draftStateHeaders } from './draft-uploads.ts';
 import { conditionalRead, conditionalWrite, requestHeaders } from './headers.ts';
 import { AUTH_STATUSES, EDGE_STATUSES, problemResponses, WORKER_STATUSES } from './problem.ts';
 import { emptyResponse, header, jsonResponse } from './responses.ts';
@@ -110,7 +111,7 @@ export const fileParams = {
   },
 } as const;
 
-const fileHeaders = {
+export const fileHeaders = {
   etag: header('The version of the file (bytes and metadata).'),
   'last-modified': header('When the file last changed.'),
   'repr-digest': header('sha-256 of the bytes (RFC 9530).'),
@@ -226,16 +227,35 @@ export const filesSchemas = {
   put: {
     operationId: 'putFile',
     tags,
-    summary: 'Upload a file (create or replace), streamed',
+    summary: 'Upload a file (create or replace), streamed; resumably with Upload-Complete (IETF draft)',
+    description:
+      "With `Upload-Complete` this PUT creates a resumable upload (draft-ietf-httpbis-resumable-upload-11): a `104 (Upload Resumption Supported)` interim answer names the upload resource (`Location`) as soon as it exists, when the request names interop version 8. Once every byte is in, the answer is the PUT's, with `Upload-Complete: ?1`. With `Upload-Complete: ?0` and the bytes still owed, the answer is 201 without a body: `Location` is the upload, `Upload-Offset` how far it got.",
     params: fileParams,
     headers: requestHeaders({
       ...conditionalWrite,
+      ...draftCreationHeaders,
     }),
     body: { content: { 'application/octet-stream': { schema: bytes } } },
     response: {
-      200: jsonResponse('Replaced.', fileInfo, fileHeaders),
-      201: jsonResponse('Created.', fileInfo, { ...fileHeaders, location: header('The file.') }),
-      ...problemResponses(WRITE_STATUSES, badPath),
+      200: jsonResponse('Replaced.', fileInfo, {
+        ...fileHeaders,
+        'upload-complete': draftStateHeaders['upload-complete'],
+      }),
+      201: jsonResponse(
+        'Created (or, with Upload-Complete: ?0 and bytes still owed, the upload: no body).',
+        fileInfo,
+        {
+          ...fileHeaders,
+          location: header(
+            'The file (or, with Upload-Complete: ?0, the upload: /v1/users/{owner}/uploads/{id}).',
+          ),
+          ...draftStateHeaders,
+        },
+      ),
+      ...problemResponses(WRITE_STATUSES, {
+        ...badPath,
+        400: `${badPath[400]}; with Upload-Complete: no length known (send Upload-Length), or lengths that disagree`,
+      }),
     },
   },
   post: {
@@ -289,6 +309,23 @@ export const filesSchemas = {
     response: {
       204: emptyResponse('Deleted.'),
       ...problemResponses([...READ_STATUSES, 409, 412], badPath),
+    },
+  },
+  options: {
+    operationId: 'describeFile',
+    tags,
+    summary: 'What a file path accepts (no token needed): PATCH types, resumable uploads (IETF draft)',
+    security: NO_TOKEN,
+    params: fileParams,
+    response: {
+      204: emptyResponse('The methods and PATCH types; on a file path, the resumable upload limits.', {
+        allow: header('The methods served.'),
+        'accept-patch': header(
+          'merge-patch JSON; on a file path also application/partial-upload: a PUT there may create a resumable upload (draft-ietf-httpbis-resumable-upload-11).',
+        ),
+        'upload-limit': header('On a file path: `max-size=<bytes>` (MAX_FILE_BYTES).'),
+      }),
+      ...problemResponses(EDGE_STATUSES, badPath),
     },
   },
 };

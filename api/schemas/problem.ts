@@ -4,6 +4,7 @@
  */
 import { PROBLEM_CODES, type ProblemCode } from '../../protocol/problem-types.ts';
 import { PROBLEM_TYPE, problem } from '../problem.ts';
+import { DRAFT_PROBLEM_TYPES } from '../uploads/draft-headers.ts';
 import { REQUEST_ID_HEADER } from './headers.ts';
 
 export const PROBLEM_SCHEMA_ID = 'Problem';
@@ -17,7 +18,12 @@ export const problemSchema = {
     'An RFC 9457 problem document. Branch on `code` (or `type`, the same name as a URN), not on `detail`.',
   required: ['type', 'title', 'status', 'detail', 'code'],
   properties: {
-    type: { type: 'string', enum: codes.map((code) => `urn:podstore:problem:${code}`) },
+    type: {
+      type: 'string',
+      description:
+        "podstore's own type (`urn:podstore:problem:<code>`), or, on the resumable upload draft's routes, one of the types it registers with IANA.",
+      enum: [...codes.map((code) => `urn:podstore:problem:${code}`), ...DRAFT_PROBLEM_TYPES],
+    },
     title: { type: 'string' },
     status: { type: 'integer', minimum: 400, maximum: 599 },
     detail: { type: 'string', description: 'For people; may change between versions.' },
@@ -27,6 +33,16 @@ export const problemSchema = {
       description: codes
         .map((code) => `\`${code}\` (${PROBLEM_CODES[code].status}): ${PROBLEM_CODES[code].meaning}`)
         .join('; '),
+    },
+    'expected-offset': {
+      type: 'integer',
+      minimum: 0,
+      description: 'mismatching-upload-offset (resumable upload draft): where the upload stands.',
+    },
+    'provided-offset': {
+      type: 'integer',
+      minimum: 0,
+      description: 'mismatching-upload-offset (resumable upload draft): the Upload-Offset sent.',
     },
   },
   examples: [problem(404, 'no file medical/lab.pdf in the pod of patient')],

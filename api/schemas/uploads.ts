@@ -1,9 +1,15 @@
-/** Schemas of resumable uploads, tus 1.0 (api/routes/uploads.ts). */
+/**
+ * Schemas of resumable uploads (api/routes/uploads.ts): tus 1.0, and on the upload resource the IETF
+ * draft too (draft-ietf-httpbis-resumable-upload-11; a request without Tus-Resumable that names the
+ * draft's interop version, or a PATCH of application/partial-upload).
+ */
 import { TUS_VERSION } from '../uploads/tus-headers.ts';
 import { NO_TOKEN, ownerParams } from './common.ts';
-import { requestHeaders } from './headers.ts';
+import { draftInteropVersion, draftStateHeaders, partialUpload } from './draft-uploads.ts';
+import { fileHeaders, fileInfo } from './files.ts';
+import { ifMatch, ifNoneMatch, requestHeaders } from './headers.ts';
 import { AUTH_STATUSES, EDGE_STATUSES, problemResponses, WORKER_STATUSES } from './problem.ts';
-import { emptyResponse, header } from './responses.ts';
+import { emptyResponse, header, jsonResponse } from './responses.ts';
 
 export const uploadParams = {
   type: 'object',
@@ -14,7 +20,7 @@ export const uploadParams = {
 /** Described, not checked here: the route answers a missing or other version with tus's 412. */
 const tusResumable = {
   type: 'string',
-  description: `The tus version: ${TUS_VERSION} (412 otherwise). Every request but OPTIONS sends it.`,
+  description: `The tus version: ${TUS_VERSION} (412 otherwise). Every tus request but OPTIONS sends it; a request of the IETF draft does not.`,
   examples: [TUS_VERSION],
 } as const;
 
@@ -78,6 +84,15 @@ export const uploadsSchemas = {
         type: 'string',
         description: 'Of the bytes sent with the creation: `<algorithm> <base64 digest>`.',
       },
+      'if-none-match': {
+        ...ifNoneMatch,
+        description: '`*`: create only; checked now and again when the last byte writes the file (412).',
+      },
+      'if-match': {
+        ...ifMatch,
+        description:
+          'Replace only this version; checked now and again when the last byte writes the file (412).',
+      },
     }),
     body: { content: { 'application/offset+octet-stream': { schema: chunk } } },
     response: {
@@ -91,14 +106,21 @@ export const uploadsSchemas = {
   info: {
     tags,
     operationId: 'getUploadOffset',
-    summary: 'Where an upload stands (Upload-Offset)',
+    summary: "Where an upload stands (Upload-Offset): tus, or the IETF draft's offset retrieval",
     params: uploadParams,
-    headers: requestHeaders({ 'tus-resumable': tusResumable }),
+    headers: requestHeaders({
+      'tus-resumable': tusResumable,
+      'upload-draft-interop-version': draftInteropVersion,
+    }),
     response: {
-      200: emptyResponse('The upload.', {
+      200: emptyResponse('The upload (tus).', {
         ...uploadHeaders,
         'upload-length': header('The whole file, in bytes.'),
         'upload-metadata': header('As sent at creation.'),
+      }),
+      204: emptyResponse('The upload (the IETF draft).', {
+        ...draftStateHeaders,
+        'cache-control': header('no-store'),
       }),
       ...problemResponses(STATUSES),
     },
@@ -106,30 +128,53 @@ export const uploadsSchemas = {
   append: {
     tags,
     operationId: 'appendUpload',
-    summary: 'Send bytes at Upload-Offset',
+    summary: "Send bytes at Upload-Offset (tus, or the IETF draft's append)",
     params: uploadParams,
     headers: requestHeaders({
       'tus-resumable': tusResumable,
+      'upload-draft-interop-version': draftInteropVersion,
+      'upload-complete': {
+        type: 'string',
+        description: 'The IETF draft: `?1` if this body ends the upload, else `?0`.',
+        examples: ['?1'],
+      },
       'upload-offset': byteCount('Where these bytes go'),
       'upload-checksum': {
         type: 'string',
         description: 'Of these bytes: `<algorithm> <base64 digest>` (460 if they differ).',
       },
     }),
-    body: { content: { 'application/offset+octet-stream': { schema: chunk } } },
+    body: { content: { 'application/offset+octet-stream': { schema: chunk }, ...partialUpload } },
     response: {
-      204: emptyResponse('Stored; the file is written when the last byte arrives.', uploadHeaders),
+      200: jsonResponse(
+        'The IETF draft: the last byte replaced the file; the answer of the creating PUT.',
+        fileInfo,
+        { ...fileHeaders, 'upload-complete': header('?1') },
+      ),
+      201: jsonResponse(
+        'The IETF draft: the last byte created the file; the answer of the creating PUT.',
+        fileInfo,
+        { ...fileHeaders, location: header('The file.'), 'upload-complete': header('?1') },
+      ),
+      204: emptyResponse('Stored; the file is written when the last byte arrives.', {
+        ...uploadHeaders,
+        ...draftStateHeaders,
+      }),
       ...problemResponses([...STATUSES, 409, 413, 415, 460, 507], {
-        409: 'Upload-Offset is not where the upload stands, or another PATCH is in progress',
+        400: 'A bad header; the IETF draft: lengths that disagree, the upload already complete',
+        409: 'Upload-Offset is not where the upload stands (the IETF draft: mismatching-upload-offset, with expected-offset), or another PATCH is in progress',
       }),
     },
   },
   delete: {
     tags,
     operationId: 'deleteUpload',
-    summary: 'Drop an upload (tus termination)',
+    summary: "Drop an upload (tus termination, the IETF draft's cancellation)",
     params: uploadParams,
-    headers: requestHeaders({ 'tus-resumable': tusResumable }),
+    headers: requestHeaders({
+      'tus-resumable': tusResumable,
+      'upload-draft-interop-version': draftInteropVersion,
+    }),
     response: {
       204: emptyResponse('Dropped.', { 'tus-resumable': header(TUS_VERSION) }),
       ...problemResponses(STATUSES),

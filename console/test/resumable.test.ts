@@ -4,6 +4,7 @@ import { RESUMABLE_MIN_BYTES as CLI_MIN_BYTES } from '../../protocol/resumable-u
 import { ApiError } from '../src/api/problem.ts';
 import {
   checkSameOrigin,
+  creationCondition,
   ForeignUploadUrlError,
   goesResumably,
   RESUMABLE_MIN_BYTES,
@@ -128,5 +129,14 @@ describe('console resumable uploads', () => {
     expect(foreign.detail).toContain('https://evil.example');
     // The refused URL's path (an upload id) is not repeated, only its origin.
     expect(foreign.detail).not.toContain('/u/1');
+  });
+});
+
+describe('the creation of a resumable upload', () => {
+  it('creates only (If-None-Match: *) unless the user chose to replace, and only on the creation', () => {
+    expect(creationCondition('POST', false)).toEqual({ 'If-None-Match': '*' });
+    expect(creationCondition('post', false)).toEqual({ 'If-None-Match': '*' });
+    expect(creationCondition('POST', true)).toEqual({});
+    for (const method of ['PATCH', 'HEAD', 'DELETE']) expect(creationCondition(method, false)).toEqual({});
   });
 });

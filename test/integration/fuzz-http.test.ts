@@ -147,6 +147,7 @@ function randomHeaders(r: Random): Record<string, string> {
       'application/x-www-form-urlencoded',
       ';;;',
       'application/json; charset=latin1',
+      'application/partial-upload',
     ]);
   }
   const TAG_LISTS = [
@@ -193,6 +194,12 @@ function randomHeaders(r: Random): Record<string, string> {
   if (r.chance(0.1)) headers['accept-encoding'] = r.pick(['gzip', '*', 'br;q=0']);
   if (r.chance(0.1)) headers['x-request-id'] = r.text(r.int(300), HEADER_TEXT);
   if (r.chance(0.05)) headers['last-event-id'] = r.text(20, HEADER_TEXT);
+  // The resumable-upload draft's fields: a PUT with a Boolean Upload-Complete becomes an upload.
+  if (r.chance(0.15)) headers['upload-complete'] = r.pick(['?1', '?0', '?2', 'true', '?1;a', '']);
+  if (r.chance(0.1))
+    headers['upload-length'] = r.pick(['0', '3', '-1', '999999999999999', '9999999999999999', 'x']);
+  if (r.chance(0.05)) headers['upload-offset'] = r.pick(['0', '3', '-1', 'x']);
+  if (r.chance(0.1)) headers['upload-draft-interop-version'] = r.pick(['8', '7', 'x']);
   return headers;
 }
 

@@ -252,8 +252,29 @@ describe('tus uploads', () => {
     expect(revoke.status).toBe(204);
     const refused = await patch(url, tokens.hospital as string, 4, Buffer.from(' two'));
     expect([403, 404]).toContain(refused.status);
-    expect((await head(url, tokens.hospital as string)).headers.get('upload-offset')).toBe('4');
+    // The revocation dropped the upload with its bytes (and the room it held in the pod).
+    expect((await head(url, tokens.hospital as string)).status).toBe(404);
     expect((await read('patient', 'medical/late.txt', tokens.patient as string)).status).toBe(404);
+    // A grant that runs out changes nothing stored, so nothing drops the upload then: each PATCH checks.
+    const brief = await fetch(`${base}/v1/users/patient/grants/hospital`, {
+      method: 'PUT',
+      headers: { ...bearer(tokens.patient as string), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        modes: ['append'],
+        scope: '/medical/',
+        expiresAt: new Date(Date.now() + 3000).toISOString(),
+      }),
+    });
+    expect(brief.status).toBeLessThan(300);
+    const again = await create('patient', tokens.hospital as string, 12, 'medical/later.txt');
+    expect(again.status).toBe(201);
+    const later = new URL(again.headers.get('location') as string, base).href;
+    expect((await patch(later, tokens.hospital as string, 0, Buffer.from('part'))).status).toBe(204);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    expect([403, 404]).toContain(
+      (await patch(later, tokens.hospital as string, 4, Buffer.from(' two'))).status,
+    );
+    expect((await read('patient', 'medical/later.txt', tokens.patient as string)).status).toBe(404);
     // Granted again for the tests that follow.
     const grant = await fetch(`${base}/v1/users/patient/grants/hospital`, {
       method: 'PUT',

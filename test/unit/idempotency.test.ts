@@ -96,7 +96,7 @@ describe('IdempotencyGuard', () => {
   });
 
   it('refuses a retry while the first request still runs (conflict), then replays it', async () => {
-    let finish!: () => void;
+    let finish: (() => void) | undefined;
     const slow = guard.run(request(), bytes('body'), async (body) => {
       await drain(body);
       await new Promise<void>((resolve) => {
@@ -104,7 +104,8 @@ describe('IdempotencyGuard', () => {
       });
       return { created: true, info: { path: 'inbox/slow' } };
     });
-    await new Promise((r) => setTimeout(r, 50));
+    // Until the first request runs (a fixed wait was too short on a loaded machine).
+    while (finish === undefined) await new Promise((r) => setTimeout(r, 5));
     expect(await codeOf(guard.run(request(), bytes('body'), create))).toBe('conflict');
     finish();
     const first = await slow;

@@ -11,6 +11,7 @@
  * Everything sits under the owner's prefix, so an erased pod takes its uploads with it.
  */
 import type { FileInfo } from '../../protocol/file-info.ts';
+import type { ConditionalHeaders } from '../../protocol/preconditions.ts';
 import type { UploadView } from '../../protocol/upload-view.ts';
 
 export type { UploadView } from '../../protocol/upload-view.ts';
@@ -39,8 +40,16 @@ export interface UploadRecord {
   metadata: Record<string, string>;
   createdAt: string;
   expiresAt: string;
+  /**
+   * The creating request's preconditions (If-Match / If-None-Match ...): checked at creation, before
+   * each append, and by the final write itself, so a name taken meanwhile is 412 and nothing replaced.
+   * Absent in records written before they were kept: no conditions.
+   */
+  conditions?: ConditionalHeaders;
   /** The file written, once complete. */
   file?: FileInfo;
+  /** Once complete: whether the final write created the file. */
+  created?: boolean;
 }
 
 export const UPLOAD_EXPIRIES_PREFIX = 'upload-expiries/';
@@ -73,6 +82,7 @@ export function viewOf(record: UploadRecord): UploadView {
     expiresAt: record.expiresAt,
     complete: record.file !== undefined,
     ...(record.file === undefined ? {} : { file: record.file }),
+    ...(record.created === undefined ? {} : { created: record.created }),
   };
 }
 

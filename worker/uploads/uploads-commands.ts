@@ -34,6 +34,7 @@ export function registerUploadCommands(
           contentType: args.contentType ?? 'application/octet-stream',
           length: args.length,
           metadata: args.metadata ?? {},
+          ...(args.conditions === undefined ? {} : { conditions: args.conditions }),
         }),
       ),
     )

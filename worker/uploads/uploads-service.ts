@@ -14,7 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
-import type { FilesService } from '../files/files-service.ts';
+import type { Conditions, FilesService } from '../files/files-service.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import type { AccountSince } from '../users/account-since.ts';
 import { ByteSegments } from './byte-segments.ts';
@@ -56,6 +56,8 @@ export interface CreateUpload {
   contentType: string;
   length: number;
   metadata: Record<string, string>;
+  /** The creating request's preconditions (none: {}): held at creation and by the final write. */
+  conditions?: Conditions;
 }
 
 interface Versioned {
@@ -92,7 +94,7 @@ export class UploadsService {
       path,
       contentType: request.contentType,
       author: actor,
-      conditions: {},
+      conditions: request.conditions ?? {},
       declaredBytes: length,
     });
     const open = await this.store.listChildren(openUploadsOf(owner, actor), {
@@ -118,6 +120,7 @@ export class UploadsService {
       offset: 0,
       segments: [],
       metadata: request.metadata,
+      ...(hasConditions(request.conditions) ? { conditions: request.conditions } : {}),
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.settings.ttlMs).toISOString(),
     };
@@ -292,21 +295,21 @@ export class UploadsService {
         for await (const chunk of object.body) yield chunk as Buffer;
       }
     }
-    const { info } = await this.files.commitWrite(plan, bytes());
-    const done: UploadRecord = { ...record, offset: record.length, segments: [], file: info };
+    const { created, info } = await this.files.commitWrite(plan, bytes());
+    const done: UploadRecord = { ...record, offset: record.length, segments: [], file: info, created };
     await this.#put(doneKey(record.owner, record.actor, record.id), done);
     await this.store.deletePrefix(openUploadPrefix(record.owner, record.actor, record.id));
     return done;
   }
 
-  /** The write the upload makes, checked as it would be now. */
+  /** The write the upload makes, checked as it would be now (its creation's preconditions included). */
   #planWrite(record: UploadRecord) {
     return this.files.planWrite({
       owner: record.owner,
       path: record.path,
       contentType: record.contentType,
       author: record.actor,
-      conditions: {},
+      conditions: record.conditions ?? {},
       declaredBytes: record.length,
       reservation: reservationOf(record.id),
     });
@@ -368,5 +371,8 @@ const MAX_SCAN_PAGES = 20;
 
 /** The quota reservation an upload holds from its creation to its completion (see reserveRoom). */
 const reservationOf = (id: string) => `upload:${id}`;
+
+const hasConditions = (conditions: Conditions | undefined): conditions is Conditions =>
+  conditions !== undefined && Object.keys(conditions).length > 0;
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value));

@@ -14,7 +14,13 @@ import { RESUMABLE_RETRY_DELAYS_MS, resumableMetadata } from '../../../protocol/
 import { authHeaders, type Credentials, send } from './http.ts';
 import { filePath } from './paths.ts';
 import { ApiError, asApiError } from './problem.ts';
-import { checkSameOrigin, resumableError, shouldRetryResumable, uploadsEndpoint } from './resumable.ts';
+import {
+  checkSameOrigin,
+  creationCondition,
+  resumableError,
+  shouldRetryResumable,
+  uploadsEndpoint,
+} from './resumable.ts';
 import type { UploadHandle, UploadOptions } from './upload.ts';
 
 export function uploadResumably(
@@ -45,7 +51,13 @@ export function uploadResumably(
         retryDelays: [...RESUMABLE_RETRY_DELAYS_MS],
         // Resuming after a reload is not offered: no upload URL is written to the browser's storage.
         storeFingerprintForResuming: false,
-        onBeforeRequest: (request) => checkSameOrigin(request.getURL(), location.href),
+        onBeforeRequest: (request) => {
+          checkSameOrigin(request.getURL(), location.href);
+          // Create only, as the console's PUT: the server holds If-None-Match: * from the creation to
+          // the write of the last byte, so a file made under that name meanwhile is not replaced (412).
+          const condition = creationCondition(request.getMethod(), options.replace === true);
+          for (const [name, value] of Object.entries(condition)) request.setHeader(name, value);
+        },
         onShouldRetry: (error) => shouldRetryResumable(error, navigator.onLine),
         onProgress: (sent, total) => onProgress(sent, total),
         onSuccess: () => {
@@ -60,7 +72,9 @@ export function uploadResumably(
     // tus-js-client is a file of its own, loaded with the first large upload (most never need it).
     const client = import('tus-js-client');
     const checked =
-      options.checkTaken === false ? Promise.resolve() : refuseTakenName(credentials, owner, path);
+      options.checkTaken === false || options.replace === true
+        ? Promise.resolve()
+        : refuseTakenName(credentials, owner, path);
     Promise.all([client, checked]).then(
       ([tus]) => start(tus),
       (error: unknown) => fail(asApiError(error)),
@@ -81,11 +95,10 @@ export function uploadResumably(
 }
 
 /**
- * The tus endpoint writes create-or-replace; an upload from the console creates only, as its PUT does
- * (`If-None-Match: *`). So a name already taken is refused before the upload is made, with the 412 a
- * PUT would get. A caller who may not read the file (403) cannot tell: the server decides (append
- * access never replaces a file). A file created by someone else while the upload runs is replaced,
- * unlike with a PUT: docs/console.md says so.
+ * An upload from the console creates only, as its PUT does: the creation carries `If-None-Match: *`,
+ * which the server checks then and again when the last byte writes the file. This look first only
+ * spares the creation of an upload bound to fail: a name already taken is refused with the 412 a PUT
+ * would get. A caller who may not read the file (403) cannot tell: the server decides.
  */
 async function refuseTakenName(credentials: Credentials, owner: string, path: string): Promise<void> {
   try {

@@ -46,6 +46,14 @@ function safeOrigin(url: string): string {
  * every request of an upload carries the token, so a Location naming another origin (or another
  * scheme or port) is never followed.
  */
+/**
+ * The condition a request of a resumable upload carries: `If-None-Match: *` on the creation (POST)
+ * unless the user chose to replace, so the server refuses a taken name then and at the last byte (412).
+ */
+export function creationCondition(method: string, replace: boolean): Record<string, string> {
+  return method.toUpperCase() === 'POST' && !replace ? { 'If-None-Match': '*' } : {};
+}
+
 export function checkSameOrigin(url: string, pageUrl: string): void {
   let resolved: URL;
   try {

@@ -23,6 +23,8 @@ export interface UploadOptions {
    * needs read access to the file; without it the server alone decides (append never replaces).
    */
   checkTaken?: boolean;
+  /** Replace a file of that name (default false: create only, `If-None-Match: *`, 412 if taken). */
+  replace?: boolean;
 }
 
 export function uploadFile(
@@ -35,7 +37,7 @@ export function uploadFile(
 ): UploadHandle {
   return goesResumably(file.size)
     ? uploadResumably(credentials, owner, path, file, onProgress, options)
-    : uploadByPut(credentials, owner, path, file, onProgress);
+    : uploadByPut(credentials, owner, path, file, onProgress, options.replace === true);
 }
 
 function uploadByPut(
@@ -44,13 +46,14 @@ function uploadByPut(
   path: string,
   file: Blob,
   onProgress: (sent: number, total: number) => void,
+  replace: boolean,
 ): UploadHandle {
   const xhr = new XMLHttpRequest();
   const done = new Promise<void>((resolve, reject) => {
     xhr.open('PUT', filePath(owner, path));
     for (const [name, value] of Object.entries(authHeaders(credentials))) xhr.setRequestHeader(name, value);
     xhr.setRequestHeader('content-type', file.type === '' ? 'application/octet-stream' : file.type);
-    xhr.setRequestHeader('if-none-match', '*');
+    if (!replace) xhr.setRequestHeader('if-none-match', '*');
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) onProgress(event.loaded, event.total);
     };
