@@ -51,7 +51,7 @@ export interface AbandonedFigures {
   /** Objects of theirs still there at the end: must be 0. */
   objectsLeft: number;
   leftKeys: string[];
-  /** Seconds from the last expiry to the moment nothing of them was left (or the wait gave up). */
+  /** Seconds from the last expiry to the first look that found nothing of them (or the wait's end). */
   goneAfterExpiryS: number;
   /** Why they could not be checked (their expiry too far off), if so. */
   unchecked?: string;
