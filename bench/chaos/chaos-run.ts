@@ -116,6 +116,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
   const timer = setTimeout(
     () => {
       stopped = killer.stop();
+      stopped.catch(() => undefined); // handled (and thrown) below, once the load is over
     },
     options.seconds * 1000 + 250,
   );
