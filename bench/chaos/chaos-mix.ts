@@ -2,9 +2,15 @@
  * The mixed load of the chaos run, as a load scenario (bench/load/runner.ts): each connection works on
  * its own files (so the order of writes to a path is known), picking operations with a seeded random
  * mix: reads, metadata, listings, writes of a few sizes, conditional metadata patches, deletes, POSTs
- * with an Idempotency-Key and a few without, and large resumable uploads (tus-js-client, 1–2 MiB,
- * which must get through whatever dies). Every answer goes to the tally, every write to the ledger,
- * and every read is checked against the ledger while the load runs.
+ * with an Idempotency-Key and a few without, and resumable uploads (tus-js-client), which must get
+ * through whatever dies. With `large` (LargeTransfers), two connections do large transfers only, one
+ * after the other, so they are under way all through the run: connection 0 large resumable uploads
+ * (several PATCHes of several MiB, so a kill lands mid-upload), connection 1 long downloads (a GET of a
+ * file of tens of MiB written before the load, streamed and hashed); the other connections then send
+ * no resumable upload (two large transfers at a time are what a 2-core machine carries besides the
+ * rest). Without it (the compose test), resumable uploads are 1–2 MiB and any connection may send
+ * one. Every answer goes to the tally, every write to the ledger, and every read is checked against the
+ * ledger while the load runs.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as tus from 'tus-js-client';
@@ -23,7 +29,31 @@ export interface MixOptions {
   tally: ChaosTally;
   ledger: WriteLedger;
   filesPerConnection?: number;
+  /** Large uploads and long downloads (absent: resumable uploads of 1–2 MiB, no long download). */
+  large?: LargeTransfers;
 }
+
+/** The large transfers of the mix. */
+export interface LargeTransfers {
+  /** Smallest and largest resumable upload, in bytes. */
+  uploadBytes: [number, number];
+  /** Bytes per PATCH. */
+  patchBytes: number;
+  /** Size of the file every long download reads (written before the load: LONG_DOWNLOAD_PATH). */
+  downloadBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** 8–16 MiB uploads in 2 MiB PATCHes (4 to 8 each), downloads of 32 MiB. */
+export const LARGE_TRANSFERS: LargeTransfers = {
+  uploadBytes: [8 * MiB, 16 * MiB],
+  patchBytes: 2 * MiB,
+  downloadBytes: 32 * MiB,
+};
+
+/** The file of the long downloads: no other operation touches it. */
+export const LONG_DOWNLOAD_PATH = 'chaos/large/download.bin';
 
 type OpName =
   | 'get'
@@ -36,7 +66,8 @@ type OpName =
   | 'post-keyed'
   | 'post-unkeyed'
   | 'profile'
-  | 'resumable';
+  | 'resumable'
+  | 'long-download';
 
 /** Relative weights; unkeyed POSTs are the one operation the system may fail (503) when a worker dies. */
 export const MIX: Record<OpName, number> = {
@@ -51,12 +82,16 @@ export const MIX: Record<OpName, number> = {
   'post-unkeyed': 3,
   profile: 3,
   resumable: 1,
+  'long-download': 0,
 };
 
-export function pick(random: () => number): OpName {
-  const total = Object.values(MIX).reduce((a, b) => a + b, 0);
+/** The mix of the other connections when connections 0 and 1 do the large transfers: none of them. */
+export const LARGE_MIX: Record<OpName, number> = { ...MIX, resumable: 0 };
+
+export function pick(random: () => number, weights: Record<OpName, number> = MIX): OpName {
+  const total = Object.values(weights).reduce((a, b) => a + b, 0);
   let r = random() * total;
-  for (const [name, weight] of Object.entries(MIX) as [OpName, number][]) {
+  for (const [name, weight] of Object.entries(weights) as [OpName, number][]) {
     r -= weight;
     if (r < 0) return name;
   }
@@ -126,13 +161,58 @@ export function chaosMix(options: MixOptions): ScenarioRun {
     }
   }
 
+  const { large } = options;
+  /** Seconds since the start of the load. */
+  const now = () => (performance.now() - options.startedAt()) / 1000;
+
+  /**
+   * A GET of the large file, read as a stream and hashed: its bytes must be the ledger's, whole, even
+   * when the worker serving it is killed (the api reopens the download on another one).
+   */
+  async function longDownload(op: string): Promise<OpResult> {
+    const started = now();
+    const hash = createHash('sha256');
+    let status = 0;
+    let bytes = 0;
+    let retryAfter = false;
+    let detail: string | undefined;
+    try {
+      const res = await fetch(fileUrl(LONG_DOWNLOAD_PATH), {
+        headers: auth,
+        signal: AbortSignal.timeout(120_000),
+      });
+      status = res.status;
+      retryAfter = /^\d+$/.test(res.headers.get('retry-after') ?? '');
+      if (status === 200 && res.body !== null) {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          hash.update(chunk);
+          bytes += chunk.length;
+        }
+      } else detail = (await res.text()).slice(0, 300);
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const reason = cause === undefined ? '' : `: ${String(cause.code ?? cause.message)}`;
+      detail = `${(error as Error).message}${reason} after ${bytes} bytes${status === 0 ? '' : ` of a ${status} answer`}`;
+      status = 0;
+    }
+    if (status === 200) {
+      const check = ledger.check(LONG_DOWNLOAD_PATH, hash.digest('hex'));
+      if (!check.ok) tally.wrongReads.push(check);
+    }
+    tally.record({ op, status, idempotent: true, retryAfter, at: started }, detail);
+    tally.transfers.push({ op, startS: started, endS: now(), bytes, ok: status === 200, retries: 0 });
+    return { status, bytes };
+  }
+
   const pathOf = (conn: number, k: number) => `chaos/c${conn}/f${k}.bin`;
   const existing = (conn: number) =>
     Array.from({ length: perConnection }, (_, k) => pathOf(conn, k)).filter((p) => ledger.certainlyExists(p));
 
   function operation(conn: number, seq: number): { name: string; run: () => Promise<OpResult> } {
     const random = randomOf(conn);
-    let name = pick(random);
+    let name: OpName = pick(random, large === undefined ? MIX : LARGE_MIX);
+    if (large !== undefined && conn === 0) name = 'resumable';
+    if (large !== undefined && conn === 1) name = 'long-download';
     const files = existing(conn);
     const anyPath = pathOf(conn, Math.floor(random() * perConnection));
     const present = files[Math.floor(random() * files.length)];
@@ -213,33 +293,55 @@ export function chaosMix(options: MixOptions): ScenarioRun {
           },
         };
       case 'resumable': {
-        const body = randomBytes(1024 * 1024 + Math.floor(random() * 1024 * 1024));
+        const [min, max] = large?.uploadBytes ?? [MiB, 2 * MiB];
+        const body = randomBytes(min + Math.floor(random() * (max - min)));
         return {
           name,
           run: async () => {
-            const started = (performance.now() - options.startedAt()) / 1000;
+            const started = now();
+            let retries = 0;
+            let detail: string | undefined;
             const status = await new Promise<number>((resolve) => {
               const upload = new tus.Upload(body, {
                 endpoint: `${apiUrl}/v1/users/${owner}/uploads/`,
                 headers: auth,
                 metadata: { path: anyPath },
-                chunkSize: 1024 * 1024,
+                chunkSize: large?.patchBytes ?? MiB,
                 retryDelays: [200, 500, 1000, 2000, 4000, 8000],
                 storeFingerprintForResuming: false,
+                // tus-js-client's own rule (retry unless a 4xx other than 409 and 423), counted.
+                onShouldRetry: (error) => {
+                  const status = error.originalResponse?.getStatus() ?? 0;
+                  const retry = status < 400 || status >= 500 || status === 409 || status === 423;
+                  if (retry) retries++;
+                  return retry;
+                },
                 onSuccess: () => resolve(201),
-                onError: (error) =>
+                onError: (error) => {
+                  detail = error.message.slice(0, 300);
                   resolve(
                     error instanceof tus.DetailedError ? (error.originalResponse?.getStatus() ?? 0) : 0,
-                  ),
+                  );
+                },
               });
               upload.start();
             });
             ledger.record(anyPath, sha256(body), status === 201, undefined);
-            tally.record({ op: name, status, idempotent: true, retryAfter: false, at: started });
+            tally.record({ op: name, status, idempotent: true, retryAfter: false, at: started }, detail);
+            tally.transfers.push({
+              op: name,
+              startS: started,
+              endS: now(),
+              bytes: body.length,
+              ok: status === 201,
+              retries,
+            });
             return { status, bytes: body.length };
           },
         };
       }
+      case 'long-download':
+        return { name, run: () => longDownload(name) };
       default: {
         const keyed = name === 'post-keyed';
         const body = randomBytes(512 + Math.floor(random() * 4096));

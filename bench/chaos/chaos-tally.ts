@@ -1,7 +1,8 @@
 /**
  * Every answer the chaos run got, and the verdict against the acceptance rules: every acknowledged write
  * read back intact, no idempotent request failed, every failure a 503 with Retry-After, an error rate
- * under the limit, and the kills actually happened.
+ * under the limit, and the kills actually happened; with large transfers in the mix, that each kind ran;
+ * with abandoned uploads, that nothing of them is left in the store after their expiry.
  */
 export interface Answer {
   op: string;
@@ -18,6 +19,44 @@ export interface Failure extends Answer {
   detail?: string;
 }
 
+/** One large transfer (a resumable upload, a long download): when it ran, so kills can be set against it. */
+export interface Transfer {
+  op: string;
+  /** Seconds since the start of the load. */
+  startS: number;
+  endS: number;
+  bytes: number;
+  ok: boolean;
+  /** Requests the client sent again after a failure (a resumable upload's retried PATCH or HEAD). */
+  retries: number;
+}
+
+/** Per kind of large transfer: how many ran, succeeded, and were under way when a worker was killed. */
+export interface TransferFigures {
+  ran: number;
+  succeeded: number;
+  /** Transfers under way at the moment of a kill (start ≤ kill ≤ end). */
+  duringKills: number;
+  /** Transfers whose client retried a request (resumable uploads only: a download's break is the api's to mend). */
+  retried: number;
+  mib: number;
+  longestS: number;
+}
+
+/** Uploads the run created, partly sent and left: what of them was stored, and what is left after their expiry. */
+export interface AbandonedFigures {
+  uploads: number;
+  /** Objects of theirs in the store (records, segments, expiry entries, quota reservations) before they expired. */
+  objectsBefore: number;
+  /** Objects of theirs still there at the end: must be 0. */
+  objectsLeft: number;
+  leftKeys: string[];
+  /** Seconds from the last expiry to the first look that found nothing of them (or the wait's end). */
+  goneAfterExpiryS: number;
+  /** Why they could not be checked (their expiry too far off), if so. */
+  unchecked?: string;
+}
+
 const success = (status: number) => (status >= 200 && status < 300) || status === 304;
 
 export class ChaosTally {
@@ -30,6 +69,8 @@ export class ChaosTally {
 
   /** When each answer came (seconds since the start of the load). */
   readonly answeredAt: number[] = [];
+  /** Large transfers, each also counted as one answer. */
+  readonly transfers: Transfer[] = [];
 
   record(answer: Answer, detail?: string): void {
     this.requests++;
@@ -62,6 +103,10 @@ export interface ChaosFigures {
   kills: number;
   /** Per kill: answers in the kill interval after it; a kill hit running load when its count is not 0. */
   answersAfterKills: number[];
+  /** Large transfers per operation (resumable, long-download), when the mix had them. */
+  transfers: Record<string, TransferFigures>;
+  /** Abandoned uploads, when the run left some. */
+  abandoned?: AbandonedFigures;
 }
 
 export interface Verdict {
@@ -94,10 +139,29 @@ export function figuresOf(
     answersAfterKills: killedAt.map(
       (k) => tally.answeredAt.filter((at) => at > k && at <= k + windowS).length,
     ),
+    transfers: transferFigures(tally.transfers, killedAt),
   };
 }
 
-export function verdictOf(figures: ChaosFigures, rules: { maxErrorRate: number; minKills: number }): Verdict {
+export function transferFigures(transfers: Transfer[], killedAt: number[]): Record<string, TransferFigures> {
+  const out: Record<string, TransferFigures> = {};
+  for (const t of transfers) {
+    const f = out[t.op] ?? { ran: 0, succeeded: 0, duringKills: 0, retried: 0, mib: 0, longestS: 0 };
+    out[t.op] = f;
+    f.ran++;
+    if (t.ok) f.succeeded++;
+    if (killedAt.some((k) => t.startS <= k && k <= t.endS)) f.duringKills++;
+    if (t.retries > 0) f.retried++;
+    f.mib = Math.round((f.mib + t.bytes / 2 ** 20) * 10) / 10;
+    f.longestS = Math.max(f.longestS, Math.round((t.endS - t.startS) * 10) / 10);
+  }
+  return out;
+}
+
+export function verdictOf(
+  figures: ChaosFigures,
+  rules: { maxErrorRate: number; minKills: number; transfers?: string[] },
+): Verdict {
   const broken: string[] = [];
   if (figures.requests === 0) broken.push('no request was made');
   if (figures.readBack.intact !== figures.readBack.checked)
@@ -115,5 +179,13 @@ export function verdictOf(figures: ChaosFigures, rules: { maxErrorRate: number; 
     );
   if (figures.kills < rules.minKills)
     broken.push(`only ${figures.kills} workers were killed (expected at least ${rules.minKills})`);
+  for (const op of rules.transfers ?? [])
+    if ((figures.transfers[op]?.ran ?? 0) === 0) broken.push(`no ${op} transfer ran`);
+  const a = figures.abandoned;
+  if (a?.unchecked !== undefined) broken.push(`abandoned uploads not checked: ${a.unchecked}`);
+  else if (a !== undefined && a.objectsBefore === 0)
+    broken.push('the abandoned uploads left nothing to check');
+  if (a !== undefined && a.objectsLeft > 0)
+    broken.push(`${a.objectsLeft} objects of ${a.uploads} abandoned uploads left after their expiry`);
   return { pass: broken.length === 0, broken };
 }

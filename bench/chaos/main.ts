@@ -1,11 +1,16 @@
 /**
- * `npm run chaos [-- --seconds 60 --workers 3 --kill-every 5 --connections 12 --seed 1 --json-out F]`
+ * `npm run chaos [-- --seconds 60 --workers 3 --kill-every 5 --connections 12 --seed 1 --abandon 3
+ * --upload-expiry-s 60 --json-out F]`
  *
  * The worker-death acceptance run, on loopback: real MinIO and nats-server, the local runner (broker,
- * workers, api as processes, default settings), a mixed load for `--seconds`, and every `--kill-every`
- * seconds one worker SIGKILLed and restarted. Prints the figures and the verdict (every acknowledged
- * write read back intact, no idempotent request failed, every failure a 503 with Retry-After, error rate
- * under 0.1 %), writes them as JSON to bench/results/chaos-<date>.json, and exits 1 if a rule is broken.
+ * workers, api as processes, default settings but for the uploads' expiry), a mixed load for `--seconds`
+ * with large transfers (resumable uploads of 8–16 MiB, long downloads of 32 MiB), and every
+ * `--kill-every` seconds one worker SIGKILLed and restarted. `--abandon` resumable uploads are left
+ * half-sent; they expire after `--upload-expiry-s` (swept every second), and nothing of them may be left
+ * in MinIO at the end. Prints the figures and the verdict (every acknowledged write read back intact,
+ * no idempotent request failed, every failure a 503 with Retry-After, error rate under 0.1 %, each kind
+ * of large transfer ran, the abandoned uploads gone), writes them as JSON to
+ * bench/results/chaos-<date>.json, and exits 1 if a rule is broken.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,7 +21,9 @@ import { provisionBinaries as provision } from '../../deploy/local/provision-bin
 import { minioEnv, startMinio, startNats } from '../../deploy/local/servers.ts';
 import { LocalStack } from '../../deploy/local/stack.ts';
 import { machineInfo } from '../machine.ts';
+import { LARGE_TRANSFERS } from './chaos-mix.ts';
 import { chaosRun } from './chaos-run.ts';
+import { minioStorage } from './minio-storage.ts';
 import { renderChaos } from './render-chaos.ts';
 import { localChaosTarget } from './worker-killer.ts';
 
@@ -30,6 +37,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '12' },
     seed: { type: 'string', default: '1' },
     'max-error-rate': { type: 'string', default: '0.001' },
+    abandon: { type: 'string', default: '3' },
+    'upload-expiry-s': { type: 'string', default: '60' },
     'json-out': { type: 'string' },
   },
 });
@@ -49,7 +58,9 @@ const settings = {
   connections: number('connections', 1, 256),
   seed: number('seed', 0, 2 ** 31),
   maxErrorRate: number('max-error-rate', 0, 1),
+  abandonUploads: number('abandon', 0, 6),
 };
+const uploadExpiryS = number('upload-expiry-s', 5, 300);
 
 await provision();
 const minio = await startMinio();
@@ -64,6 +75,10 @@ const stack = new LocalStack({
   workerMetricsBasePort: 0,
   env: {
     ...minioEnv(minio, 'chaos'),
+    UPLOAD_EXPIRY_S: String(uploadExpiryS),
+    UPLOAD_SWEEP_MS: '1000',
+    // Each connection may have an upload open, besides the abandoned ones.
+    UPLOADS_PER_CALLER: String(settings.connections + settings.abandonUploads + 8),
     NATS_URL: nats.url,
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
@@ -73,8 +88,8 @@ const stack = new LocalStack({
 let exitCode = 1;
 try {
   await stack.start(60_000);
-  const target = localChaosTarget(stack, settings, log);
-  const result = await chaosRun({ target, ...settings, log });
+  const target = localChaosTarget(stack, settings, log, minioStorage(minio, 'chaos'));
+  const result = await chaosRun({ target, ...settings, large: LARGE_TRANSFERS, log });
   const machine = machineInfo();
   process.stdout.write(`${renderChaos(result)}\n`);
   const startedAt = new Date().toISOString();

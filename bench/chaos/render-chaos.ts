@@ -16,6 +16,15 @@ export function renderChaos(result: ChaosResult): string {
     `  idempotent requests failed     ${f.idempotentFailures}`,
     `  writes read back intact        ${f.readBack.intact} of ${f.readBack.checked}`,
     `  wrong reads during the load    ${f.wrongReadsDuringLoad}`,
+    ...Object.entries(f.transfers).map(
+      ([op, t]) =>
+        `  ${`${op} (large)`.padEnd(30)} ${t.succeeded} of ${t.ran} succeeded, ${t.mib} MiB, longest ${t.longestS} s; ${t.duringKills} under way at a kill${op === 'resumable' ? `, ${t.retried} retried a request` : ''}`,
+    ),
+    ...(f.abandoned === undefined
+      ? []
+      : [
+          `  abandoned uploads              ${f.abandoned.uploads}: ${f.abandoned.objectsBefore} objects stored, ${f.abandoned.objectsLeft} left ${f.abandoned.unchecked ?? `${f.abandoned.goneAfterExpiryS} s after their expiry`}`,
+        ]),
     verdict.pass ? 'PASS' : `FAIL\n${verdict.broken.map((b) => `  - ${b}`).join('\n')}`,
   ];
   for (const failure of result.failures.slice(0, 10)) {

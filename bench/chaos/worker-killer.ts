@@ -3,6 +3,7 @@
  * replacement `restartDelayMs` later, as a supervisor (compose's restart policy) would.
  */
 import type { LocalStack, ManagedProcess } from '../../deploy/local/stack.ts';
+import type { ChaosStorage, ChaosTarget } from './chaos-run.ts';
 
 export interface Kill {
   /** Seconds since the killer started. */
@@ -13,16 +14,21 @@ export interface Kill {
 
 const alive = (p: ManagedProcess) => p.child.exitCode === null && p.child.signalCode === null;
 
-/** A chaos target of the local stack: SIGKILLs its workers; recovered once all are registered again. */
+/**
+ * A chaos target of the local stack: SIGKILLs its workers; recovered once all are registered again;
+ * `storage` (minio-storage.ts), if given, lists its object store.
+ */
 export function localChaosTarget(
   stack: LocalStack,
   options: { workers: number; killEveryS: number; restartDelayMs: number },
   log: (line: string) => void,
-): { apiUrl: string; disruptor: WorkerKiller; recovered(): Promise<void> } {
+  storage?: ChaosStorage,
+): ChaosTarget & { disruptor: WorkerKiller } {
   return {
     apiUrl: stack.apiUrl,
     disruptor: new WorkerKiller(stack, options.killEveryS * 1000, options.restartDelayMs, log),
     recovered: () => stack.waitReady(options.workers, 60_000),
+    ...(storage === undefined ? {} : { storage }),
   };
 }
 

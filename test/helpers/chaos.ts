@@ -1,8 +1,9 @@
 /**
  * Tools for the chaos tests: a MinIO that can be frozen (SIGSTOP: every request hangs), thawed, killed
  * (requests are refused) and started again on the same port and data; polling with a deadline instead
- * of fixed sleeps; Prometheus metrics read from a process's /metrics; an HTTP upload that the test feeds
- * chunk by chunk, so a command stays in flight exactly as long as the test wants. Loopback only.
+ * of fixed sleeps; Prometheus metrics read from a process's /metrics; the worker streaming a transfer
+ * found by its gauge and SIGKILLed; an HTTP upload that the test feeds chunk by chunk, so a command
+ * stays in flight exactly as long as the test wants. Loopback only.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -68,6 +69,53 @@ export async function killWorker(stack: LocalStack, i: number): Promise<void> {
   const w = stack.workers[i] as ManagedProcess;
   w.child.kill('SIGKILL');
   await w.exited;
+}
+
+/**
+ * SIGKILLs one live worker that has a stream (an upload or a download) in flight, by its own
+ * `podstore_worker_streams_in_flight` gauge; resolves to its index, or -1 if none had one (between two
+ * requests: try again).
+ */
+export async function killStreamingWorker(stack: LocalStack): Promise<number> {
+  for (const i of liveWorkers(stack)) {
+    if ((await metric(workerMetricsUrl(stack, i), 'podstore_worker_streams_in_flight')) > 0) {
+      await killWorker(stack, i);
+      return i;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Once `when()` is true (checked every 100 ms), SIGKILLs the worker streaming (killStreamingWorker)
+ * and starts a replacement, once. `killed` is its index once done; `stop()` ends the watch.
+ */
+export function killStreamingWorkerOnce(
+  stack: LocalStack,
+  when: () => boolean,
+): { readonly killed: number | undefined; stop(): void } {
+  let killed: number | undefined;
+  let busy = false;
+  const timer = setInterval(() => {
+    if (killed !== undefined || busy || !when()) return;
+    busy = true;
+    void killStreamingWorker(stack)
+      .then((i) => {
+        if (i < 0) return;
+        killed = i;
+        stack.addWorker();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        busy = false;
+      });
+  }, 100);
+  return {
+    get killed() {
+      return killed;
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** Polls `check` until it returns a value other than undefined/false; throws after `timeoutMs`. */

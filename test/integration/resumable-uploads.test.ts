@@ -3,7 +3,8 @@
  * client, unchanged; the protocol's answers for bad requests; who may touch an upload (its creator
  * only, within what the pod's owner granted); expiry; `podstore put` going on after a killed run; and
  * a 1 GiB upload whose connection is cut three times and whose worker is SIGKILLed, completed byte for
- * byte, then downloaded whole although the worker serving it is SIGKILLed mid-way.
+ * byte, then downloaded whole although the worker serving it is SIGKILLed mid-way; then the same
+ * 1 GiB upload by `podstore put` (the CLI as a user runs it), completed in one run.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -11,7 +12,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client as MinioClient } from 'minio';
 import * as tus from 'tus-js-client';
@@ -21,15 +22,16 @@ import type { LocalStack } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import {
   type ChaosMinio,
-  killWorker,
-  liveWorkers,
+  killStreamingWorker,
+  killStreamingWorkerOnce,
   metric,
   startChaosMinio,
   startChaosStack,
   waitFor,
   workerMetricsUrl,
 } from '../helpers/chaos.ts';
-import { type CuttingProxy, startCuttingProxy } from '../helpers/cutting-proxy.ts';
+import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
+import { seededStream, writeSeededFile } from '../helpers/seeded-bytes.ts';
 
 const MiB = 1024 * 1024;
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -444,65 +446,45 @@ describe('tus uploads that expire', () => {
 
 describe('1 GiB through a network that drops and workers that die', () => {
   let stack: LocalStack;
-  let proxy: CuttingProxy;
   let token: string;
   /** The sha256 of what the upload test sent, once it succeeded. */
   let uploaded: string | undefined;
   const SIZE = 1024 * MiB;
+  /** Where the proxy cuts the connection, in bytes sent through it; the worker is killed past 560 MiB. */
+  const CUTS = [150 * MiB, 420 * MiB, 760 * MiB];
+  const KILL_AFTER = 560 * MiB;
 
   beforeAll(async () => {
     stack = await startChaosStack({
       workers: 3,
-      spareWorkers: 2,
+      // Replacements: for the worker killed by each upload test, and for the one the download test kills.
+      spareWorkers: 3,
       env: { ...minioEnv(minio, 'tus-chaos') },
     });
     token = await signUp(stack.apiUrl, 'scanner');
-    proxy = await startCuttingProxy(new URL(stack.apiUrl), [150 * MiB, 420 * MiB, 760 * MiB]);
   }, 90_000);
 
   afterAll(async () => {
-    await proxy?.close();
     await stack?.stop('SIGKILL');
   });
 
-  /** SIZE bytes: a random MiB, each copy stamped with its index, hashed as it is made. */
-  function source(): { stream: Readable; sha256: () => string } {
-    const block = randomBytes(MiB);
+  /** The sha256 of a download, read as a stream. */
+  async function downloadSha256(path: string): Promise<{ bytes: number; sha256: string }> {
+    const got = await fetch(`${stack.apiUrl}/v1/users/scanner/files/${path}`, { headers: bearer(token) });
+    expect(got.status).toBe(200);
     const hash = createHash('sha256');
-    let index = 0;
-    const stream = new Readable({
-      read() {
-        if (index * MiB >= SIZE) {
-          this.push(null);
-          return;
-        }
-        const chunk = Buffer.from(block);
-        chunk.writeUInt32BE(index++, 0);
-        hash.update(chunk);
-        this.push(chunk);
-      },
-    });
-    return { stream, sha256: () => hash.digest('hex') };
+    let bytes = 0;
+    for await (const chunk of got.body as unknown as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+    }
+    return { bytes, sha256: hash.digest('hex') };
   }
 
   it('completes with the right sha256 after three cuts and a SIGKILLed worker', async () => {
-    const { stream, sha256: expected } = source();
-    let killed: number | undefined;
-    const killer = setInterval(() => {
-      if (killed !== undefined || proxy.bytes < 560 * MiB) return;
-      killed = -1;
-      void (async () => {
-        for (const i of liveWorkers(stack)) {
-          if ((await metric(workerMetricsUrl(stack, i), 'podstore_worker_streams_in_flight')) > 0) {
-            killed = i;
-            await killWorker(stack, i);
-            stack.addWorker();
-            return;
-          }
-        }
-        killed = undefined; // between two PATCHes: try again
-      })();
-    }, 100);
+    const { stream, sha256: expected } = seededStream(SIZE, 1);
+    const proxy = await startCuttingProxy(new URL(stack.apiUrl), CUTS);
+    const killer = killStreamingWorkerOnce(stack, () => proxy.bytes >= KILL_AFTER);
     try {
       await tusUpload(`${proxy.url}/v1/users/scanner/uploads/`, token, stream, {
         size: SIZE,
@@ -510,10 +492,11 @@ describe('1 GiB through a network that drops and workers that die', () => {
         chunkSize: 64 * MiB,
       });
     } finally {
-      clearInterval(killer);
+      killer.stop();
+      await proxy.close();
     }
     expect(proxy.cuts).toBe(3);
-    expect(killed).toBeGreaterThanOrEqual(0);
+    expect(killer.killed).toBeGreaterThanOrEqual(0);
     uploaded = expected();
   }, 300_000);
 
@@ -529,19 +512,56 @@ describe('1 GiB through a network that drops and workers that die', () => {
     for await (const chunk of got.body as unknown as AsyncIterable<Uint8Array>) {
       hash.update(chunk);
       bytes += chunk.length;
-      if (killed === undefined && bytes >= 300 * MiB) {
-        // The one worker with a stream in flight is the one serving this download.
-        killed = -1;
-        for (const i of liveWorkers(stack)) {
-          if ((await metric(workerMetricsUrl(stack, i), 'podstore_worker_streams_in_flight')) > 0) {
-            killed = i;
-            await killWorker(stack, i);
-            break;
-          }
-        }
-      }
+      // The one worker with a stream in flight is the one serving this download.
+      if (killed === undefined && bytes >= 300 * MiB) killed = await killStreamingWorker(stack);
     }
     expect(killed).toBeGreaterThanOrEqual(0);
     expect({ bytes, sha256: hash.digest('hex') }).toEqual({ bytes: SIZE, sha256: uploaded });
+  }, 300_000);
+
+  it('podstore put gets 1 GiB through the same three cuts and a SIGKILLed worker in one run', async () => {
+    // The replacement for the worker the download test killed: two live workers again.
+    stack.addWorker();
+    const dir = await mkdtemp(join(tmpdir(), 'podstore-cli-1g-'));
+    const proxy = await startCuttingProxy(new URL(stack.apiUrl), CUTS);
+    try {
+      const local = join(dir, 'ct.bin');
+      const expected = await writeSeededFile(local, SIZE, 2);
+      const killer = killStreamingWorkerOnce(stack, () => proxy.bytes >= KILL_AFTER);
+      const run = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'client/main.ts', '--json', 'put', local, 'scanner/scans/ct.bin'],
+        {
+          cwd: repoRoot,
+          env: {
+            PATH: process.env.PATH ?? '',
+            HOME: dir,
+            XDG_STATE_HOME: join(dir, 'state'),
+            PODSTORE_URL: proxy.url,
+            PODSTORE_TOKEN: token,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      run.stdout?.on('data', (c: Buffer) => out.push(c));
+      run.stderr?.on('data', (c: Buffer) => err.push(c));
+      let code: unknown;
+      try {
+        [code] = await once(run, 'close');
+      } finally {
+        killer.stop();
+      }
+      expect({ code, stderr: Buffer.concat(err).toString().slice(-2000) }).toEqual({ code: 0, stderr: '' });
+      expect(proxy.cuts).toBe(3);
+      expect(killer.killed).toBeGreaterThanOrEqual(0);
+      const printed = JSON.parse(Buffer.concat(out).toString()) as { size: number; sha256: string };
+      expect(printed).toMatchObject({ size: SIZE, sha256: expected, resumed: false });
+      expect(await downloadSha256('scans/ct.bin')).toEqual({ bytes: SIZE, sha256: expected });
+    } finally {
+      await proxy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 300_000);
 });

@@ -1,7 +1,7 @@
 /** The chaos run's bookkeeping: what a path may hold after acknowledged and failed writes, and the verdict. */
 import { describe, expect, it } from 'vitest';
 import { MIX, pick } from '../../bench/chaos/chaos-mix.ts';
-import { ChaosTally, figuresOf, verdictOf } from '../../bench/chaos/chaos-tally.ts';
+import { ChaosTally, figuresOf, transferFigures, verdictOf } from '../../bench/chaos/chaos-tally.ts';
 import { seededRandom as seeded } from '../../bench/chaos/seeded-random.ts';
 import { ABSENT, WriteLedger } from '../../bench/chaos/write-ledger.ts';
 
@@ -71,6 +71,50 @@ describe('chaos verdict', () => {
       '1 idempotent requests failed',
       '2 failures were not a 503 with Retry-After',
       'error rate 0.150 % is not under 0.100 %',
+    ]);
+  });
+});
+
+describe('large transfers and abandoned uploads', () => {
+  const transfer = (op: string, startS: number, endS: number, ok = true, retries = 0) => ({
+    op,
+    startS,
+    endS,
+    bytes: 4 * 2 ** 20,
+    ok,
+    retries,
+  });
+
+  it('counts per operation the transfers under way at a kill (started before it, ended after)', () => {
+    const figures = transferFigures(
+      [
+        transfer('resumable', 0.5, 2.5),
+        transfer('resumable', 2.5, 3.5, true, 2),
+        transfer('long-download', 3.5, 5.9, false),
+        transfer('long-download', 6.0, 7.0),
+      ],
+      [3, 6],
+    );
+    expect(figures).toEqual({
+      resumable: { ran: 2, succeeded: 2, duringKills: 1, retried: 1, mib: 8, longestS: 2 },
+      'long-download': { ran: 2, succeeded: 1, duringKills: 1, retried: 0, mib: 8, longestS: 2.4 },
+    });
+  });
+
+  it('fails a run in which a kind of large transfer never ran, or an abandoned upload outlived its expiry', () => {
+    const tally = new ChaosTally();
+    tally.record({ op: 'resumable', status: 201, idempotent: true, retryAfter: false, at: 1 });
+    tally.transfers.push(transfer('resumable', 1, 2));
+    const figures = figuresOf(tally, { checked: 1, intact: 1, wrong: [] }, [1.5]);
+    const rules = { maxErrorRate: 0.001, minKills: 1, transfers: ['resumable', 'long-download'] };
+    figures.abandoned = { uploads: 3, objectsBefore: 12, objectsLeft: 2, leftKeys: [], goneAfterExpiryS: 30 };
+    expect(verdictOf(figures, rules).broken).toEqual([
+      'no long-download transfer ran',
+      '2 objects of 3 abandoned uploads left after their expiry',
+    ]);
+    figures.abandoned = { uploads: 3, objectsBefore: 0, objectsLeft: 0, leftKeys: [], goneAfterExpiryS: 0 };
+    expect(verdictOf(figures, { ...rules, transfers: ['resumable'] }).broken).toEqual([
+      'the abandoned uploads left nothing to check',
     ]);
   });
 });
