@@ -8,7 +8,7 @@
  * sends its body piece by piece.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { minioEnv } from '../../deploy/local/servers.ts';
 import type { LocalStack, ManagedProcess } from '../../deploy/local/stack.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
@@ -40,7 +40,7 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 beforeAll(async () => {
   minio = await startChaosMinio();
   stack = await startChaosStack({
-    workers: 3,
+    workers: WORKERS,
     spareWorkers: 5,
     env: {
       ...minioEnv(minio, 'chaos-workers'),
@@ -82,6 +82,9 @@ const streamingWorker = () =>
   });
 
 /** Starts one more worker and waits until the api sees `count` of them. */
+/** Workers the stack runs with; each test that kills one starts another. */
+const WORKERS = 3;
+
 async function replaceWorker(): Promise<void> {
   stack.addWorker();
   await stack.waitReady(liveWorkers(stack).length, 45_000);
@@ -150,6 +153,12 @@ describe('Idempotency-Key on POST', () => {
 });
 
 describe('a worker killed with SIGKILL mid-command', () => {
+  // A test that fails between its kill and its replaceWorker() must not leave the next ones short of a
+  // worker (one failure then read as four).
+  afterEach(async () => {
+    while (liveWorkers(stack).length < WORKERS) await replaceWorker();
+  });
+
   it('re-dispatches an idempotent command once: the client gets 200', async () => {
     expect((await put('redispatch/note.txt', 'still here')).status).toBe(201);
     const brokerUrl = brokerMetricsUrl(stack);
