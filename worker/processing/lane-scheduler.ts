@@ -1,9 +1,9 @@
 /**
- * Takes processing jobs from the lanes (processing-lanes.ts) in turn. Each worker holds at most one job
- * of each lane; when one of its `concurrency` slots frees, it starts the held job of the next lane after
- * the one it started last. So a job waits for at most one job of every other busy lane, however many
- * files another pod uploaded; and a lane alone gets every free slot (nothing is held back when nobody
- * else waits).
+ * Takes processing jobs from the lanes (processing-lanes.ts) in turn. Each worker holds at most
+ * `concurrency` jobs of each lane (one pull loop per slot and lane); when one of its `concurrency` slots
+ * frees, it starts a held job of the next lane after the one it started last. So a job waits for at
+ * most one job of every other busy lane per slot, however many files another pod uploaded; and a lane
+ * alone gets every free slot (nothing is held back when nobody else waits).
  *
  * A held job is kept alive with `working()` until it starts (then its handler keeps it alive), so it is
  * not handed to another worker meanwhile; a worker that dies holding jobs gives them back after the
@@ -34,7 +34,8 @@ interface Held {
 const PULL_EXPIRES_MS = 10_000;
 
 export class LaneScheduler {
-  readonly #held: (Held | undefined)[];
+  /** Per lane, the jobs held (started or not), in the order they came. */
+  readonly #held: Held[][];
   #running = 0;
   /** The lane whose held job is looked at first when a slot frees. */
   #turn = 0;
@@ -47,25 +48,28 @@ export class LaneScheduler {
     private readonly options: LaneSchedulerOptions,
     private readonly logger: Logger,
   ) {
-    this.#held = new Array(options.lanes).fill(undefined);
+    this.#held = Array.from({ length: options.lanes }, () => []);
   }
 
   start(): void {
     this.#heartbeat = setInterval(() => {
-      for (const held of this.#held) if (held !== undefined && !held.started) held.message.working();
+      for (const lane of this.#held) for (const held of lane) if (!held.started) held.message.working();
     }, this.options.heartbeatMs);
     this.#heartbeat.unref();
-    for (let lane = 0; lane < this.options.lanes; lane++) this.#loops.push(this.#lane(lane));
+    for (let lane = 0; lane < this.options.lanes; lane++)
+      for (let slot = 0; slot < this.options.concurrency; slot++) this.#loops.push(this.#lane(lane));
   }
 
   /** Stops taking jobs, gives back the held ones, and waits (at most `graceMs`) for the running ones. */
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#heartbeat);
-    for (const held of this.#held) {
-      if (held === undefined || held.started) continue;
-      held.message.nak();
-      held.release();
+    for (const lane of this.#held) {
+      for (const held of lane) {
+        if (held.started) continue;
+        held.message.nak();
+        held.release();
+      }
     }
     const until = Date.now() + graceMs;
     while (this.#running > 0 && Date.now() < until) await sleep(20);
@@ -75,7 +79,7 @@ export class LaneScheduler {
 
   /** Jobs held and running now, for tests and metrics. */
   get load(): { held: number; running: number } {
-    return { held: this.#held.filter((h) => h !== undefined).length, running: this.#running };
+    return { held: this.#held.reduce((n, lane) => n + lane.length, 0), running: this.#running };
   }
 
   async #lane(lane: number): Promise<void> {
@@ -101,10 +105,10 @@ export class LaneScheduler {
     }
   }
 
-  /** Holds the lane's job until a slot takes it; resolves once it has run. */
+  /** Holds the lane's job until a slot takes it; resolves once it has run (or was given back). */
   #hold(lane: number, message: JsMsg): Promise<void> {
     return new Promise((release) => {
-      this.#held[lane] = { message, started: false, release };
+      (this.#held[lane] as Held[]).push({ message, started: false, release });
       this.#dispatch();
     });
   }
@@ -114,29 +118,27 @@ export class LaneScheduler {
     const { lanes, concurrency } = this.options;
     while (this.#running < concurrency && !this.#stopped) {
       let lane = -1;
-      for (let i = 0; i < lanes; i++) {
-        const candidate = (this.#turn + i) % lanes;
-        const held = this.#held[candidate];
-        if (held !== undefined && !held.started) {
-          lane = candidate;
-          break;
-        }
+      let held: Held | undefined;
+      for (let i = 0; i < lanes && held === undefined; i++) {
+        lane = (this.#turn + i) % lanes;
+        held = (this.#held[lane] as Held[]).find((h) => !h.started);
       }
-      if (lane < 0) return;
-      const held = this.#held[lane] as Held;
+      if (held === undefined) return;
       held.started = true;
       this.#turn = (lane + 1) % lanes;
       this.#running++;
+      const job = held;
       void this.options
-        .handle(held.message)
+        .handle(job.message)
         .catch((err: unknown) => {
           this.logger.error({ err, lane }, 'processing job handler failed');
-          held.message.nak(1000);
+          job.message.nak(1000);
         })
         .finally(() => {
           this.#running--;
-          this.#held[lane] = undefined;
-          held.release();
+          const list = this.#held[lane] as Held[];
+          list.splice(list.indexOf(job), 1);
+          job.release();
           this.#dispatch();
         });
     }
