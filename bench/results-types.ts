@@ -64,7 +64,7 @@ export interface GrowthFill {
   filesPerSecond: number;
   /** PUTs sent again after a 429, a 503 or no answer. */
   retries: number;
-  /** Final answers other than 201 or 200, by status (`0`: no answer). */
+  /** Final answers other than 201, by status (`0`: no answer). */
   failures: Record<string, number>;
   /**
    * After the fill, until the processing backlog (a job per created file) was empty; not in `seconds`.

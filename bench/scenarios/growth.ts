@@ -104,6 +104,8 @@ export async function growth(o: GrowthOptions): Promise<GrowthResults> {
   }
 
   let fillSpentMs = 0;
+  /** Fill names are numbered across the steps, so a step never reuses (replaces) an earlier name. */
+  let fillNumber = 0;
   async function fill(count: number): Promise<GrowthFill> {
     const first = names.length;
     let next = 0;
@@ -115,10 +117,12 @@ export async function growth(o: GrowthOptions): Promise<GrowthResults> {
     await Promise.all(
       Array.from({ length: Math.min(o.connections, count) }, async () => {
         while (next < count && performance.now() < until) {
-          const name = fillName(first + next++);
+          next++;
+          const name = fillName(fillNumber++);
           const answer = await put(name);
           retries += answer.retries;
-          if (answer.status === 201 || answer.status === 200) names.push(name);
+          // A 200 after a retry: the attempt that got no answer had created it.
+          if (answer.status === 201 || (answer.status === 200 && answer.retries > 0)) names.push(name);
           else failures[String(answer.status)] = (failures[String(answer.status)] ?? 0) + 1;
           if (performance.now() - logged > 15_000) {
             logged = performance.now();
