@@ -1,5 +1,5 @@
 /** The issue's goals, checked against one run's figures: each a ratio measured in the same run. */
-import type { RssSet, SuiteResults } from './results-types.ts';
+import { type GrowthStep, HOT_FILES, type RssSet, type SuiteResults } from './results-types.ts';
 
 export interface Goal {
   goal: string;
@@ -10,6 +10,8 @@ export interface Goal {
   kind: GoalKind;
   unit: '×' | 'MiB';
   met: boolean | undefined;
+  /** What met and missed mean for this goal (`flat` / `grows`), shown beside the verdict. */
+  words?: { met: string; missed: string };
 }
 
 export type GoalKind = 'min' | 'max' | 'atMost';
@@ -29,6 +31,54 @@ function goal(text: string, measured: number | undefined, target: number, kind: 
           ? measured < target
           : measured <= target;
   return { goal: text, measured, target, kind, unit, met };
+}
+
+/** How far a growth goal may move from the smallest pod to the largest (issue 14: flat, linear). */
+export const GROWTH_LIMIT = 1.5;
+
+/**
+ * A growth figure at the largest size over the same figure at the smallest (the steps are in ascending
+ * size); undefined with fewer than two sizes or a figure missing or zero.
+ */
+export function growthRatio(
+  steps: GrowthStep[] | undefined,
+  pick: (step: GrowthStep) => number | undefined,
+): number | undefined {
+  if (steps === undefined || steps.length < 2) return undefined;
+  const first = steps[0] as GrowthStep;
+  const last = steps[steps.length - 1] as GrowthStep;
+  return ratio(pick(last), pick(first));
+}
+
+const FLAT = { met: 'flat', missed: 'grows' };
+const LINEAR = { met: 'linear', missed: 'worse than linear' };
+
+function growthGoals(r: SuiteResults): Goal[] {
+  const steps = r.growth?.steps;
+  const sizes =
+    steps !== undefined && steps.length >= 2
+      ? `${(steps[steps.length - 1] as GrowthStep).files.toLocaleString('en')} / ${(steps[0] as GrowthStep).files.toLocaleString('en')} files`
+      : 'largest / smallest pod';
+  const flat = (what: string, pick: (step: GrowthStep) => number | undefined) => ({
+    ...goal(`${what}, ${sizes}`, growthRatio(steps, pick), GROWTH_LIMIT, 'atMost', '×'),
+    words: FLAT,
+  });
+  return [
+    flat('growth: 4 KiB GET p50', (s) => s.get.p50),
+    flat('growth: 4 KiB replace (PUT) p50', (s) => s.replace.p50),
+    flat('growth: 4 KiB create (PUT) p50', (s) => s.create.p50),
+    flat('growth: first listing page p50', (s) => s.firstPage.p50),
+    {
+      ...goal(
+        `growth: full listing, time per 1,000 files, ${sizes}`,
+        growthRatio(steps, (s) => s.listing.msPer1000),
+        GROWTH_LIMIT,
+        'atMost',
+        '×',
+      ),
+      words: LINEAR,
+    },
+  ];
 }
 
 /** The largest peak among api, broker and workers; undefined if none was read. */
@@ -110,5 +160,13 @@ export function evaluateGoals(r: SuiteResults): Goal[] {
       'atMost',
       '×',
     ),
+    goal(
+      `4 KiB GET of ${HOT_FILES} hot files (one pod), full stack / direct MinIO`,
+      ratio(s.hotGetStack?.rps, s.hotGetDirect?.rps),
+      1.2,
+      'min',
+      '×',
+    ),
+    ...growthGoals(r),
   ];
 }

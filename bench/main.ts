@@ -9,7 +9,9 @@
  *  - a large upload and download vs MinIO directly, with the peak RSS of every process;
  *  - the `processing` scenario with 1, 2 and 4 workers (workers are added to the running stack);
  *  - with `--phases processing-files`: generated images and PDFs processed with 1, 2 and 4 workers, and
- *    small-file GET latency idle and while processing (bench/scenarios/file-processing.ts).
+ *    small-file GET latency idle and while processing (bench/scenarios/file-processing.ts);
+ *  - with `--phases growth`: one pod filled to each of `--growth-sizes` files (1k, 10k, 50k), its 4 KiB
+ *    GET, replace, create and folder listing measured at each size (bench/scenarios/growth.ts).
  * Prints the tables and the goals, writes bench/results/<date>.json and the scaling chart <date>.svg.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -34,11 +36,13 @@ import {
   interactiveUnderProcessing,
   type ProcessingStackView,
   processFilesAt,
+  waitProcessingIdle,
 } from './scenarios/file-processing.ts';
+import { growth } from './scenarios/growth.ts';
 import { largeTransfer } from './scenarios/large-transfer.ts';
 import { smallOps } from './scenarios/small-ops.ts';
 import { processingAt } from './scenarios/worker-scaling.ts';
-import { parseSuiteArgs, SuiteArgsError, workerSchedule } from './suite-args.ts';
+import { MAX_GROWTH_SIZE, parseSuiteArgs, SuiteArgsError, workerSchedule } from './suite-args.ts';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 let args: ReturnType<typeof parseSuiteArgs>;
@@ -65,6 +69,8 @@ const results: SuiteResults = {
     processingMiB: args.processingMiB,
     processingConnections: args.processingConnections,
     workerCounts: args.workerCounts,
+    ...(args.phases.includes('growth') ? { growthSizes: args.growthSizes } : {}),
+    ...(args.processing ? {} : { processing: 'off' as const }),
   },
   loadAverage: { before: loadavg().map(round2) },
 };
@@ -102,6 +108,9 @@ const stack = new LocalStack({
     BENCH_ROUTES: 'true',
     LOG_LEVEL: 'warn',
     LOG_PRETTY: 'false',
+    // The growth phase fills one pod with up to MAX_GROWTH_SIZE files, plus the creates it measures.
+    QUOTA_DEFAULT_FILES: String(2 * MAX_GROWTH_SIZE),
+    ...(args.processing ? {} : { PROCESSING_CONCURRENCY: '0' }),
     // Profiles are written when each process exits (after the SIGTERM that ends the run).
     ...(cpuProfDir === undefined ? {} : { NODE_EXTRA_ARGS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }),
   },
@@ -180,6 +189,18 @@ async function mainPhases(): Promise<void> {
       connections: args.interactiveConnections,
       seconds: args.seconds,
       uploadConnections: args.uploadConnections,
+    });
+  }
+  if (args.phases.includes('growth')) {
+    results.growth = await growth({
+      apiUrl: stack.apiUrl,
+      sizes: args.growthSizes,
+      connections: args.connections,
+      seconds: args.seconds,
+      log,
+      // With processing off nothing drains the backlog: nothing to wait for (and nothing competing).
+      waitProcessingIdle: args.processing ? () => waitProcessingIdle(processingView) : undefined,
+      fillBudgetMs: args.growthFillMinutes * 60_000,
     });
   }
 }

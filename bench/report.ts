@@ -3,7 +3,8 @@
  * with the ratio, then the goals. Pure: results in, Markdown-ish text out.
  */
 import type { Goal } from './goals.ts';
-import type { RssSet, SuiteResults } from './results-types.ts';
+import type { HttpLoadResult } from './http-load.ts';
+import { type GrowthStep, HOT_FILES, type RssSet, type SuiteResults } from './results-types.ts';
 
 const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : 'n/a');
 const v = (n: number | undefined) => (n === undefined ? 'n/a' : String(n));
@@ -35,11 +36,15 @@ function smallTable(r: SuiteResults): string[] {
     row('profile PUT', 'profilePut'),
     row('4 KiB file GET', 'fileGet'),
     row('4 KiB file PUT', 'filePut'),
+    ...(s.hotGetStack === undefined && s.hotGetDirect === undefined
+      ? []
+      : [row(`4 KiB file GET, hot (${HOT_FILES} files of one pod, closed loops)`, 'hotGet')]),
     '',
     ...Object.entries(s)
       .map(([key, result]) => [key, failures(result.statuses)] as const)
       .filter(([, text]) => text !== '')
       .map(([key, text]) => `${key} answers other than 2xx: ${text}`),
+    ...(Object.values(s).some((result) => failures(result.statuses) !== '') ? [''] : []),
   ];
 }
 
@@ -143,12 +148,77 @@ function fileProcessingTable(r: SuiteResults): string[] {
   return [...table, ...interactive];
 }
 
+function growthTables(r: SuiteResults): string[] {
+  const g = r.growth;
+  if (g === undefined || g.steps.length === 0) return [];
+  const n = (x: number) => x.toLocaleString('en');
+  const first = g.steps[0];
+  const vsFirst = (pick: (step: GrowthStep) => number) => (step: GrowthStep) =>
+    first === undefined ? 'n/a' : ratio(pick(step), pick(first));
+  const loadTable = (title: string, pick: (step: GrowthStep) => HttpLoadResult) => [
+    title,
+    '',
+    '| files in the pod | req/s | p50 ms | p99 ms | errors | p50 vs smallest |',
+    '|---|---|---|---|---|---|',
+    ...g.steps.map((step) => {
+      const x = pick(step);
+      return `| ${n(step.files)} | ${x.rps} | ${x.p50} | ${x.p99} | ${x.errors} | ${vsFirst((s) => pick(s).p50)(step)} |`;
+    }),
+    '',
+  ];
+  const failed = g.steps
+    .flatMap((step) =>
+      (
+        [
+          ['fill', step.fill.failures],
+          ['first page', step.firstPage.statuses],
+          ['GET', step.get.statuses],
+          ['replace', step.replace.statuses],
+          ['create', step.create.statuses],
+        ] as const
+      ).map(([what, statuses]) => [step.files, what, failures(statuses)] as const),
+    )
+    .filter(([, , text]) => text !== '')
+    .map(([files, what, text]) => `${n(files)} files, ${what}: answers other than 2xx: ${text}`);
+  return [
+    `Growth: one pod (${g.owner}), all its files at its root, at each size; ${g.connections} connections, ${g.seconds} s per load, ${r.settings.workers} workers${r.settings.processing === 'off' ? ', processing off (no job ran)' : ''}.`,
+    '',
+    '| files in the pod | added | fill s | files/s | retries (429/503) | processing drained after s |',
+    '|---|---|---|---|---|---|',
+    ...g.steps.map(
+      (step) =>
+        `| ${n(step.files)} | ${n(step.fill.added)} | ${step.fill.seconds} | ${step.fill.filesPerSecond} | ${step.fill.retries} | ${step.fill.processingDrainSeconds ?? 'processing off'} |`,
+    ),
+    '',
+    ...loadTable('4 KiB GET (files drawn from the whole pod):', (s) => s.get),
+    ...loadTable('4 KiB replace (PUT over the same files):', (s) => s.replace),
+    ...loadTable('4 KiB create (PUT of new names beside them):', (s) => s.create),
+    ...loadTable(
+      `First page of the folder listing (${g.firstPageLimit} entries, the api's default), 1 connection:`,
+      (s) => s.firstPage,
+    ),
+    `Full listing, page after page (${g.fullPageLimit} entries a page), median of the runs:`,
+    '',
+    '| files in the pod | files listed | pages | time s | ms per 1,000 files | per 1,000 vs smallest | runs |',
+    '|---|---|---|---|---|---|---|',
+    ...g.steps.map(
+      (step) =>
+        `| ${n(step.files)} | ${n(step.listing.files)} | ${step.listing.pages} | ${step.listing.seconds} | ${step.listing.msPer1000} | ${vsFirst((s) => s.listing.msPer1000)(step)} | ${step.listing.runs} |`,
+    ),
+    '',
+    ...(failed.length === 0 ? [] : [...failed, '']),
+  ];
+}
+
 export function renderGoals(goals: Goal[]): string[] {
   const measured = (g: Goal) =>
     g.measured === undefined ? 'not run' : `${g.measured}${g.unit === '×' ? '×' : ' MiB'}`;
   const sign = { min: '≥', max: '<', atMost: '≤' } as const;
   const target = (g: Goal) => `${sign[g.kind]} ${g.target}${g.unit === '×' ? '×' : ' MiB'}`;
-  const met = (g: Goal) => (g.met === undefined ? '–' : g.met ? 'met' : 'missed');
+  const met = (g: Goal) =>
+    g.met === undefined
+      ? '–'
+      : `${g.met ? 'met' : 'missed'}${g.words === undefined ? '' : `: ${g.met ? g.words.met : g.words.missed}`}`;
   return [
     '| goal | measured | target | |',
     '|---|---|---|---|',
@@ -169,6 +239,7 @@ export function renderReport(r: SuiteResults, goals: Goal[]): string {
     ...largeTable(r),
     ...scalingTable(r),
     ...fileProcessingTable(r),
+    ...growthTables(r),
     ...renderGoals(goals),
   ].join('\n');
 }

@@ -4,9 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['small', 'echo', 'large', 'scaling', 'processing-files'] as const;
+export const PHASES = ['small', 'echo', 'large', 'scaling', 'processing-files', 'growth'] as const;
 export type Phase = (typeof PHASES)[number];
-/** Phases run when `--phases` is not given (processing-files takes minutes more: named on purpose). */
+/** Phases run when `--phases` is not given (processing-files and growth take minutes more: named on purpose). */
 export const DEFAULT_PHASES: Phase[] = ['small', 'echo', 'large', 'scaling'];
 /** Phases that go through the worker counts; the others run once, at `--workers`. */
 const COUNTED_PHASES: readonly Phase[] = ['scaling', 'processing-files'];
@@ -34,9 +34,24 @@ export interface SuiteArgs {
   /** Connections of the small-file GETs measured idle and while processing (at `--workers`). */
   interactiveConnections: number;
   phases: Phase[];
+  /** Files in the one pod of the growth phase, ascending: each size is measured after filling up to it. */
+  growthSizes: number[];
+  /** Minutes all the growth phase's fills together may take; past them the pod grows no further. */
+  growthFillMinutes: number;
+  /**
+   * False with `--processing off`: the workers run no processing job (PROCESSING_CONCURRENCY=0), so a
+   * growth run is not held up by one pod's backlog of a job per created file (refused with
+   * processing-files, which measures processing).
+   */
+  processing: boolean;
   /** Where child processes write --cpu-prof profiles; undefined: no profiling. */
   cpuProfDir?: string;
 }
+
+/** The growth phase's sizes when `--growth-sizes` is not given (issue 14: 1k, 10k and 50k files). */
+export const DEFAULT_GROWTH_SIZES = [1000, 10_000, 50_000];
+/** The largest pod the growth phase fills (the bench stack's file quota is raised above it). */
+export const MAX_GROWTH_SIZE = 200_000;
 
 export class SuiteArgsError extends Error {
   override name = 'SuiteArgsError';
@@ -71,6 +86,9 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
         'upload-connections': { type: 'string', default: '4' },
         'interactive-connections': { type: 'string', default: '4' },
         phases: { type: 'string', default: DEFAULT_PHASES.join(',') },
+        'growth-sizes': { type: 'string', default: DEFAULT_GROWTH_SIZES.join(',') },
+        'growth-fill-minutes': { type: 'string', default: '30' },
+        processing: { type: 'string', default: 'on' },
         'cpu-prof': { type: 'string' },
       },
     }) as { values: Record<string, string | undefined> });
@@ -86,6 +104,14 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     ),
   ];
   workerCounts.sort((a, b) => a - b);
+  const growthSizes = [
+    ...new Set(
+      v('growth-sizes')
+        .split(',')
+        .map((s) => whole('growth-sizes', s.trim(), 1, MAX_GROWTH_SIZE)),
+    ),
+  ];
+  growthSizes.sort((a, b) => a - b);
   const phases = v('phases')
     .split(',')
     .map((s) => s.trim());
@@ -93,6 +119,13 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     if (!(PHASES as readonly string[]).includes(phase)) {
       throw new SuiteArgsError(`unknown phase ${phase}: one of ${PHASES.join(', ')}`);
     }
+  }
+  if (v('processing') !== 'on' && v('processing') !== 'off') {
+    throw new SuiteArgsError('--processing takes on or off');
+  }
+  const processing = v('processing') === 'on';
+  if (!processing && phases.includes('processing-files')) {
+    throw new SuiteArgsError('--processing off leaves nothing for the processing-files phase to measure');
   }
   return {
     seconds: whole('seconds', v('seconds'), 1, 600),
@@ -109,6 +142,9 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     uploadConnections: whole('upload-connections', v('upload-connections'), 1, 64),
     interactiveConnections: whole('interactive-connections', v('interactive-connections'), 1, 256),
     phases: phases as Phase[],
+    growthSizes,
+    growthFillMinutes: whole('growth-fill-minutes', v('growth-fill-minutes'), 1, 1440),
+    processing,
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
   };
 }

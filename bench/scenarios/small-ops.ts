@@ -2,12 +2,19 @@
  * Small operations at a fixed concurrency, through the full stack and directly on the store, in one run:
  * user profile GET/PUT and 4 KiB file GET/PUT. The users are signed up for the run; each request carries
  * its user's token (none on a server without accounts).
+ *
+ * And the hot small-file GET: the same 200 files of 4 KiB in one pod read again and again, in closed
+ * loops at the same concurrency, through the stack and directly on the store in alternating slices (so
+ * both see the same moments of the machine), for the issue-14 goal of serving hot files faster than
+ * the store does.
  */
 import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
-import { closedLoop, type LoadResult } from '../closed-loop.ts';
+import { alternatingLoops, closedLoop, type LoadResult } from '../closed-loop.ts';
 import { type HttpLoadResult, httpLoad } from '../http-load.ts';
-import { authHeader, inBatches, type LoadUser, runPrefix, signUpMany } from '../load/accounts.ts';
+import { authHeader, inBatches, type LoadUser, runPrefix, signUp, signUpMany } from '../load/accounts.ts';
+import { HOT_FILES } from '../results-types.ts';
 
 export interface SmallOpsOptions {
   apiUrl: string;
@@ -19,6 +26,50 @@ export interface SmallOpsOptions {
 }
 
 const FILES_PER_USER = 2;
+
+/** GET of `path` on a keep-alive agent, the body read to its end; rejects on anything but 200. */
+function httpGet(agent: Agent, url: URL, path: string, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, hostname: url.hostname, port: url.port, path, method: 'GET', headers },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${res.statusCode}`))));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The hot row: `HOT_FILES` files of one pod read again and again, through the stack and directly. */
+async function hotGets(o: SmallOpsOptions, file: Buffer): Promise<Record<string, LoadResult>> {
+  const owner = await signUp(o.apiUrl, `${runPrefix()}-hot`, { firstName: 'Hot', lastName: 'Files' });
+  // At the pod's root: creations in one folder take turns on its lock (worker/files/name-lock.ts).
+  const name = (i: number) => `h-${i % HOT_FILES}.bin`;
+  const key = (i: number) => `bench-direct/hot-${i % HOT_FILES}.bin`;
+  await inBatches(HOT_FILES, 16, async (i) => {
+    await owner.client.files.put(owner.name, name(i), file);
+    await o.store.put(key(i), file);
+  });
+  const url = new URL(o.apiUrl);
+  const headers = authHeader(owner.token);
+  const agent = new Agent({ keepAlive: true, maxSockets: o.connections });
+  try {
+    const ops = {
+      hotGetStack: (i: number) => httpGet(agent, url, `/v1/users/${owner.name}/files/${name(i)}`, headers),
+      hotGetDirect: async (i: number) => {
+        if ((await o.store.get(key(i))) === undefined) throw new Error('missing');
+      },
+    };
+    o.log(`hot 4 KiB file GET: ${HOT_FILES} files of one pod, stack and direct in alternating slices`);
+    await alternatingLoops(ops, o.connections, Math.min(4, o.seconds), 2);
+    return await alternatingLoops(ops, o.connections, o.seconds, Math.max(1, Math.round(o.seconds / 2)));
+  } finally {
+    agent.destroy();
+  }
+}
 
 export async function smallOps(o: SmallOpsOptions): Promise<Record<string, LoadResult | HttpLoadResult>> {
   const profile = { firstName: 'Ada', lastName: 'Lovelace', city: 'London', tags: ['bench'] };
@@ -87,5 +138,6 @@ export async function smallOps(o: SmallOpsOptions): Promise<Record<string, LoadR
   results.filePutDirect = await direct(async (i) => {
     await o.store.put(blobKey(i), file);
   });
+  Object.assign(results, await hotGets(o, file));
   return results;
 }

@@ -19,7 +19,34 @@ describe('parseSuiteArgs', () => {
       uploadConnections: 4,
       interactiveConnections: 4,
       phases: ['small', 'echo', 'large', 'scaling'],
+      growthSizes: [1000, 10_000, 50_000],
+      growthFillMinutes: 30,
+      processing: true,
     });
+  });
+
+  it('turns processing off for a growth run, never for the processing-files phase', () => {
+    expect(parseSuiteArgs(['--phases', 'growth', '--processing', 'off']).processing).toBe(false);
+    expect(() => parseSuiteArgs(['--phases', 'growth,processing-files', '--processing', 'off'])).toThrow(
+      /processing-files/,
+    );
+  });
+
+  it('reads the growth phase, its sizes (sorted, once each) and its fill budget', () => {
+    const args = parseSuiteArgs([
+      '--phases',
+      'small,growth',
+      '--growth-sizes',
+      '1000, 200,1000',
+      '--growth-fill-minutes',
+      '5',
+    ]);
+    expect(args).toMatchObject({
+      phases: ['small', 'growth'],
+      growthSizes: [200, 1000],
+      growthFillMinutes: 5,
+    });
+    expect(workerSchedule(args)).toEqual([2]);
   });
 
   it('reads the processing-files phase and its options', () => {
@@ -65,6 +92,11 @@ describe('parseSuiteArgs', () => {
     [['--files', '0'], /--files/],
     [['--upload-connections', '65'], /--upload-connections/],
     [['--interactive-connections', 'x'], /--interactive-connections/],
+    [['--growth-sizes', '0'], /--growth-sizes/],
+    [['--growth-sizes', '1000,x'], /--growth-sizes/],
+    [['--growth-sizes', '200001'], /--growth-sizes/],
+    [['--growth-fill-minutes', '0'], /--growth-fill-minutes/],
+    [['--processing', 'maybe'], /--processing takes on or off/],
     [['--nope', '1'], /nope/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseSuiteArgs(argv)).toThrow(message);
