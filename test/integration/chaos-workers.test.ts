@@ -277,12 +277,14 @@ describe('a worker killed with SIGKILL mid-command', () => {
   });
 
   it('never stitches two versions: a download whose file was replaced meanwhile is cut when its worker dies', async () => {
-    const before = randomBytes(24 * 1024 * 1024);
+    // Larger than everything between the worker and a paused client can buffer (socket buffers, the
+    // transfer window), so the worker is still streaming when it is killed, however slow the machine.
+    const before = randomBytes(96 * 1024 * 1024);
     expect((await put('streams/changing.bin', before)).status).toBe(201);
     const slow = slowDownload(files('streams/changing.bin'), auth);
     expect(await slow.status).toBe(200);
     const victim = await streamingWorker();
-    const after = randomBytes(24 * 1024 * 1024);
+    const after = randomBytes(1024 * 1024);
     expect((await put('streams/changing.bin', after)).status).toBe(200);
     await killWorker(stack, victim);
     (await slow.response).resume();
