@@ -36,6 +36,9 @@ function smallTable(r: SuiteResults): string[] {
     row('profile PUT', 'profilePut'),
     row('4 KiB file GET', 'fileGet'),
     row('4 KiB file PUT', 'filePut'),
+    ...(s.fileCreateStack === undefined
+      ? []
+      : [row('4 KiB file create, one folder of one pod', 'fileCreate')]),
     ...(s.hotGetStack === undefined && s.hotGetDirect === undefined
       ? []
       : [row(`4 KiB file GET, hot (${HOT_FILES} files of one pod, closed loops)`, 'hotGet')]),

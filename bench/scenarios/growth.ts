@@ -5,10 +5,9 @@
  *
  * The pod is filled once, in growing steps: each size adds only the files it lacks (the creates measured
  * at the size before count too), so the largest size costs its own number of creates, not the sum. The
- * files are all at the pod's root, so the folder listing is of the whole pod. Not in one subfolder: a
- * creation holds the lock of its path's first segment (worker/files/name-lock.ts), so creations in one
- * folder run one at a time (a few per second on 2 cores), and 50k of them would take hours; at the root
- * each name is its own segment. After each fill the processing backlog (a job per created file) drains
+ * files are all at the pod's root, so the folder listing is of the whole pod (and the figures stay
+ * comparable with the runs from before a worker shared its name lock among its creations in one folder,
+ * worker/files/name-lock.ts). After each fill the processing backlog (a job per created file) drains
  * before anything is measured; its time is reported. A fill that would run past `fillBudgetMs` stops
  * there: the pod is measured at the size it reached and the larger sizes are left out.
  */

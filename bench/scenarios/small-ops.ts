@@ -1,6 +1,7 @@
 /**
  * Small operations at a fixed concurrency, through the full stack and directly on the store, in one run:
- * user profile GET/PUT and 4 KiB file GET/PUT. The users are signed up for the run; each request carries
+ * user profile GET/PUT, 4 KiB file GET/PUT (a PUT replaces a file) and 4 KiB file creates (new names in one
+ * folder of one pod). The users are signed up for the run; each request carries
  * its user's token (none on a server without accounts).
  *
  * And the hot small-file GET: the same 200 files of 4 KiB in one pod read again and again, in closed
@@ -26,6 +27,8 @@ export interface SmallOpsOptions {
 }
 
 const FILES_PER_USER = 2;
+/** Distinct new names the create row goes through: more than it can create in a run, so each PUT creates. */
+const CREATE_NAMES = 50_000;
 
 /** GET of `path` on a keep-alive agent, the body read to its end; rejects on anything but 200. */
 function httpGet(agent: Agent, url: URL, path: string, headers: Record<string, string>): Promise<void> {
@@ -137,6 +140,28 @@ export async function smallOps(o: SmallOpsOptions): Promise<Record<string, LoadR
   results.filePutStack = await load('PUT', filePaths, file);
   results.filePutDirect = await direct(async (i) => {
     await o.store.put(blobKey(i), file);
+  });
+  // Creations of new names, all in one folder of one pod: the file/folder rule's lock is per first
+  // segment, so this is the row that shows how creations in one folder share it.
+  o.log('4 KiB file create (new names in one folder of one pod): full stack, then direct');
+  const creator = users[0] as LoadUser;
+  const createPaths = Array.from(
+    { length: CREATE_NAMES },
+    (_, i) => `/v1/users/${creator.name}/files/inbox/c-${i}.bin`,
+  );
+  results.fileCreateStack = await httpLoad({
+    url: o.apiUrl,
+    connections: o.connections,
+    seconds: o.seconds,
+    method: 'PUT',
+    paths: createPaths,
+    headersFor: () => authHeader(creator.token),
+    body: file,
+    contentType: 'application/octet-stream',
+  });
+  let created = 0;
+  results.fileCreateDirect = await direct(async () => {
+    await o.store.put(`bench-direct/inbox/c-${created++}.bin`, file);
   });
   Object.assign(results, await hotGets(o, file));
   return results;

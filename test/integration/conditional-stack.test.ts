@@ -343,4 +343,39 @@ describe.each(backends)('conditional requests and name races on $name', (backend
       expect((await put('race0/x', 'now a file')).status).toBe(201);
     }
   });
+
+  it('creates many files in one folder side by side, and still lets one of c/x and c/x/y win inside it', async () => {
+    // One folder, busy: plain creations of new names and clashing pairs, 6 in flight at a time (the
+    // caller's own limit). The two workers each share their lock of `inbox` among their creations.
+    const outcomes: { kind: 'plain' | 'pair'; i: number; statuses: number[] }[] = [];
+    for (let round = 0; round < 6; round++) {
+      const plain = [0, 1, 2, 3].map(async (k) => {
+        const i = round * 4 + k;
+        return { kind: 'plain' as const, i, statuses: [(await put(`inbox/n-${i}.txt`, `note ${i}`)).status] };
+      });
+      const pair = (async () => {
+        const [file, inner] = await Promise.all([
+          put(`inbox/r${round}/x`, 'file'),
+          put(`inbox/r${round}/x/y`, 'inner'),
+        ]);
+        return { kind: 'pair' as const, i: round, statuses: [file.status, inner.status] };
+      })();
+      outcomes.push(...(await Promise.all([...plain, pair])));
+    }
+    for (const { kind, i, statuses } of outcomes) {
+      if (kind === 'plain') expect([i, statuses]).toEqual([i, [201]]);
+      else expect([i, [...statuses].sort()]).toEqual([i, [201, 409]]);
+    }
+    const listing = (await (await as(owner, 'inbox/?limit=1000')).json()) as {
+      items: { name: string; kind: string }[];
+    };
+    const names = listing.items.map((item) => item.name);
+    expect(names.filter((name) => name.startsWith('n-')).length).toBe(24);
+    expect(new Set(names).size).toBe(names.length);
+    for (let round = 0; round < 6; round++) {
+      const inner = (await (await as(owner, `inbox/r${round}/`)).json()) as { items: { name: string }[] };
+      expect(inner.items.map((item) => item.name)).toEqual(['x']);
+    }
+    expect(await (await as(owner, 'inbox/n-23.txt')).text()).toBe('note 23');
+  });
 });

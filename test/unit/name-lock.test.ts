@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandError } from '../../protocol/outcome.ts';
-import { lockKey, NameLocks } from '../../worker/files/name-lock.ts';
+import { lockKey, NameLocks, pathsClash } from '../../worker/files/name-lock.ts';
 import { FsObjectStore } from '../../worker/storage/fs-store.ts';
 
 let dir: string;
@@ -31,10 +31,16 @@ describe('name locks', () => {
     expect(lockKey('alice', 'c/x')).toMatch(/^users\/alice\/locks\/[0-9a-f]{64}$/);
   });
 
-  it('lets one holder in at a time, and frees the lock after each', async () => {
+  it('runs one worker\'s creations under one lock at once, and frees the lock after the last', async () => {
     const locks = new NameLocks(store);
     let inside = 0;
     let most = 0;
+    let puts = 0;
+    const put = store.put.bind(store);
+    store.put = (...args: Parameters<typeof store.put>) => {
+      if (args[0] === lockKey('alice', 'c')) puts++;
+      return put(...args);
+    };
     await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
         locks.withLock('alice', `c/${i}`, async () => {
@@ -46,7 +52,56 @@ describe('name locks', () => {
         }),
       ),
     );
-    expect(most).toBe(1);
+    expect(most).toBe(8);
+    expect(puts).toBe(1); // one lease for the whole batch
+    expect(await store.get(lockKey('alice', 'c'))).toBeUndefined();
+  });
+
+  it('lets a path and the paths under it in one at a time, within one worker', async () => {
+    const locks = new NameLocks(store);
+    const order: string[] = [];
+    const run = (path: string, ms: number) =>
+      locks.withLock('alice', path, async () => {
+        order.push(`+${path}`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        order.push(`-${path}`);
+      });
+    await Promise.all([run('c/x', 30), run('c/x/y', 1), run('c/x', 1), run('c/z', 1)]);
+    // c/z does not clash with c/x: it ran inside it. c/x/y and the second c/x waited for the first.
+    expect(order.slice(0, 4)).toEqual(['+c/x', '+c/z', '-c/z', '-c/x']);
+    expect(order.slice(4)).toEqual(['+c/x/y', '-c/x/y', '+c/x', '-c/x']);
+    expect(pathsClash('c/x', 'c/x/y')).toBe(true);
+    expect(pathsClash('c/x/y', 'c/x')).toBe(true);
+    expect(pathsClash('c/x', 'c/xy')).toBe(false);
+  });
+
+  it('never lets two workers in under one lock at once, and lets a waiting worker in after a busy one\'s batch', async () => {
+    // Two workers (two NameLocks on one store), each creating without pause for 600 ms.
+    const workers = [
+      new NameLocks(store, { batchMs: 100, yieldMs: 30 }),
+      new NameLocks(store, { batchMs: 100, yieldMs: 30 }),
+    ];
+    const inside = [0, 0];
+    const done = [0, 0];
+    let overlap = false;
+    const stopAt = Date.now() + 600;
+    // Each worker runs three loops of creations of different lengths, so its creations overlap and it
+    // is never idle: only the end of its batch lets the other worker in.
+    const loop = async (w: number, ms: number) => {
+      for (let i = 0; Date.now() < stopAt; i++)
+        await (workers[w] as NameLocks).withLock('alice', `c/${w}-${ms}-${i}`, async () => {
+          inside[w] = (inside[w] ?? 0) + 1;
+          if ((inside[1 - w] ?? 0) > 0) overlap = true;
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          inside[w] = (inside[w] ?? 0) - 1;
+          if (Date.now() < stopAt) done[w] = (done[w] ?? 0) + 1;
+        });
+    };
+    await Promise.all([2, 3, 5].flatMap((ms) => [loop(0, ms), loop(1, ms)]));
+    expect(overlap).toBe(false);
+    // Neither worker starved: both created files within the 600 ms.
+    expect(done[0]).toBeGreaterThan(0);
+    expect(done[1]).toBeGreaterThan(0);
     expect(await store.get(lockKey('alice', 'c'))).toBeUndefined();
   });
 

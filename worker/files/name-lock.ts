@@ -13,6 +13,15 @@
  * so again only one wins. A holder starts its write only with `writeMarginMs` of its lease left, and a
  * write that completes when the lease may have passed to another (a store that stalled) is undone by
  * its writer, who answers 503: a taker's check may have missed it.
+ *
+ * One worker shares its lease among its own creations under that segment (a batch): creations in one
+ * folder would otherwise go one at a time, a few a second, however many workers and connections there
+ * are. Inside a batch two creations clash only if one path is the other or a folder above it, so only
+ * those wait for each other, in memory; every other creation of the worker runs at once under the one
+ * lease. A batch admits newcomers for `batchMs` after its lease was taken (and never with less than the
+ * write margin left); then it closes, its lease is given back when its last creation ends, and the
+ * worker's next batch waits `yieldMs` before it asks again, so a busy worker cannot keep the lock from
+ * another worker's waiting creations.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +37,10 @@ export interface NameLockOptions {
   clockSkewMs?: number;
   /** How long a creation waits for the lock before it answers 503 (retry); longer than the lease. */
   waitMs?: number;
+  /** How long after taking the lock a batch still admits this worker's new creations. */
+  batchMs?: number;
+  /** How long the next batch waits after one closed for its age: other workers' turn. */
+  yieldMs?: number;
   clock?: () => number;
 }
 
@@ -56,12 +69,38 @@ export const lockKey = (owner: string, path: string) => {
 const tooSlow = () =>
   new CommandError(ErrorCode.STORAGE_UNAVAILABLE, 'the store is too slow to create files safely; retry', 1);
 
+/** This worker's hold on one lock: the creations running under it, and how it ends. */
+interface Batch {
+  /** Resolves with the lease once the lock is taken (rejects if it cannot be). */
+  readonly taken: Promise<LockBody>;
+  lease?: LockBody;
+  takenAt?: number;
+  /** No newcomers: too old, or its lease too short to start a write, or given back. */
+  closed: boolean;
+  /** It closed while still busy: the worker's next batch lets other workers' creations in first. */
+  outstayed: boolean;
+  /** Its creations' paths, each with when it ends. */
+  readonly running: Map<string, Promise<void>>;
+  /** Creations that joined and have not ended (some may still wait for the lock or a clashing path). */
+  members: number;
+  /** Resolves once the lock is given back (or was never taken). */
+  readonly ended: Promise<void>;
+  end(): void;
+}
+
+/** Whether two creations could clash: the same path, or one a folder above the other. */
+export const pathsClash = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+
 export class NameLocks {
   readonly #leaseMs: number;
   readonly #writeMarginMs: number;
   readonly #clockSkewMs: number;
   readonly #waitMs: number;
+  readonly #batchMs: number;
+  readonly #yieldMs: number;
   readonly #clock: () => number;
+  /** The batch of each lock this worker holds or is taking. */
+  readonly #batches = new Map<string, Batch>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -71,24 +110,115 @@ export class NameLocks {
     this.#writeMarginMs = options.writeMarginMs ?? this.#leaseMs / 2;
     this.#clockSkewMs = options.clockSkewMs ?? this.#leaseMs / 5;
     this.#waitMs = options.waitMs ?? 15_000;
+    this.#batchMs = options.batchMs ?? Math.min(1000, this.#leaseMs / 5);
+    this.#yieldMs = options.yieldMs ?? 50;
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** Runs `work` holding the lock for `path`'s first segment. */
+  /**
+   * Runs `work` holding the lock for `path`'s first segment, beside this worker's other creations under
+   * it whose paths cannot clash with `path`.
+   */
   async withLock<T>(owner: string, path: string, work: (lease: Lease) => Promise<T>): Promise<T> {
     const key = lockKey(owner, path);
-    const held = await this.#acquire(key);
-    const lease: Lease = {
-      beforeWrite: () => {
-        if (this.#clock() > held.until - this.#writeMarginMs) throw tooSlow();
-      },
-      stillHeld: () => this.#clock() < held.until - this.#clockSkewMs,
-    };
+    const batch = await this.#join(key);
+    let done = () => {};
     try {
+      const held = await batch.taken;
+      for (let clash = this.#clashing(batch, path); clash !== undefined; clash = this.#clashing(batch, path))
+        await clash;
+      batch.running.set(
+        path,
+        new Promise<void>((resolve) => {
+          done = resolve;
+        }),
+      );
+      const lease: Lease = {
+        beforeWrite: () => {
+          if (this.#clock() > held.until - this.#writeMarginMs) throw tooSlow();
+        },
+        stillHeld: () => this.#clock() < held.until - this.#clockSkewMs,
+      };
       return await work(lease);
     } finally {
+      if (batch.running.get(path) !== undefined) {
+        batch.running.delete(path);
+        done();
+      }
+      if (--batch.members === 0) await this.#giveBack(key, batch);
+    }
+  }
+
+  #clashing(batch: Batch, path: string): Promise<void> | undefined {
+    for (const [other, ends] of batch.running) if (pathsClash(other, path)) return ends;
+    return undefined;
+  }
+
+  /** Joins this worker's open batch of `key`, or waits for the current one to end and starts the next. */
+  async #join(key: string): Promise<Batch> {
+    for (;;) {
+      const current = this.#batches.get(key);
+      if (current === undefined) return this.#start(key);
+      if (this.#admits(current)) {
+        current.members++;
+        return current;
+      }
+      await current.ended;
+      // A batch that closed while busy: let another worker's waiting creations take the lock first.
+      if (current.outstayed) await sleep(this.#yieldMs * (0.5 + Math.random()));
+    }
+  }
+
+  #admits(batch: Batch): boolean {
+    if (batch.closed) return false;
+    const { lease, takenAt } = batch;
+    if (lease === undefined || takenAt === undefined) return true; // still being taken: wait with it
+    const now = this.#clock();
+    if (now - takenAt >= this.#batchMs || now > lease.until - this.#writeMarginMs) {
+      batch.closed = true;
+      batch.outstayed = true;
+    }
+    return !batch.closed;
+  }
+
+  #start(key: string): Batch {
+    let end = () => {};
+    const ended = new Promise<void>((resolve) => {
+      end = resolve;
+    });
+    const batch: Batch = {
+      taken: this.#acquire(key),
+      closed: false,
+      outstayed: false,
+      running: new Map(),
+      members: 1,
+      ended,
+      end,
+    };
+    batch.taken.then(
+      (lease) => {
+        batch.lease = lease;
+        batch.takenAt = this.#clock();
+      },
+      () => {
+        batch.closed = true;
+      },
+    );
+    this.#batches.set(key, batch);
+    return batch;
+  }
+
+  /** The batch's last creation ended: the lock goes back (if it was taken and is surely still ours). */
+  async #giveBack(key: string, batch: Batch): Promise<void> {
+    batch.closed = true;
+    try {
+      const lease = await batch.taken.catch(() => undefined);
       // Only while the lease holds is the lock surely still ours; once past, it expires by itself.
-      if (lease.stillHeld()) await this.store.discard(key).catch(() => undefined);
+      if (lease !== undefined && this.#clock() < lease.until - this.#clockSkewMs)
+        await this.store.discard(key).catch(() => undefined);
+    } finally {
+      if (this.#batches.get(key) === batch) this.#batches.delete(key);
+      batch.end();
     }
   }
 
