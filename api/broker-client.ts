@@ -48,6 +48,8 @@ export interface CallOptions {
   timeoutMs: number;
   /** The fairness key (the principal, or the client's address): the broker takes turns between callers. */
   caller?: string;
+  /** The pod the command acts on: the broker prefers one worker per pod (protocol/frames.ts). */
+  pod?: string;
 }
 
 /** Why a call got no outcome from a worker: the broker's own error, or no broker at all. */
@@ -263,6 +265,7 @@ export class BrokerClient {
       requestId: options.requestId,
     };
     if (options.caller !== undefined) header.caller = options.caller;
+    if (options.pod !== undefined) header.pod = options.pod;
     if (options.stream === true) header.stream = true;
     // The liveness ping tells the broker this client reads batched replies.
     if (service === STATUS_SERVICE) header.batch = true;

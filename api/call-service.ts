@@ -3,7 +3,7 @@
  * throws the HttpProblem that the worker's or the broker's error maps to.
  */
 import type { FastifyRequest } from 'fastify';
-import type { ArgsOf } from '../protocol/command-args.ts';
+import { type ArgsOf, podOf } from '../protocol/command-args.ts';
 import { type CommandName, serviceOf } from '../protocol/commands.ts';
 import { BrokerCallError, type BrokerClient } from './broker-client.ts';
 import type { BrokerStream } from './files/broker-stream.ts';
@@ -31,6 +31,7 @@ export function streamOpener(broker: BrokerClient, timeoutMs: number): OpenStrea
       actor: request.principal ?? null,
       requestId: request.id,
       caller: callerKeyOf(request),
+      pod: podOf(args),
       // A stream cannot be replayed on another worker: the bytes already sent are gone.
       idempotent: false,
       timeoutMs,
@@ -62,6 +63,7 @@ export function serviceCaller(broker: BrokerClient, timeoutMs: number): CallServ
         actor: request.principal ?? null,
         requestId: request.id,
         caller: callerKeyOf(request),
+        pod: podOf(args),
         idempotent: options.idempotent,
         timeoutMs,
       });

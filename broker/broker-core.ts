@@ -21,8 +21,9 @@ import {
 } from '../protocol/frames.ts';
 import { encodeOutcome } from '../protocol/outcome.ts';
 import type { BrokerMetrics } from './metrics.ts';
+import { podHash } from './pod-affinity.ts';
 import { LANES, type Lane, RequestQueues } from './request-queue.ts';
-import { WorkerRegistry } from './worker-registry.ts';
+import { type WorkerEntry, WorkerRegistry } from './worker-registry.ts';
 
 export interface Outbox {
   toClient(identity: Buffer, frames: Buffer[]): void;
@@ -49,6 +50,11 @@ export interface BrokerSettings {
   transferIdleMs?: number;
   /** Transfers, moving or parked, one worker may hold at most. Default: its transfer slots (no parking). */
   maxTransfersPerWorker?: number;
+  /**
+   * A pod's commands go to its home worker (rendezvous hashing over the live workers, pod-affinity.ts)
+   * while it has a free slot, else to the least-loaded worker. Off: always the least-loaded. Default on.
+   */
+  podAffinity?: boolean;
 }
 
 /** The commands that are token checks: every authenticated request waits for one, so they go first. */
@@ -110,6 +116,7 @@ export class BrokerCore {
   readonly #labelledServices = new Set<string>([STATUS_SERVICE, HEALTH_SERVICE]);
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
+  readonly #podDispatches: { home: { inc(): void }; elsewhere: { inc(): void } };
 
   constructor(
     private readonly settings: BrokerSettings,
@@ -130,6 +137,10 @@ export class BrokerCore {
       (r) => r.caller,
     );
     this.#priorityCommands = new Set(settings.priorityCommands ?? DEFAULT_PRIORITY_COMMANDS);
+    this.#podDispatches = {
+      home: metrics.podDispatches.labels({ to: 'home' }),
+      elsewhere: metrics.podDispatches.labels({ to: 'elsewhere' }),
+    };
   }
 
   /** Which lane a request waits and runs in: token checks, transfers, or every other command. */
@@ -182,7 +193,7 @@ export class BrokerCore {
     const worker =
       header.service === HEALTH_SERVICE
         ? this.workers.pickAny(header.service)
-        : this.workers.pick(header.service, lane);
+        : this.#choose(header.service, lane, header.pod);
     if (worker !== undefined) {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
@@ -431,6 +442,22 @@ export class BrokerCore {
     );
   }
 
+  /**
+   * The worker for a request: its pod's home while the home has a free slot of the lane, else the
+   * least-loaded worker with one (undefined when none has).
+   */
+  #choose(service: string, lane: Lane, pod: string | undefined): WorkerEntry | undefined {
+    if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
+    const home = this.workers.home(service, podHash(pod));
+    if (home !== undefined && this.workers.hasRoom(home, lane)) {
+      this.#podDispatches.home.inc();
+      return home;
+    }
+    const other = this.workers.pick(service, lane);
+    if (other !== undefined) this.#podDispatches.elsewhere.inc();
+    return other;
+  }
+
   #finish(request: PendingRequest, now: number): void {
     this.#requests.delete(request.key);
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
@@ -452,10 +479,10 @@ export class BrokerCore {
     for (const lane of LANES) {
       for (;;) {
         if (this.#queues.depth(service, lane) === 0) break;
-        const worker = this.workers.pick(service, lane);
-        if (worker === undefined) break;
+        if (this.workers.pick(service, lane) === undefined) break; // no free slot anywhere
         const request = this.#queues.shift(service, lane);
         if (request === undefined) break;
+        const worker = this.#choose(service, lane, request.header.pod) as WorkerEntry;
         this.#dispatch(request, worker.id, now);
         dispatched++;
       }

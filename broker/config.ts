@@ -1,5 +1,5 @@
 /** The broker's settings, from environment variables. */
-import { integer, loadConfig, text } from '../runtime/env.ts';
+import { flag, integer, loadConfig, text } from '../runtime/env.ts';
 import { sharedSettings } from '../runtime/shared-settings.ts';
 
 export const brokerSpec = {
@@ -53,6 +53,11 @@ export const brokerSpec = {
     'Transfers, moving or parked, one worker may hold at most (at least its transfer slots)',
     1,
     1_000_000,
+  ),
+  podAffinity: flag(
+    'BROKER_POD_AFFINITY',
+    true,
+    "Send a pod's commands to one worker (rendezvous hashing over the live workers) while it has a free slot",
   ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',

@@ -48,6 +48,12 @@ export function createBrokerMetrics(registry = new Registry()) {
       help: 'Transfers that gave their worker slot back because nothing moved through them for BROKER_TRANSFER_IDLE_MS',
       registers: [registry],
     }),
+    podDispatches: new Counter({
+      name: `${prefix}pod_dispatches_total`,
+      help: "Dispatches of a pod's commands: to the pod's home worker, or elsewhere because the home had no free slot",
+      labelNames: ['to'],
+      registers: [registry],
+    }),
     workersLost: new Counter({
       name: `${prefix}workers_lost_total`,
       help: 'Workers removed after missing heartbeats',

@@ -6,6 +6,7 @@
  * uploads and slow downloads never take the slots commands need; priority commands (token checks) may use
  * `priorityReserve` slots beyond the worker's command capacity, so they never wait for ordinary commands.
  */
+import { affinityScore, workerHash } from './pod-affinity.ts';
 import type { Lane } from './request-queue.ts';
 
 export interface WorkerEntry {
@@ -25,6 +26,8 @@ export interface WorkerEntry {
   /** Set when the worker said DISCONNECT: it finishes what it has and gets nothing new. */
   draining: boolean;
   expiresAt: number;
+  /** Its hash for rendezvous hashing of pods (pod-affinity.ts). */
+  affinityHash: number;
   lastDispatchAt: number;
   dispatched: number;
 }
@@ -81,6 +84,7 @@ export class WorkerRegistry {
       parked: existing?.parked ?? new Set(),
       draining: false,
       expiresAt: now + this.livenessMs,
+      affinityHash: existing?.affinityHash ?? workerHash(id),
       lastDispatchAt: existing?.lastDispatchAt ?? 0,
       dispatched: existing?.dispatched ?? 0,
     };
@@ -145,6 +149,29 @@ export class WorkerRegistry {
       }
     }
     return best;
+  }
+
+  /**
+   * The home of a pod (by its hash, pod-affinity.ts) among the live, non-draining workers serving
+   * `service`, whatever their load.
+   */
+  home(service: string, pod: number): WorkerEntry | undefined {
+    let home: WorkerEntry | undefined;
+    let best = -1;
+    for (const w of this.#workers.values()) {
+      if (w.draining || !w.services.includes(service)) continue;
+      const score = affinityScore(pod, w.affinityHash);
+      if (score > best) {
+        home = w;
+        best = score;
+      }
+    }
+    return home;
+  }
+
+  /** Whether `w` has a free slot of `lane`. */
+  hasRoom(w: WorkerEntry, lane: Lane): boolean {
+    return this.#load(w, lane) < 1;
   }
 
   /**

@@ -144,3 +144,14 @@ export function textArg(args: Record<string, unknown>, name: string): string {
   if (typeof value !== 'string') throw new CommandError(ErrorCode.INVALID, `${name} is required`);
   return value;
 }
+
+/**
+ * The pod a command acts on, from its arguments: its `owner`, or the account's `username` (an account
+ * is its pod's owner). The broker sends a pod's commands to one worker while it has room (frames.ts).
+ */
+export function podOf(args: object): string | undefined {
+  const { owner, username } = args as { owner?: unknown; username?: unknown };
+  if (typeof owner === 'string' && owner !== '') return owner;
+  if (typeof username === 'string' && username !== '') return username;
+  return undefined;
+}

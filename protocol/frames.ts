@@ -52,6 +52,12 @@ export interface RequestHeader {
    */
   caller?: string;
   /**
+   * The pod (its owner's name) the command acts on, if one: the broker sends a pod's commands to one
+   * worker while it has room (rendezvous hashing, broker/pod-affinity.ts), so that worker's batches and
+   * caches see the pod's traffic. A preference only: nothing may depend on it for correctness.
+   */
+  pod?: string;
+  /**
    * The command is a transfer (an upload or a download stream): it runs on the worker's transfer slots,
    * never on its command slots, so stalled transfers cannot take the capacity other commands need.
    */
@@ -261,6 +267,7 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
   // Only what is set (read once per message on every hop: no spread objects).
   if (h.redelivered === true) header.redelivered = true;
   if (isString(h.caller, 128)) header.caller = h.caller;
+  if (isString(h.pod, 128)) header.pod = h.pod;
   if (h.stream === true) header.stream = true;
   if (h.batch === true) header.batch = true;
   return header;

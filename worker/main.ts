@@ -151,7 +151,9 @@ const erasureSweeper = new ErasureSweeper(
   logger,
   metrics.erasures.pending,
 );
-registerUserCommands(router, users, tokens, config.signup, erasure, config.erasureInlineMs);
+registerUserCommands(router, users, tokens, config.signup, erasure, config.erasureInlineMs, (name) =>
+  podWrites.forget(name),
+);
 const usage = new UsageLedger(store, {
   defaults: { bytes: config.quotaDefaultBytes, files: config.quotaDefaultFiles },
   reserveStepBytes: config.quotaReserveStepBytes,

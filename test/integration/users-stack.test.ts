@@ -255,6 +255,35 @@ describe('users through api → broker → workers → MinIO', () => {
     for (const n of handled) expect(n).toBeGreaterThan(300); // each worker took a real share
   }, 120_000);
 
+  it("sends one pod's commands to one worker while it has room, and another pod's to its own", async () => {
+    const count = async (port: number) => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return [...text.matchAll(/^podstore_worker_commands_total\{command="users.get"[^}]*\} (\d+)/gm)].reduce(
+        (n, m) => n + Number(m[1]),
+        0,
+      );
+    };
+    const ports = [0, 1, 2].map((i) => stack.options.workerMetricsBasePort + i);
+    // Profile reads only (the api's health checks go to any worker). One request at a time: the pod's home always has a free slot.
+    const homeOf = async (name: string) => {
+      await fetch(`${base}/v1/users/${name}`, { method: 'PUT', ...json({ n: 0 }) });
+      const before = await Promise.all(ports.map(count));
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${base}/v1/users/${name}`);
+        expect(res.status).toBe(200);
+        await res.arrayBuffer();
+      }
+      const handled = (await Promise.all(ports.map(count))).map((n, i) => n - (before[i] ?? 0));
+      expect(handled.filter((n) => n > 0).length, `${name}: ${handled}`).toBe(1);
+      expect(Math.max(...handled)).toBeGreaterThanOrEqual(40);
+      return handled.findIndex((n) => n > 0);
+    };
+    // Pods spread over the workers: among a dozen, more than one home.
+    const homes = new Set<number>();
+    for (let i = 0; i < 12; i++) homes.add(await homeOf(`home-${i}`));
+    expect(homes.size).toBeGreaterThan(1);
+  }, 120_000);
+
   it('reports readiness and liveness', async () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);

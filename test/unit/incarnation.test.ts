@@ -190,4 +190,77 @@ describe('PodWriteGuard', () => {
     );
     expect([result, undone]).toEqual(['kept', false]);
   });
+
+  it('answers from a sight younger than a quarter of the settle time, and looks again after it', async () => {
+    const { state, guard } = setup(account('a'));
+    const first = await guard.observe('alice');
+    state.now = 499; // settle 2000: remembered for 500 ms
+    const again = await guard.observe('alice');
+    expect([state.reads, again.at]).toEqual([1, first.at]); // the sight keeps the time it was made
+    state.now = 500;
+    await guard.observe('alice');
+    expect(state.reads).toBe(2);
+    // A read of the account itself never comes from memory.
+    await guard.observeNow('alice');
+    expect(state.reads).toBe(3);
+  });
+
+  it('vouches with a remembered sight only as long as with a fresh one', async () => {
+    const { state, guard } = setup(account('a'));
+    await guard.observe('alice'); // at 0
+    state.now = 450;
+    const remembered = await guard.observe('alice');
+    expect(state.reads).toBe(1);
+    // The write ends past half the settle time from the sight (1000 ms), not from its own start.
+    let undone = false;
+    await expect(
+      guard.write(
+        'alice',
+        remembered,
+        async () => {
+          state.now = 1001;
+          state.current = undefined; // erased meanwhile
+        },
+        async () => {
+          undone = true;
+        },
+      ),
+    ).rejects.toThrow(/deleted/);
+    expect(undone).toBe(true);
+    // And the gone account is not remembered: the next write looks.
+    await expect(guard.observe('alice')).rejects.toBeInstanceOf(CommandError);
+    expect(state.reads).toBe(3);
+  });
+
+  it('forgets an account erased on this worker, and one it found gone', async () => {
+    const { state, guard } = setup(account('a'));
+    await guard.observe('alice');
+    guard.forget('alice');
+    await guard.observe('alice');
+    expect(state.reads).toBe(2);
+    state.current = undefined;
+    await expect(guard.observeNow('alice')).rejects.toBeInstanceOf(CommandError);
+    state.current = account('b'); // a new account took the name: seen afresh
+    expect((await guard.observe('alice')).incarnation.id).toBe('b');
+    expect(state.reads).toBe(4);
+  });
+
+  it('remembers a bounded number of accounts, dropping the oldest sight', async () => {
+    const state = { reads: 0 };
+    const reader = {
+      current: async () => {
+        state.reads++;
+        return account('a');
+      },
+    } as unknown as IncarnationReader;
+    const guard = new PodWriteGuard(reader, 2000, () => 0, 2);
+    await guard.observe('u1');
+    await guard.observe('u2');
+    await guard.observe('u3'); // u1 dropped
+    await guard.observe('u3');
+    await guard.observe('u2');
+    expect(state.reads).toBe(3);
+    await guard.observe('u1');
+    expect(state.reads).toBe(4);
+  });
 });

@@ -31,7 +31,7 @@ describe('name locks', () => {
     expect(lockKey('alice', 'c/x')).toMatch(/^users\/alice\/locks\/[0-9a-f]{64}$/);
   });
 
-  it('runs one worker\'s creations under one lock at once, and frees the lock after the last', async () => {
+  it("runs one worker's creations under one lock at once, and frees the lock after the last", async () => {
     const locks = new NameLocks(store);
     let inside = 0;
     let most = 0;
@@ -75,7 +75,7 @@ describe('name locks', () => {
     expect(pathsClash('c/x', 'c/xy')).toBe(false);
   });
 
-  it('never lets two workers in under one lock at once, and lets a waiting worker in after a busy one\'s batch', async () => {
+  it("never lets two workers in under one lock at once, and lets a waiting worker in after a busy one's batch", async () => {
     // Two workers (two NameLocks on one store), each creating without pause for 600 ms.
     const workers = [
       new NameLocks(store, { batchMs: 100, yieldMs: 30 }),

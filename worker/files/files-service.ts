@@ -417,7 +417,7 @@ export class FilesService {
       dir === '' ? '' : `${dir}/`,
       missing,
     );
-    await this.#requireOwner(owner);
+    await this.#requireOwner(owner, true);
     const prefix = dir === '' ? filesPrefix(owner) : `${fileKey(owner, dir)}/`;
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
     const startAfter = options.cursor === undefined ? undefined : prefix + decodeCursor(options.cursor);
@@ -574,8 +574,13 @@ export class FilesService {
     return etag;
   }
 
-  async #requireOwner(owner: string): Promise<Observation | undefined> {
-    if (this.guard !== undefined) return this.guard.observe(owner);
+  /**
+   * The pod's account, alive (NOT_FOUND otherwise). A write may take the guard's recent sight of it
+   * (incarnation.ts: it vouches for writes as a fresh one does); a read (`now`) looks at the account itself,
+   * so that nothing of an account already gone is listed.
+   */
+  async #requireOwner(owner: string, now = false): Promise<Observation | undefined> {
+    if (this.guard !== undefined) return now ? this.guard.observeNow(owner) : this.guard.observe(owner);
     if ((await this.store.head(profileKey(owner))) === undefined) {
       throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
     }

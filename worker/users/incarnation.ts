@@ -54,19 +54,59 @@ export const accountGone = (owner: string) =>
  * entry): the write happens within half the settle time of seeing the pod's account alive as the
  * expected incarnation; a write that took longer checks again afterwards and undoes itself if the
  * account is gone or another one has its name.
+ *
+ * It remembers what it saw: `observe` answers from an observation younger than a quarter of the settle
+ * time instead of reading the account again (a hot pod's writes read the account a few times a second,
+ * not once each). This is safe by the same argument as above, because an observation keeps the time it
+ * was made: a write vouched for by a remembered one still happens within half the settle time of that
+ * sight, or checks again. The worker that erases an account forgets it at once (`forget`); another
+ * worker may go on writing on its word for at most a quarter of the settle time, and what it writes is
+ * removed by the erasure's last sweep, as a write in flight at the moment of the erasure would be.
  */
 export class PodWriteGuard {
+  /** The last observation of each account, by name: at most `maxRemembered`, the oldest dropped first. */
+  readonly #recent = new Map<string, Observation>();
+
   constructor(
     private readonly reader: IncarnationReader,
     readonly settleMs: number,
     private readonly now: () => number = () => performance.now(),
+    private readonly maxRemembered = 10_000,
   ) {}
 
-  /** Sees the account now; NOT_FOUND when there is none. */
+  /**
+   * Sees the account: a remembered observation younger than a quarter of the settle time, else the
+   * account as it is now; NOT_FOUND when there is none.
+   */
   async observe(owner: string): Promise<Observation> {
+    const recent = this.#recent.get(owner);
+    if (recent !== undefined && this.now() - recent.at < this.settleMs / 4) return recent;
+    return this.observeNow(owner);
+  }
+
+  /** Sees the account as it is now (never from memory); NOT_FOUND when there is none. */
+  async observeNow(owner: string): Promise<Observation> {
     const incarnation = await this.reader.current(owner);
-    if (incarnation === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
-    return { owner, incarnation, at: this.now() };
+    if (incarnation === undefined) {
+      this.#recent.delete(owner);
+      throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
+    }
+    return this.#remember({ owner, incarnation, at: this.now() });
+  }
+
+  /** Drops what this process remembers of the account (it is being erased here). */
+  forget(owner: string): void {
+    this.#recent.delete(owner);
+  }
+
+  #remember(observation: Observation): Observation {
+    this.#recent.delete(observation.owner); // re-inserted last: the Map's order is the age order
+    this.#recent.set(observation.owner, observation);
+    if (this.#recent.size > this.maxRemembered) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+    return observation;
   }
 
   /** True while an observation may still vouch for a write. */
@@ -81,8 +121,11 @@ export class PodWriteGuard {
   async renew(observation: Observation): Promise<Observation> {
     if (this.fresh(observation)) return observation;
     const again = await this.reader.current(observation.owner);
-    if (again?.id !== observation.incarnation.id) throw accountGone(observation.owner);
-    return { ...observation, at: this.now() };
+    if (again?.id !== observation.incarnation.id) {
+      this.forget(observation.owner);
+      throw accountGone(observation.owner);
+    }
+    return this.#remember({ ...observation, at: this.now() });
   }
 
   /**
@@ -101,6 +144,7 @@ export class PodWriteGuard {
     if (!this.fresh(seen)) {
       const again = await this.reader.current(owner);
       if (again?.id !== seen.incarnation.id) {
+        this.forget(owner);
         await undo();
         throw accountGone(owner);
       }

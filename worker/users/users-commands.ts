@@ -34,6 +34,8 @@ export function registerUserCommands(
   erasure: ErasureService,
   /** How long DELETE works on the erasure before answering (ERASURE_INLINE_MS). */
   erasureInlineMs: number,
+  /** Drops what this worker remembers of an account it is erasing (PodWriteGuard.forget). */
+  forgetAccount: (username: string) => void = () => {},
 ): void {
   const isSelfOrAdmin = (ctx: CommandContext, name: string) =>
     ctx.actor === name || ctx.actor === ADMIN_ACTOR;
@@ -113,7 +115,12 @@ export function registerUserCommands(
         throw new CommandError(ErrorCode.PRECONDITION_FAILED, 'the profile does not match If-Match');
       }
       const tombstone = await erasure.begin(current);
-      return deletionAnswer(erasure, name, tombstone.erasureId, erasureInlineMs, ctx);
+      try {
+        return await deletionAnswer(erasure, name, tombstone.erasureId, erasureInlineMs, ctx);
+      } finally {
+        // Writes on this worker look at the account again from now on (it is gone, or going).
+        forgetAccount(name);
+      }
     })
     .register('erasure.status', async (args) => {
       if (typeof args.id !== 'string') throw new CommandError(ErrorCode.INVALID, 'id is required');
