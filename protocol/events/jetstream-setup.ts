@@ -74,19 +74,28 @@ export async function ensureStream(
   }
 }
 
-/** Creates the durable consumer, or updates its updatable settings. */
+/** The settings of a durable consumer that `ensureDurableConsumer` keeps as wanted. */
+const UPDATABLE = ['ack_wait', 'max_deliver', 'max_ack_pending', 'description'] as const;
+
+/**
+ * Creates the durable consumer, or updates its updatable settings when they differ (a worker that
+ * reconnects finds them as it left them: one info call each, no update).
+ */
 export async function ensureDurableConsumer(
   jsm: JetStreamManager,
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
-): Promise<void> {
+): Promise<'created' | 'updated' | 'unchanged'> {
   try {
-    await jsm.consumers.info(stream, config.durable_name);
+    const info = await jsm.consumers.info(stream, config.durable_name);
+    const current = info.config as Partial<ConsumerConfig>;
+    if (UPDATABLE.every((key) => config[key] === undefined || config[key] === current[key]))
+      return 'unchanged';
   } catch (err) {
     if (apiCode(err) !== CONSUMER_NOT_FOUND) throw err;
     try {
       await jsm.consumers.add(stream, config);
-      return;
+      return 'created';
     } catch {
       // another process created it just now, perhaps with other settings: update below
     }
@@ -98,4 +107,5 @@ export async function ensureDurableConsumer(
     ...(max_ack_pending === undefined ? {} : { max_ack_pending }),
     ...(description === undefined ? {} : { description }),
   });
+  return 'updated';
 }
