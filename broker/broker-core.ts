@@ -52,9 +52,12 @@ export interface BrokerSettings {
   maxTransfersPerWorker?: number;
   /**
    * A pod's commands go to its home worker (rendezvous hashing over the live workers, pod-affinity.ts)
-   * while it has a free slot, else to the least-loaded worker. Off: always the least-loaded. Default on.
+   * while it has a free slot and runs fewer than `podAffinityBound` times the workers' average of that
+   * lane; else to the least-loaded worker. Off: always the least-loaded. Default on.
    */
   podAffinity?: boolean;
+  /** How far above the average load a home still takes its pods' commands. Default 1.25. */
+  podAffinityBound?: number;
 }
 
 /** The commands that are token checks: every authenticated request waits for one, so they go first. */
@@ -443,13 +446,14 @@ export class BrokerCore {
   }
 
   /**
-   * The worker for a request: its pod's home while the home has a free slot of the lane, else the
-   * least-loaded worker with one (undefined when none has).
+   * The worker for a request: its pod's home while the home may take it (a free slot, a load within the
+   * bound), else the least-loaded worker with a free slot (undefined when none has).
    */
   #choose(service: string, lane: Lane, pod: string | undefined): WorkerEntry | undefined {
     if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
-    const home = this.workers.home(service, podHash(pod));
-    if (home !== undefined && this.workers.hasRoom(home, lane)) {
+    const bound = this.settings.podAffinityBound ?? 1.25;
+    const home = this.workers.boundedHome(service, podHash(pod), lane, bound);
+    if (home !== undefined) {
       this.#podDispatches.home.inc();
       return home;
     }

@@ -2,6 +2,12 @@
 import { flag, integer, loadConfig, text } from '../runtime/env.ts';
 import { sharedSettings } from '../runtime/shared-settings.ts';
 
+/** A whole percentage from 100 up, as a factor (125 → 1.25). */
+const percent = (env: string, def: number, doc: string) => {
+  const setting = integer(env, def, doc, 100, 10_000);
+  return { ...setting, parse: (raw: string) => setting.parse(raw) / 100 };
+};
+
 export const brokerSpec = {
   frontend: text('BROKER_FRONTEND', 'tcp://0.0.0.0:5555', 'Where the broker binds for clients (api, CLI)'),
   backend: text('BROKER_BACKEND', 'tcp://0.0.0.0:5556', 'Where the broker binds for workers'),
@@ -57,7 +63,12 @@ export const brokerSpec = {
   podAffinity: flag(
     'BROKER_POD_AFFINITY',
     true,
-    "Send a pod's commands to one worker (rendezvous hashing over the live workers) while it has a free slot",
+    "Send a pod's commands to one worker (rendezvous hashing over the live workers) while it may take them",
+  ),
+  podAffinityBound: percent(
+    'BROKER_POD_AFFINITY_BOUND',
+    125,
+    "A pod's home worker takes its commands while it runs fewer than this percentage of the workers' average load",
   ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',

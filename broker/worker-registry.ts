@@ -116,6 +116,12 @@ export class WorkerRegistry {
     return lane === 'transfer' && w.transferCapacity > 0;
   }
 
+  /** The commands of `lane` that `w` runs (moving transfers, on transfer slots). */
+  #busy(w: WorkerEntry, lane: Lane): number {
+    if (this.onTransferSlots(w, lane)) return w.transfers.size;
+    return w.inFlight.size - w.transfers.size - w.parked.size;
+  }
+
   /** How full `w` is for `lane`: in flight / slots of that lane (≥ 1 when it has no free slot). */
   #load(w: WorkerEntry, lane: Lane): number {
     if (this.onTransferSlots(w, lane)) {
@@ -153,25 +159,27 @@ export class WorkerRegistry {
 
   /**
    * The home of a pod (by its hash, pod-affinity.ts) among the live, non-draining workers serving
-   * `service`, whatever their load.
+   * `service`, if it may take the pod's next command of `lane`: it has a free slot, and runs fewer of that
+   * lane's commands than `bound` times the workers' average, counting this one (consistent hashing with
+   * bounded loads): a pod busier than its home alone spreads over the others. Undefined otherwise.
    */
-  home(service: string, pod: number): WorkerEntry | undefined {
+  boundedHome(service: string, pod: number, lane: Lane, bound: number): WorkerEntry | undefined {
     let home: WorkerEntry | undefined;
     let best = -1;
+    let busy = 0;
+    let workers = 0;
     for (const w of this.#workers.values()) {
       if (w.draining || !w.services.includes(service)) continue;
+      workers++;
+      busy += this.#busy(w, lane);
       const score = affinityScore(pod, w.affinityHash);
       if (score > best) {
         home = w;
         best = score;
       }
     }
-    return home;
-  }
-
-  /** Whether `w` has a free slot of `lane`. */
-  hasRoom(w: WorkerEntry, lane: Lane): boolean {
-    return this.#load(w, lane) < 1;
+    if (home === undefined || this.#load(home, lane) >= 1) return undefined;
+    return this.#busy(home, lane) < Math.max(1, Math.ceil((bound * (busy + 1)) / workers)) ? home : undefined;
   }
 
   /**

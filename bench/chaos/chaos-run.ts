@@ -105,7 +105,7 @@ export async function chaosRun(options: ChaosOptions): Promise<ChaosResult> {
     target.storage === undefined ? 0 : (await abandonedObjects(target.storage, owner.name, abandoned)).length;
   const killer = target.disruptor;
   log(
-    `chaos: ${options.seconds} s of mixed load, ${options.connections} connections, ${options.workers} workers, one SIGKILLed every ${options.killEveryS} s`,
+    `chaos: ${options.seconds} s of mixed load, ${options.connections} connections, ${options.workers} workers, one stopped every ${options.killEveryS} s (a crash or a graceful leave, by turns, where the disruptor can)`,
   );
   started = performance.now();
   killer.start();

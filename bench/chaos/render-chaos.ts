@@ -1,14 +1,21 @@
 /** The chaos run's figures and verdict as text for a terminal. */
 import type { ChaosResult } from './chaos-run.ts';
 
+/** How the workers went, when the disruptor says (local workers: crashes and graceful leaves by turns). */
+function stops(result: ChaosResult): string {
+  const crashes = result.kills.filter((k) => k.signal === 'SIGKILL').length;
+  const leaves = result.kills.filter((k) => k.signal === 'SIGTERM').length;
+  return crashes + leaves === 0 ? '' : ` (${crashes} crashed: SIGKILL; ${leaves} left: SIGTERM)`;
+}
+
 export function renderChaos(result: ChaosResult): string {
   const { figures: f, load, verdict, settings: s } = result;
   const byStatus = Object.entries(f.failuresByStatus)
     .map(([status, n]) => `${status === '0' ? 'no answer' : status}: ${n}`)
     .join(', ');
   const lines = [
-    `chaos run: ${s.seconds} s, ${s.connections} connections, ${s.workers} workers, one SIGKILLed every ${s.killEveryS} s (seed ${s.seed})`,
-    `  workers killed and restarted   ${f.kills}`,
+    `chaos run: ${s.seconds} s, ${s.connections} connections, ${s.workers} workers, one stopped every ${s.killEveryS} s (seed ${s.seed})`,
+    `  workers stopped and replaced   ${f.kills}${stops(result)}`,
     `  requests                       ${f.requests} (${load.rps} req/s; p50 ${load.latencyMs.p50} ms, p99 ${load.latencyMs.p99} ms, max ${load.latencyMs.max} ms)`,
     `  failed                         ${f.failures}${byStatus ? ` (${byStatus})` : ''}`,
     `  error rate                     ${(f.errorRate * 100).toFixed(3)} % (limit ${(s.maxErrorRate * 100).toFixed(3)} %)`,

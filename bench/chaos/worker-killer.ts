@@ -1,6 +1,10 @@
 /**
- * The chaos: every `everyMs`, SIGKILL the longest-running live worker of the stack, and start a
- * replacement `restartDelayMs` later, as a supervisor (compose's restart policy) would.
+ * The chaos: every `everyMs`, stop the longest-running live worker of the stack, and start a
+ * replacement `restartDelayMs` later, as a supervisor (compose's restart policy) would. The stops take
+ * turns: a crash (SIGKILL: its commands are lost mid-flight, the broker finds out when its heartbeats
+ * stop or a send fails) and a graceful leave (SIGTERM: it says DISCONNECT, finishes what it has, takes
+ * nothing new). Either way the replacement is a new worker: the pods whose home was the one that went
+ * move to the others, and some move again to the one that joins (decision 0007).
  */
 import type { LocalStack, ManagedProcess } from '../../deploy/local/stack.ts';
 import type { ChaosStorage, ChaosTarget } from './chaos-run.ts';
@@ -9,6 +13,8 @@ export interface Kill {
   /** Seconds since the killer started. */
   at: number;
   worker: string;
+  /** SIGKILL: a crash; SIGTERM: a graceful leave (local workers; the compose test says in its log). */
+  signal?: 'SIGKILL' | 'SIGTERM';
   replacement?: string;
 }
 
@@ -60,13 +66,15 @@ export class WorkerKiller {
   #killOne(): void {
     const victim = this.stack.workers.find(alive);
     if (victim === undefined) return;
+    const signal = this.kills.length % 2 === 0 ? 'SIGKILL' : 'SIGTERM';
     const kill: Kill = {
       at: Math.round((performance.now() - this.#started) / 100) / 10,
       worker: victim.name,
+      signal,
     };
     this.kills.push(kill);
-    victim.child.kill('SIGKILL');
-    this.log(`  t=${kill.at}s SIGKILL ${victim.name}`);
+    this.stack.stopWorker(victim, signal);
+    this.log(`  t=${kill.at}s ${signal} ${victim.name}`);
     this.#restarts.push(
       (async () => {
         await victim.exited;

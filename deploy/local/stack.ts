@@ -96,6 +96,15 @@ export class LocalStack {
     return this.broker;
   }
 
+  /** Workers stopped on purpose (stopWorker): their exit is not a failure of the stack. */
+  readonly #retired = new Set<ManagedProcess>();
+
+  /** Stops a worker on purpose: SIGKILL (a crash) or SIGTERM (a graceful leave). */
+  stopWorker(worker: ManagedProcess, signal: 'SIGKILL' | 'SIGTERM'): void {
+    this.#retired.add(worker);
+    worker.child.kill(signal);
+  }
+
   addWorker(): ManagedProcess {
     const i = this.#nextWorker++;
     const base = this.options.workerMetricsBasePort;
@@ -139,7 +148,7 @@ export class LocalStack {
     let last = 'no answer';
     while (Date.now() < until) {
       for (const p of this.#all()) {
-        if (p.child.exitCode !== null)
+        if (p.child.exitCode !== null && !this.#retired.has(p))
           throw new Error(`${p.name} exited with ${p.child.exitCode}:\n${tail(p)}`);
       }
       const answers = await Promise.all(urls.map((url) => readiness(url, workers)));

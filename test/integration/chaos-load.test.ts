@@ -43,7 +43,7 @@ afterAll(async () => {
   await minio?.stop();
 });
 
-describe('mixed load while a worker is SIGKILLed every 3 s', () => {
+describe('mixed load while a worker crashes or leaves every 3 s', () => {
   it('reads back every acknowledged write, fails no idempotent request, and fails under 0.1 %', async () => {
     const settings = { workers: 3, killEveryS: 3, restartDelayMs: 300 };
     const result = await chaosRun({

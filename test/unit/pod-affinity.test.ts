@@ -58,7 +58,7 @@ describe('BrokerCore with pod affinity', () => {
   const ids = ['w-one', 'w-two', 'w-three'].map((w) => Buffer.from(w));
   let next = 0;
 
-  const start = (settings: Partial<BrokerSettings> = {}) => {
+  const start = (settings: Partial<BrokerSettings> = {}, capacity = 2) => {
     sent = [];
     registry = new Registry();
     core = new BrokerCore(
@@ -69,7 +69,7 @@ describe('BrokerCore with pod affinity', () => {
       },
       createBrokerMetrics(registry),
     );
-    for (const id of ids) core.onWorkerReady(id, { services: ['files'], capacity: 2 }, 0);
+    for (const id of ids) core.onWorkerReady(id, { services: ['files'], capacity }, 0);
   };
   /** Sends a command of `pod`; returns the worker it went to (or undefined: queued). */
   const send = (pod: string | undefined) => {
@@ -114,17 +114,39 @@ describe('BrokerCore with pod affinity', () => {
     expect(await dispatches()).toEqual({ home: 150, elsewhere: 0 });
   });
 
-  it('sends a command elsewhere when its home is full, and back home once it has room', async () => {
+  it('spreads a busy pod over the workers, its home taking a bounded share, and goes home again when calm', async () => {
     start();
     const first = send('patient');
+    // Bounded loads (1.25 × the average, counting the new command): with one command in flight on three
+    // workers, the home's share is one; the second goes to the least-loaded worker.
     const second = send('patient');
-    expect(second.to).toBe(first.to); // capacity 2: both at home
-    const third = send('patient');
-    expect(third.to).toBeDefined();
-    expect(third.to).not.toBe(first.to); // the home is full: least-loaded elsewhere
-    expect(await dispatches()).toEqual({ home: 2, elsewhere: 1 });
-    finish(first.to as string, first.id);
-    expect(send('patient').to).toBe(first.to);
+    expect(second.to).toBeDefined();
+    expect(second.to).not.toBe(first.to);
+    expect(await dispatches()).toEqual({ home: 1, elsewhere: 1 });
+    // With a higher bound the home keeps both.
+    start({ podAffinityBound: 2 });
+    const a = send('patient');
+    expect(send('patient').to).toBe(a.to);
+    expect(send('patient').to).not.toBe(a.to); // 2 in flight at home: 2 × 3/3 = 2, no more
+    // A full home never takes more, whatever the bound.
+    start({ podAffinityBound: 100 });
+    const full = [send('patient'), send('patient')];
+    expect(full[1]?.to).toBe(full[0]?.to);
+    expect(send('patient').to).not.toBe(full[0]?.to); // capacity 2
+    finish(full[0]?.to as string, full[0]?.id as string);
+    finish(full[1]?.to as string, full[1]?.id as string);
+    expect(send('patient').to).toBe(full[0]?.to); // calm again: home
+  });
+
+  it('keeps a hot pod on every worker: of 30 commands at once, the home runs a bounded share', () => {
+    start({}, 64); // slots enough for all 30 on any one worker
+    const placed = Array.from({ length: 30 }, () => send('hot'));
+    const counts = new Map<string | undefined, number>();
+    for (const p of placed) counts.set(p.to, (counts.get(p.to) ?? 0) + 1);
+    expect(counts.has(undefined)).toBe(false);
+    expect(counts.size).toBe(3);
+    // 1.25 × the average of the 30: at most 13 at home.
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(13);
   });
 
   it("moves a lost worker's pods to their second choice, and only those", () => {
