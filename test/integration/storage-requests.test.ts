@@ -118,6 +118,21 @@ describe('storage requests per file operation (one worker, MinIO)', () => {
     expect(remove.ops).not.toHaveProperty('discard'); // no blob to remove
   });
 
+  it('a small file is created with the file/folder rule checked once, under its name lock', async () => {
+    const small = randomBytes(4096);
+    await send('PUT', 'inbox/first.bin', small, 201);
+    const create = await cheapest((i) => send('PUT', `inbox/new-${i}.bin`, small, 201));
+    // The rule: one listing of the name as a folder and a look at its one ancestor, under the lock only
+    // (a small body is not checked before it is read).
+    expect(create.ops).toMatchObject({ listChildren: 1 });
+    expect(create.ops).not.toHaveProperty('putStream');
+    expect(create.total).toBeLessThanOrEqual(12);
+    // Still refused, and nothing written, when the name is a folder or under a file.
+    await send('PUT', 'inbox', small, 409);
+    await send('PUT', 'inbox/first.bin/inner.bin', small, 409);
+    await send('GET', 'inbox/first.bin/inner.bin', undefined, 404);
+  });
+
   it('a larger file costs one more request to read, and its blob four more to replace', async () => {
     const large = randomBytes(64 * 1024);
     for (let i = 0; i < 3; i++) await send('PUT', `scans/${i}.bin`, large, 201);

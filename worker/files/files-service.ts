@@ -164,8 +164,11 @@ export class FilesService {
     // Independent look-ups, in parallel: the owner and the current version.
     const [ownerSeen, current] = await Promise.all([this.#requireOwner(owner), this.#read(owner, path)]);
     // The file/folder rule only matters for a new name: an existing file already keeps it (every
-    // creation checks it under its name's lock). Checked here too so that a doomed upload fails at once.
-    if (current === undefined) await this.#refuseFolderClash(owner, path);
+    // creation checks it under its name's lock). Checked here too so that a doomed upload fails at once,
+    // unless the body is declared small enough to go inline: then reading it costs less than the check,
+    // and the check under the lock refuses it all the same.
+    const small = request.declaredBytes !== undefined && request.declaredBytes <= this.#inlineMaxBytes;
+    if (current === undefined && !small) await this.#refuseFolderClash(owner, path);
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
     checkConditions(request.method ?? 'PUT', request.conditions, current?.record);

@@ -122,7 +122,7 @@ export class NameLocks {
   async withLock<T>(owner: string, path: string, work: (lease: Lease) => Promise<T>): Promise<T> {
     const key = lockKey(owner, path);
     const batch = await this.#join(key);
-    let done = () => {};
+    let done: (() => void) | undefined;
     try {
       const held = await batch.taken;
       for (let clash = this.#clashing(batch, path); clash !== undefined; clash = this.#clashing(batch, path))
@@ -141,7 +141,7 @@ export class NameLocks {
       };
       return await work(lease);
     } finally {
-      if (batch.running.get(path) !== undefined) {
+      if (done !== undefined) {
         batch.running.delete(path);
         done();
       }
