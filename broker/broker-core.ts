@@ -56,7 +56,7 @@ export interface BrokerSettings {
    * lane; else to the least-loaded worker. Off: always the least-loaded. Default on.
    */
   podAffinity?: boolean;
-  /** How far above the average load a home still takes its pods' commands. Default 1.25. */
+  /** How far above the average load a home still takes its pods' commands (1: up to the average). Default 1. */
   podAffinityBound?: number;
 }
 
@@ -451,7 +451,7 @@ export class BrokerCore {
    */
   #choose(service: string, lane: Lane, pod: string | undefined): WorkerEntry | undefined {
     if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
-    const bound = this.settings.podAffinityBound ?? 1.25;
+    const bound = this.settings.podAffinityBound ?? 1;
     const home = this.workers.boundedHome(service, podHash(pod), lane, bound);
     if (home !== undefined) {
       this.#podDispatches.home.inc();

@@ -67,7 +67,7 @@ export const brokerSpec = {
   ),
   podAffinityBound: percent(
     'BROKER_POD_AFFINITY_BOUND',
-    125,
+    100,
     "A pod's home worker takes its commands while it runs fewer than this percentage of the workers' average load",
   ),
   noWorkerGraceMs: integer(

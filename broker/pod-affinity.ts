@@ -5,9 +5,9 @@
  * it now wins move to it. No table to keep, nothing to rebalance: the home follows from the names.
  *
  * The home is a preference, not a rule (decision 0007): a command goes to its pod's home while the home
- * has a free slot, else to the least-loaded worker as before, so a pod busier than one worker still
- * gets every worker, and a worker that dies moves its pods at once. What a worker keeps about a pod must
- * therefore stay correct when two workers serve it at the same moment.
+ * has a free slot and no more than its share of the load, else to the least-loaded worker as before, so
+ * a pod busier than one worker still gets every worker, and a worker that dies moves its pods at once.
+ * What a worker keeps about a pod must therefore stay correct when two workers serve it at once.
  *
  * Pure: hashes of names. FNV-1a (32 bits) of each name, mixed with murmur3's finalizer so that
  * similar names (worker ids differ in a few bytes) score independently.
