@@ -50,7 +50,7 @@ export function createBrokerMetrics(registry = new Registry()) {
     }),
     podDispatches: new Counter({
       name: `${prefix}pod_dispatches_total`,
-      help: "Dispatches of a pod's commands: to the pod's home worker, or elsewhere because the home had no free slot",
+      help: "Dispatches of a pod's commands: to the pod's home worker, or elsewhere because the home was full or above its share of the load",
       labelNames: ['to'],
       registers: [registry],
     }),
