@@ -201,6 +201,10 @@ describe('tus uploads', () => {
     const last = await patch(url, tokens.patient as string, 3, Buffer.from('def'));
     expect([last.status, last.headers.get('upload-offset')]).toEqual([204, '6']);
     expect(await (await read('patient', 'notes/a.txt', tokens.patient as string)).text()).toBe('abcdef');
+    // A small upload whose name is a folder, or lies under a file, is refused at its creation (not at
+    // its last byte): the client learns before it sends anything.
+    expect((await create('patient', tokens.patient as string, 3, 'notes')).status).toBe(409);
+    expect((await create('patient', tokens.patient as string, 3, 'notes/a.txt/inner')).status).toBe(409);
     expect((await create('patient', tokens.patient as string, 3, '../x')).status).toBe(400);
     expect(
       (await create('patient', tokens.patient as string, 3, 'x', { 'upload-length': 'lots' })).status,

@@ -100,6 +100,7 @@ export function registerFileCommands(
           author: ctx.actor,
           conditions: args.conditions ?? {},
           declaredBytes: args.declaredBytes,
+          bodyFollows: true,
         });
         return files.commitWrite(plan, upload(ctx));
       }),

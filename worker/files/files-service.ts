@@ -58,6 +58,11 @@ export interface WriteRequest {
   method?: Method;
   /** POST: a new free name in the same folder, for when the chosen one is taken meanwhile. */
   rename?: () => string;
+  /**
+   * The bytes follow in this same request (a PUT): when they are declared small enough to go inline,
+   * the file/folder rule is checked only once, under the name's lock, not also before they are read.
+   */
+  bodyFollows?: boolean;
 }
 
 /** A write whose preconditions held when it was planned; the bytes come next. */
@@ -165,9 +170,14 @@ export class FilesService {
     const [ownerSeen, current] = await Promise.all([this.#requireOwner(owner), this.#read(owner, path)]);
     // The file/folder rule only matters for a new name: an existing file already keeps it (every
     // creation checks it under its name's lock). Checked here too so that a doomed upload fails at once,
-    // unless the body is declared small enough to go inline: then reading it costs less than the check,
-    // and the check under the lock refuses it all the same.
-    const small = request.declaredBytes !== undefined && request.declaredBytes <= this.#inlineMaxBytes;
+    // unless a PUT's body is declared small enough to go inline: then reading it costs less than the
+    // check, and the check under the lock refuses it all the same. A POST checks here (a clash is its cue
+    // to choose another name first), and so does a resumable upload's creation (its client must learn now).
+    const small =
+      request.bodyFollows === true &&
+      request.rename === undefined &&
+      request.declaredBytes !== undefined &&
+      request.declaredBytes <= this.#inlineMaxBytes;
     if (current === undefined && !small) await this.#refuseFolderClash(owner, path);
     const file = { exists: current !== undefined, author: current?.record.author ?? null };
     this.access.decide(holding, 'write-file', owner, path, file);
