@@ -87,23 +87,29 @@ const pipeline = new ProcessingPipeline(
   }),
   logger,
 );
-const events = startWorkerEvents(config, store, logger, {
-  pipeline,
-  settings: {
-    concurrency: config.processingConcurrency,
-    maxAttempts: config.processingMaxAttempts,
-    ackWaitMs: config.processingAckWaitMs,
-    retryBaseMs: config.processingRetryBaseMs,
-  },
-  hooks: {
-    giveUp: (owner, path, reason) => pipeline.markFailed(owner, path, reason),
-    onJob: (result, seconds, lag) => {
-      metrics.processingJobs.inc({ result });
-      if (result !== 'retry') metrics.processingSeconds.observe(seconds);
-      metrics.processingLag.observe(lag);
+const events = startWorkerEvents(
+  config,
+  store,
+  logger,
+  {
+    pipeline,
+    settings: {
+      concurrency: config.processingConcurrency,
+      maxAttempts: config.processingMaxAttempts,
+      ackWaitMs: config.processingAckWaitMs,
+      retryBaseMs: config.processingRetryBaseMs,
+    },
+    hooks: {
+      giveUp: (owner, path, reason) => pipeline.markFailed(owner, path, reason),
+      onJob: (result, seconds, lag) => {
+        metrics.processingJobs.inc({ result });
+        if (result !== 'retry') metrics.processingSeconds.observe(seconds);
+        metrics.processingLag.observe(lag);
+      },
     },
   },
-});
+  podWrites,
+);
 const router = new ScopedCommandRouter();
 const users = new UsersService(store, undefined, events.publisher);
 const accountSince = accountSinceOf(users);

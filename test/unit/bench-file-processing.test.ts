@@ -9,6 +9,7 @@ import type {
   InteractiveUnderProcessing,
   SuiteResults,
 } from '../../bench/results-types.ts';
+import { testMachine, testSettings } from '../helpers/bench-results.ts';
 
 const METRICS = `# HELP podstore_worker_processing_jobs_total File-processing jobs by result
 # TYPE podstore_worker_processing_jobs_total counter
@@ -86,19 +87,8 @@ describe('file-processing goals and tables', () => {
     processedBeforeLoadEnded: 120,
   };
   const results: SuiteResults = {
-    machine: { cores: 2, cpu: 'test cpu', memoryGiB: 8, node: '20.0.0' },
-    settings: {
-      workers: 2,
-      connections: 32,
-      seconds: 10,
-      users: 100,
-      largeMiB: 1024,
-      echoBytes: 1024,
-      echoConnections: 64,
-      processingMiB: 8,
-      processingConnections: 8,
-      workerCounts: [1, 2, 4],
-    },
+    machine: testMachine,
+    settings: testSettings(),
     loadAverage: { before: [1, 1, 1] },
     fileProcessing: {
       runs: [run(1, 2), run(2, 3.6), run(4, 3.8)],

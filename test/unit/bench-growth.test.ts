@@ -5,6 +5,7 @@ import type { HttpLoadResult } from '../../bench/http-load.ts';
 import { renderReport } from '../../bench/report.ts';
 import type { GrowthStep, SuiteResults } from '../../bench/results-types.ts';
 import { fillCount, median, sampleIndexes } from '../../bench/scenarios/growth.ts';
+import { testMachine, testSettings } from '../helpers/bench-results.ts';
 
 const load = (p50: number, rps = 100): HttpLoadResult => ({
   requests: rps * 10,
@@ -47,20 +48,8 @@ const step = (
   }) satisfies GrowthStep;
 
 const results = (steps: GrowthStep[]): SuiteResults => ({
-  machine: { cores: 2, cpu: 'test cpu', memoryGiB: 8, node: '20.0.0' },
-  settings: {
-    workers: 2,
-    connections: 32,
-    seconds: 10,
-    users: 100,
-    largeMiB: 1024,
-    echoBytes: 1024,
-    echoConnections: 64,
-    processingMiB: 8,
-    processingConnections: 8,
-    workerCounts: [1, 2, 4],
-    growthSizes: steps.map((s) => s.files),
-  },
+  machine: testMachine,
+  settings: testSettings({ growthSizes: steps.map((s) => s.files) }),
   loadAverage: { before: [0.1, 0.1, 0.1] },
   growth: {
     owner: 'load-x-growth',

@@ -7,6 +7,7 @@ import { runLoad, statusOf } from '../../bench/load/runner.ts';
 import { pickWeighted } from '../../bench/load/scenarios/common.ts';
 import { renderReport } from '../../bench/report.ts';
 import type { SuiteResults } from '../../bench/results-types.ts';
+import { testMachine, testSettings } from '../helpers/bench-results.ts';
 
 describe('Recorder', () => {
   it('gives percentiles of 1..100 ms and splits errors by status', () => {
@@ -146,19 +147,8 @@ describe('the benchmark report', () => {
   });
   const t = (mibPerSecond: number) => ({ bytes: 2 ** 30, seconds: 1024 / mibPerSecond, mibPerSecond });
   const results: SuiteResults = {
-    machine: { cores: 2, cpu: 'test cpu', memoryGiB: 8, node: '20.0.0' },
-    settings: {
-      workers: 2,
-      connections: 32,
-      seconds: 10,
-      users: 100,
-      largeMiB: 1024,
-      echoBytes: 1024,
-      echoConnections: 64,
-      processingMiB: 8,
-      processingConnections: 8,
-      workerCounts: [1, 2, 4],
-    },
+    machine: testMachine,
+    settings: testSettings(),
     loadAverage: { before: [0.2, 0.3, 0.4], after: [1.5, 0.8, 0.5] },
     small: {
       profileGetStack: lr(700),

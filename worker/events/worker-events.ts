@@ -62,14 +62,11 @@ export function startWorkerEvents(
   store: ObjectStore,
   logger: Logger,
   processing?: ProcessingWiring,
+  /** The worker's one account guard, so that webhook writes share what it remembers and forgets. */
+  podWrites: PodWriteGuard = new PodWriteGuard(new IncarnationReader(store), config.erasureSettleMs),
 ): WorkerEvents {
   const guard = new WebhookGuard(parseAllowList(config.webhookAllowHosts));
-  const webhooks = new WebhooksService(
-    store,
-    guard,
-    undefined,
-    new PodWriteGuard(new IncarnationReader(store), config.erasureSettleMs),
-  );
+  const webhooks = new WebhooksService(store, guard, undefined, podWrites);
   if (config.natsUrl === '') {
     logger.info('events are off: NATS_URL is empty (no change events, no webhook deliveries)');
     return {
