@@ -81,7 +81,7 @@ const pipeline = new ProcessingPipeline(
   store,
   podWrites,
   mediaToolkit(processingLimits, sandbox),
-  new PodIndexer(store, searchIndexes, accounts, {
+  new PodIndexer(store, searchIndexes, podWrites, {
     maxTextChars: config.searchMaxTextChars,
     maxShardBytes: config.searchMaxShardBytes,
   }),

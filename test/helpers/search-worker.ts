@@ -13,7 +13,7 @@ import { PodIndexer } from '../../worker/search/pod-indexer.ts';
 import type { SearchDocument } from '../../worker/search/search-document.ts';
 import { SearchService } from '../../worker/search/search-service.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
-import { IncarnationReader } from '../../worker/users/incarnation.ts';
+import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import type { MemoryWorker } from './memory-worker.ts';
 
 export interface SearchParts {
@@ -53,7 +53,7 @@ export function searchParts(
 ): SearchParts {
   const incarnations = new IncarnationReader(w.store);
   const indexes = new PodIndexStore(w.store);
-  const indexer = new PodIndexer(w.store, indexes, incarnations, {
+  const indexer = new PodIndexer(w.store, indexes, new PodWriteGuard(incarnations, 0), {
     maxTextChars: options.maxTextChars ?? 200_000,
     ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
   });

@@ -5,6 +5,7 @@
  * changes or goes, failures marked, idempotence, an erased account.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
+import { fileKey } from '../../worker/files/file-record.ts';
 import { derivedPrefix, derivedRoot } from '../../worker/processing/derived-keys.ts';
 import {
   type MediaToolkit,
@@ -13,7 +14,11 @@ import {
   type SearchIndexer,
 } from '../../worker/processing/processing-pipeline.ts';
 import { readStatus } from '../../worker/processing/processing-status.ts';
+import { PodIndex, shardKey, shardOf } from '../../worker/search/pod-index.ts';
+import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
+import { PodIndexer } from '../../worker/search/pod-indexer.ts';
 import type { SearchDocument } from '../../worker/search/search-document.ts';
+import { SearchService } from '../../worker/search/search-service.ts';
 import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import { profileKey } from '../../worker/users/users-service.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
@@ -246,5 +251,53 @@ describe('ProcessingPipeline', () => {
       state: 'failed',
       reason: 'gave_up',
     });
+  });
+});
+
+describe('ProcessingPipeline with the pod index', () => {
+  /** The store's reads, as `op key`, while `run` runs. */
+  async function readsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const reads: string[] = [];
+    const store = w.store;
+    const original = { get: store.get.bind(store), head: store.head.bind(store) };
+    store.get = async (key, ...rest) => {
+      reads.push(`get ${key}`);
+      return original.get(key, ...rest);
+    };
+    store.head = async (key) => {
+      reads.push(`head ${key}`);
+      return original.head(key);
+    };
+    try {
+      await run();
+    } finally {
+      store.get = original.get;
+      store.head = original.head;
+    }
+    return reads;
+  }
+
+  it('reads a file’s record twice per job (before the work, after the index) and the account once', async () => {
+    // The worker's wiring: one guard (which remembers a sight of the account) for the pipeline and its indexer.
+    const guard = new PodWriteGuard(new IncarnationReader(w.store), 2000);
+    const indexes = new PodIndexStore(w.store);
+    const indexer = new PodIndexer(w.store, indexes, guard, { maxTextChars: 1000 });
+    const real = new ProcessingPipeline(w.store, guard, media.toolkit, indexer, silent);
+    await write('notes/a.txt', 'T-first words');
+    const reads = await readsDuring(() => real.reconcile('alice', 'notes/a.txt'));
+    expect(reads.filter((r) => r === `get ${fileKey('alice', 'notes/a.txt')}`)).toHaveLength(2);
+    expect(reads.filter((r) => r.endsWith(profileKey('alice')))).toHaveLength(1);
+    const search = new SearchService(w.store, indexes, w.access, new IncarnationReader(w.store));
+    expect((await search.query('alice', 'alice', 'first')).items.map((i) => i.path)).toEqual(['notes/a.txt']);
+
+    // A job of a version deleted while it ran: the second read takes its entry out again.
+    await write('notes/b.txt', 'T-gone soon');
+    media.beforeRun(() => w.files.delete('alice', 'alice', 'notes/b.txt').then(() => undefined));
+    expect(await real.reconcile('alice', 'notes/b.txt')).toBe('removed');
+    const shard = PodIndex.parse(
+      (await w.store.get(shardKey('alice', shardOf('notes/b.txt'))))?.body ?? Buffer.alloc(0),
+    );
+    expect(shard.entry('notes/b.txt')).toBeUndefined();
+    expect((await search.query('alice', 'alice', 'gone')).items).toEqual([]);
   });
 });

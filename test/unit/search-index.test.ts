@@ -8,7 +8,7 @@ import { PodIndex, searchRoot, shardKey, shardOf } from '../../worker/search/pod
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
 import { PodIndexer } from '../../worker/search/pod-indexer.ts';
 import { PreconditionFailedError } from '../../worker/storage/object-store.ts';
-import { IncarnationReader } from '../../worker/users/incarnation.ts';
+import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 import {
   bytesOf,
@@ -187,10 +187,15 @@ describe('PodIndexer', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const indexer = new PodIndexer(flaky, new PodIndexStore(flaky), new IncarnationReader(store), {
-      maxTextChars: 1000,
-      maxAttempts: 4,
-    });
+    const indexer = new PodIndexer(
+      flaky,
+      new PodIndexStore(flaky),
+      new PodWriteGuard(new IncarnationReader(store), 0),
+      {
+        maxTextChars: 1000,
+        maxAttempts: 4,
+      },
+    );
     await s.index('alice', 'x.txt', 'zebra');
     const second = await write('x.txt', 'quokka');
     await indexer.upsert('alice', documentOf(second, 'quokka'));

@@ -39,7 +39,8 @@ export interface MediaToolkit {
 
 /** A pod's search index (worker/search/). */
 export interface SearchIndexer {
-  upsert(owner: string, doc: SearchDocument): Promise<void>;
+  /** `recordChecked`: the caller read this version's record and reads it again afterwards (pod-indexer.ts). */
+  upsert(owner: string, doc: SearchDocument, options?: { recordChecked?: boolean }): Promise<void>;
   remove(owner: string, path: string): Promise<void>;
 }
 
@@ -110,7 +111,8 @@ export class ProcessingPipeline {
     const made: { text?: string } = {};
     if (status === undefined) status = await this.#process(owner, record, seen, made);
     const text = !status.text ? '' : (made.text ?? (await this.#text(owner, path, record.etag)));
-    await this.index?.upsert(owner, searchDocument(record, text));
+    // The record was read above and is read again below (which takes the entry out if it changed).
+    await this.index?.upsert(owner, searchDocument(record, text), { recordChecked: true });
     const now = await this.#record(owner, path);
     if (now?.etag !== record.etag) {
       await this.#removeVersions(owner, path, now?.etag);

@@ -86,6 +86,13 @@ export class PodIndexStore {
     }
   }
 
+  /** Removes a stored shard (one written for an account that was gone meanwhile), and its cached copy. */
+  async remove(owner: string, shard: number): Promise<void> {
+    const key = shardKey(owner, shard);
+    this.#drop(key);
+    await this.store.delete(key);
+  }
+
   /** Drops the cached copy of a shard (one changed in memory and not written). */
   forget(owner: string, shard: number): void {
     this.#drop(shardKey(owner, shard));

@@ -12,11 +12,15 @@
  *
  * The index belongs to the account's incarnation: an index of an earlier account of the same name is
  * replaced by an empty one before anything is added, and a pod whose account is gone is not indexed.
+ * Shards are written under the pod's account guard (the worker's one PodWriteGuard): its remembered
+ * sight of the account vouches for the write as for any other write into the pod, and a write that
+ * outlived it looks again and removes the shard it wrote if the account is gone meanwhile.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { fileKey, parseRecord } from '../files/file-record.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
-import type { IncarnationReader } from '../users/incarnation.ts';
+import type { Observation, PodWriteGuard } from '../users/incarnation.ts';
 import { PodIndex, shardOf } from './pod-index.ts';
 import type { PodIndexStore } from './pod-index-store.ts';
 import { boundedText, type SearchDocument } from './search-document.ts';
@@ -56,7 +60,7 @@ export class PodIndexer {
   constructor(
     private readonly store: ObjectStore,
     private readonly indexes: PodIndexStore,
-    private readonly incarnations: IncarnationReader,
+    private readonly podWrites: PodWriteGuard,
     private readonly options: PodIndexerOptions,
   ) {
     this.#maxAttempts = options.maxAttempts ?? 12;
@@ -69,12 +73,19 @@ export class PodIndexer {
    * Idempotent. Only the file's current version is indexed: a job that arrives after the file changed
    * again does nothing (the newer version's job indexes it), and one that arrives after the file was
    * deleted removes the entry instead, so that neither the entry nor the text outlives the file.
+   *
+   * `recordChecked`: the caller read the record of `doc.etag` just before, and reads it again after
+   * this upsert, removing the entry (or indexing the newer version) when it changed meanwhile (the
+   * processing pipeline does). The read here would only repeat the first, so it is skipped; searches
+   * check every hit against the live record, so the entry of a version gone between the two reads is
+   * never shown, and the caller's second read takes it out.
    */
-  async upsert(owner: string, doc: SearchDocument): Promise<void> {
-    // (A gone account is caught by the write itself, which reads the account first: one GET, not two.)
-    const current = await this.store.get(fileKey(owner, doc.path));
-    if (current === undefined) return this.remove(owner, doc.path);
-    if (parseRecord(current.body).etag !== doc.etag) return;
+  async upsert(owner: string, doc: SearchDocument, options: { recordChecked?: boolean } = {}): Promise<void> {
+    if (options.recordChecked !== true) {
+      const current = await this.store.get(fileKey(owner, doc.path));
+      if (current === undefined) return this.remove(owner, doc.path);
+      if (parseRecord(current.body).etag !== doc.etag) return;
+    }
     const bounded = { ...doc, text: boundedText(doc.text, this.options.maxTextChars) };
     const lean = { ...bounded, text: '' };
     await this.#enqueue(owner, shardOf(doc.path), (index, room) => {
@@ -123,8 +134,9 @@ export class PodIndexer {
   async #commit(owner: string, shard: number, changes: Change[]): Promise<void> {
     let room = 0; // index into ROOMS: narrowed when an update would take the shard over its bound
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const incarnation = await this.incarnations.current(owner);
-      if (incarnation === undefined) return; // the account is gone: its pod goes, index included
+      const seen = await this.#observe(owner);
+      if (seen === undefined) return; // the account is gone: its pod goes, index included
+      const incarnation = seen.incarnation;
       const loaded = await this.indexes.load(owner, shard);
       const reuse = loaded.index !== undefined && loaded.index.incarnation === incarnation.id;
       const index = reuse && loaded.index !== undefined ? loaded.index : PodIndex.empty(incarnation.id);
@@ -141,9 +153,15 @@ export class PodIndexer {
         continue;
       }
       try {
-        await this.indexes.write(owner, shard, index, loaded.etag, body);
+        await this.podWrites.write(
+          owner,
+          seen,
+          () => this.indexes.write(owner, shard, index, loaded.etag, body),
+          () => this.indexes.remove(owner, shard),
+        );
         return;
       } catch (error) {
+        if (isAccountGone(error)) return;
         if (!(error instanceof PreconditionFailedError)) throw error;
         // Another worker wrote first: read its version and apply the changes again.
         await sleep(Math.round(Math.random() * 20 * Math.min(attempt, 8)));
@@ -153,4 +171,16 @@ export class PodIndexer {
       `shard ${shard} of the index of ${owner} kept changing under ${this.#maxAttempts} attempts`,
     );
   }
+
+  /** The guard's sight of the pod's account (remembered for a moment); undefined when it is gone. */
+  async #observe(owner: string): Promise<Observation | undefined> {
+    try {
+      return await this.podWrites.observe(owner);
+    } catch (error) {
+      if (isAccountGone(error)) return undefined;
+      throw error;
+    }
+  }
 }
+
+const isAccountGone = (error: unknown) => error instanceof CommandError && error.code === ErrorCode.NOT_FOUND;
