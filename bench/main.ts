@@ -24,6 +24,7 @@ import { LocalStack } from '../deploy/local/stack.ts';
 
 import { S3ObjectStore } from '../worker/storage/s3-store.ts';
 import { scalingChart } from './chart.ts';
+import { compileStack } from './compiled-stack.ts';
 import { evaluateGoals } from './goals.ts';
 import { authHeader, runPrefix, signUp } from './load/accounts.ts';
 import { machineInfo } from './machine.ts';
@@ -71,6 +72,7 @@ const results: SuiteResults = {
     workerCounts: args.workerCounts,
     ...(args.phases.includes('growth') ? { growthSizes: args.growthSizes } : {}),
     ...(args.processing ? {} : { processing: 'off' as const }),
+    run: args.run,
   },
   loadAverage: { before: loadavg().map(round2) },
 };
@@ -115,6 +117,7 @@ const stack = new LocalStack({
     ...(cpuProfDir === undefined ? {} : { NODE_EXTRA_ARGS: `--cpu-prof --cpu-prof-dir=${cpuProfDir}` }),
   },
   stdio: 'pipe',
+  ...(args.run === 'compiled' ? { compiledDir: await compileStack(log) } : {}),
 });
 const store = new S3ObjectStore({
   endpoint: minio.endpoint,

@@ -234,7 +234,7 @@ export function renderReport(r: SuiteResults, goals: Goal[]): string {
     l === undefined ? 'n/a' : l.map((n) => n.toFixed(2)).join(' / ');
   return [
     `podstore bench: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; ` +
-      'everything on this machine, loopback',
+      `everything on this machine, loopback; the stack ran ${r.settings.run === 'compiled' ? 'compiled, as in the image' : 'from the sources (tsx)'}`,
     `load average (1 / 5 / 15 min) before ${load(r.loadAverage.before)}, after ${load(r.loadAverage.after)}`,
     '',
     ...smallTable(r),

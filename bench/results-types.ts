@@ -130,6 +130,8 @@ export interface SuiteResults {
     growthSizes?: number[];
     /** `--processing off`: the workers ran no processing job. */
     processing?: 'off';
+    /** How the stack ran (`--run`): compiled JavaScript as in the image, or the sources through tsx. */
+    run?: 'compiled' | 'sources';
   };
   /** Load average (1, 5, 15 min) before and after the run: other work on the machine skews figures. */
   loadAverage: { before: number[]; after?: number[] };

@@ -46,6 +46,12 @@ export interface SuiteArgs {
   processing: boolean;
   /** Where child processes write --cpu-prof profiles; undefined: no profiling. */
   cpuProfDir?: string;
+  /**
+   * `compiled` (default): the stack runs the JavaScript that `tsc -p tsconfig.build.json` makes, as the
+   * image does (`node dist/<process>/main.js`); `sources`: through tsx, as `npm start` and the tests do,
+   * which costs each process about 36 MiB more (tsx's loader thread) and loads slower.
+   */
+  run: 'compiled' | 'sources';
 }
 
 /** The growth phase's sizes when `--growth-sizes` is not given (issue 14: 1k, 10k and 50k files). */
@@ -90,6 +96,7 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
         'growth-fill-minutes': { type: 'string', default: '30' },
         processing: { type: 'string', default: 'on' },
         'cpu-prof': { type: 'string' },
+        run: { type: 'string', default: 'compiled' },
       },
     }) as { values: Record<string, string | undefined> });
   } catch (err) {
@@ -124,6 +131,9 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     throw new SuiteArgsError('--processing takes on or off');
   }
   const processing = v('processing') === 'on';
+  if (v('run') !== 'compiled' && v('run') !== 'sources') {
+    throw new SuiteArgsError('--run takes compiled or sources');
+  }
   if (!processing && phases.includes('processing-files')) {
     throw new SuiteArgsError('--processing off leaves nothing for the processing-files phase to measure');
   }
@@ -145,6 +155,7 @@ export function parseSuiteArgs(argv: string[]): SuiteArgs {
     growthSizes,
     growthFillMinutes: whole('growth-fill-minutes', v('growth-fill-minutes'), 1, 1440),
     processing,
+    run: v('run') as 'compiled' | 'sources',
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * The whole system as real processes on one machine: a broker, N workers and M apis, each started with
- * `node --import tsx <process>/main.ts` and configured only through environment variables, exactly as
- * compose starts them. With more than one api, a round-robin reverse proxy (deploy/local/proxy-main.ts,
+ * `node --import tsx <process>/main.ts` (or the compiled `main.js`, `compiledDir`) and configured only
+ * through environment variables, exactly as compose starts them. With more than one api, a round-robin reverse proxy (deploy/local/proxy-main.ts,
  * the stand-in for compose's nginx) takes the api port and api i listens on apiPort + 1 + i.
  * Used by `npm start` and by the integration tests.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnTied } from './tied-spawn.ts';
 
@@ -29,6 +30,12 @@ export interface StackOptions {
   env: Record<string, string>;
   /** `inherit` for a person at a terminal; `pipe` keeps each process's lines in memory (tests). */
   stdio: 'inherit' | 'pipe';
+  /**
+   * A directory with the output of `tsc -p tsconfig.build.json` (inside the repository, so that
+   * node_modules and package.json are found above it): broker, workers and apis then run
+   * `node <dir>/<process>/main.js`, as the image does, instead of the sources through tsx.
+   */
+  compiledDir?: string;
 }
 
 export interface ManagedProcess {
@@ -181,7 +188,12 @@ export class LocalStack {
   #spawn(name: string, entry: string, env: Record<string, string>): ManagedProcess {
     // NODE_EXTRA_ARGS: flags for every child node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (profiling).
     const extra = (this.options.env.NODE_EXTRA_ARGS ?? process.env.NODE_EXTRA_ARGS ?? '').split(/\s+/);
-    const child = spawnTied(process.execPath, [...extra.filter(Boolean), '--import', 'tsx', entry], {
+    const compiled = this.options.compiledDir;
+    const runs =
+      compiled !== undefined && !entry.startsWith('deploy/') // the proxy is not part of the build
+        ? [path.join(compiled, entry.replace(/\.ts$/, '.js'))]
+        : ['--import', 'tsx', entry];
+    const child = spawnTied(process.execPath, [...extra.filter(Boolean), ...runs], {
       cwd: ROOT,
       env: { ...process.env, ...this.options.env, ...env },
       stdio: this.options.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],

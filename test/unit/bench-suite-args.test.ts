@@ -22,7 +22,13 @@ describe('parseSuiteArgs', () => {
       growthSizes: [1000, 10_000, 50_000],
       growthFillMinutes: 30,
       processing: true,
+      run: 'compiled',
     });
+  });
+
+  it('runs the stack compiled unless told to run the sources, and nothing else', () => {
+    expect(parseSuiteArgs(['--run', 'sources']).run).toBe('sources');
+    expect(() => parseSuiteArgs(['--run', 'docker'])).toThrow(/compiled or sources/);
   });
 
   it('turns processing off for a growth run, never for the processing-files phase', () => {
