@@ -36,11 +36,17 @@ export const fileInfo = {
     processing: {
       type: 'object',
       description:
-        'Only in `?metadata`: where processing (previews, text for search) of this version stands; `reason` says why it failed.',
+        "Only in `?metadata`: where processing (previews, text for search) of this version stands; `reason` says why it failed; `search` is there only when the pod's search index could not take all of the file.",
       required: ['state'],
       properties: {
         state: { type: 'string', enum: ['pending', 'done', 'failed'] },
         reason: { type: 'string' },
+        search: {
+          type: 'string',
+          enum: ['without-text', 'none'],
+          description:
+            "The pod's search index was too full for this file's words (`without-text`: it is found by name, folders and metadata only) or for the file itself (`none`). Deleting files makes room; the file is indexed again when it changes.",
+        },
       },
     },
   },

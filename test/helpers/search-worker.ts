@@ -9,7 +9,7 @@ import type { SearchAnswer } from '../../protocol/search.ts';
 import { derivedKey, TEXT_NAME } from '../../worker/processing/derived-keys.ts';
 import { PodIndex, searchRoot } from '../../worker/search/pod-index.ts';
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
-import { PodIndexer } from '../../worker/search/pod-indexer.ts';
+import { type IndexOutcome, PodIndexer } from '../../worker/search/pod-indexer.ts';
 import type { SearchDocument } from '../../worker/search/search-document.ts';
 import { SearchService } from '../../worker/search/search-service.ts';
 import type { ObjectStore } from '../../worker/storage/object-store.ts';
@@ -28,6 +28,8 @@ export interface SearchParts {
     meta?: { tags?: string[]; description?: string; author?: string },
   ): Promise<FileInfo>;
   query(actor: string | null, owner: string, q: string, limit?: number): Promise<SearchAnswer>;
+  /** What the index took of each file `index` wrote, by `owner/path` (the upsert's answer). */
+  outcomes: Map<string, IndexOutcome | undefined>;
 }
 
 export async function* bytesOf(text: string): AsyncGenerator<Buffer> {
@@ -58,7 +60,9 @@ export function searchParts(
     ...(options.maxShardBytes === undefined ? {} : { maxShardBytes: options.maxShardBytes }),
   });
   const search = new SearchService(w.store, indexes, w.access, incarnations);
+  const outcomes = new Map<string, IndexOutcome | undefined>();
   return {
+    outcomes,
     indexes,
     indexer,
     search,
@@ -80,7 +84,7 @@ export function searchParts(
       }
       // As the processing pipeline does: the text beside the version's derived data, then the index.
       if (text !== '') await w.store.put(derivedKey(owner, path, info.etag, TEXT_NAME), Buffer.from(text));
-      await indexer.upsert(owner, documentOf(info, text));
+      outcomes.set(`${owner}/${path}`, await indexer.upsert(owner, documentOf(info, text)));
       return info;
     },
     query: (actor, owner, q, limit) => search.query(actor, owner, q, limit),

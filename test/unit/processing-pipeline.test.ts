@@ -13,7 +13,7 @@ import {
   previewKey,
   type SearchIndexer,
 } from '../../worker/processing/processing-pipeline.ts';
-import { readStatus } from '../../worker/processing/processing-status.ts';
+import { readStatus, viewOf } from '../../worker/processing/processing-status.ts';
 import { PodIndex, shardKey, shardOf } from '../../worker/search/pod-index.ts';
 import { PodIndexStore } from '../../worker/search/pod-index-store.ts';
 import { PodIndexer } from '../../worker/search/pod-indexer.ts';
@@ -57,6 +57,7 @@ class RecordingIndex implements SearchIndexer {
   docs = new Map<string, SearchDocument>();
   async upsert(owner: string, doc: SearchDocument) {
     this.docs.set(`${owner}/${doc.path}`, doc);
+    return 'full' as const;
   }
   async remove(owner: string, path: string) {
     this.docs.delete(`${owner}/${path}`);
@@ -299,5 +300,28 @@ describe('ProcessingPipeline with the pod index', () => {
     );
     expect(shard.entry('notes/b.txt')).toBeUndefined();
     expect((await search.query('alice', 'alice', 'gone')).items).toEqual([]);
+  });
+});
+
+describe('ProcessingPipeline and a full pod index', () => {
+  it('says in the file’s status when the index could take only its name and metadata', async () => {
+    const guard = new PodWriteGuard(new IncarnationReader(w.store), 2000);
+    const indexer = new PodIndexer(w.store, new PodIndexStore(w.store), guard, {
+      maxTextChars: 100_000,
+      maxShardBytes: 1500, // room for a name and metadata, not for 150 words
+    });
+    const real = new ProcessingPipeline(w.store, guard, media.toolkit, indexer, silent);
+    const words = Array.from({ length: 150 }, (_, i) => `w${i}`).join(' ');
+    const info = await write('notes/long.txt', `T-${words}`);
+    expect(await real.reconcile('alice', 'notes/long.txt')).toBe('processed');
+    const status = await readStatus(w.store, 'alice', 'notes/long.txt', info.etag);
+    expect(status).toMatchObject({ state: 'done', text: true, search: 'without-text' });
+    expect(viewOf(status)).toEqual({ state: 'done', search: 'without-text' });
+    // A short file in the same pod is indexed whole, and its status says nothing more.
+    const short = await write('notes/s.txt', 'T-few words');
+    expect(await real.reconcile('alice', 'notes/s.txt')).toBe('processed');
+    const shortStatus = await readStatus(w.store, 'alice', 'notes/s.txt', short.etag);
+    expect(shortStatus?.search).toBeUndefined();
+    expect(viewOf(shortStatus)).toEqual({ state: 'done' });
   });
 });

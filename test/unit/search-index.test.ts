@@ -129,6 +129,10 @@ describe('PodIndexer', () => {
       expect(await shardBytes()).toBeLessThanOrEqual(bound);
     }
     expect(notAdded).toBeGreaterThan(firstWithoutText);
+    // The indexer says what it took of each, for the file's processing status.
+    expect(s.outcomes.get(`alice/${names[0]}`)).toBe('full');
+    expect(s.outcomes.get(`alice/${names[firstWithoutText]}`)).toBe('without-text');
+    expect(s.outcomes.get(`alice/${names[notAdded]}`)).toBe('none');
     // A removal still goes, and frees room.
     const before = await shardBytes();
     await s.indexer.remove('alice', names[0] as string);

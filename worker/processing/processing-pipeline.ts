@@ -39,8 +39,15 @@ export interface MediaToolkit {
 
 /** A pod's search index (worker/search/). */
 export interface SearchIndexer {
-  /** `recordChecked`: the caller read this version's record and reads it again afterwards (pod-indexer.ts). */
-  upsert(owner: string, doc: SearchDocument, options?: { recordChecked?: boolean }): Promise<void>;
+  /**
+   * `recordChecked`: the caller read this version's record and reads it again afterwards (pod-indexer.ts).
+   * Resolves to what the index took of the file: all of it, all but its words, or nothing (a full index).
+   */
+  upsert(
+    owner: string,
+    doc: SearchDocument,
+    options?: { recordChecked?: boolean },
+  ): Promise<'full' | 'without-text' | 'none' | undefined>;
   remove(owner: string, path: string): Promise<void>;
 }
 
@@ -112,7 +119,19 @@ export class ProcessingPipeline {
     if (status === undefined) status = await this.#process(owner, record, seen, made);
     const text = !status.text ? '' : (made.text ?? (await this.#text(owner, path, record.etag)));
     // The record was read above and is read again below (which takes the entry out if it changed).
-    await this.index?.upsert(owner, searchDocument(record, text), { recordChecked: true });
+    const indexed = await this.index?.upsert(owner, searchDocument(record, text), { recordChecked: true });
+    const coverage = indexed === 'without-text' || indexed === 'none' ? indexed : undefined;
+    if (indexed !== undefined && coverage !== status.search) {
+      // The status says whether search finds the file fully (rarely otherwise: the pod's index is full).
+      const { search: _was, ...rest } = status;
+      status = await this.#store(
+        owner,
+        record,
+        seen,
+        coverage === undefined ? rest : { ...rest, search: coverage },
+        new Map(),
+      );
+    }
     const now = await this.#record(owner, path);
     if (now?.etag !== record.etag) {
       await this.#removeVersions(owner, path, now?.etag);

@@ -15,6 +15,11 @@ export interface ProcessingStatus {
   previews: number[];
   /** Whether text was extracted for the search index. */
   text: boolean;
+  /**
+   * Absent when the search index holds the file as made; `without-text` when the pod's index was too
+   * full for its words (it is found by name and metadata only), `none` when it holds nothing of it.
+   */
+  search?: SearchCoverage;
   /** Why it failed: a stable code (processing-limits.ts ProcessingRefused, or `gave_up` after retries). */
   reason?: string;
   detail?: string;
@@ -23,10 +28,14 @@ export interface ProcessingStatus {
   at: string;
 }
 
+/** How much of a processed file the pod's search index could take (search/pod-indexer.ts, the shard bound). */
+export type SearchCoverage = 'without-text' | 'none';
+
 /** As shown in a file's metadata. */
 export interface ProcessingView {
   state: ProcessingState;
   reason?: string;
+  search?: SearchCoverage;
 }
 
 const STATUS = 'status.json';
@@ -55,7 +64,9 @@ export async function writeStatus(
 
 export function viewOf(status: ProcessingStatus | undefined): ProcessingView {
   if (status === undefined) return { state: 'pending' };
-  return status.reason === undefined
-    ? { state: status.state }
-    : { state: status.state, reason: status.reason };
+  return {
+    state: status.state,
+    ...(status.reason === undefined ? {} : { reason: status.reason }),
+    ...(status.search === undefined ? {} : { search: status.search }),
+  };
 }

@@ -36,6 +36,12 @@ export interface PodIndexerOptions {
   maxShardBytes?: number;
 }
 
+/**
+ * What an upsert did with the file's entry: all of it (`full`), its name and metadata but not its
+ * words (`without-text`: the shard was near its bound), or nothing (`none`: the shard is full).
+ */
+export type IndexOutcome = 'full' | 'without-text' | 'none';
+
 /** How much of an update a shard near its bound still takes. */
 export type IndexRoom = 'all' | 'without-text' | 'existing-only';
 const ROOMS: readonly IndexRoom[] = ['all', 'without-text', 'existing-only'];
@@ -73,6 +79,7 @@ export class PodIndexer {
    * Idempotent. Only the file's current version is indexed: a job that arrives after the file changed
    * again does nothing (the newer version's job indexes it), and one that arrives after the file was
    * deleted removes the entry instead, so that neither the entry nor the text outlives the file.
+   * Resolves to what went into the index (IndexOutcome), undefined when the version is not current.
    *
    * `recordChecked`: the caller read the record of `doc.etag` just before, and reads it again after
    * this upsert, removing the entry (or indexing the newer version) when it changed meanwhile (the
@@ -80,19 +87,36 @@ export class PodIndexer {
    * check every hit against the live record, so the entry of a version gone between the two reads is
    * never shown, and the caller's second read takes it out.
    */
-  async upsert(owner: string, doc: SearchDocument, options: { recordChecked?: boolean } = {}): Promise<void> {
+  async upsert(
+    owner: string,
+    doc: SearchDocument,
+    options: { recordChecked?: boolean } = {},
+  ): Promise<IndexOutcome | undefined> {
     if (options.recordChecked !== true) {
       const current = await this.store.get(fileKey(owner, doc.path));
-      if (current === undefined) return this.remove(owner, doc.path);
-      if (parseRecord(current.body).etag !== doc.etag) return;
+      if (current === undefined) {
+        await this.remove(owner, doc.path);
+        return undefined;
+      }
+      if (parseRecord(current.body).etag !== doc.etag) return undefined;
     }
     const bounded = { ...doc, text: boundedText(doc.text, this.options.maxTextChars) };
     const lean = { ...bounded, text: '' };
+    // What the committed attempt did with this entry (a retried attempt runs the change again).
+    let outcome: IndexOutcome = 'full';
     await this.#enqueue(owner, shardOf(doc.path), (index, room) => {
-      if (room === 'all') return index.upsert(bounded);
-      if (room === 'existing-only' && index.entry(doc.path) === undefined) return false;
+      if (room === 'all') {
+        outcome = 'full';
+        return index.upsert(bounded);
+      }
+      if (room === 'existing-only' && index.entry(doc.path) === undefined) {
+        outcome = 'none';
+        return false;
+      }
+      outcome = bounded.text === '' ? 'full' : 'without-text';
       return index.upsert(lean);
     });
+    return outcome;
   }
 
   /** Removes the file's entry (called on delete). Idempotent. */

@@ -80,6 +80,8 @@ export interface ProcessingView {
   state: 'pending' | 'done' | 'failed';
   /** Why it failed: too_many_pixels, too_many_pages, too_large, timed_out, out_of_memory, corrupt, gave_up. */
   reason?: string;
+  /** Only when the pod's search index could not take all of the file: its words, or the file itself. */
+  search?: 'without-text' | 'none';
 }
 
 /** A file's metadata (`?metadata`), with its processing state when the server processes files. */

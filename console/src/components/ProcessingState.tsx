@@ -54,8 +54,16 @@ export function ProcessingState({ credentials, owner, path, etag, initial }: Pro
       {view.state === 'pending'
         ? 'pending (previews and search text are being made)'
         : view.state === 'done'
-          ? 'done'
+          ? `done${searchNote(view.search)}`
           : `failed: ${processingReasonText(view.reason)}`}
     </span>
   );
+}
+
+/** What a search misses of a processed file when the pod's index was full (the API's `processing.search`). */
+function searchNote(search: ProcessingView['search']): string {
+  if (search === 'without-text')
+    return ' (the pod’s search index is full: found by name and details, not by its words)';
+  if (search === 'none') return ' (the pod’s search index is full: not found by search)';
+  return '';
 }
