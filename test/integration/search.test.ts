@@ -34,6 +34,8 @@ beforeAll(async () => {
       ...minioEnv(minio, 'search'),
       ERASURE_SETTLE_MS: '1000',
       ERASURE_SCAN_MS: '500',
+      // The smallest shard bound, so that one long text is more than a shard can take.
+      SEARCH_MAX_SHARD_BYTES: String(64 * 1024),
     },
   });
   base = stack.apiUrl;
@@ -211,6 +213,30 @@ describe('search of a pod', () => {
     await put('owner', 'shared/changing.txt', 'after version');
     await eventually('owner', 'after', ['shared/changing.txt']);
     expect(await paths('owner', 'before')).toEqual([]);
+  });
+
+  it('says in a file’s metadata when the pod’s index was too full for its words', async () => {
+    // 12,000 distinct words: more than the 64 KiB a shard may hold here, so the file goes in by name only.
+    const words = Array.from({ length: 12_000 }, (_, i) => `lexeme${i}`).join(' ');
+    await put('owner', 'notes/encyclopaedia.txt', words);
+    await put('owner', 'notes/postcard.txt', 'greetings from the seaside');
+    await eventually('owner', 'encyclopaedia', ['notes/encyclopaedia.txt']);
+    await eventually('owner', 'seaside', ['notes/postcard.txt']);
+    expect(await paths('owner', 'lexeme7')).toEqual([]);
+    const processing = async (path: string) => {
+      const res = await as('owner', `/v1/users/owner/files/${path}?metadata`);
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { processing?: object }).processing;
+    };
+    // The status is written again just after the index (the job's last steps): wait for it.
+    const until = Date.now() + INDEXING_WAIT_MS;
+    let seen = await processing('notes/encyclopaedia.txt');
+    while (JSON.stringify(seen) === JSON.stringify({ state: 'done' }) && Date.now() < until) {
+      await sleep(100);
+      seen = await processing('notes/encyclopaedia.txt');
+    }
+    expect(seen).toEqual({ state: 'done', search: 'without-text' });
+    expect(await processing('notes/postcard.txt')).toEqual({ state: 'done' });
   });
 
   it('shows a name signed up again nothing of the deleted account', async () => {
