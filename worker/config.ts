@@ -320,6 +320,20 @@ export const workerSpec = {
     1000,
     7 * 24 * 3600 * 1000,
   ),
+  processingBackfillMs: integer(
+    'PROCESSING_BACKFILL_MS',
+    3_600_000,
+    'How often each worker walks every pod for file versions that lost their processing job and that nobody looks at (soon after start, then at this interval; 0: never)',
+    0,
+    7 * 24 * 3600 * 1000,
+  ),
+  processingBackfillPerSecond: integer(
+    'PROCESSING_BACKFILL_PER_SECOND',
+    20,
+    'File records that walk checks per second at most, per worker (two store reads each)',
+    1,
+    10_000,
+  ),
   processingAckWaitMs: integer(
     'PROCESSING_ACK_WAIT_MS',
     15_000,

@@ -29,6 +29,7 @@ import { createWorkerMetrics } from './metrics.ts';
 import { PeriodicSweep } from './periodic-sweep.ts';
 import { PREVIEW_SIZES } from './processing/make-preview.ts';
 import { PreviewService } from './processing/preview-service.ts';
+import { ProcessingBackfill } from './processing/processing-backfill.ts';
 import { defaultLimits } from './processing/processing-limits.ts';
 import { ProcessingPipeline } from './processing/processing-pipeline.ts';
 import { ProcessingSandbox } from './processing/processing-sandbox.ts';
@@ -230,11 +231,28 @@ const uploadSweeper = new PeriodicSweep(
   logger,
   metrics.expiredUploadsRemoved,
 );
+const backfill = new ProcessingBackfill(
+  store,
+  (owner, path, etag) => events.requeueProcessing(owner, path, etag),
+  {
+    afterMs: config.processingRequeueAfterMs,
+    perSecond: config.processingBackfillPerSecond,
+  },
+);
+const processingBackfill = new PeriodicSweep(
+  'processing backfill',
+  () => backfill.sweep(),
+  // Only where this worker processes files (events on, processing on).
+  config.natsUrl !== '' && config.processingConcurrency > 0 ? config.processingBackfillMs : 0,
+  logger,
+  metrics.processingBackfilled,
+);
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();
 erasureSweeper.start();
 blobSweeper.start();
 uploadSweeper.start();
+processingBackfill.start();
 registerHealthCommands(router, storageHealth);
 
 const session = new BrokerSession(
@@ -261,6 +279,8 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   erasureSweeper.stop();
   blobSweeper.stop();
   uploadSweeper.stop();
+  processingBackfill.stop();
+  backfill.stop();
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);

@@ -45,6 +45,11 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: 'Resumable uploads past their expiry, removed with their bytes by this worker’s sweeps',
       registers: [registry],
     }),
+    processingBackfilled: new Counter({
+      name: `${prefix}processing_backfill_requeued_total`,
+      help: 'Processing jobs asked for again by this worker’s walk over every pod (file versions without a status)',
+      registers: [registry],
+    }),
     processingJobs: new Counter({
       name: `${prefix}processing_jobs_total`,
       help: 'File-processing jobs by result (processed, indexed, removed, account-gone, retry, gave-up)',
