@@ -246,6 +246,7 @@ const processingBackfill = new PeriodicSweep(
   config.natsUrl !== '' && config.processingConcurrency > 0 ? config.processingBackfillMs : 0,
   logger,
   metrics.processingBackfilled,
+  'requeued',
 );
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();

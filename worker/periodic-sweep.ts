@@ -24,6 +24,8 @@ export class PeriodicSweep {
     private readonly logger: Logger,
     /** Counts what each sweep removed (a metric). */
     private readonly removed?: Counter,
+    /** What `removed` means in the log line of a sweep that removes nothing (`requeued`, for the backfill). */
+    private readonly countsAs = 'removed',
   ) {}
 
   start(): void {
@@ -44,7 +46,7 @@ export class PeriodicSweep {
     this.#sweeping ??= this.sweep()
       .then(({ removed, kept }) => {
         if (removed > 0) this.removed?.inc(removed);
-        if (removed + kept > 0) this.logger.info({ removed, kept }, `${this.name}: done`);
+        if (removed + kept > 0) this.logger.info({ [this.countsAs]: removed, kept }, `${this.name}: done`);
       })
       .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, `${this.name} failed`))
       .finally(() => {
