@@ -16,31 +16,49 @@ export interface TestStackOptions {
 }
 
 export async function startTestStack(options: TestStackOptions): Promise<LocalStack> {
-  const stack = new LocalStack({
-    workers: options.workers,
-    host: '127.0.0.1',
-    apiPort: await freePort(),
-    frontendPort: await freePort(),
-    backendPort: await freePort(),
-    brokerMetricsPort: await freePort(),
-    workerMetricsBasePort: options.workerMetrics ? await freePortRange(options.workers + 2) : 0,
-    env: {
-      // Fast enough for tests, slow enough not to take a busy 2-core machine for a dead peer.
-      HEARTBEAT_INTERVAL_MS: '250',
-      HEARTBEAT_LIVENESS: '4',
-      LOG_LEVEL: 'info',
-      LOG_PRETTY: 'false',
-      ...options.env,
-    },
-    stdio: 'pipe',
-  });
-  try {
-    await stack.start(45_000);
-  } catch (err) {
-    await stack.stop('SIGKILL');
-    throw err;
+  // A stack that does not come up is started once more on fresh ports, after printing what its
+  // processes said: a port checked free can still be taken before the process binds it, and a start
+  // can outlast the deadline on a loaded machine. A second failure fails the test, with that output.
+  for (let attempt = 1; ; attempt++) {
+    const stack = new LocalStack({
+      workers: options.workers,
+      host: '127.0.0.1',
+      apiPort: await freePort(),
+      frontendPort: await freePort(),
+      backendPort: await freePort(),
+      brokerMetricsPort: await freePort(),
+      workerMetricsBasePort: options.workerMetrics ? await freePortRange(options.workers + 2) : 0,
+      env: {
+        // Fast enough for tests, slow enough not to take a busy 2-core machine for a dead peer.
+        HEARTBEAT_INTERVAL_MS: '250',
+        HEARTBEAT_LIVENESS: '4',
+        LOG_LEVEL: 'info',
+        LOG_PRETTY: 'false',
+        ...options.env,
+      },
+      stdio: 'pipe',
+    });
+    try {
+      await stack.start(45_000);
+      return stack;
+    } catch (err) {
+      const said = lastLines(stack);
+      await stack.stop('SIGKILL');
+      const failure = new Error(`${(err as Error).message} (attempt ${attempt})\n${said}`, { cause: err });
+      if (attempt >= 2) throw failure;
+      console.warn(`test stack did not start; starting it again on other ports. ${failure.message}`);
+    }
   }
-  return stack;
+}
+
+/** The last lines each process of the stack wrote (what a start that failed has to say). */
+function lastLines(stack: LocalStack, count = 15): string {
+  const processes = [stack.broker, stack.proxy, ...stack.apis, ...stack.workers].filter(
+    (p): p is NonNullable<typeof p> => p !== undefined,
+  );
+  return processes
+    .map((p) => `--- ${p.name} (exit ${p.child.exitCode ?? 'none'}):\n${p.lines.slice(-count).join('\n')}`)
+    .join('\n');
 }
 
 /** Parses a process's JSON log lines (non-JSON lines are skipped). */
