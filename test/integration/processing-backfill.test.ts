@@ -4,16 +4,14 @@
  * the photo; a processing worker whose walk over the pods runs every 2 s finds the version without a
  * status and asks for its job again, so the photo is processed without anyone reading its metadata.
  */
-import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
-import { EVENTS_STREAM } from '../../protocol/events/event.ts';
-import { PROCESSING_CONSUMER } from '../../worker/processing/processing-lanes.ts';
 import { statusKey } from '../../worker/processing/processing-status.ts';
 import { S3ObjectStore } from '../../worker/storage/s3-store.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { waitFor } from '../helpers/chaos.ts';
+import { loseJobThenAddProcessingWorker } from '../helpers/lost-processing-job.ts';
 import { minioEnv } from '../helpers/minio-env.ts';
 import { makeImage } from '../helpers/processing-fixtures.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
@@ -67,16 +65,7 @@ describe('the whole-pod scan', () => {
     expect(etag).not.toBe('');
 
     // The event is lost: the intake goes before anyone took it, and comes back for new events only.
-    const nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
-    await waitFor('the event in the intake', async () =>
-      (await jsm.consumers.info(EVENTS_STREAM, PROCESSING_CONSUMER)).num_pending === 1 ? true : undefined,
-    );
-    await jsm.consumers.delete(EVENTS_STREAM, PROCESSING_CONSUMER);
-    await nc.close();
-    stack.options.env.PROCESSING_CONCURRENCY = '1';
-    stack.addWorker();
-    await stack.waitReady(2, 30_000);
+    await loseJobThenAddProcessingWorker(stack, nats.url);
 
     // Nobody reads the photo's metadata or preview: only the store shows that it was processed.
     const key = statusKey('archivist', 'old/unseen.png', etag);

@@ -4,14 +4,12 @@
  * made again from new events only, as after a NATS that lost its consumers); the photo stays pending,
  * and once it is older than PROCESSING_REQUEUE_AFTER_MS, reading its metadata asks for its job again.
  */
-import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MinioServer, type NatsServer, startMinio, startNats } from '../../deploy/local/servers.ts';
 import type { LocalStack } from '../../deploy/local/stack.ts';
-import { EVENTS_STREAM } from '../../protocol/events/event.ts';
-import { PROCESSING_CONSUMER } from '../../worker/processing/processing-lanes.ts';
 import { bearer, signUp } from '../helpers/accounts.ts';
 import { waitFor } from '../helpers/chaos.ts';
+import { loseJobThenAddProcessingWorker } from '../helpers/lost-processing-job.ts';
 import { minioEnv } from '../helpers/minio-env.ts';
 import { makeImage } from '../helpers/processing-fixtures.ts';
 import { startTestStack } from '../helpers/test-stack.ts';
@@ -61,16 +59,7 @@ describe('a lost processing job', () => {
     expect(put.status).toBe(201);
 
     // The event is lost: the intake goes before anyone took it, and comes back for new events only.
-    const nc = await connect({ servers: nats.url });
-    const jsm = await nc.jetstreamManager();
-    await waitFor('the event in the intake', async () =>
-      (await jsm.consumers.info(EVENTS_STREAM, PROCESSING_CONSUMER)).num_pending === 1 ? true : undefined,
-    );
-    await jsm.consumers.delete(EVENTS_STREAM, PROCESSING_CONSUMER);
-    await nc.close();
-    stack.options.env.PROCESSING_CONCURRENCY = '1';
-    stack.addWorker();
-    await stack.waitReady(2, 30_000);
+    await loseJobThenAddProcessingWorker(stack, nats.url);
 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(Date.now() - written).toBeLessThan(REQUEUE_AFTER_MS);
