@@ -177,35 +177,62 @@ const workerFileCommands = (ip: string) =>
 const apiUserRequests = (ip: string) =>
   counter(`http://${ip}:8080/metrics`, 'podstore_api_requests_total', 'route="/v1/users/');
 
+interface ClusterPod {
+  name: string;
+  ready: boolean;
+  restarts: number;
+  /** The Ready condition's reason and message, for the log. */
+  why: string;
+}
+
+/** The podstore namespace's pods: Ready or not (and why not), and how often their containers restarted. */
+async function clusterPods(): Promise<ClusterPod[]> {
+  const pods = JSON.parse(await kubectl(cluster, ['-n', NAMESPACE, 'get', 'pods', '-o', 'json'])) as {
+    items: {
+      metadata: { name: string };
+      status: {
+        phase?: string;
+        conditions?: { type: string; status: string; reason?: string; message?: string }[];
+        containerStatuses?: { restartCount: number }[];
+      };
+    }[];
+  };
+  return pods.items.map((p) => {
+    const ready = p.status.conditions?.find((c) => c.type === 'Ready');
+    return {
+      name: p.metadata.name,
+      ready: ready?.status === 'True',
+      restarts: (p.status.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0),
+      why: `phase ${p.status.phase ?? '?'}, Ready ${ready?.status ?? '?'} (${ready?.reason ?? ''} ${ready?.message ?? ''})`,
+    };
+  });
+}
+
 describe('podstore on Kubernetes', () => {
   it('runs every pod of the manifests, Ready, none restarted', async () => {
     onTestFailed(() => {
       failed = true;
     });
-    const pods = JSON.parse(await kubectl(cluster, ['-n', NAMESPACE, 'get', 'pods', '-o', 'json'])) as {
-      items: {
-        metadata: { name: string };
-        status: {
-          conditions?: { type: string; status: string }[];
-          containerStatuses?: { restartCount: number }[];
-        };
-      }[];
-    };
+    // Every pod was Ready when setup's `kubectl wait` returned, but on two cores shared with the control
+    // plane a probe can miss for a moment right after (a fresh-clone run saw one worker not Ready a second
+    // later, and nothing restarted): the pods must be Ready again within a bound, and whatever was not
+    // Ready on the way is written to the log with the reason Kubernetes gives.
+    let seen: ClusterPod[] = [];
+    const waitedMs = await waitUntil('every pod Ready, the deployments at their counts', 60_000, async () => {
+      seen = await clusterPods();
+      const waiting = seen.filter((p) => !p.ready);
+      for (const p of waiting) process.stderr.write(`k8s test: not Ready yet: ${p.name}: ${p.why}\n`);
+      if (waiting.length > 0) return false;
+      for (const name of DEPLOYMENTS) {
+        const d = await deploymentReplicas(cluster, NAMESPACE, name);
+        if (d.ready < 1 || d.ready !== d.replicas) return false;
+      }
+      return true;
+    });
+    timings['every pod Ready again after setup'] = seconds(waitedMs);
     // Nothing orders the pods' start: workers come up before MinIO answers, and wait for it rather than
     // exit and restart.
-    const restarted = pods.items
-      .filter((p) => p.status.containerStatuses?.some((c) => c.restartCount > 0))
-      .map((p) => p.metadata.name);
-    expect(restarted).toEqual([]);
-    const notReady = pods.items
-      .filter((p) => !p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
-      .map((p) => p.metadata.name);
-    expect(notReady).toEqual([]);
-    for (const name of DEPLOYMENTS) {
-      const d = await deploymentReplicas(cluster, NAMESPACE, name);
-      expect(d.ready, name).toBeGreaterThanOrEqual(1);
-      expect(d.ready, name).toBe(d.replicas);
-    }
+    expect(seen.filter((p) => p.restarts > 0).map((p) => p.name)).toEqual([]);
     expect((await deploymentReplicas(cluster, NAMESPACE, 'api')).ready).toBe(2);
     expect((await deploymentReplicas(cluster, NAMESPACE, 'worker')).ready).toBe(MIN_WORKERS);
   });
