@@ -45,7 +45,7 @@ export const workerSpec = {
   blobSweepMs: integer(
     'BLOB_SWEEP_MS',
     300_000,
-    'How often each worker removes the blobs that dead workers left behind (0: never)',
+    'How often the blobs that dead workers left behind are removed, by one worker of the deployment at a time (0: never)',
     0,
     86_400_000,
   ),
@@ -80,7 +80,7 @@ export const workerSpec = {
   uploadSweepMs: integer(
     'UPLOAD_SWEEP_MS',
     60_000,
-    'How often each worker removes expired resumable uploads (0: never)',
+    'How often expired resumable uploads are removed, by one worker of the deployment at a time (0: never)',
     0,
     86_400_000,
   ),
@@ -323,14 +323,14 @@ export const workerSpec = {
   processingBackfillMs: integer(
     'PROCESSING_BACKFILL_MS',
     3_600_000,
-    'How often each worker walks every pod for file versions that lost their processing job and that nobody looks at (soon after start, then at this interval; 0: never)',
+    'How long after the last walk one processing worker of the deployment walks every pod again for file versions that lost their processing job and that nobody looks at (0: never)',
     0,
     7 * 24 * 3600 * 1000,
   ),
   processingBackfillPerSecond: integer(
     'PROCESSING_BACKFILL_PER_SECOND',
     20,
-    'File records that walk checks per second at most, per worker (two store reads each)',
+    'File records that walk checks per second at most (two store reads each)',
     1,
     10_000,
   ),

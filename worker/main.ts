@@ -44,6 +44,7 @@ import { SearchService } from './search/search-service.ts';
 import { countedStore } from './storage/counted-store.ts';
 import { createObjectStore } from './storage/create-store.ts';
 import { initWhenReachable } from './storage/init-when-reachable.ts';
+import { SweepTurns } from './sweep-turns.ts';
 import { registerUploadCommands } from './uploads/uploads-commands.ts';
 import { UploadsService } from './uploads/uploads-service.ts';
 import { accountSinceOf } from './users/account-since.ts';
@@ -193,13 +194,14 @@ const idempotency = new IdempotencyGuard(
   accounts,
 );
 const blobIntents = new BlobIntents(store, config.blobSweepGraceMs);
-const blobSweeper = new PeriodicSweep(
-  'blob sweep',
-  () => blobIntents.sweep(),
-  config.blobSweepMs,
+const blobSweeper = new PeriodicSweep({
+  name: 'blob sweep',
+  sweep: () => blobIntents.sweep(),
+  everyMs: config.blobSweepMs,
   logger,
-  metrics.orphanBlobsRemoved,
-);
+  counter: metrics.orphanBlobsRemoved,
+  turns: new SweepTurns(store, 'blob-sweep', { everyMs: config.blobSweepMs }),
+});
 const files = new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
   inlineMaxBytes: config.inlineMaxBytes,
   blobIntents,
@@ -224,13 +226,14 @@ const uploads = new UploadsService(store, files, accountSince, {
   maxFileBytes: config.maxFileBytes,
 });
 registerUploadCommands(router, uploads, access, streamSettings);
-const uploadSweeper = new PeriodicSweep(
-  'upload sweep',
-  () => uploads.sweep(),
-  config.uploadSweepMs,
+const uploadSweeper = new PeriodicSweep({
+  name: 'upload sweep',
+  sweep: () => uploads.sweep(),
+  everyMs: config.uploadSweepMs,
   logger,
-  metrics.expiredUploadsRemoved,
-);
+  counter: metrics.expiredUploadsRemoved,
+  turns: new SweepTurns(store, 'upload-sweep', { everyMs: config.uploadSweepMs }),
+});
 const backfill = new ProcessingBackfill(
   store,
   (owner, path, etag) => events.requeueProcessing(owner, path, etag),
@@ -239,15 +242,16 @@ const backfill = new ProcessingBackfill(
     perSecond: config.processingBackfillPerSecond,
   },
 );
-const processingBackfill = new PeriodicSweep(
-  'processing backfill',
-  () => backfill.sweep(),
+const processingBackfill = new PeriodicSweep({
+  name: 'processing backfill',
+  sweep: (signal) => backfill.sweep(signal),
   // Only where this worker processes files (events on, processing on).
-  config.natsUrl !== '' && config.processingConcurrency > 0 ? config.processingBackfillMs : 0,
+  everyMs: config.natsUrl !== '' && config.processingConcurrency > 0 ? config.processingBackfillMs : 0,
   logger,
-  metrics.processingBackfilled,
-  'requeued',
-);
+  counter: metrics.processingBackfilled,
+  countsAs: 'requeued',
+  turns: new SweepTurns(store, 'processing-backfill', { everyMs: config.processingBackfillMs }),
+});
 const storageHealth = new StorageHealth(store, config.storageCheckMs, logger, metrics.storageUp);
 storageHealth.start();
 erasureSweeper.start();
@@ -281,7 +285,6 @@ onShutdown(logger, config.graceMs + 2000, async () => {
   blobSweeper.stop();
   uploadSweeper.stop();
   processingBackfill.stop();
-  backfill.stop();
   await session.stop(config.graceMs);
   storageHealth.stop();
   await events.stop(config.graceMs);

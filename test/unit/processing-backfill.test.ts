@@ -93,8 +93,9 @@ describe('ProcessingBackfill', () => {
     await w.signUp('alice');
     for (let i = 0; i < 20; i++) await write(w, 'alice', `f${i}.txt`);
     const backfill = new ProcessingBackfill(w.store, () => {}, { afterMs: 1000, perSecond: 10 });
-    const walk = backfill.sweep();
-    setTimeout(() => backfill.stop(), 250);
+    const stop = new AbortController();
+    const walk = backfill.sweep(stop.signal);
+    setTimeout(() => stop.abort(), 250);
     const result = await walk;
     expect(result.removed + result.kept).toBeLessThan(20);
   });

@@ -5,11 +5,13 @@
  * for again in its pod's lane (`requeue`, processing-lanes.ts requeueMessage: at most once per version
  * per duplicate window, whoever asks).
  *
- * Paced: at most `perSecond` records a second per worker, two reads each (the record, the status), so a
- * large store costs a trickle of reads, never a burst. Pods take turns a page at a time: a tenant with
- * a huge pod slows the walk of its own pod, not of everyone's. Each worker starts at a random pod, so
- * several workers spread over the pods instead of walking them in step; what two workers both find is
- * asked for once. Records being deleted and accounts being erased are left alone (the job would find them
+ * One worker of the deployment walks at a time (PeriodicSweep with SweepTurns: the walk is a turn taken in
+ * the store), so the walk costs the same with one worker or sixteen, and a worker the autoscaler adds
+ * does not walk again what another just walked. Paced: at most `perSecond` records a second, two reads
+ * each (the record, the status), so a large store costs a trickle of reads, never a burst. Pods take
+ * turns a page at a time: a tenant with a huge pod slows the walk of its own pod, not of everyone's. Each
+ * walk starts at a random pod, so walks cut short (their worker stopped) still cover every pod over time;
+ * a version asked for twice is asked for once. Records being deleted and accounts being erased are left alone (the job would find them
  * gone anyway).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,7 +37,6 @@ const USERS = 'users/';
 
 export class ProcessingBackfill {
   readonly #clock: () => number;
-  #stopped = false;
 
   constructor(
     private readonly store: ObjectStore,
@@ -45,17 +46,13 @@ export class ProcessingBackfill {
     this.#clock = options.clock ?? Date.now;
   }
 
-  /** Ends a walk under way at its next record (the worker is shutting down). */
-  stop(): void {
-    this.#stopped = true;
-  }
-
   /**
    * One walk over every pod; `removed` counts the jobs asked for (PeriodicSweep's result). Pods take
    * turns a page (1,000 records) at a time, so a pod of a million files delays the others' by a page
-   * per turn, not by its whole walk.
+   * per turn, not by its whole walk. `signal` ends the walk at its next record (the worker is shutting
+   * down, or another worker took the walk over).
    */
-  async sweep(): Promise<SweepResult> {
+  async sweep(signal?: AbortSignal): Promise<SweepResult> {
     const pods = await this.#pods();
     const first = Math.floor((this.options.random ?? Math.random)() * pods.length);
     // Each pod waiting for its next turn, with where its walk stands.
@@ -64,16 +61,17 @@ export class ProcessingBackfill {
       startAfter: undefined,
     }));
     const gapMs = 1000 / this.options.perSecond;
+    const stopped = () => signal?.aborted === true;
     let asked = 0;
     let kept = 0;
-    for (let turn = turns.shift(); turn !== undefined && !this.#stopped; turn = turns.shift()) {
+    for (let turn = turns.shift(); turn !== undefined && !stopped(); turn = turns.shift()) {
       const prefix = filesPrefix(turn.owner);
       const page = await this.store.list(prefix, {
         limit: this.options.pageSize ?? PAGE,
         ...(turn.startAfter === undefined ? {} : { startAfter: turn.startAfter }),
       });
       for (const { key } of page.items) {
-        if (this.#stopped) break;
+        if (stopped()) break;
         const started = performance.now();
         if (await this.#askIfLost(turn.owner, key.slice(prefix.length), key)) asked++;
         else kept++;
