@@ -372,10 +372,13 @@ export function objectStoreContract(
     });
 
     it('accepts keys with spaces, unicode and URL-special characters', async () => {
-      const keys = ['sp ace/f i.txt', 'ünï/çødé', 'q?x=1&y=2#h', 'plus+%20/semi;colon'];
+      const keys = ['sp ace/f i.txt', 'ünï/çødé', 'q?x=1&y=2#h', 'plus+%20/semi;colon', "b!ng/'q'(p)*~=,@$"];
       for (const key of keys) await store.put(key, text(key));
       for (const key of keys) expect((await store.get(key))?.body.toString()).toBe(key);
+      for (const key of keys) expect((await store.head(key))?.size).toBe(Buffer.byteLength(key));
       expect((await store.list('')).items.map((item) => item.key)).toEqual([...keys].sort(byteOrder));
+      for (const key of keys) expect(await store.delete(key)).toBe(true);
+      expect((await store.list('')).items).toEqual([]);
     });
 
     it('lists root keys that look like numbers as they are', async () => {

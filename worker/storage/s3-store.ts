@@ -1,5 +1,8 @@
 /**
- * ObjectStore on S3 (MinIO or any S3 server), through the minio npm package. Uses plain S3 only:
+ * ObjectStore on S3 (MinIO or any S3 server). The single-object calls every small request makes (get,
+ * head, put, delete, discard) are signed requests of their own (s3-object-requests.ts); the rest
+ * (listings, multipart uploads, streamed and ranged reads, bucket calls) go through the minio npm
+ * package. Uses plain S3 only:
  * conditional writes are the PutObject `If-None-Match: *` and `If-Match` headers, which the server
  * enforces atomically (MinIO and AWS S3 both do).
  *
@@ -32,6 +35,7 @@ import {
 import { isMissingObjectError, translateS3Error } from './s3-errors.ts';
 import { listChildKeys, listKeys, S3_LIST_BATCH } from './s3-list.ts';
 import { MAX_PART_SIZE, MIN_PART_SIZE, uploadStream } from './s3-multipart.ts';
+import { answerError, S3ObjectRequests } from './s3-object-requests.ts';
 import { createTimedTransport, setResponseIdleTimeout } from './s3-transport.ts';
 import { sourceChunks, unwrapSourceError } from './source-chunks.ts';
 import { assertStorableKey, prefixCanMatch } from './storable-key.ts';
@@ -70,6 +74,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly kind = 's3' as const;
   readonly bucket: string;
   readonly #client: Client;
+  readonly #objects: S3ObjectRequests;
   readonly #agent: http.Agent;
   readonly #region: string;
   readonly #partSize: number;
@@ -95,10 +100,18 @@ export class S3ObjectStore implements ObjectStore {
     }
     this.#partSize = partSize;
     this.#streamIdleTimeoutMs = streamIdleTimeoutMs;
-    const { transport, agent } = createTimedTransport(url.protocol, config.requestTimeoutMs ?? 5000);
+    const { transport, agent, request } = createTimedTransport(url.protocol, config.requestTimeoutMs ?? 5000);
     this.bucket = config.bucket;
     this.#agent = agent;
     this.#region = config.region || 'us-east-1';
+    this.#objects = new S3ObjectRequests({
+      endpoint: url,
+      bucket: config.bucket,
+      accessKey: config.accessKey,
+      secretKey: config.secretKey,
+      region: this.#region,
+      request,
+    });
     this.#client = new Client({
       endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port === '' ? undefined : Number(url.port),
@@ -136,62 +149,55 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string): Promise<StoredObject | undefined> {
     assertStorableKey(key);
     return this.#call('get', async () => {
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await this.#client.getObject(this.bucket, key);
-      } catch (error) {
-        if (isMissingObjectError(error)) return undefined;
-        throw error;
-      }
-      const body = await readAll(stream);
-      // minio-js resolves getObject with the HTTP response itself: its headers describe the very
-      // version whose body we read (a separate HEAD could see a newer version).
-      if (!(stream instanceof http.IncomingMessage)) {
-        throw new Error('minio-js getObject no longer resolves with the HTTP response');
-      }
-      const headers = stream.headers;
+      const answer = await this.#objects.send('GET', key);
+      if (answer.status === 404) return undefined;
+      if (answer.status !== 200) throw answerError(answer, `get ${key}`);
+      // The answer's own headers describe the very version whose body it carries (a separate HEAD could
+      // see a newer version).
       return {
         key,
-        etag: bareEtag(headers.etag ?? ''),
-        size: body.length,
-        lastModified: new Date(headers['last-modified'] ?? 0),
-        body,
+        etag: bareEtag(answer.headers.etag ?? ''),
+        size: answer.body.length,
+        lastModified: new Date(answer.headers['last-modified'] ?? 0),
+        body: answer.body,
       };
     });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     assertStorableKey(key);
-    return this.#call('head', async () => {
-      try {
-        const stat = await this.#client.statObject(this.bucket, key);
-        return { key, etag: bareEtag(stat.etag), size: stat.size, lastModified: stat.lastModified };
-      } catch (error) {
-        if (isMissingObjectError(error)) return undefined;
-        throw error;
-      }
-    });
+    return this.#call('head', () => this.#head(key));
+  }
+
+  async #head(key: string): Promise<ObjectInfo | undefined> {
+    const answer = await this.#objects.send('HEAD', key);
+    if (answer.status === 404) return undefined;
+    if (answer.status !== 200) throw answerError(answer, `head ${key}`);
+    const size = Number(answer.headers['content-length']);
+    if (!Number.isSafeInteger(size)) throw answerError({ ...answer, status: 502 }, `head ${key}: no size`);
+    return {
+      key,
+      etag: bareEtag(answer.headers.etag ?? ''),
+      size,
+      lastModified: new Date(answer.headers['last-modified'] ?? 0),
+    };
   }
 
   async put(key: string, body: Buffer, options: PutOptions = {}): Promise<{ etag: string }> {
     assertStorableKey(key);
     const headers: Record<string, string> = {
-      'Content-Type': options.contentType ?? 'application/octet-stream',
+      'content-type': options.contentType ?? 'application/octet-stream',
     };
-    // minio-js passes these two through as request headers (not as x-amz-meta-*).
-    if (options.ifNoneMatch === '*') headers['If-None-Match'] = '*';
-    if (options.ifMatch !== undefined) headers['If-Match'] = `"${bareEtag(options.ifMatch)}"`;
+    if (options.ifNoneMatch === '*') headers['if-none-match'] = '*';
+    if (options.ifMatch !== undefined) headers['if-match'] = `"${bareEtag(options.ifMatch)}"`;
     return this.#call('put', async () => {
-      try {
-        const result = await this.#client.putObject(this.bucket, key, body, body.length, headers);
-        return { etag: bareEtag(result.etag) };
-      } catch (error) {
-        // If-Match on a missing key answers 404 NoSuchKey, not 412.
-        if (options.ifMatch !== undefined && isMissingObjectError(error)) {
-          throw new PreconditionFailedError(`put: ${key} does not exist`, { cause: error });
-        }
-        throw error;
+      const answer = await this.#objects.send('PUT', key, { headers, body });
+      if (answer.status === 200) return { etag: bareEtag(answer.headers.etag ?? '') };
+      // If-Match on a missing key answers 404 NoSuchKey, not 412.
+      if (answer.status === 404 && options.ifMatch !== undefined) {
+        throw new PreconditionFailedError(`put: ${key} does not exist`);
       }
+      throw answerError(answer, `put ${key}`);
     });
   }
 
@@ -199,20 +205,20 @@ export class S3ObjectStore implements ObjectStore {
     assertStorableKey(key);
     return this.#call('delete', async () => {
       // DeleteObject answers 204 whether or not the key existed, so ask first.
-      try {
-        await this.#client.statObject(this.bucket, key);
-      } catch (error) {
-        if (isMissingObjectError(error)) return false;
-        throw error;
-      }
-      await this.#client.removeObject(this.bucket, key);
+      if ((await this.#head(key)) === undefined) return false;
+      await this.#remove(key);
       return true;
     });
   }
 
   async discard(key: string): Promise<void> {
     assertStorableKey(key);
-    await this.#call('discard', () => this.#client.removeObject(this.bucket, key));
+    await this.#call('discard', () => this.#remove(key));
+  }
+
+  async #remove(key: string): Promise<void> {
+    const answer = await this.#objects.send('DELETE', key);
+    if (answer.status !== 204 && answer.status !== 200) throw answerError(answer, `delete ${key}`);
   }
 
   async list(prefix: string, options: { startAfter?: string; limit?: number } = {}): Promise<ListPage> {
@@ -356,10 +362,4 @@ function infoFromHeaders(key: string, response: http.IncomingMessage): ObjectInf
     size,
     lastModified: new Date(headers['last-modified'] ?? 0),
   };
-}
-
-async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
 }

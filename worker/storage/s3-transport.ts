@@ -21,7 +21,15 @@ export class RequestTimeoutError extends Error {
 export function createTimedTransport(
   protocol: 'http:' | 'https:',
   idleTimeoutMs: number,
-): { transport: S3Transport; agent: http.Agent } {
+): {
+  transport: S3Transport;
+  agent: http.Agent;
+  /** The same request function, typed for callers other than minio-js. */
+  request: (
+    options: http.RequestOptions,
+    callback?: (response: http.IncomingMessage) => void,
+  ) => http.ClientRequest;
+} {
   const base = protocol === 'https:' ? https : http;
   // Idle pooled sockets are closed after 10 s, before servers drop them (MinIO's idle timeout is 30 s),
   // so a request never goes out on a connection the server is closing.
@@ -35,7 +43,7 @@ export function createTimedTransport(
     });
     return req;
   };
-  return { transport: { request } as unknown as S3Transport, agent };
+  return { transport: { request } as unknown as S3Transport, agent, request };
 }
 
 /**
