@@ -4,8 +4,7 @@ import type { MediaKind } from './media-kind.ts';
 import { pdfPreviews } from './pdf-preview.ts';
 import { checkInputSize, type ProcessingLimits, ProcessingRefused } from './processing-limits.ts';
 
-/** The preview sizes: the longest side in pixels. */
-export const PREVIEW_SIZES: readonly number[] = Object.freeze([256, 1024]);
+export { PREVIEW_SIZES } from './preview-sizes.ts';
 
 /**
  * A WebP (quality 80) per size whose longest side is at most that size, never enlarged; EXIF

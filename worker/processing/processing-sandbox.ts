@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PREVIEW_SIZES } from './make-preview.ts';
+import { PREVIEW_SIZES } from './preview-sizes.ts';
 import { checkInputSize, type ProcessingLimits, ProcessingRefused } from './processing-limits.ts';
 import type { JobMessage, ProcessingJob, ProcessingResult, ReplyMessage } from './thread-protocol.ts';
 

@@ -1,7 +1,7 @@
 /** The media library (kinds, limits, the sandboxed previews and text) as the pipeline uses it. */
 
-import { PREVIEW_SIZES } from './make-preview.ts';
 import { detectKind, type MediaKind, PREVIEW_KINDS, TEXT_KINDS } from './media-kind.ts';
+import { PREVIEW_SIZES } from './preview-sizes.ts';
 import { type ProcessingLimits, ProcessingRefused } from './processing-limits.ts';
 import type { MediaToolkit } from './processing-pipeline.ts';
 import type { ProcessingSandbox } from './processing-sandbox.ts';
