@@ -112,6 +112,9 @@ export class ProcessingPipeline {
       await this.index?.remove(owner, path);
       return 'removed';
     }
+    // What earlier versions left goes first, so that once this version's status says it is processed,
+    // its derived data is all the file has.
+    await this.#removeVersions(owner, path, record.etag);
     let status = await readStatus(this.store, owner, path, record.etag);
     const fresh = status === undefined;
     // The text just made is handed on; one made by an earlier run is read back.
@@ -141,7 +144,6 @@ export class ProcessingPipeline {
       }
       return 'superseded';
     }
-    await this.#removeVersions(owner, path, record.etag);
     return fresh ? 'processed' : 'indexed';
   }
 
