@@ -9,7 +9,14 @@ import { serveProcessingJobs } from './thread-protocol.ts';
 
 // pdf.js is loaded before the thread says it is ready: a job's time limit is the job's own work.
 await loadPdfjs();
-serveProcessingJobs((message) => {
-  lowerProcessingPriority(message.nice ?? 0);
-  return processFile(message);
+serveProcessingJobs(async (message) => {
+  const nice = message.nice ?? 0;
+  lowerProcessingPriority(nice);
+  try {
+    return await processFile(message);
+  } finally {
+    // libvips starts threads during a job from libuv's pool threads, which keep the worker's priority:
+    // lowered again once the job is done, they do not stay above it while idle or at the next job's start.
+    lowerProcessingPriority(nice);
+  }
 });

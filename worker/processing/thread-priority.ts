@@ -5,7 +5,10 @@
  * image decoding and scaling for it, and which nothing else in a worker uses). The event loop that serves
  * commands, and Node's shared threads, keep theirs. Elsewhere (no /proc) it does nothing.
  *
- * Applied before each job: libvips starts and retires its threads as it needs them.
+ * Applied before and after each job: libvips starts and retires its threads as it needs them, and starts
+ * them from libuv's pool threads, which keep the worker's priority (lowering those would slow the event
+ * loop's own file and crypto work); so a thread libvips starts during a job runs at the worker's priority
+ * until that job ends. Best effort.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
