@@ -7,6 +7,7 @@
  */
 
 import { pack } from '../protocol/codec.ts';
+import { LEAVES_FILES_UNCHANGED } from '../protocol/commands.ts';
 import {
   BrokerError,
   type BrokerErrorCode,
@@ -20,8 +21,10 @@ import {
   relayToWorker,
 } from '../protocol/frames.ts';
 import { encodeOutcome } from '../protocol/outcome.ts';
+import { encodePlacement } from '../protocol/placement.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import { podHash } from './pod-affinity.ts';
+import { PodPlacements } from './pod-placements.ts';
 import { LANES, type Lane, RequestQueues } from './request-queue.ts';
 import { type WorkerEntry, WorkerRegistry } from './worker-registry.ts';
 
@@ -58,6 +61,14 @@ export interface BrokerSettings {
   podAffinity?: boolean;
   /** How far above the average load a home still takes its pods' commands (1: up to the average). Default 1. */
   podAffinityBound?: number;
+  /**
+   * With pod affinity on, a pod's commands carry a placement (pod-placements.ts) that lets the pod's
+   * home answer reads from memory. For this long after a worker is lost, and after the first dispatch,
+   * none allows it: longer than a lost worker may still be changing files. Default 120 s.
+   */
+  placementQuietMs?: number;
+  /** This broker's run number in placements (random by default; tests fix it). */
+  placementRun?: number;
 }
 
 /** The commands that are token checks: every authenticated request waits for one, so they go first. */
@@ -102,6 +113,8 @@ interface PendingRequest {
   answered: boolean;
   /** When a part of this stream last moved through the broker (either way), or it was dispatched. */
   movedAt: number;
+  /** It may change its pod's files, and its worker has not answered yet (pod-placements.ts). */
+  changing?: { pod: string; worker: string };
 }
 
 export class BrokerCore {
@@ -120,6 +133,8 @@ export class BrokerCore {
   /** Set by drain(): new requests are refused, what is in flight or queued still finishes. */
   #draining = false;
   readonly #podDispatches: { home: { inc(): void }; elsewhere: { inc(): void } };
+  /** What each pod's home is told (pod-placements.ts); undefined with pod affinity off. */
+  readonly #placements: PodPlacements | undefined;
 
   constructor(
     private readonly settings: BrokerSettings,
@@ -144,6 +159,13 @@ export class BrokerCore {
       home: metrics.podDispatches.labels({ to: 'home' }),
       elsewhere: metrics.podDispatches.labels({ to: 'elsewhere' }),
     };
+    this.#placements =
+      settings.podAffinity === false
+        ? undefined
+        : new PodPlacements({
+            quietMs: settings.placementQuietMs ?? 120_000,
+            ...(settings.placementRun === undefined ? {} : { run: settings.placementRun }),
+          });
   }
 
   /** Which lane a request waits and runs in: token checks, transfers, or every other command. */
@@ -440,9 +462,26 @@ export class BrokerCore {
     this.#metricsOf(request.header.service).dispatched.inc();
     this.outbox.toWorker(
       worker.identity,
-      relayToWorker(request.client, request.headerFrame, request.body),
+      relayToWorker(request.client, request.headerFrame, request.body, this.#place(request, worker.id, now)),
       request.key,
     );
+  }
+
+  /** The placement frame of a pod's command (pod-placements.ts); undefined for a command of no pod. */
+  #place(request: PendingRequest, workerId: string, now: number): Buffer | undefined {
+    const { pod, service, command } = request.header;
+    if (pod === undefined || this.#placements === undefined) return undefined;
+    const home = this.workers.homeOf(service, podHash(pod));
+    const changes = !LEAVES_FILES_UNCHANGED.has(command);
+    if (changes) request.changing = { pod, worker: workerId };
+    return encodePlacement(this.#placements.dispatch(pod, workerId, home?.id, changes, now));
+  }
+
+  /** The request's worker answered it or was lost: a change it may have made is no longer in flight. */
+  #settle(request: PendingRequest): void {
+    if (request.changing === undefined) return;
+    this.#placements?.answered(request.changing.pod, request.changing.worker);
+    delete request.changing;
   }
 
   /**
@@ -464,6 +503,7 @@ export class BrokerCore {
 
   #finish(request: PendingRequest, now: number): void {
     this.#requests.delete(request.key);
+    this.#settle(request);
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker === undefined) return;
     worker.inFlight.delete(request.key);
@@ -503,11 +543,14 @@ export class BrokerCore {
     const worker = this.workers.remove(workerId);
     if (worker === undefined) return;
     this.metrics.workersLost.inc();
+    // It may still be changing pods (alive and cut off, or slow): no home trusts its memory for a while.
+    if (worker.inFlight.size > 0) this.#placements?.workerLost(now);
     // Last first: each retry goes to the front of its queue, so they keep the order they came in.
     for (const key of [...worker.inFlight].reverse()) {
       const request = this.#requests.get(key);
       if (request === undefined) continue;
       request.worker = undefined;
+      this.#settle(request);
       const retry = request.undelivered || (request.header.idempotent && request.attempts < 2);
       if (request.answered) {
         this.#requests.delete(key);

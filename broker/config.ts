@@ -70,6 +70,13 @@ export const brokerSpec = {
     100,
     "A pod's home worker takes its commands while it runs fewer than this percentage of the workers' average load",
   ),
+  placementQuietMs: integer(
+    'BROKER_PLACEMENT_QUIET_MS',
+    120_000,
+    "How long after a worker is lost, and after the broker starts, no pod's home may answer reads from memory (longer than a lost worker may still be writing)",
+    0,
+    3_600_000,
+  ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',
     2000,

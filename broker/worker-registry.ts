@@ -164,22 +164,31 @@ export class WorkerRegistry {
    * bounded loads): a pod busier than its home alone spreads over the others. Undefined otherwise.
    */
   boundedHome(service: string, pod: number, lane: Lane, bound: number): WorkerEntry | undefined {
-    let home: WorkerEntry | undefined;
-    let best = -1;
     let busy = 0;
     let workers = 0;
     for (const w of this.#workers.values()) {
       if (w.draining || !w.services.includes(service)) continue;
       workers++;
       busy += this.#busy(w, lane);
+    }
+    const home = this.homeOf(service, pod);
+    if (home === undefined || this.#load(home, lane) >= 1) return undefined;
+    return this.#busy(home, lane) < Math.max(1, Math.ceil((bound * (busy + 1)) / workers)) ? home : undefined;
+  }
+
+  /** The home of a pod (by its hash) among the live, non-draining workers serving `service`, whatever its load. */
+  homeOf(service: string, pod: number): WorkerEntry | undefined {
+    let home: WorkerEntry | undefined;
+    let best = -1;
+    for (const w of this.#workers.values()) {
+      if (w.draining || !w.services.includes(service)) continue;
       const score = affinityScore(pod, w.affinityHash);
       if (score > best) {
         home = w;
         best = score;
       }
     }
-    if (home === undefined || this.#load(home, lane) >= 1) return undefined;
-    return this.#busy(home, lane) < Math.max(1, Math.ceil((bound * (busy + 1)) / workers)) ? home : undefined;
+    return home;
   }
 
   /**

@@ -67,3 +67,33 @@ export const serviceOf = (command: CommandName): ServiceName => COMMANDS[command
 /** The commands of one service (what a worker that serves it must register). */
 export const commandsOf = (service: ServiceName): CommandName[] =>
   (Object.keys(COMMANDS) as CommandName[]).filter((command) => COMMANDS[command] === service);
+
+/**
+ * Commands that never change a pod's files (their records and bytes). The broker may send them to any
+ * worker without telling the pod's home that what it remembers of the pod's files may be stale
+ * (broker/pod-placements.ts, decision 0008); every other command counts as one that may change them,
+ * so a new command is safe until it is listed here. A worker refuses a command outside this list whose
+ * request does not name, as its pod, the pod its arguments name.
+ */
+export const LEAVES_FILES_UNCHANGED: ReadonlySet<string> = new Set<CommandName>([
+  'auth.resolve',
+  'users.get',
+  'erasure.status',
+  'tokens.list',
+  'quota.get',
+  'files.get',
+  'files.info',
+  'files.list',
+  'files.preview',
+  'search.query',
+  'uploads.info',
+  'grants.get',
+  'grants.list',
+  'access.view',
+  'audit.list',
+  'webhooks.get',
+  'webhooks.list',
+  'bench.echo',
+  'bench.hash',
+  'health.storage',
+]);

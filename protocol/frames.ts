@@ -9,6 +9,7 @@
  * This module is pure: it turns frames into typed messages and back, and never touches a socket.
  */
 import { pack, unpack } from './codec.ts';
+import { decodePlacement, type Placement } from './placement.ts';
 
 export const CLIENT_PROTOCOL = 'PSC1';
 export const WORKER_PROTOCOL = 'PSW1';
@@ -126,7 +127,7 @@ export type ClientMessage =
 
 export type WorkerMessage =
   | { command: 'READY'; header: ReadyHeader }
-  | { command: 'REQUEST'; client: Buffer; header: RequestHeader; body: Buffer }
+  | { command: 'REQUEST'; client: Buffer; header: RequestHeader; body: Buffer; placement?: Placement }
   | { command: 'PARTIAL' | 'FINAL'; client: Buffer; header: ReplyHeader; body: Buffer }
   | { command: 'HEARTBEAT' }
   | { command: 'DISCONNECT' };
@@ -185,8 +186,16 @@ export function relayPartToWorker(
 }
 
 /** The broker relays a client's request to a worker: the header frame is forwarded as received. */
-export function relayToWorker(client: Buffer, headerFrame: Buffer, body: Buffer): Buffer[] {
-  return [WORKER, commandByte('REQUEST'), client, headerFrame, body];
+/** A client's request, handed to a worker as it came; `placement` (placement.ts) when it has a pod. */
+export function relayToWorker(
+  client: Buffer,
+  headerFrame: Buffer,
+  body: Buffer,
+  placement?: Buffer,
+): Buffer[] {
+  return placement === undefined
+    ? [WORKER, commandByte('REQUEST'), client, headerFrame, body]
+    : [WORKER, commandByte('REQUEST'), client, headerFrame, body, placement];
 }
 
 export function encodeWorkerReady(header: ReadyHeader): Buffer[] {
@@ -357,14 +366,21 @@ export function decodeWorkerMessage(frames: Buffer[]): WorkerMessage {
     case 'READY':
       expectFrames(frames, 3, command);
       return { command, header: decodeReadyHeader(frames[2]) };
-    case 'REQUEST':
-      expectFrames(frames, 5, command);
-      return {
+    case 'REQUEST': {
+      if (frames.length !== 6) expectFrames(frames, 5, command);
+      const message: Extract<WorkerMessage, { command: 'REQUEST' }> = {
         command,
         client: frames[2] as Buffer,
         header: decodeRequestHeader(frames[3]),
         body: frames[4] as Buffer,
       };
+      if (frames.length === 6) {
+        const placement = decodePlacement(frames[5] as Buffer);
+        if (placement === undefined) throw new ProtocolError('malformed placement frame');
+        message.placement = placement;
+      }
+      return message;
+    }
     case 'PARTIAL':
     case 'FINAL':
       expectFrames(frames, 5, command);

@@ -7,6 +7,7 @@
  * router answers `timeout`. Sends wait at most one liveness window (a broker that reads nothing is as
  * good as gone); a failed send is counted and logged, never silent.
  */
+
 import type { Counter, Gauge } from 'prom-client';
 import { Dealer } from 'zeromq';
 import {
@@ -21,6 +22,7 @@ import {
   WORKER_PROTOCOL,
 } from '../protocol/frames.ts';
 import { CommandError, ErrorCode } from '../protocol/outcome.ts';
+import type { Placement } from '../protocol/placement.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { SocketWriter } from '../runtime/socket-writer.ts';
 import { RequestChannel, StreamAbortedError } from './streams/request-channel.ts';
@@ -178,7 +180,7 @@ export class BrokerSession {
     }
     switch (message.command) {
       case 'REQUEST':
-        this.#run(message.client, message.header, message.body);
+        this.#run(message.client, message.header, message.body, message.placement);
         break;
       case 'PARTIAL':
       case 'FINAL': {
@@ -205,7 +207,7 @@ export class BrokerSession {
     }
   }
 
-  #run(client: Buffer, header: RequestHeader, body: Buffer): void {
+  #run(client: Buffer, header: RequestHeader, body: Buffer, placement: Placement | undefined): void {
     this.#inFlight++;
     const key = `${client.toString('hex')}/${header.id}`;
     const channel = new RequestChannel(
@@ -222,6 +224,7 @@ export class BrokerSession {
         ),
       () => this.metrics?.streamsInFlight.inc(),
     );
+    channel.placement = placement;
     this.#channels.set(key, channel);
     // Past its deadline nobody waits for the answer: stop the transfer (the router answers `timeout`).
     const deadlineTimer = setTimeout(

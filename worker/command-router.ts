@@ -6,6 +6,7 @@
 import { type ArgsOf, checkArgs } from '../protocol/command-args.ts';
 import type { CommandName } from '../protocol/commands.ts';
 import { CommandError, ErrorCode, type Outcome, type OutcomeError } from '../protocol/outcome.ts';
+import type { Placement } from '../protocol/placement.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { InvalidKeyError, StorageUnavailableError } from './storage/object-store.ts';
 import { BodyTooLargeError } from './streams/inbound-body.ts';
@@ -20,6 +21,11 @@ export interface CommandContext {
   logger: Logger;
   /** The request's stream: reply parts out, client parts in (uploads, downloads). */
   channel: RequestChannel;
+  /**
+   * What the broker said of the command's pod (protocol/placement.ts): whether this worker may answer
+   * from its memory of the pod (worker/files/record-cache.ts). Absent for a command of no pod.
+   */
+  placement?: Placement | undefined;
 }
 
 /** A command's handler: its arguments come checked against the catalogue (protocol/command-args.ts). */

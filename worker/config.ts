@@ -84,6 +84,13 @@ export const workerSpec = {
     0,
     86_400_000,
   ),
+  recordCacheMb: integer(
+    'WORKER_RECORD_CACHE_MB',
+    64,
+    "Memory for the file records (small files' bytes included) of the pods this worker is home to, answered without a storage request when the broker allows it (0: off)",
+    0,
+    65_536,
+  ),
   inlineMaxBytes: integer(
     'FILES_INLINE_MAX_BYTES',
     16 * 1024,

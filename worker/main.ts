@@ -22,6 +22,7 @@ import { requestExecutor } from './execute-request.ts';
 import { BlobIntents } from './files/blob-intents.ts';
 import { FILES_SERVICE, registerFileCommands } from './files/files-commands.ts';
 import { FilesService } from './files/files-service.ts';
+import { RecordCache } from './files/record-cache.ts';
 import { HEALTH_SERVICE, registerHealthCommands } from './health/health-commands.ts';
 import { StorageHealth } from './health/storage-health.ts';
 import { IdempotencyGuard } from './idempotency/idempotency-guard.ts';
@@ -202,9 +203,21 @@ const blobSweeper = new PeriodicSweep({
   counter: metrics.orphanBlobsRemoved,
   turns: new SweepTurns(store, 'blob-sweep', { everyMs: config.blobSweepMs }),
 });
+const recordCacheReads = {
+  hit: metrics.recordCache.labels({ outcome: 'hit' }),
+  miss: metrics.recordCache.labels({ outcome: 'miss' }),
+  shared: metrics.recordCache.labels({ outcome: 'shared' }),
+};
+const recordCache =
+  config.recordCacheMb === 0
+    ? undefined
+    : new RecordCache(config.recordCacheMb * 1024 * 1024, undefined, {
+        count: (outcome) => recordCacheReads[outcome].inc(),
+      });
 const files = new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
   inlineMaxBytes: config.inlineMaxBytes,
   blobIntents,
+  ...(recordCache === undefined ? {} : { recordCache }),
 });
 const streamSettings = { ...config, idleMs: config.streamIdleMs };
 registerFileCommands(
@@ -273,7 +286,9 @@ const session = new BrokerSession(
       HEALTH_SERVICE,
     ],
   },
-  requestExecutor(router, metrics, logger, config.jsonMaxDepth),
+  requestExecutor(router, metrics, logger, config.jsonMaxDepth, (pod, placement) =>
+    recordCache?.admit(pod, placement),
+  ),
   logger,
   metrics,
 );

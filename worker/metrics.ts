@@ -29,6 +29,12 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: 'Commands still running when their deadline passed (answered timeout, streams stopped)',
       registers: [registry],
     }),
+    recordCache: new Counter({
+      name: `${prefix}record_cache_reads_total`,
+      help: 'Reads of a pod file record: answered from memory (hit), read from the store by the pod home (miss), or by a command the broker did not let use memory (shared)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     storageRequests: new Counter({
       name: `${prefix}storage_requests_total`,
       help: 'Requests to the object store, by operation (get, put, head, list, putStream, ...)',

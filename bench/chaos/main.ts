@@ -75,6 +75,9 @@ const stack = new LocalStack({
   workerMetricsBasePort: 0,
   env: {
     ...minioEnv(minio, 'chaos'),
+    // Pods' homes answer from memory a second after a start or a lost worker (the default waits two
+    // minutes): the workers joining and leaving here must not make any of those reads stale.
+    BROKER_PLACEMENT_QUIET_MS: '1000',
     UPLOAD_EXPIRY_S: String(uploadExpiryS),
     UPLOAD_SWEEP_MS: '1000',
     // Each connection may have an upload open, besides the abandoned ones.

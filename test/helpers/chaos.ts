@@ -42,6 +42,8 @@ export async function startChaosStack(options: {
     workerMetricsBasePort: await freePortRange(options.workers + (options.spareWorkers ?? 0)),
     env: {
       ...CHAOS_HEARTBEAT,
+      // Pods' homes answer from memory soon after a start or a lost worker: the chaos must meet it.
+      BROKER_PLACEMENT_QUIET_MS: '1000',
       ...(options.heartbeatMs === undefined ? {} : { HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs) }),
       LOG_LEVEL: 'info',
       LOG_PRETTY: 'false',

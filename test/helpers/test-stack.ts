@@ -32,6 +32,9 @@ export async function startTestStack(options: TestStackOptions): Promise<LocalSt
         // Fast enough for tests, slow enough not to take a busy 2-core machine for a dead peer.
         HEARTBEAT_INTERVAL_MS: '250',
         HEARTBEAT_LIVENESS: '4',
+        // A pod's home may answer from memory a second after the broker starts or loses a worker (not
+        // two minutes): the tests' reads then go through the memory they must prove never stale.
+        BROKER_PLACEMENT_QUIET_MS: '1000',
         LOG_LEVEL: 'info',
         LOG_PRETTY: 'false',
         ...options.env,

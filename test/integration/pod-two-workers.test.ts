@@ -7,7 +7,8 @@
  *
  * Real stack (api, broker, 2 workers, MinIO) with one command slot and one transfer slot per worker, so
  * that the pod's traffic surely runs on both: the workers' own counters must show each one ran its
- * writes. Then, for a few seconds, on one pod: writers replace their own file again and again (each
+ * writes. The home answers reads from its memory of the pod when the broker's placement allows it
+ * (decision 0008); the second test makes sure it did, while writes spilled to the other worker. Then, for a few seconds, on one pod: writers replace their own file again and again (each
  * remembers the last version acknowledged), readers read those files (each read must show at least the
  * version acknowledged before it began), creators add new files to one folder (each acknowledged one must
  * be listed and read back at the end).
@@ -58,18 +59,20 @@ const put = (path: string, body: string) =>
 /** A 429 or 503 acknowledged nothing: the loops go on (they count them). */
 const refused = (status: number) => status === 429 || status === 503;
 
-/** files.put commands each worker ran (its own metrics). */
-async function putsByWorker(): Promise<number[]> {
+/** The sum of a metric's series matching `pattern` (its value the first group), per worker. */
+async function perWorker(pattern: RegExp): Promise<number[]> {
   const base = stack.options.workerMetricsBasePort;
   return Promise.all(
     stack.workers.map(async (_, i) => {
       const text = await (await fetch(`http://127.0.0.1:${base + i}/metrics`)).text();
-      return [
-        ...text.matchAll(/^podstore_worker_commands_total\{command="files\.put"[^}]*\} (\d+)/gm),
-      ].reduce((n, m) => n + Number(m[1]), 0);
+      return [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
     }),
   );
 }
+/** files.put commands each worker ran (its own metrics). */
+const putsByWorker = () => perWorker(/^podstore_worker_commands_total\{command="files\.put"[^}]*\} (\d+)/gm);
+/** Reads of a file record each worker answered from its memory of the pod (record-cache.ts). */
+const hitsByWorker = () => perWorker(/^podstore_worker_record_cache_reads_total\{outcome="hit"\} (\d+)/gm);
 
 describe('one pod served by two workers at once', () => {
   it('never loses an acknowledged write nor serves a read older than one acknowledged before it', async () => {
@@ -157,5 +160,53 @@ describe('one pod served by two workers at once', () => {
     for (const name of created.slice(-5)) {
       expect(await (await fetch(url(`inbox/${name}`), { headers: bearer(token) })).text()).toBe(name);
     }
+  }, 120_000);
+
+  it("answers reads from the home's memory, and none older than a write acknowledged before it, though writes spill to the other worker", async () => {
+    const [putsBefore, hitsBefore] = [await putsByWorker(), await hitsByWorker()];
+    let acked = 0;
+    const stale: string[] = [];
+    const unexpected: string[] = [];
+    let reads = 0;
+    const until = performance.now() + RUN_MS;
+    const running = () => performance.now() < until;
+    // One writer replaces one file, and reads it back after each acknowledged version; readers keep the
+    // home busy, so that some writes find it full and run on the other worker (a new epoch each).
+    const writer = async () => {
+      for (let version = 1; running() && version <= MAX_OPS_PER_LOOP; version++) {
+        const res = await put('hot/note.txt', `n:${version}`);
+        await res.arrayBuffer();
+        if (res.status === 200 || res.status === 201) acked = version;
+        else if (!refused(res.status)) unexpected.push(`PUT v${version}: ${res.status}`);
+        const back = await fetch(url('hot/note.txt'), { headers: bearer(token) });
+        const text = await back.text();
+        if (back.status === 200 && Number(text.split(':')[1]) < acked)
+          stale.push(`read back ${text} after ${acked} was acknowledged`);
+      }
+    };
+    const reader = async () => {
+      for (let i = 0; running() && i < 4 * MAX_OPS_PER_LOOP; i++) {
+        const floor = acked;
+        const res = await fetch(url('hot/note.txt'), { headers: bearer(token) });
+        const text = await res.text();
+        if ((res.status === 404 && floor === 0) || refused(res.status)) continue;
+        if (res.status !== 200) unexpected.push(`GET: ${res.status}`);
+        else if (Number(text.split(':')[1]) < floor)
+          stale.push(`read ${text} after ${floor} was acknowledged`);
+        else reads++;
+      }
+    };
+    await Promise.all([writer(), reader(), reader(), reader(), reader()]);
+
+    expect(unexpected).toEqual([]);
+    expect(stale).toEqual([]);
+    expect(acked).toBeGreaterThan(5);
+    const puts = (await putsByWorker()).map((n, i) => n - (putsBefore[i] ?? 0));
+    for (const n of puts) expect(n, `files.put per worker: ${puts}`).toBeGreaterThan(0);
+    const hits = (await hitsByWorker()).map((n, i) => n - (hitsBefore[i] ?? 0));
+    expect(
+      hits.reduce((a, b) => a + b, 0),
+      `reads from memory per worker: ${hits} of ${reads} reads`,
+    ).toBeGreaterThan(0);
   }, 120_000);
 });

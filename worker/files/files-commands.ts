@@ -54,7 +54,7 @@ export function registerFileCommands(
   router
     .register('files.info', async (args, ctx) =>
       audited('read', args, ctx, async () => {
-        const info = await files.info(ctx.actor, args.owner, args.path);
+        const info = await files.info(ctx.actor, args.owner, args.path, ctx.placement);
         if (args.processing !== true || previews === undefined) return info;
         return { ...info, processing: await previews.status(args.owner, info) };
       }),
@@ -78,6 +78,7 @@ export function registerFileCommands(
         const result = await files.openRead(ctx.actor, args.owner, args.path, {
           ...(args.range === undefined ? {} : { range: args.range }),
           conditions: args.conditions ?? {},
+          placement: ctx.placement,
         });
         const { body: _body, ...meta } = result as typeof result & { body?: unknown };
         await ctx.channel.sendPart('meta', pack(meta));
@@ -101,6 +102,7 @@ export function registerFileCommands(
           conditions: args.conditions ?? {},
           declaredBytes: args.declaredBytes,
           bodyFollows: true,
+          placement: ctx.placement,
         });
         return files.commitWrite(plan, upload(ctx));
       }),

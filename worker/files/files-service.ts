@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { filePathProblem } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { Placement } from '../../protocol/placement.ts';
 import {
   asksAboutState,
   type ConditionalHeaders,
@@ -39,6 +40,7 @@ import {
 } from './file-record.ts';
 import { applyMetadataPatch } from './metadata-patch.ts';
 import { NameLocks } from './name-lock.ts';
+import type { CachedRecord, RecordCache } from './record-cache.ts';
 import { nameFromSlug } from './slug.ts';
 
 /** The request's conditional headers, as text (protocol/preconditions.ts evaluates them). */
@@ -63,6 +65,8 @@ export interface WriteRequest {
    * the file/folder rule is checked only once, under the name's lock, not also before they are read.
    */
   bodyFollows?: boolean;
+  /** What the broker said of the pod with this command (record-cache.ts): may the record come from memory. */
+  placement?: Placement | undefined;
 }
 
 /** A write whose preconditions held when it was planned; the bytes come next. */
@@ -98,6 +102,8 @@ export interface FilesServiceOptions {
   inlineMaxBytes?: number;
   /** Where a blob is noted before it is stored, so that a dead worker's blob is swept (blob-intents.ts). */
   blobIntents?: BlobIntents;
+  /** What this worker remembers of its pods' records (record-cache.ts); without it every read goes to the store. */
+  recordCache?: RecordCache;
 }
 const LIST_CONCURRENCY = 16;
 
@@ -105,6 +111,7 @@ export class FilesService {
   readonly #locks: NameLocks;
   readonly #inlineMaxBytes: number;
   readonly #intents: BlobIntents | undefined;
+  readonly #cache: RecordCache | undefined;
 
   constructor(
     private readonly store: ObjectStore,
@@ -118,13 +125,14 @@ export class FilesService {
   ) {
     this.#inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
     this.#intents = options.blobIntents;
+    this.#cache = options.recordCache;
     this.#locks = new NameLocks(store, { clock: () => this.clock().getTime() });
   }
 
-  async info(actor: string | null, owner: string, path: string): Promise<FileInfo> {
+  async info(actor: string | null, owner: string, path: string, placement?: Placement): Promise<FileInfo> {
     checkPath(path);
     this.access.precheck(await this.access.holding(actor, owner), 'read', path, notFound(path));
-    const found = await this.#read(owner, path);
+    const found = await this.#readRemembered(owner, path, placement);
     if (found === undefined) throw notFound(path);
     return publicInfo(found.record);
   }
@@ -134,11 +142,11 @@ export class FilesService {
     actor: string | null,
     owner: string,
     path: string,
-    options: { range?: string; conditions?: Conditions } = {},
+    options: { range?: string; conditions?: Conditions; placement?: Placement | undefined } = {},
   ): Promise<ReadResult> {
     checkPath(path);
     this.access.precheck(await this.access.holding(actor, owner), 'read', path, notFound(path));
-    const found = await this.#read(owner, path);
+    const found = await this.#readRemembered(owner, path, options.placement);
     if (found === undefined) throw notFound(path);
     const info = publicInfo(found.record);
     const conditions = options.conditions ?? {};
@@ -166,8 +174,13 @@ export class FilesService {
     const holding = await this.access.holding(author, owner);
     this.access.precheck(holding, 'write-file', path, notFound(path));
     this.#refuseBlindConditions(holding, request.method ?? 'PUT', path, request.conditions);
-    // Independent look-ups, in parallel: the owner and the current version.
-    const [ownerSeen, current] = await Promise.all([this.#requireOwner(owner), this.#read(owner, path)]);
+    // Independent look-ups, in parallel: the owner and the current version (one from memory needs the
+    // owner first: it is remembered for one incarnation of the account).
+    const [ownerSeen, current] = this.#mayRemember(request.placement)
+      ? await this.#requireOwner(owner).then(
+          async (seen) => [seen, await this.#readRemembered(owner, path, request.placement, seen)] as const,
+        )
+      : await Promise.all([this.#requireOwner(owner), this.#read(owner, path)]);
     // The file/folder rule only matters for a new name: an existing file already keeps it (every
     // creation checks it under its name's lock). Checked here too so that a doomed upload fails at once,
     // unless a PUT's body is declared small enough to go inline: then reading it costs less than the
@@ -347,7 +360,7 @@ export class FilesService {
       if (!lease.stillHeld()) {
         // The store stalled so long that the lock may have passed to another creation, whose check
         // may have missed this record: undo it rather than risk a file where a folder is.
-        await this.store.delete(fileKey(owner, record.path));
+        await this.#removeRecord(owner, record.path);
         throw new CommandError(
           ErrorCode.STORAGE_UNAVAILABLE,
           'the store is too slow to create files safely; retry',
@@ -548,7 +561,7 @@ export class FilesService {
         if (error instanceof PreconditionFailedError) continue; // changed meanwhile: look again
         throw error;
       }
-      await this.store.delete(fileKey(owner, path));
+      await this.#removeRecord(owner, path);
       await this.quota?.ledger.refund(owner, { bytes: current.record.size, files: 1 }).catch(() => undefined); // an overcount a recount repairs; the file is gone either way
       await this.#removeUnnamed(owner, path, current.record.blob);
       await this.events.publish({ kind: 'file.deleted', owner, path });
@@ -577,14 +590,62 @@ export class FilesService {
     return object === undefined ? undefined : { record: parseRecord(object.body), docEtag: object.etag };
   }
 
-  /** Writes the document if it is still at `docEtag` (undefined: if there is none); its new etag. */
+  /** Whether this command may read records from this worker's memory (record-cache.ts). */
+  #mayRemember(placement: Placement | undefined): placement is Placement {
+    return this.#cache !== undefined && this.guard !== undefined && placement?.exclusive === true;
+  }
+
+  /**
+   * The record as `#read` returns it, from memory when the broker's placement allows it and the pod's
+   * account is still the incarnation it was remembered under (NOT_FOUND when the account is gone);
+   * what is read from the store is remembered for the next command.
+   */
+  async #readRemembered(
+    owner: string,
+    path: string,
+    placement: Placement | undefined,
+    seen?: Observation,
+  ): Promise<CachedRecord | undefined> {
+    const cache = this.#cache;
+    if (cache === undefined || this.guard === undefined || !this.#mayRemember(placement)) {
+      if (placement !== undefined) cache?.passed(); // counted: a pod's command the memory could not serve
+      return this.#read(owner, path);
+    }
+    const incarnation = (seen ?? (await this.guard.observe(owner))).incarnation.id;
+    const remembered = cache.get(owner, path, placement, incarnation);
+    if (remembered !== undefined) return remembered;
+    const ticket = cache.ticket(owner, placement);
+    const found = await this.#read(owner, path);
+    if (found !== undefined) cache.fill(ticket, path, found, incarnation);
+    return found;
+  }
+
+  /**
+   * Writes the document if it is still at `docEtag` (undefined: if there is none); its new etag. What
+   * this worker remembers of it is forgotten before and after (record-cache.ts).
+   */
   async #writeRecord(record: FileRecord, owner: string, docEtag: string | undefined): Promise<string> {
     const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
-    const { etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
-      ...condition,
-      contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
-    });
-    return etag;
+    this.#cache?.forget(owner, record.path);
+    try {
+      const { etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
+        ...condition,
+        contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
+      });
+      return etag;
+    } finally {
+      this.#cache?.forget(owner, record.path);
+    }
+  }
+
+  /** Removes the document (what this worker remembers of it is forgotten before and after). */
+  async #removeRecord(owner: string, path: string): Promise<void> {
+    this.#cache?.forget(owner, path);
+    try {
+      await this.store.delete(fileKey(owner, path));
+    } finally {
+      this.#cache?.forget(owner, path);
+    }
   }
 
   /**
@@ -625,8 +686,7 @@ export class FilesService {
       async () => {
         // Only this very document: a later write of the name is not ours to undo.
         const found = await this.#read(owner, record.path);
-        if (found !== undefined && found.docEtag === written)
-          await this.store.delete(fileKey(owner, record.path));
+        if (found !== undefined && found.docEtag === written) await this.#removeRecord(owner, record.path);
       },
     );
   }

@@ -6,7 +6,9 @@
  * `abort` ends the request from the worker's side (its deadline passed): whoever waits for a part, or
  * sends one, gets the error, so a transfer stops instead of running on after its answer was given.
  */
+
 import type { PartKind, RequestHeader } from '../../protocol/frames.ts';
+import type { Placement } from '../../protocol/placement.ts';
 
 export interface ClientPart {
   part: PartKind;
@@ -28,6 +30,9 @@ export class RequestChannel {
   readonly #abort = new AbortController();
   #streamed = false;
   readonly #send: SendPart;
+
+  /** What the broker said of the command's pod (protocol/placement.ts), when it has one. */
+  placement: Placement | undefined;
 
   constructor(
     readonly header: RequestHeader,

@@ -1,0 +1,115 @@
+/**
+ * RecordCache (worker/files/record-cache.ts): a pod's home remembers file records, used only for an
+ * exclusive command of the current epoch and the same account incarnation; a read that raced a local
+ * write never leaves the older version behind; memory is bounded.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FileRecord } from '../../worker/files/file-record.ts';
+import { type CachedRecord, RecordCache } from '../../worker/files/record-cache.ts';
+
+const at = (epoch: number, exclusive = true) => ({ run: 1, epoch, exclusive });
+const record = (path: string, text: string, docEtag = `"${text}"`): CachedRecord => ({
+  record: { path, size: text.length, inlineBytes: Buffer.from(text) } as unknown as FileRecord,
+  docEtag,
+});
+const INC = 'incarnation-1';
+
+/** Admits `placement` and fills `path` as a read under it would. */
+function readInto(cache: RecordCache, placement: ReturnType<typeof at>, path: string, value: CachedRecord) {
+  cache.admit('ann', placement);
+  cache.fill(cache.ticket('ann', placement), path, value, INC);
+}
+
+describe('RecordCache', () => {
+  it('answers an exclusive command of the same epoch from memory', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    expect(cache.get('ann', 'a.txt', at(1), INC)?.docEtag).toBe('"one"');
+    expect(cache.get('ann', 'b.txt', at(1), INC)).toBeUndefined();
+    expect(cache.get('bob', 'a.txt', at(1), INC)).toBeUndefined();
+  });
+
+  it('never answers a command that is not exclusive, nor remembers what it read', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    expect(cache.get('ann', 'a.txt', at(1, false), INC)).toBeUndefined();
+    expect(cache.ticket('ann', at(1, false))).toBeUndefined();
+    expect(cache.ticket('ann', undefined)).toBeUndefined();
+  });
+
+  it('forgets the pod when a command arrives with a new epoch, even one that is not exclusive', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    cache.admit('ann', at(2, false));
+    cache.admit('ann', at(2));
+    expect(cache.get('ann', 'a.txt', at(2), INC)).toBeUndefined();
+    // A command of the old epoch still running cannot use or fill it either.
+    expect(cache.get('ann', 'a.txt', at(1), INC)).toBeUndefined();
+    expect(cache.ticket('ann', at(1))).toBeUndefined();
+  });
+
+  it('drops a fill whose read began under an epoch that has since changed', () => {
+    const cache = new RecordCache(1 << 20);
+    cache.admit('ann', at(1));
+    const ticket = cache.ticket('ann', at(1));
+    cache.admit('ann', at(2)); // something elsewhere changed the pod meanwhile
+    cache.fill(ticket, 'a.txt', record('a.txt', 'old'), INC);
+    expect(cache.get('ann', 'a.txt', at(2), INC)).toBeUndefined();
+  });
+
+  it('drops a fill that raced a write here: the read began before the write ended', () => {
+    const cache = new RecordCache(1 << 20);
+    cache.admit('ann', at(1));
+    const ticket = cache.ticket('ann', at(1)); // a read begins
+    cache.forget('ann', 'other.txt'); // a write of the pod begins
+    cache.forget('ann', 'other.txt'); // … and ends
+    cache.fill(ticket, 'a.txt', record('a.txt', 'maybe-old'), INC);
+    expect(cache.get('ann', 'a.txt', at(1), INC)).toBeUndefined();
+    // A read that begins after the write is remembered.
+    cache.fill(cache.ticket('ann', at(1)), 'a.txt', record('a.txt', 'new'), INC);
+    expect(cache.get('ann', 'a.txt', at(1), INC)?.docEtag).toBe('"new"');
+  });
+
+  it('forgets a record that is written here', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    cache.forget('ann', 'a.txt');
+    expect(cache.get('ann', 'a.txt', at(1), INC)).toBeUndefined();
+    expect(cache.bytes).toBe(0);
+  });
+
+  it('uses a record only for the account incarnation it was read under (a new account of the name gets nothing)', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    expect(cache.get('ann', 'a.txt', at(1), 'incarnation-2')).toBeUndefined();
+  });
+
+  it('a new broker run is a new epoch, whatever the numbers', () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    const otherRun = { run: 2, epoch: 1, exclusive: true };
+    cache.admit('ann', otherRun);
+    expect(cache.get('ann', 'a.txt', otherRun, INC)).toBeUndefined();
+  });
+
+  it('stays within its bytes, dropping the least recently used first, and keeps no record too large', () => {
+    const cache = new RecordCache(64 * 1024);
+    cache.admit('ann', at(1));
+    const big = 'x'.repeat(3000);
+    for (let i = 0; i < 40; i++) cache.fill(cache.ticket('ann', at(1)), `f${i}`, record(`f${i}`, big), INC);
+    expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(cache.get('ann', 'f39', at(1), INC)).toBeDefined();
+    expect(cache.get('ann', 'f0', at(1), INC)).toBeUndefined();
+    cache.fill(cache.ticket('ann', at(1)), 'huge', record('huge', 'y'.repeat(8 * 1024)), INC);
+    expect(cache.get('ann', 'huge', at(1), INC)).toBeUndefined();
+  });
+
+  it('remembers at most maxPods pods: a forgotten pod has nothing usable', () => {
+    const cache = new RecordCache(1 << 20, 2);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    cache.admit('bob', at(1));
+    cache.admit('cid', at(1));
+    cache.admit('ann', at(1)); // the same epoch numbers again, after ann was forgotten
+    expect(cache.get('ann', 'a.txt', at(1), INC)).toBeUndefined();
+  });
+});

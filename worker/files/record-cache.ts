@@ -1,0 +1,171 @@
+/**
+ * A pod's home worker remembers the pod's file records (small files' bytes included: they live in the
+ * record), so that a read of a file it has read or written recently needs no storage request
+ * (decision 0008).
+ *
+ * Never stale after an acknowledged write, by three rules:
+ * - **The broker's placement** (protocol/placement.ts, broker/pod-placements.ts). Every command of a pod
+ *   arrives with the pod's epoch, which changes whenever a worker other than this one may have changed
+ *   the pod's files, and says whether this worker may trust its memory for it (`exclusive`: it is the
+ *   pod's home, and nothing that may change files runs elsewhere). `admit` sees every placement in
+ *   arrival order; a new epoch starts a new memory of the pod (what was remembered under the old one is
+ *   never used again). A record is used or remembered only for an exclusive command of the current epoch.
+ * - **This worker's own writes.** Every write of a record forgets the record before and after it
+ *   (`forget`), and a record read from the store is remembered only if no write of the pod began or
+ *   ended on this worker since the read began (`ticket`, then `fill`): a read that raced a write never
+ *   leaves the older version behind.
+ * - **The account.** Each remembered record names the incarnation of the pod's account it was read
+ *   under (worker/users/incarnation.ts); it is used only while the account is seen alive as that
+ *   incarnation, so nothing of an erased account outlives the sight of it that writes already trust,
+ *   and nothing reaches a later account of the same name. (An erasure removes records without a
+ *   command of the pod.)
+ *
+ * Bounded: at most `maxBytes` of records (their bytes, path and a fixed allowance each), the least
+ * recently used dropped first, and at most `maxPods` pods' epochs.
+ */
+import type { Placement } from '../../protocol/placement.ts';
+import type { FileRecord } from './file-record.ts';
+
+export interface CachedRecord {
+  record: FileRecord;
+  /** The stored document's ETag (what a conditional write of it compares). */
+  docEtag: string;
+}
+
+/** One epoch of one pod on this worker. A new epoch is a new object: entries of an old one are dead. */
+interface PodMemory {
+  run: number;
+  epoch: number;
+  /** Bumped by every write of the pod's records that begins or ends here. */
+  writes: number;
+}
+
+interface Entry {
+  value: CachedRecord;
+  memory: PodMemory;
+  incarnation: string;
+  bytes: number;
+}
+
+/** Proof that a read began at a moment the pod's memory could be filled: see `fill`. */
+export interface FillTicket {
+  owner: string;
+  memory: PodMemory;
+  writes: number;
+}
+
+export interface RecordCacheCounters {
+  /** A read answered from memory / read from the store while it could have been / not exclusive. */
+  count(outcome: 'hit' | 'miss' | 'shared'): void;
+}
+
+/** Bytes an entry costs beyond its record's bytes and path: the objects, the Map's slot, the strings. */
+const ENTRY_ALLOWANCE = 640;
+
+const keyOf = (owner: string, path: string) => `${owner}\u0000${path}`;
+
+export class RecordCache {
+  readonly #pods = new Map<string, PodMemory>();
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxPods = 100_000,
+    private readonly counters?: RecordCacheCounters,
+  ) {}
+
+  /** A command of `pod` arrived with `placement`: a new epoch starts a new memory of the pod. */
+  admit(pod: string, placement: Placement): void {
+    const memory = this.#pods.get(pod);
+    if (memory !== undefined && memory.run === placement.run && memory.epoch === placement.epoch) return;
+    this.#pods.delete(pod);
+    this.#pods.set(pod, { run: placement.run, epoch: placement.epoch, writes: 0 });
+    if (this.#pods.size > this.maxPods) {
+      const oldest = this.#pods.keys().next().value;
+      if (oldest !== undefined) this.#pods.delete(oldest);
+    }
+  }
+
+  /** The memory a command placed by `placement` may use, if any. */
+  #usable(owner: string, placement: Placement | undefined): PodMemory | undefined {
+    if (placement === undefined || !placement.exclusive) return undefined;
+    const memory = this.#pods.get(owner);
+    return memory !== undefined && memory.run === placement.run && memory.epoch === placement.epoch
+      ? memory
+      : undefined;
+  }
+
+  /** Counts a read of a pod's record that could not use memory (its command was not exclusive). */
+  passed(): void {
+    this.counters?.count('shared');
+  }
+
+  /** The remembered record of `path`, if this command may use it and the account is the same. */
+  get(
+    owner: string,
+    path: string,
+    placement: Placement | undefined,
+    incarnation: string,
+  ): CachedRecord | undefined {
+    const memory = this.#usable(owner, placement);
+    if (memory === undefined) {
+      this.counters?.count(placement?.exclusive === true ? 'miss' : 'shared');
+      return undefined;
+    }
+    const key = keyOf(owner, path);
+    const entry = this.#entries.get(key);
+    if (entry === undefined || entry.memory !== memory || entry.incarnation !== incarnation) {
+      this.counters?.count('miss');
+      return undefined;
+    }
+    this.#entries.delete(key); // re-inserted last: the Map's order is the order of use
+    this.#entries.set(key, entry);
+    this.counters?.count('hit');
+    return entry.value;
+  }
+
+  /** Taken before reading a record from the store, to remember what the read returns (`fill`). */
+  ticket(owner: string, placement: Placement | undefined): FillTicket | undefined {
+    const memory = this.#usable(owner, placement);
+    return memory === undefined ? undefined : { owner, memory, writes: memory.writes };
+  }
+
+  /**
+   * Remembers `value` as the record of `path`, read from the store after `ticket` was taken, if the
+   * pod's epoch is still the ticket's and no write of the pod began or ended here since.
+   */
+  fill(ticket: FillTicket | undefined, path: string, value: CachedRecord, incarnation: string): void {
+    if (ticket === undefined || this.#pods.get(ticket.owner) !== ticket.memory) return;
+    if (ticket.memory.writes !== ticket.writes) return;
+    const bytes = (value.record.inlineBytes?.length ?? 0) + path.length * 2 + ENTRY_ALLOWANCE;
+    if (bytes > this.maxBytes / 16) return; // one record never crowds out the rest
+    const key = keyOf(ticket.owner, path);
+    this.#drop(key);
+    this.#entries.set(key, { value, memory: ticket.memory, incarnation, bytes });
+    this.#bytes += bytes;
+    for (const [oldest] of this.#entries) {
+      if (this.#bytes <= this.maxBytes) break;
+      this.#drop(oldest);
+    }
+  }
+
+  /** A write of `path` begins or ends here: forget the record, and void the tickets of the pod. */
+  forget(owner: string, path: string): void {
+    const memory = this.#pods.get(owner);
+    if (memory !== undefined) memory.writes += 1;
+    this.#drop(keyOf(owner, path));
+  }
+
+  /** Bytes remembered now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= entry.bytes;
+  }
+}
