@@ -104,6 +104,27 @@ describe('RecordCache', () => {
     expect(cache.get('ann', 'huge', at(1), INC)).toBeUndefined();
   });
 
+  it("frees an old epoch's records when the new one begins", () => {
+    const cache = new RecordCache(1 << 20);
+    readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));
+    expect(cache.bytes).toBeGreaterThan(0);
+    cache.admit('ann', at(2));
+    expect(cache.bytes).toBe(0);
+  });
+
+  it('lets one pod hold at most an eighth of the memory: a pod that reads more starts over, the others keep theirs', () => {
+    const cache = new RecordCache(256 * 1024);
+    cache.admit('bob', at(1));
+    cache.fill(cache.ticket('bob', at(1)), 'kept.txt', record('kept.txt', 'bob'), INC);
+    cache.admit('ann', at(1));
+    const page = 'x'.repeat(4000);
+    for (let i = 0; i < 200; i++)
+      cache.fill(cache.ticket('ann', at(1)), `scan${i}`, record(`scan${i}`, page), INC);
+    expect(cache.bytes).toBeLessThanOrEqual((256 * 1024) / 8 + 1024);
+    expect(cache.get('bob', 'kept.txt', at(1), INC)?.docEtag).toBe('"bob"');
+    expect(cache.get('ann', 'scan199', at(1), INC)).toBeDefined();
+  });
+
   it('remembers at most maxPods pods: a forgotten pod has nothing usable', () => {
     const cache = new RecordCache(1 << 20, 2);
     readInto(cache, at(1), 'a.txt', record('a.txt', 'one'));

@@ -94,6 +94,12 @@ export interface FolderEntry {
 }
 
 const MAX_COMMIT_ATTEMPTS = 16;
+
+/** A write's record, remembered once written: under this placement, for this incarnation of the account. */
+interface Remember {
+  placement: Placement;
+  incarnation: string;
+}
 /** FILES_INLINE_MAX_BYTES: files up to this size live inside their metadata document. */
 export const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 
@@ -310,8 +316,9 @@ export class FilesService {
         }
         await charge?.cover(size, current?.record);
         try {
-          if (current === undefined) await this.#create(record, owner, plan.owner);
-          else await this.#commitRecord(record, owner, current.docEtag, plan.owner);
+          const remember = this.#rememberFor(plan);
+          if (current === undefined) await this.#create(record, owner, plan.owner, remember);
+          else await this.#commitRecord(record, owner, current.docEtag, plan.owner, remember);
         } catch (error) {
           if (error instanceof PreconditionFailedError) continue; // someone wrote meanwhile: decide again
           throw error;
@@ -352,11 +359,16 @@ export class FilesService {
   }
 
   /** Writes the record of a new file, under its name's lock, if the file/folder rule allows it. */
-  async #create(record: FileRecord, owner: string, seen: Observation | undefined): Promise<void> {
+  async #create(
+    record: FileRecord,
+    owner: string,
+    seen: Observation | undefined,
+    remember: Remember | undefined,
+  ): Promise<void> {
     await this.#locks.withLock(owner, record.path, async (lease) => {
       await this.#refuseFolderClash(owner, record.path);
       lease.beforeWrite();
-      await this.#commitRecord(record, owner, undefined, seen);
+      await this.#commitRecord(record, owner, undefined, seen, remember);
       if (!lease.stillHeld()) {
         // The store stalled so long that the lock may have passed to another creation, whose check
         // may have missed this record: undo it rather than risk a file where a folder is.
@@ -590,6 +602,13 @@ export class FilesService {
     return object === undefined ? undefined : { record: parseRecord(object.body), docEtag: object.etag };
   }
 
+  /** How a planned write's record is remembered once written, if its command's placement allows memory. */
+  #rememberFor(plan: WritePlan): Remember | undefined {
+    const { placement } = plan.request;
+    if (!this.#mayRemember(placement) || plan.owner === undefined) return undefined;
+    return { placement, incarnation: plan.owner.incarnation.id };
+  }
+
   /** Whether this command may read records from this worker's memory (record-cache.ts). */
   #mayRemember(placement: Placement | undefined): placement is Placement {
     return this.#cache !== undefined && this.guard !== undefined && placement?.exclusive === true;
@@ -622,20 +641,37 @@ export class FilesService {
 
   /**
    * Writes the document if it is still at `docEtag` (undefined: if there is none); its new etag. What
-   * this worker remembers of it is forgotten before and after (record-cache.ts).
+   * this worker remembers of it is forgotten before and after (record-cache.ts); with `remember` (the
+   * command's placement allows memory), the written version is remembered right after.
    */
-  async #writeRecord(record: FileRecord, owner: string, docEtag: string | undefined): Promise<string> {
+  async #writeRecord(
+    record: FileRecord,
+    owner: string,
+    docEtag: string | undefined,
+    remember?: Remember,
+  ): Promise<string> {
     const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
-    this.#cache?.forget(owner, record.path);
+    const cache = this.#cache;
+    cache?.forget(owner, record.path);
+    let etag: string;
     try {
-      const { etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
+      ({ etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
         ...condition,
         contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
-      });
-      return etag;
+      }));
     } finally {
-      this.#cache?.forget(owner, record.path);
+      cache?.forget(owner, record.path);
     }
+    if (cache !== undefined && remember !== undefined) {
+      const stored = record.inlineBytes === undefined ? record : { ...record, inline: true as const };
+      cache.fill(
+        cache.ticket(owner, remember.placement),
+        record.path,
+        { record: stored, docEtag: etag },
+        remember.incarnation,
+      );
+    }
+    return etag;
   }
 
   /** Removes the document (what this worker remembers of it is forgotten before and after). */
@@ -671,9 +707,10 @@ export class FilesService {
     owner: string,
     docEtag: string | undefined,
     seen: Observation | undefined,
+    remember?: Remember,
   ): Promise<void> {
     if (docEtag !== undefined || this.guard === undefined) {
-      await this.#writeRecord(record, owner, docEtag);
+      await this.#writeRecord(record, owner, docEtag, remember);
       return;
     }
     let written: string | undefined;
@@ -681,7 +718,7 @@ export class FilesService {
       owner,
       seen,
       async () => {
-        written = await this.#writeRecord(record, owner, undefined);
+        written = await this.#writeRecord(record, owner, undefined, remember);
       },
       async () => {
         // Only this very document: a later write of the name is not ours to undo.

@@ -21,7 +21,9 @@
  *   command of the pod.)
  *
  * Bounded: at most `maxBytes` of records (their bytes, path and a fixed allowance each), the least
- * recently used dropped first, and at most `maxPods` pods' epochs.
+ * recently used dropped first; one pod at most an eighth of it (a pod that reads more starts its own
+ * memory over, so a tenant that scans its pod cannot push the others out); at most `maxPods` pods'
+ * epochs. An old epoch's records are dropped when the new one begins.
  */
 import type { Placement } from '../../protocol/placement.ts';
 import type { FileRecord } from './file-record.ts';
@@ -38,6 +40,9 @@ interface PodMemory {
   epoch: number;
   /** Bumped by every write of the pod's records that begins or ends here. */
   writes: number;
+  /** The entries remembered under this memory, and their bytes. */
+  keys: Set<string>;
+  bytes: number;
 }
 
 interface Entry {
@@ -64,6 +69,9 @@ const ENTRY_ALLOWANCE = 640;
 
 const keyOf = (owner: string, path: string) => `${owner}\u0000${path}`;
 
+/** One pod holds at most this fraction (1/POD_SHARE) of the memory. */
+const POD_SHARE = 8;
+
 export class RecordCache {
   readonly #pods = new Map<string, PodMemory>();
   readonly #entries = new Map<string, Entry>();
@@ -79,11 +87,13 @@ export class RecordCache {
   admit(pod: string, placement: Placement): void {
     const memory = this.#pods.get(pod);
     if (memory !== undefined && memory.run === placement.run && memory.epoch === placement.epoch) return;
+    if (memory !== undefined) this.#release(memory);
     this.#pods.delete(pod);
-    this.#pods.set(pod, { run: placement.run, epoch: placement.epoch, writes: 0 });
+    this.#pods.set(pod, { run: placement.run, epoch: placement.epoch, writes: 0, keys: new Set(), bytes: 0 });
     if (this.#pods.size > this.maxPods) {
-      const oldest = this.#pods.keys().next().value;
-      if (oldest !== undefined) this.#pods.delete(oldest);
+      const [oldest, forgotten] = this.#pods.entries().next().value as [string, PodMemory];
+      this.#pods.delete(oldest);
+      this.#release(forgotten);
     }
   }
 
@@ -142,7 +152,11 @@ export class RecordCache {
     if (bytes > this.maxBytes / 16) return; // one record never crowds out the rest
     const key = keyOf(ticket.owner, path);
     this.#drop(key);
+    // One pod never holds more than its share: past it, the pod starts over (its own loss, nobody else's).
+    if (ticket.memory.bytes + bytes > this.maxBytes / POD_SHARE) this.#release(ticket.memory);
     this.#entries.set(key, { value, memory: ticket.memory, incarnation, bytes });
+    ticket.memory.keys.add(key);
+    ticket.memory.bytes += bytes;
     this.#bytes += bytes;
     for (const [oldest] of this.#entries) {
       if (this.#bytes <= this.maxBytes) break;
@@ -167,5 +181,12 @@ export class RecordCache {
     if (entry === undefined) return;
     this.#entries.delete(key);
     this.#bytes -= entry.bytes;
+    entry.memory.keys.delete(key);
+    entry.memory.bytes -= entry.bytes;
+  }
+
+  /** Drops every entry remembered under `memory` (an old epoch, a forgotten pod, a pod over its share). */
+  #release(memory: PodMemory): void {
+    for (const key of [...memory.keys]) this.#drop(key);
   }
 }
