@@ -161,7 +161,9 @@ describe('the broker under floods and foreign frames', () => {
     client.connect(stack.frontendEndpoint);
     const replies = client[Symbol.asyncIterator]();
     const ask = async (id: string, body: Buffer) => {
-      await client.send(encodeClientRequest(header(id, { service: 'users', command: 'users.patch' }), body));
+      // A change names its pod in the header, as the api does (a worker refuses one that does not).
+      const request = header(id, { service: 'users', command: 'users.patch', pod: owner });
+      await client.send(encodeClientRequest(request, body));
       const { value } = await replies.next();
       return decodeOutcome(decodeClientMessage(value as Buffer[]).body);
     };

@@ -1,7 +1,9 @@
 /**
  * What each file operation costs in object-store requests, counted by the worker itself
  * (podstore_worker_storage_requests_total) on a real stack on MinIO: the small-file design's budget
- * (docs/benchmarks.md). One worker, so every request of an operation shows in one counter.
+ * (docs/benchmarks.md). One worker, so every request of an operation shows in one counter. First with
+ * the pod home's memory off (what an operation costs when the home does not remember the file: a cold
+ * read, a home that just moved), then with it on (decision 0008).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +27,7 @@ beforeAll(async () => {
       ...minioEnv(minio, 'storage-requests'),
       // Health pings are not counted, but keep them out of the way anyway.
       STORAGE_CHECK_MS: '600000',
+      WORKER_RECORD_CACHE_MB: '0',
     },
   });
   token = await signUp(stack.apiUrl, owner);
@@ -100,7 +103,7 @@ async function cheapest(operation: (i: number) => Promise<void>) {
   return runs.reduce((best, run) => (run.total < best.total ? run : best));
 }
 
-describe('storage requests per file operation (one worker, MinIO)', () => {
+describe('storage requests per file operation (one worker, MinIO, no memory of records)', () => {
   // Budgets, from docs/benchmarks.md ("What a file operation costs the store"). A replace by bytes no
   // larger than the file's holds nothing in the quota ledger, so it does not touch it; a create takes
   // its name's lock and the ledger's reserve and settle.
@@ -143,5 +146,45 @@ describe('storage requests per file operation (one worker, MinIO)', () => {
     // The new blob, noted first (an intent, dropped after the commit: blob-intents.ts); the old one, removed once.
     expect(replace.ops).toMatchObject({ putStream: 1, discard: 2 });
     expect(replace.ops).not.toHaveProperty('head');
+  });
+});
+
+describe("storage requests with the pod home's memory of records (decision 0008)", () => {
+  let cached: LocalStack;
+  let cachedToken = '';
+  beforeAll(async () => {
+    cached = await startTestStack({
+      workers: 1,
+      workerMetrics: true,
+      env: { ...minioEnv(minio, 'storage-requests-cached'), STORAGE_CHECK_MS: '600000' },
+    });
+    cachedToken = await signUp(cached.apiUrl, owner);
+    // Past the broker's quiet time after its start (BROKER_PLACEMENT_QUIET_MS, 1 s in tests).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }, 120_000);
+  afterAll(async () => {
+    await cached?.stop();
+  });
+
+  it('reads a small file it wrote or read with no request at all, and replaces it with one', async () => {
+    const saved = { stack, token };
+    [stack, token] = [cached, cachedToken];
+    try {
+      const small = randomBytes(4096);
+      for (let i = 0; i < 3; i++) await send('PUT', `notes/${i}.bin`, small, 201);
+      const get = await cheapest((i) => send('GET', `notes/${i}.bin`, undefined, 200));
+      const replace = await cheapest((i) => send('PUT', `notes/${i}.bin`, small, 200));
+      const again = await cheapest((i) => send('GET', `notes/${i}.bin`, undefined, 200));
+      expect(get).toEqual({ total: 0, ops: {} });
+      expect(replace).toEqual({ total: 1, ops: { put: 1 } });
+      expect(again).toEqual({ total: 0, ops: {} });
+      // What it serves from memory is the file as written last.
+      const last = randomBytes(4096);
+      await send('PUT', 'notes/0.bin', last, 200);
+      const res = await fetch(file('notes/0.bin'), { headers: bearer(token) });
+      expect(Buffer.from(await res.arrayBuffer()).equals(last)).toBe(true);
+    } finally {
+      [stack, token] = [saved.stack, saved.token];
+    }
   });
 });
