@@ -95,7 +95,7 @@ export function startWorkerEvents(
     },
   });
   const publisher = new JetStreamEventPublisher(link, logger, {
-    incarnationOf: incarnationTags(store, config.erasureSettleMs),
+    incarnationOf: incarnationTags(podWrites),
     recreateStream: async (nc) => {
       await ensureStream(await nc.jetstreamManager(), eventStreamConfig(config.eventsMaxAgeS));
     },
