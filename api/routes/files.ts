@@ -12,7 +12,7 @@ import { evaluatePreconditions, type Method } from '../../protocol/preconditions
 import type { PreviewAnswer } from '../../protocol/preview-answer.ts';
 import { type CallService, type OpenStream, streamResult } from '../call-service.ts';
 import { conditionalHeaders, namesOneVersion } from '../etag.ts';
-import type { BrokerStream } from '../files/broker-stream.ts';
+import type { BrokerStream, WorkerPart } from '../files/broker-stream.ts';
 import { downloadBody } from '../files/download.ts';
 import { downloadResume } from '../files/download-resume.ts';
 import { startDownload } from '../files/download-start.ts';
@@ -28,6 +28,14 @@ import { HttpProblem } from '../problem.ts';
 import { filesSchemas } from '../schemas/files.ts';
 import { PARTIAL_UPLOAD, uploadLimit } from '../uploads/draft-headers.ts';
 import { draftUploads, resumableCreation } from '../uploads/draft-upload.ts';
+
+/** What a download's answer says before its bytes (worker/files/files-commands.ts). */
+interface DownloadMeta {
+  status: 200 | 206 | 304 | 416;
+  info: FileInfo;
+  start: number;
+  end: number;
+}
 
 export interface FilesRouteOptions {
   call: CallService;
@@ -227,16 +235,18 @@ export function filesRoutes(options: FilesRouteOptions) {
           (attempt) => request.log.warn({ attempt }, 'download opened again: its worker was lost'),
         );
         const { stream, meta: first } = started;
-        if (first === undefined || first.part !== 'meta') {
+        // A small answer comes whole as the command's value, with no parts (worker/files/files-commands.ts).
+        const whole =
+          first === undefined
+            ? await streamResult<{ meta?: DownloadMeta; bytes?: Buffer }>(stream)
+            : undefined;
+        if (whole === undefined && first?.part !== 'meta') {
           await streamResult(stream);
           throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
         }
-        const meta = unpack(first.body) as {
-          status: 200 | 206 | 304 | 416;
-          info: FileInfo;
-          start: number;
-          end: number;
-        };
+        const meta = whole === undefined ? (unpack((first as WorkerPart).body) as DownloadMeta) : whole.meta;
+        if (meta === undefined)
+          throw new HttpProblem(500, `the download sent no metadata (request ${request.id})`);
         setFileHeaders(reply, meta.info);
         setFileBodyHeaders(reply, meta.info, request.query.download !== undefined);
         if (meta.status === 304) return reply.code(304).send();
@@ -254,6 +264,7 @@ export function filesRoutes(options: FilesRouteOptions) {
           .header('content-length', String(meta.info.size === 0 ? 0 : meta.end - meta.start + 1));
         if (meta.status === 206)
           reply.header('content-range', `bytes ${meta.start}-${meta.end}/${meta.info.size}`);
+        if (whole !== undefined) return reply.send(whole.bytes ?? Buffer.alloc(0));
         const resume =
           meta.info.size === 0
             ? undefined

@@ -156,7 +156,13 @@ describe("storage requests with the pod home's memory of records (decision 0008)
     cached = await startTestStack({
       workers: 1,
       workerMetrics: true,
-      env: { ...minioEnv(minio, 'storage-requests-cached'), STORAGE_CHECK_MS: '600000' },
+      env: {
+        ...minioEnv(minio, 'storage-requests-cached'),
+        STORAGE_CHECK_MS: '600000',
+        // The worker's sight of the account lasts a quarter of this (5 s): no operation here looks at the
+        // account again, so every request counted is the file's own.
+        ERASURE_SETTLE_MS: '20000',
+      },
     });
     cachedToken = await signUp(cached.apiUrl, owner);
     // Past the broker's quiet time after its start (BROKER_PLACEMENT_QUIET_MS, 1 s in tests).

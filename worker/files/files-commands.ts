@@ -80,9 +80,16 @@ export function registerFileCommands(
           conditions: args.conditions ?? {},
           placement: ctx.placement,
         });
-        const { body: _body, ...meta } = result as typeof result & { body?: unknown };
+        const {
+          body: _body,
+          bytes: whole,
+          ...meta
+        } = result as typeof result & { body?: unknown; bytes?: Buffer };
+        // An answer without a body (304, 416), or a file that lives in its record and fits one part, goes
+        // whole in the command's answer: one message back instead of a meta part, a data part and the end.
+        if (result.status !== 200 && result.status !== 206) return { meta };
+        if (whole !== undefined && whole.length <= settings.chunkBytes) return { meta, bytes: whole };
         await ctx.channel.sendPart('meta', pack(meta));
-        if (result.status !== 200 && result.status !== 206) return { bytes: 0 };
         const window = args.window !== undefined && args.window >= 1 ? Math.min(args.window, 1024) : 8;
         const bytes = await sendBody(ctx.channel, result.body, {
           initialCredit: window,

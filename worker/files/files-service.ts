@@ -82,7 +82,15 @@ export interface WritePlan {
 
 export type ReadResult =
   | { status: 304 | 416; info: FileInfo }
-  | { status: 200 | 206; info: FileInfo; start: number; end: number; body: NodeJS.ReadableStream };
+  | {
+      status: 200 | 206;
+      info: FileInfo;
+      start: number;
+      end: number;
+      body: NodeJS.ReadableStream;
+      /** The bytes of the answer, when the file lives in its record (no stream needed to send them). */
+      bytes?: Buffer;
+    };
 
 export interface FolderEntry {
   name: string;
@@ -165,12 +173,14 @@ export class FilesService {
     if (range.kind === 'unsatisfiable') return { status: 416, info };
     const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, info.size - 1];
     const { blob, inlineBytes } = found.record;
-    const opened =
-      inlineBytes !== undefined || info.size === 0 || blob === undefined
-        ? { body: Readable.from(inlineBytes === undefined ? [] : [inlineBytes.subarray(start, end + 1)]) }
-        : await this.store.getStream(blob, range.kind === 'partial' ? { start, end } : undefined);
+    const status = range.kind === 'partial' ? 206 : 200;
+    if (inlineBytes !== undefined || info.size === 0 || blob === undefined) {
+      const bytes = inlineBytes === undefined ? Buffer.alloc(0) : inlineBytes.subarray(start, end + 1);
+      return { status, info, start, end, body: Readable.from([bytes]), bytes };
+    }
+    const opened = await this.store.getStream(blob, range.kind === 'partial' ? { start, end } : undefined);
     if (opened === undefined) throw notFound(path); // deleted between the two reads
-    return { status: range.kind === 'partial' ? 206 : 200, info, start, end, body: opened.body };
+    return { status, info, start, end, body: opened.body };
   }
 
   /** Checks everything that can be checked before the bytes arrive, so a doomed upload fails at once. */
