@@ -114,7 +114,23 @@ const events = startWorkerEvents(
   podWrites,
 );
 const router = new ScopedCommandRouter();
-const users = new UsersService(store, undefined, events.publisher);
+const recordCacheReads = {
+  hit: metrics.recordCache.labels({ outcome: 'hit' }),
+  miss: metrics.recordCache.labels({ outcome: 'miss' }),
+  shared: metrics.recordCache.labels({ outcome: 'shared' }),
+};
+const recordCache =
+  config.recordCacheMb === 0
+    ? undefined
+    : new RecordCache(config.recordCacheMb * 1024 * 1024, undefined, {
+        count: (outcome) => recordCacheReads[outcome].inc(),
+      });
+const users = new UsersService(
+  store,
+  undefined,
+  events.publisher,
+  recordCache === undefined ? undefined : { cache: recordCache, guard: podWrites },
+);
 const accountSince = accountSinceOf(users);
 const audit = new AuditLog(
   store,
@@ -203,17 +219,6 @@ const blobSweeper = new PeriodicSweep({
   counter: metrics.orphanBlobsRemoved,
   turns: new SweepTurns(store, 'blob-sweep', { everyMs: config.blobSweepMs }),
 });
-const recordCacheReads = {
-  hit: metrics.recordCache.labels({ outcome: 'hit' }),
-  miss: metrics.recordCache.labels({ outcome: 'miss' }),
-  shared: metrics.recordCache.labels({ outcome: 'shared' }),
-};
-const recordCache =
-  config.recordCacheMb === 0
-    ? undefined
-    : new RecordCache(config.recordCacheMb * 1024 * 1024, undefined, {
-        count: (outcome) => recordCacheReads[outcome].inc(),
-      });
 const files = new FilesService(store, access, events.publisher, undefined, podWrites, new WriteQuota(usage), {
   inlineMaxBytes: config.inlineMaxBytes,
   blobIntents,

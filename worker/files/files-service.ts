@@ -40,7 +40,7 @@ import {
 } from './file-record.ts';
 import { applyMetadataPatch } from './metadata-patch.ts';
 import { NameLocks } from './name-lock.ts';
-import type { CachedRecord, RecordCache } from './record-cache.ts';
+import { fileRecordKey, type RecordCache } from './record-cache.ts';
 import { nameFromSlug } from './slug.ts';
 
 /** The request's conditional headers, as text (protocol/preconditions.ts evaluates them). */
@@ -102,6 +102,17 @@ export interface FolderEntry {
 }
 
 const MAX_COMMIT_ATTEMPTS = 16;
+
+/** A record as this worker remembers it (record-cache.ts). */
+interface CachedRecord {
+  record: FileRecord;
+  /** The stored document's ETag (what a conditional write of it compares). */
+  docEtag: string;
+}
+
+/** What a remembered record costs beyond the cache's allowance per entry: its bytes, its path. */
+const recordBytes = (cached: CachedRecord) =>
+  (cached.record.inlineBytes?.length ?? 0) + cached.record.path.length * 2;
 
 /** A write's record, remembered once written: under this placement, for this incarnation of the account. */
 interface Remember {
@@ -641,11 +652,11 @@ export class FilesService {
       return this.#read(owner, path);
     }
     const incarnation = (seen ?? (await this.guard.observe(owner))).incarnation.id;
-    const remembered = cache.get(owner, path, placement, incarnation);
+    const remembered = cache.get<CachedRecord>(owner, fileRecordKey(path), placement, incarnation);
     if (remembered !== undefined) return remembered;
     const ticket = cache.ticket(owner, placement);
     const found = await this.#read(owner, path);
-    if (found !== undefined) cache.fill(ticket, path, found, incarnation);
+    if (found !== undefined) cache.fill(ticket, fileRecordKey(path), found, incarnation, recordBytes(found));
     return found;
   }
 
@@ -662,7 +673,8 @@ export class FilesService {
   ): Promise<string> {
     const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
     const cache = this.#cache;
-    cache?.forget(owner, record.path);
+    const key = fileRecordKey(record.path);
+    cache?.forget(owner, key);
     let etag: string;
     try {
       ({ etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
@@ -670,27 +682,24 @@ export class FilesService {
         contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
       }));
     } finally {
-      cache?.forget(owner, record.path);
+      cache?.forget(owner, key);
     }
     if (cache !== undefined && remember !== undefined) {
       const stored = record.inlineBytes === undefined ? record : { ...record, inline: true as const };
-      cache.fill(
-        cache.ticket(owner, remember.placement),
-        record.path,
-        { record: stored, docEtag: etag },
-        remember.incarnation,
-      );
+      const written = { record: stored, docEtag: etag };
+      const ticket = cache.ticket(owner, remember.placement);
+      cache.fill(ticket, key, written, remember.incarnation, recordBytes(written));
     }
     return etag;
   }
 
   /** Removes the document (what this worker remembers of it is forgotten before and after). */
   async #removeRecord(owner: string, path: string): Promise<void> {
-    this.#cache?.forget(owner, path);
+    this.#cache?.forget(owner, fileRecordKey(path));
     try {
       await this.store.delete(fileKey(owner, path));
     } finally {
-      this.#cache?.forget(owner, path);
+      this.#cache?.forget(owner, fileRecordKey(path));
     }
   }
 

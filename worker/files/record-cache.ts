@@ -1,7 +1,7 @@
 /**
  * A pod's home worker remembers the pod's file records (small files' bytes included: they live in the
- * record), so that a read of a file it has read or written recently needs no storage request
- * (decision 0008).
+ * record) and its account document, so that a read of what it has read or written recently needs no
+ * storage request (decision 0008).
  *
  * Never stale after an acknowledged write, by three rules:
  * - **The broker's placement** (protocol/placement.ts, broker/pod-placements.ts). Every command of a pod
@@ -26,13 +26,6 @@
  * epochs. An old epoch's records are dropped when the new one begins.
  */
 import type { Placement } from '../../protocol/placement.ts';
-import type { FileRecord } from './file-record.ts';
-
-export interface CachedRecord {
-  record: FileRecord;
-  /** The stored document's ETag (what a conditional write of it compares). */
-  docEtag: string;
-}
 
 /** One epoch of one pod on this worker. A new epoch is a new object: entries of an old one are dead. */
 interface PodMemory {
@@ -46,7 +39,7 @@ interface PodMemory {
 }
 
 interface Entry {
-  value: CachedRecord;
+  value: unknown;
   memory: PodMemory;
   incarnation: string;
   bytes: number;
@@ -67,7 +60,12 @@ export interface RecordCacheCounters {
 /** Bytes an entry costs beyond its record's bytes and path: the objects, the Map's slot, the strings. */
 const ENTRY_ALLOWANCE = 640;
 
-const keyOf = (owner: string, path: string) => `${owner}\u0000${path}`;
+const keyOf = (owner: string, key: string) => `${owner}\u0000${key}`;
+
+/** The key of a file's record (`path` is a file path: it never starts with `/`). */
+export const fileRecordKey = (path: string) => `/${path}`;
+/** The key of the pod's account document (profile.json). */
+export const ACCOUNT_KEY = 'account';
 
 /** One pod holds at most this fraction (1/POD_SHARE) of the memory. */
 const POD_SHARE = 8;
@@ -111,28 +109,26 @@ export class RecordCache {
     this.counters?.count('shared');
   }
 
-  /** The remembered record of `path`, if this command may use it and the account is the same. */
-  get(
-    owner: string,
-    path: string,
-    placement: Placement | undefined,
-    incarnation: string,
-  ): CachedRecord | undefined {
+  /**
+   * The remembered record under `key` (a file's, `fileRecordKey`; the account's, `ACCOUNT_KEY`), if
+   * this command may use it and the account is the same incarnation. The caller knows its type.
+   */
+  get<T>(owner: string, key: string, placement: Placement | undefined, incarnation: string): T | undefined {
     const memory = this.#usable(owner, placement);
     if (memory === undefined) {
       this.counters?.count(placement?.exclusive === true ? 'miss' : 'shared');
       return undefined;
     }
-    const key = keyOf(owner, path);
-    const entry = this.#entries.get(key);
+    const full = keyOf(owner, key);
+    const entry = this.#entries.get(full);
     if (entry === undefined || entry.memory !== memory || entry.incarnation !== incarnation) {
       this.counters?.count('miss');
       return undefined;
     }
-    this.#entries.delete(key); // re-inserted last: the Map's order is the order of use
-    this.#entries.set(key, entry);
+    this.#entries.delete(full); // re-inserted last: the Map's order is the order of use
+    this.#entries.set(full, entry);
     this.counters?.count('hit');
-    return entry.value;
+    return entry.value as T;
   }
 
   /** Taken before reading a record from the store, to remember what the read returns (`fill`). */
@@ -142,20 +138,21 @@ export class RecordCache {
   }
 
   /**
-   * Remembers `value` as the record of `path`, read from the store after `ticket` was taken, if the
-   * pod's epoch is still the ticket's and no write of the pod began or ended here since.
+   * Remembers `value` (of `size` bytes, beyond a fixed allowance) as the record under `key`, read from
+   * the store after `ticket` was taken, if the pod's epoch is still the ticket's and no write of the pod
+   * began or ended here since.
    */
-  fill(ticket: FillTicket | undefined, path: string, value: CachedRecord, incarnation: string): void {
+  fill(ticket: FillTicket | undefined, key: string, value: unknown, incarnation: string, size: number): void {
     if (ticket === undefined || this.#pods.get(ticket.owner) !== ticket.memory) return;
     if (ticket.memory.writes !== ticket.writes) return;
-    const bytes = (value.record.inlineBytes?.length ?? 0) + path.length * 2 + ENTRY_ALLOWANCE;
+    const bytes = size + key.length * 2 + ENTRY_ALLOWANCE;
     if (bytes > this.maxBytes / 16) return; // one record never crowds out the rest
-    const key = keyOf(ticket.owner, path);
-    this.#drop(key);
+    const full = keyOf(ticket.owner, key);
+    this.#drop(full);
     // One pod never holds more than its share: past it, the pod starts over (its own loss, nobody else's).
     if (ticket.memory.bytes + bytes > this.maxBytes / POD_SHARE) this.#release(ticket.memory);
-    this.#entries.set(key, { value, memory: ticket.memory, incarnation, bytes });
-    ticket.memory.keys.add(key);
+    this.#entries.set(full, { value, memory: ticket.memory, incarnation, bytes });
+    ticket.memory.keys.add(full);
     ticket.memory.bytes += bytes;
     this.#bytes += bytes;
     for (const [oldest] of this.#entries) {
@@ -164,11 +161,11 @@ export class RecordCache {
     }
   }
 
-  /** A write of `path` begins or ends here: forget the record, and void the tickets of the pod. */
-  forget(owner: string, path: string): void {
+  /** A write of the record under `key` begins or ends here: forget it, and void the tickets of the pod. */
+  forget(owner: string, key: string): void {
     const memory = this.#pods.get(owner);
     if (memory !== undefined) memory.writes += 1;
-    this.#drop(keyOf(owner, path));
+    this.#drop(keyOf(owner, key));
   }
 
   /** Bytes remembered now. */

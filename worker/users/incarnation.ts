@@ -94,6 +94,26 @@ export class PodWriteGuard {
     return this.#remember({ owner, incarnation, at: this.now() });
   }
 
+  /** The remembered observation of the account, if younger than a quarter of the settle time (no I/O). */
+  recent(owner: string): Observation | undefined {
+    const recent = this.#recent.get(owner);
+    return recent !== undefined && this.now() - recent.at < this.settleMs / 4 ? recent : undefined;
+  }
+
+  /** The guard's clock (monotonic ms): taken before a read of the account that `saw` will report. */
+  clock(): number {
+    return this.now();
+  }
+
+  /**
+   * Remembers what a read of the account that began at `since` (`clock()`) found: the account alive as
+   * `incarnation` (a sight as good as `observeNow`'s, dated when the read began), or, undefined, gone.
+   */
+  saw(owner: string, incarnation: Incarnation | undefined, since: number): void {
+    if (incarnation === undefined) this.#recent.delete(owner);
+    else this.#remember({ owner, incarnation, at: since });
+  }
+
   /** Drops what this process remembers of the account (it is being erased here). */
   forget(owner: string): void {
     this.#recent.delete(owner);

@@ -44,11 +44,11 @@ export function registerUserCommands(
     .register('users.get', async (args, ctx) => {
       const name = username(args);
       if (!isSelfOrAdmin(ctx, name)) throw notFound(name);
-      return users.get(name);
+      return users.get(name, ctx.placement);
     })
     .register('users.put', async (args, ctx) => {
       const name = username(args);
-      const current = await users.find(name);
+      const current = await users.find(name, ctx.placement);
       if (current !== undefined && args.ifNoneMatch === '*') {
         throw new CommandError(ErrorCode.PRECONDITION_FAILED, `${name} exists (If-None-Match: *)`);
       }
@@ -74,7 +74,7 @@ export function registerUserCommands(
         current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: given.ifMatch ?? current.etag };
       let result: Awaited<ReturnType<UsersService['put']>>;
       try {
-        result = await users.put(name, args.profile, { ...given, ...guard }, kind(args));
+        result = await users.put(name, args.profile, { ...given, ...guard }, kind(args), ctx.placement);
       } catch (error) {
         if (
           error instanceof CommandError &&

@@ -7,10 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { isValidUsername, MAX_PROFILE_BYTES, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
+import type { Placement } from '../../protocol/placement.ts';
 import { parseTagList } from '../../protocol/preconditions.ts';
 import { type EventPublisher, noEventPublisher } from '../events/event-publisher.ts';
+import { ACCOUNT_KEY, type RecordCache } from '../files/record-cache.ts';
 import { type ObjectStore, PreconditionFailedError, type StoredObject } from '../storage/object-store.ts';
-import { incarnationOfDoc, profileObjectKey } from './incarnation.ts';
+import { incarnationOfDoc, type PodWriteGuard, profileObjectKey } from './incarnation.ts';
 import { type Json, mergePatch } from './merge-patch.ts';
 
 export type Profile = { [key: string]: Json };
@@ -51,15 +53,26 @@ const backoff = (attempt: number) =>
 export const profileKey = profileObjectKey;
 export const userPrefix = (username: string) => `users/${username}/`;
 
+/**
+ * A pod's home remembers the account document (worker/files/record-cache.ts, decision 0008), used for
+ * a command the broker's placement allows while the worker's sight of the account (`guard`) is recent
+ * and of the same incarnation; a read of the account renews that sight.
+ */
+export interface AccountMemory {
+  cache: RecordCache;
+  guard: PodWriteGuard;
+}
+
 export class UsersService {
   constructor(
     private readonly store: ObjectStore,
     private readonly clock: () => Date = () => new Date(),
     private readonly events: EventPublisher = noEventPublisher,
+    private readonly memory?: AccountMemory,
   ) {}
 
-  async get(username: string): Promise<UserRecord> {
-    const found = await this.#read(checkUsername(username));
+  async get(username: string, placement?: Placement): Promise<UserRecord> {
+    const found = await this.#read(checkUsername(username), placement);
     if (found === undefined) throw notFound(username);
     return found;
   }
@@ -70,11 +83,16 @@ export class UsersService {
     profile: unknown,
     conditions: WriteConditions = {},
     kind: AccountKind = 'person',
+    placement?: Placement,
   ): Promise<{ created: boolean; user: UserRecord }> {
     checkUsername(username);
     const body = checkProfile(profile);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = conditions.ifNoneMatch === '*' ? undefined : await this.#read(username);
+      // The first look may come from memory: the write is conditional, and a retry looks at the store.
+      const current =
+        conditions.ifNoneMatch === '*'
+          ? undefined
+          : await this.#read(username, attempt === 0 ? placement : undefined);
       if (!matches(current, conditions.ifMatch)) throw preconditionFailed();
       const now = this.clock().toISOString();
       const doc: StoredUser = {
@@ -86,7 +104,7 @@ export class UsersService {
         updatedAt: now,
       };
       try {
-        const written = await this.#write(username, doc, current);
+        const written = await this.#write(username, doc, current, placement);
         await this.events.publish({
           kind: current === undefined ? 'user.created' : 'user.updated',
           owner: username,
@@ -137,23 +155,64 @@ export class UsersService {
   }
 
   /** The user's record, or undefined: for callers that decide what a missing user means. */
-  async find(username: string): Promise<UserRecord | undefined> {
-    return this.#read(checkUsername(username));
+  async find(username: string, placement?: Placement): Promise<UserRecord | undefined> {
+    return this.#read(checkUsername(username), placement);
   }
 
-  async #read(username: string): Promise<UserRecord | undefined> {
+  /**
+   * The account document: from memory when the placement allows it and the worker's recent sight of
+   * the account is of the same incarnation; else from the store (remembered, and renewing the sight).
+   */
+  async #read(username: string, placement?: Placement): Promise<UserRecord | undefined> {
+    const memory = placement?.exclusive === true ? this.memory : undefined;
+    if (memory === undefined) return this.#readStored(username);
+    const { cache, guard } = memory;
+    const seen = guard.recent(username);
+    if (seen !== undefined) {
+      const remembered = cache.get<UserRecord>(username, ACCOUNT_KEY, placement, seen.incarnation.id);
+      if (remembered !== undefined) return remembered;
+    }
+    const ticket = cache.ticket(username, placement);
+    const since = guard.clock();
+    const found = await this.#readStored(username);
+    guard.saw(username, found === undefined ? undefined : incarnationOfDoc(found), since);
+    if (found !== undefined) cache.fill(ticket, ACCOUNT_KEY, found, found.incarnation, accountBytes(found));
+    return found;
+  }
+
+  async #readStored(username: string): Promise<UserRecord | undefined> {
     const object = await this.store.get(profileKey(username));
     return object === undefined ? undefined : parseStoredUser(object);
   }
 
-  /** Writes `doc` only if the stored version is still `current` (or still absent). Returns the new etag. */
-  async #write(username: string, doc: StoredUser, current: UserRecord | undefined): Promise<string> {
+  /**
+   * Writes `doc` only if the stored version is still `current` (or still absent). Returns the new etag.
+   * What this worker remembers of the account is forgotten before and after; under a placement that
+   * allows memory, the written version is remembered.
+   */
+  async #write(
+    username: string,
+    doc: StoredUser,
+    current: UserRecord | undefined,
+    placement?: Placement,
+  ): Promise<string> {
     const body = Buffer.from(JSON.stringify(doc));
     const condition = current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
-    const { etag } = await this.store.put(profileKey(username), body, {
-      ...condition,
-      contentType: 'application/json',
-    });
+    const cache = this.memory?.cache;
+    cache?.forget(username, ACCOUNT_KEY);
+    let etag: string;
+    try {
+      ({ etag } = await this.store.put(profileKey(username), body, {
+        ...condition,
+        contentType: 'application/json',
+      }));
+    } finally {
+      cache?.forget(username, ACCOUNT_KEY);
+    }
+    if (cache !== undefined && placement?.exclusive === true) {
+      const written = parseStoredUser({ body, etag } as StoredObject);
+      cache.fill(cache.ticket(username, placement), ACCOUNT_KEY, written, written.incarnation, body.length);
+    }
     return etag;
   }
 }
@@ -168,6 +227,9 @@ export function matches(current: { etag: string } | undefined, ifMatch: string |
   if (current === undefined || list === undefined) return false;
   return list === '*' || list.some((tag) => !tag.weak && tag.opaque === current.etag);
 }
+
+/** What a remembered account costs beyond the cache's allowance: about its JSON. */
+const accountBytes = (user: UserRecord) => 2 * JSON.stringify(user.profile).length + 256;
 
 function parseStoredUser(object: StoredObject): UserRecord {
   const doc = JSON.parse(object.body.toString('utf8')) as StoredUser;
