@@ -133,9 +133,19 @@ describe('an account is an incarnation, not a name', () => {
     await waitFor('a failed delivery to the old webhook', () =>
       receiver.deliveries.some((d) => d.path === '/old-hook'),
     );
+    // Past the broker's quiet time (1 s in tests), the pod's home remembers the file and the account.
+    await sleep(1100);
+    for (let i = 0; i < 2; i++) {
+      expect(await (await fetch(`${base}/v1/users/reborn/files/secret/diagnosis.txt`)).text()).toBe('x');
+      expect(await (await fetch(`${base}/v1/users/reborn`)).json()).toMatchObject({ diagnosis: 'private' });
+    }
 
     expect((await fetch(`${base}/v1/users/reborn`, { method: 'DELETE' })).status).toBe(204);
     const fresh = await signUp('reborn');
+    // Nothing the home remembered of the old account reaches the new one.
+    expect((await fetch(`${base}/v1/users/reborn/files/secret/diagnosis.txt`)).status).toBe(404);
+    const renewed = (await (await fetch(`${base}/v1/users/reborn`)).json()) as Record<string, unknown>;
+    expect(renewed).not.toHaveProperty('diagnosis');
     const newHook = { url: receiver.url('/new-hook'), secret: 'new-secret-new-secret' };
     expect(
       (await fetch(`${base}/v1/users/reborn/webhooks/hook`, { method: 'PUT', ...json(newHook) })).status,
