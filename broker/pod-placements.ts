@@ -53,7 +53,7 @@ export class PodPlacements {
 
   constructor(settings: PodPlacementSettings) {
     this.#quietMs = settings.quietMs;
-    this.#maxPods = settings.maxPods ?? 100_000;
+    this.#maxPods = settings.maxPods ?? 50_000; // about 260 bytes each (measured): 13 MB at most
     this.run = settings.run ?? Math.floor(Math.random() * 0xffffffff);
   }
 
