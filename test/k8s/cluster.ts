@@ -123,7 +123,35 @@ export async function importImages(cluster: Cluster, images: string[]): Promise<
     if (!held.get(id)?.includes(fullImageName(image))) missing.push(image);
   }
   if (missing.length === 0) return [];
-  const save = spawn('docker', ['save', ...missing], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await copyImages(cluster, missing);
+    return missing;
+  } catch (error) {
+    // The runtime unpacks each layer onto the snapshot of the one below; its garbage collector, freeing
+    // what an earlier run's images left, can remove such a snapshot between the check and the unpack
+    // ("parent snapshot … does not exist"). Once more after a moment; then without the test's images'
+    // old copies (and what only they hold), all of them copied afresh. The sandbox image stays.
+    console.warn(`k8s test: importing images failed (${(error as Error).message}); trying again`);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    try {
+      await copyImages(cluster, missing);
+      return missing;
+    } catch (again) {
+      console.warn(`k8s test: importing images failed again (${(again as Error).message}); importing afresh`);
+      const ctr = ['--address', cluster.containerdAddress, '--namespace', 'k8s.io'];
+      const { stdout } = await run('ctr', [...ctr, 'images', 'ls', '-q']);
+      const ours = new Set(images.map(fullImageName));
+      const stale = stdout.split('\n').filter((name) => ours.has(name.trim()));
+      if (stale.length > 0) await run('ctr', [...ctr, 'images', 'rm', '--sync', ...stale]);
+      await copyImages(cluster, images);
+      return images;
+    }
+  }
+}
+
+/** `docker save` of `images` piped into the runtime's `ctr images import`. */
+async function copyImages(cluster: Cluster, images: string[]): Promise<void> {
+  const save = spawn('docker', ['save', ...images], { stdio: ['ignore', 'pipe', 'inherit'] });
   const saved = new Promise<void>((resolve, reject) => {
     save.on('error', reject);
     save.on('close', (code) =>
@@ -138,7 +166,6 @@ export async function importImages(cluster: Cluster, images: string[]): Promise<
     ),
     saved,
   ]);
-  return missing;
 }
 
 export interface HpaStatus {
