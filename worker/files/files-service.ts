@@ -647,17 +647,20 @@ export class FilesService {
     seen?: Observation,
   ): Promise<CachedRecord | undefined> {
     const cache = this.#cache;
-    if (cache === undefined || this.guard === undefined || !this.#mayRemember(placement)) {
+    const guard = this.guard;
+    if (cache === undefined || guard === undefined || placement?.exclusive !== true) {
       if (placement !== undefined) cache?.passed(); // counted: a pod's command the memory could not serve
       return this.#read(owner, path);
     }
-    const incarnation = (seen ?? (await this.guard.observe(owner))).incarnation.id;
-    const remembered = cache.get<CachedRecord>(owner, fileRecordKey(path), placement, incarnation);
-    if (remembered !== undefined) return remembered;
-    const ticket = cache.ticket(owner, placement);
-    const found = await this.#read(owner, path);
-    if (found !== undefined) cache.fill(ticket, fileRecordKey(path), found, incarnation, recordBytes(found));
-    return found;
+    const incarnation = (seen ?? (await guard.observe(owner))).incarnation.id;
+    return cache.readThrough(
+      owner,
+      fileRecordKey(path),
+      placement,
+      incarnation,
+      () => this.#read(owner, path),
+      (found) => ({ incarnation, size: recordBytes(found) }),
+    );
   }
 
   /**
@@ -674,16 +677,12 @@ export class FilesService {
     const condition = docEtag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: docEtag };
     const cache = this.#cache;
     const key = fileRecordKey(record.path);
-    cache?.forget(owner, key);
-    let etag: string;
-    try {
-      ({ etag } = await this.store.put(fileKey(owner, record.path), serializeRecord(record), {
+    const put = () =>
+      this.store.put(fileKey(owner, record.path), serializeRecord(record), {
         ...condition,
         contentType: record.inlineBytes === undefined ? 'application/json' : 'application/octet-stream',
-      }));
-    } finally {
-      cache?.forget(owner, key);
-    }
+      });
+    const { etag } = cache === undefined ? await put() : await cache.writing(owner, key, put);
     if (cache !== undefined && remember !== undefined) {
       const stored = record.inlineBytes === undefined ? record : { ...record, inline: true as const };
       const written = { record: stored, docEtag: etag };
@@ -695,12 +694,8 @@ export class FilesService {
 
   /** Removes the document (what this worker remembers of it is forgotten before and after). */
   async #removeRecord(owner: string, path: string): Promise<void> {
-    this.#cache?.forget(owner, fileRecordKey(path));
-    try {
-      await this.store.delete(fileKey(owner, path));
-    } finally {
-      this.#cache?.forget(owner, fileRecordKey(path));
-    }
+    const remove = () => this.store.delete(fileKey(owner, path));
+    await (this.#cache === undefined ? remove() : this.#cache.writing(owner, fileRecordKey(path), remove));
   }
 
   /**

@@ -166,6 +166,46 @@ export class RecordCache {
     }
   }
 
+  /**
+   * The record under `key` from memory when this command may use it and `incarnation` (the account as
+   * the caller sees it; undefined: not known, so memory is not used) is the one it was kept under; else
+   * what `read` finds in the store, kept for the next command under the incarnation and size `describe`
+   * gives, if nothing made it stale meanwhile (`ticket`, `fill`).
+   */
+  async readThrough<T>(
+    owner: string,
+    key: string,
+    placement: Placement,
+    incarnation: string | undefined,
+    read: () => Promise<T | undefined>,
+    describe: (value: T) => { incarnation: string; size: number },
+  ): Promise<T | undefined> {
+    if (incarnation !== undefined) {
+      const remembered = this.get<T>(owner, key, placement, incarnation);
+      if (remembered !== undefined) return remembered;
+    }
+    const ticket = this.ticket(owner, placement);
+    const found = await read();
+    if (found !== undefined) {
+      const { incarnation: keptUnder, size } = describe(found);
+      this.fill(ticket, key, found, keptUnder, size);
+    }
+    return found;
+  }
+
+  /**
+   * Runs `write`, a write of the record under `key` to the store, forgetting the record before and
+   * after it (the tickets of reads that raced it are void), whether or not it succeeds.
+   */
+  async writing<T>(owner: string, key: string, write: () => Promise<T>): Promise<T> {
+    this.forget(owner, key);
+    try {
+      return await write();
+    } finally {
+      this.forget(owner, key);
+    }
+  }
+
   /** A write of the record under `key` begins or ends here: forget it, and void the tickets of the pod. */
   forget(owner: string, key: string): void {
     const memory = this.#pods.get(owner);

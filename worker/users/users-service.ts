@@ -164,20 +164,22 @@ export class UsersService {
    * the account is of the same incarnation; else from the store (remembered, and renewing the sight).
    */
   async #read(username: string, placement?: Placement): Promise<UserRecord | undefined> {
-    const memory = placement?.exclusive === true ? this.memory : undefined;
-    if (memory === undefined) return this.#readStored(username);
-    const { cache, guard } = memory;
-    const seen = guard.recent(username);
-    if (seen !== undefined) {
-      const remembered = cache.get<UserRecord>(username, ACCOUNT_KEY, placement, seen.incarnation.id);
-      if (remembered !== undefined) return remembered;
-    }
-    const ticket = cache.ticket(username, placement);
-    const since = guard.clock();
-    const found = await this.#readStored(username);
-    guard.saw(username, found === undefined ? undefined : incarnationOfDoc(found), since);
-    if (found !== undefined) cache.fill(ticket, ACCOUNT_KEY, found, found.incarnation, accountBytes(found));
-    return found;
+    if (this.memory === undefined || placement?.exclusive !== true) return this.#readStored(username);
+    const { cache, guard } = this.memory;
+    const read = async () => {
+      const since = guard.clock();
+      const found = await this.#readStored(username);
+      guard.saw(username, found === undefined ? undefined : incarnationOfDoc(found), since);
+      return found;
+    };
+    return cache.readThrough(
+      username,
+      ACCOUNT_KEY,
+      placement,
+      guard.recent(username)?.incarnation.id,
+      read,
+      (found) => ({ incarnation: found.incarnation, size: accountBytes(found) }),
+    );
   }
 
   async #readStored(username: string): Promise<UserRecord | undefined> {
@@ -199,16 +201,9 @@ export class UsersService {
     const body = Buffer.from(JSON.stringify(doc));
     const condition = current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
     const cache = this.memory?.cache;
-    cache?.forget(username, ACCOUNT_KEY);
-    let etag: string;
-    try {
-      ({ etag } = await this.store.put(profileKey(username), body, {
-        ...condition,
-        contentType: 'application/json',
-      }));
-    } finally {
-      cache?.forget(username, ACCOUNT_KEY);
-    }
+    const put = () =>
+      this.store.put(profileKey(username), body, { ...condition, contentType: 'application/json' });
+    const { etag } = cache === undefined ? await put() : await cache.writing(username, ACCOUNT_KEY, put);
     if (cache !== undefined && placement?.exclusive === true) {
       const written = parseStoredUser({ body, etag } as StoredObject);
       cache.fill(cache.ticket(username, placement), ACCOUNT_KEY, written, written.incarnation, body.length);
