@@ -7,8 +7,11 @@ import {
   MAX_WEBHOOKS_PER_OWNER,
 } from '../../protocol/events/webhook.ts';
 import { ErrorCode } from '../../protocol/outcome.ts';
+import type { ObjectStore } from '../../worker/storage/object-store.ts';
+import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import { parseAllowList, WebhookGuard } from '../../worker/webhooks/ssrf-guard.ts';
-import { WebhooksService } from '../../worker/webhooks/webhooks-service.ts';
+import { registryKey } from '../../worker/webhooks/webhook-registry.ts';
+import { type StoredWebhook, WebhooksService } from '../../worker/webhooks/webhooks-service.ts';
 import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
 
@@ -16,6 +19,7 @@ const SECRET = 's'.repeat(16);
 let w: MemoryWorker;
 let hooks: WebhooksService;
 let now: Date;
+let ssrf: WebhookGuard;
 
 beforeEach(async () => {
   now = new Date('2026-04-01T00:00:00.000Z');
@@ -24,10 +28,8 @@ beforeEach(async () => {
   // A resolver with no network: public.example is public, inside.example private, an IPv4 literal itself.
   const addressOf = (host: string) =>
     host === 'inside.example' ? '10.0.0.7' : /^[\d.]+$/.test(host) ? host : '93.184.216.34';
-  const guard = new WebhookGuard(parseAllowList(''), async (host) => [
-    { address: addressOf(host), family: 4 },
-  ]);
-  hooks = new WebhooksService(w.store, guard, () => now);
+  ssrf = new WebhookGuard(parseAllowList(''), async (host) => [{ address: addressOf(host), family: 4 }]);
+  hooks = new WebhooksService(w.store, ssrf, () => now);
 });
 
 async function incarnationOf(name: string): Promise<string> {
@@ -165,5 +167,92 @@ describe('WebhooksService', () => {
     await hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET });
     await hooks.recordOutcome(stored, outcome(99));
     expect((await hooks.get('alice', 'h')).deliveries).toEqual([]);
+  });
+
+  it('answers which webhooks want an event with one store read, not a listing', async () => {
+    await hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET });
+    const calls: string[] = [];
+    const counted = new Proxy(w.store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    }) as ObjectStore;
+    const dispatching = new WebhooksService(counted, ssrf, () => now);
+    expect((await dispatching.matching(await event('file.created', 'a.txt'))).map((h) => h.id)).toEqual([
+      'h',
+    ]);
+    expect(calls).toEqual(['get']);
+    // An owner with no webhook: its first event writes an empty registry, every later one reads it.
+    await w.signUp('bob');
+    calls.length = 0;
+    expect(await dispatching.matching(await event('file.created', 'a.txt', 'bob'))).toEqual([]);
+    expect(calls).toEqual(['get', 'list', 'put']);
+    calls.length = 0;
+    expect(await dispatching.matching(await event('file.created', 'b.txt', 'bob'))).toEqual([]);
+    expect(calls).toEqual(['get']);
+  });
+
+  it('takes over webhooks stored one per folder before the registry, once, and removes the old copies', async () => {
+    const legacy = (id: string): StoredWebhook => ({
+      id,
+      owner: 'alice',
+      url: 'https://public.example/old',
+      prefix: '',
+      kinds: [],
+      secret: SECRET,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    });
+    for (const id of ['one', 'two']) {
+      await w.store.put(`users/alice/webhooks/${id}/config.json`, Buffer.from(JSON.stringify(legacy(id))));
+    }
+    await w.store.put('users/alice/webhooks/one/deliveries.json', Buffer.from(JSON.stringify([outcome(1)])));
+    const ids = async (e: PodEvent) => (await hooks.matching(e)).map((h) => h.id).sort();
+    expect(await ids(await event('file.created', 'x'))).toEqual(['one', 'two']);
+    expect((await w.store.list('users/alice/webhooks/')).items.map((i) => i.key)).toEqual([
+      'users/alice/webhooks/one/deliveries.json',
+    ]);
+    expect((await hooks.read('alice', 'two'))?.secret).toBe(SECRET);
+    expect((await hooks.get('alice', 'one')).deliveries.map((d) => d.seq)).toEqual([1]);
+    await hooks.delete('alice', 'one');
+    expect(await ids(await event('file.created', 'x'))).toEqual(['two']);
+    expect((await w.store.list('users/alice/webhooks/')).items).toEqual([]);
+  });
+
+  it(`keeps the limit of ${MAX_WEBHOOKS_PER_OWNER} under concurrent creations, and loses none it acknowledged`, async () => {
+    const spec = { url: 'https://public.example/', secret: SECRET };
+    const results = await Promise.allSettled(
+      Array.from({ length: MAX_WEBHOOKS_PER_OWNER + 10 }, (_, i) => hooks.put('alice', `h${i}`, spec)),
+    );
+    const made = results.flatMap((r, i) => (r.status === 'fulfilled' ? [`h${i}`] : []));
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: ErrorCode.CONFLICT });
+    }
+    const listed = (await hooks.list('alice')).items.map((h) => h.id);
+    expect(listed.sort()).toEqual(made.sort());
+    expect(listed.length).toBeLessThanOrEqual(MAX_WEBHOOKS_PER_OWNER);
+    for (let i = 0; listed.length < MAX_WEBHOOKS_PER_OWNER; i++) {
+      await hooks.put('alice', `more${i}`, spec);
+      listed.push(`more${i}`);
+    }
+    await failsWith(hooks.put('alice', 'one-more', spec), ErrorCode.CONFLICT);
+  });
+
+  it('writes nothing into the pod of an account that is gone', async () => {
+    const guarded = new WebhooksService(
+      w.store,
+      ssrf,
+      () => now,
+      new PodWriteGuard(new IncarnationReader(w.store), 0),
+    );
+    const ghost = { ...(await event('file.created', 'x')), owner: 'ghost', incarnation: 'gone' };
+    expect(await guarded.matching(ghost)).toEqual([]);
+    expect(await w.store.get(registryKey('ghost'))).toBeUndefined();
+    expect((await w.store.list('users/ghost/')).items).toEqual([]);
   });
 });

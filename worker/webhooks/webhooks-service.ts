@@ -1,7 +1,7 @@
 /**
- * The webhooks service: an owner's webhooks live in the object store, each in a folder of its own,
- * `users/<owner>/webhooks/<id>/config.json` (with the secret) and `.../deliveries.json` (the last
- * outcomes). The URL passes the SSRF guard before it is stored.
+ * The webhooks service: an owner's webhooks live in the object store, all in one document
+ * (webhook-registry.ts, with their secrets), each webhook's last delivery outcomes in a folder of its own,
+ * `users/<owner>/webhooks/<id>/deliveries.json`. The URL passes the SSRF guard before it is stored.
  */
 import {
   type EventKind,
@@ -25,36 +25,27 @@ import { isValidUsername, USERNAME_RULE } from '../../protocol/names.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
 import { type ObjectStore, PreconditionFailedError } from '../storage/object-store.ts';
 import { type Incarnation, IncarnationReader, type PodWriteGuard } from '../users/incarnation.ts';
-import { userPrefix } from '../users/users-service.ts';
 import { parseWebhookUrl, type WebhookGuard } from './ssrf-guard.ts';
+import { hooksPrefix, type StoredWebhook, WebhookRegistry } from './webhook-registry.ts';
 
-export interface StoredWebhook {
-  id: string;
-  owner: string;
-  url: string;
-  prefix: string;
-  kinds: EventKind[];
-  secret: string;
-  /** The owner account's incarnation: the webhook gets only that account's events. */
-  ownerIncarnation?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { StoredWebhook } from './webhook-registry.ts';
 
 const MAX_ATTEMPTS = 8;
-const hooksPrefix = (owner: string) => `${userPrefix(owner)}webhooks/`;
 const hookFolder = (owner: string, id: string) => `${hooksPrefix(owner)}${id}/`;
-const configKey = (owner: string, id: string) => `${hookFolder(owner, id)}config.json`;
 const outcomesKey = (owner: string, id: string) => `${hookFolder(owner, id)}deliveries.json`;
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
 export class WebhooksService {
+  readonly #registry: WebhookRegistry;
+
   constructor(
     private readonly store: ObjectStore,
     private readonly ssrf: WebhookGuard,
     private readonly clock: () => Date = () => new Date(),
-    private readonly guard?: PodWriteGuard,
-  ) {}
+    guard?: PodWriteGuard,
+  ) {
+    this.#registry = new WebhookRegistry(store, guard);
+  }
 
   /** Creates (created: true) or replaces a webhook. */
   async put(owner: string, id: string, body: unknown): Promise<{ created: boolean; webhook: WebhookView }> {
@@ -63,20 +54,11 @@ export class WebhooksService {
     const url = invalidOnTypeError(() => parseWebhookUrl(spec.url));
     const verdict = await this.ssrf.check(url);
     if (!verdict.ok) throw new CommandError(ErrorCode.INVALID, verdict.reason);
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = await this.store.get(configKey(owner, id));
-      if (current === undefined) {
-        const { items } = await this.store.list(hooksPrefix(owner), { limit: 1000 });
-        const count = items.filter((i) => i.key.endsWith('/config.json')).length;
-        if (count >= MAX_WEBHOOKS_PER_OWNER) {
-          throw new CommandError(
-            ErrorCode.CONFLICT,
-            `an owner has at most ${MAX_WEBHOOKS_PER_OWNER} webhooks`,
-          );
-        }
+    const { hook, created } = await this.#registry.update(owner, undefined, (hooks) => {
+      const previous = hooks.find((h) => h.id === id);
+      if (previous === undefined && hooks.length >= MAX_WEBHOOKS_PER_OWNER) {
+        throw new CommandError(ErrorCode.CONFLICT, `an owner has at most ${MAX_WEBHOOKS_PER_OWNER} webhooks`);
       }
-      const previous =
-        current === undefined ? undefined : (JSON.parse(current.body.toString()) as StoredWebhook);
       const now = this.clock().toISOString();
       const hook: StoredWebhook = {
         id,
@@ -89,23 +71,13 @@ export class WebhooksService {
         createdAt: previous?.createdAt ?? now,
         updatedAt: now,
       };
-      try {
-        const write = () =>
-          this.store.put(configKey(owner, id), json(hook), {
-            ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
-            contentType: 'application/json',
-          });
-        // A webhook made while its account is being erased must not outlive it (incarnation.ts).
-        if (this.guard === undefined) await write();
-        else await this.guard.write(owner, undefined, write, () => this.store.delete(configKey(owner, id)));
-      } catch (err) {
-        if (err instanceof PreconditionFailedError) continue;
-        throw err;
-      }
-      if (current === undefined) await this.store.delete(outcomesKey(owner, id)); // a former namesake's
-      return { created: current === undefined, webhook: await this.#view(hook) };
-    }
-    throw new CommandError(ErrorCode.CONFLICT, `too many concurrent changes to webhook ${id}; try again`);
+      return {
+        hooks: previous === undefined ? [...hooks, hook] : hooks.map((h) => (h.id === id ? hook : h)),
+        result: { hook, created: previous === undefined },
+      };
+    });
+    if (created) await this.store.delete(outcomesKey(owner, id)); // a former namesake's
+    return { created, webhook: await this.#view(hook) };
   }
 
   async get(owner: string, id: string): Promise<WebhookView> {
@@ -117,25 +89,28 @@ export class WebhooksService {
 
   async list(owner: string): Promise<{ items: WebhookView[] }> {
     await this.#checkOwner(owner);
-    return { items: await Promise.all((await this.#all(owner)).map((hook) => this.#view(hook))) };
+    const hooks = await this.#registry.read(owner);
+    return { items: await Promise.all(hooks.map((hook) => this.#view(hook))) };
   }
 
   async delete(owner: string, id: string): Promise<void> {
     await this.#checkOwner(owner, id);
-    if ((await this.store.head(configKey(owner, id))) === undefined) throw notFound(owner, id);
+    await this.#registry.update(owner, undefined, (hooks) => {
+      if (!hooks.some((h) => h.id === id)) throw notFound(owner, id);
+      return { hooks: hooks.filter((h) => h.id !== id), result: undefined };
+    });
     await this.store.deletePrefix(hookFolder(owner, id));
   }
 
   /** The webhook with its secret, or undefined. */
   async read(owner: string, id: string): Promise<StoredWebhook | undefined> {
-    const object = await this.store.get(configKey(owner, id));
-    return object === undefined ? undefined : (JSON.parse(object.body.toString()) as StoredWebhook);
+    return (await this.#registry.read(owner)).find((h) => h.id === id);
   }
 
   /** The owner's webhooks that want this event (never those of another account of the same name). */
   async matching(event: PodEvent): Promise<StoredWebhook[]> {
     if (!isValidUsername(event.owner)) return [];
-    return (await this.#all(event.owner)).filter((hook) => wants(hook, event));
+    return (await this.#registry.read(event.owner)).filter((hook) => wants(hook, event));
   }
 
   /**
@@ -161,19 +136,6 @@ export class WebhooksService {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
       }
     }
-  }
-
-  async #all(owner: string): Promise<StoredWebhook[]> {
-    const { items } = await this.store.list(hooksPrefix(owner), { limit: 1000 });
-    const hooks = await Promise.all(
-      items
-        .filter((i) => i.key.endsWith('/config.json'))
-        .map(async (i) => {
-          const object = await this.store.get(i.key);
-          return object === undefined ? undefined : (JSON.parse(object.body.toString()) as StoredWebhook);
-        }),
-    );
-    return hooks.filter((h): h is StoredWebhook => h !== undefined);
   }
 
   async #view(hook: StoredWebhook): Promise<WebhookView> {
