@@ -179,6 +179,43 @@ describe('ProcessingPipeline', () => {
     expect(index.docs.has('alice/a.png')).toBe(false);
   });
 
+  it('clears a replaced version with one listing and one batch delete, and reads no status that is not there', async () => {
+    const first = await write('a.png', 'I1');
+    await pipeline.reconcile('alice', 'a.png');
+    const second = await write('a.png', 'I2');
+    const derived = derivedPrefix('alice', 'a.png');
+    const calls: { op: string; keys: string[] }[] = [];
+    const counted = new Proxy(w.store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const keys = [args[0]].flat().filter((k): k is string => typeof k === 'string');
+          if (keys.some((k) => k.startsWith(derived))) calls.push({ op: String(name), keys });
+          return value.apply(target, args);
+        };
+      },
+    });
+    const guard = new PodWriteGuard(new IncarnationReader(w.store), 0);
+    const job = new ProcessingPipeline(counted, guard, media.toolkit, index, silent);
+    expect(await job.reconcile('alice', 'a.png')).toBe('processed');
+    const removals = calls.filter((c) => !['put', 'get'].includes(c.op));
+    expect(removals.map((c) => c.op)).toEqual(['list', 'deleteMany']);
+    expect(removals[1]?.keys.length).toBeGreaterThan(0);
+    expect(removals[1]?.keys.every((key) => key.includes(`/${first.etag}/`))).toBe(true);
+    // The new version had nothing yet: its status was not looked for.
+    expect(calls.filter((c) => c.op === 'get')).toEqual([]);
+    expect((await keys(derived)).every((key) => key.includes(`/${second.etag}/`))).toBe(true);
+    expect(await readStatus(w.store, 'alice', 'a.png', second.etag)).toMatchObject({ state: 'done' });
+    // Delivered again: its status is found (read once) and nothing is made twice.
+    calls.length = 0;
+    expect(await job.reconcile('alice', 'a.png')).toBe('indexed');
+    expect(calls.filter((c) => c.op === 'get').map((c) => c.keys[0])).toEqual([
+      `${derived}${second.etag}/status.json`,
+    ]);
+    expect(media.runs).toEqual(['image:I1', 'image:I2']);
+  });
+
   it('marks a file the media library refuses as failed, with the reason, and makes nothing else', async () => {
     const info = await write('bomb.png', 'X-huge');
     await pipeline.reconcile('alice', 'bomb.png');

@@ -113,9 +113,9 @@ export class ProcessingPipeline {
       return 'removed';
     }
     // What earlier versions left goes first, so that once this version's status says it is processed,
-    // its derived data is all the file has.
-    await this.#removeVersions(owner, path, record.etag);
-    let status = await readStatus(this.store, owner, path, record.etag);
+    // its derived data is all the file has. The same listing says whether this version has a status.
+    const hasOwn = await this.#removeVersions(owner, path, record.etag);
+    let status = hasOwn ? await readStatus(this.store, owner, path, record.etag) : undefined;
     const fresh = status === undefined;
     // The text just made is handed on; one made by an earlier run is read back.
     const made: { text?: string } = {};
@@ -243,18 +243,31 @@ export class ProcessingPipeline {
     return object?.body.toString('utf8') ?? '';
   }
 
-  /** Removes the derived data of every version of the file but `keep`. */
-  async #removeVersions(owner: string, path: string, keep: string | undefined): Promise<void> {
+  /**
+   * Removes the derived data of every version of the file but `keep`, and says whether `keep` has any
+   * (if not, it has no status to read). One LIST of the file's derived objects (a few per version) and,
+   * when some are another version's, one batch delete.
+   */
+  async #removeVersions(owner: string, path: string, keep: string | undefined): Promise<boolean> {
     const prefix = derivedPrefix(owner, path);
     if (keep === undefined) {
       await this.store.deletePrefix(prefix);
-      return;
+      return false;
     }
-    const page = await this.store.listChildren(prefix, { limit: 1000 });
-    for (const entry of page.entries) {
-      if (entry.kind !== 'prefix' || entry.prefix === `${prefix}${keep}/`) continue;
-      await this.store.deletePrefix(entry.prefix);
-    }
+    const kept = `${prefix}${keep}/`;
+    let hasKept = false;
+    let startAfter: string | undefined;
+    do {
+      const page = await this.store.list(prefix, {
+        limit: 1000,
+        ...(startAfter === undefined ? {} : { startAfter }),
+      });
+      const others = page.items.map((item) => item.key).filter((key) => !key.startsWith(kept));
+      if (others.length < page.items.length) hasKept = true;
+      if (others.length > 0) await this.store.deleteMany(others);
+      startAfter = page.next;
+    } while (startAfter !== undefined);
+    return hasKept;
   }
 }
 
