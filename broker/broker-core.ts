@@ -62,6 +62,12 @@ export interface BrokerSettings {
   /** How far above the average load a home still takes its pods' commands (1: up to the average). Default 1. */
   podAffinityBound?: number;
   /**
+   * The bound for a pod's commands that change its files (not in LEAVES_FILES_UNCHANGED). A change run
+   * elsewhere ends what the home may answer from memory (pod-placements.ts), so changes stay home up to
+   * a higher load than reads, which lose nothing by spilling. Default 2.
+   */
+  podChangeBound?: number;
+  /**
    * With pod affinity on, a pod's commands carry a placement (pod-placements.ts) that lets the pod's
    * home answer reads from memory. For this long after a worker is lost, and after the first dispatch,
    * none allows it: longer than a lost worker may still be changing files. Default 120 s.
@@ -218,7 +224,7 @@ export class BrokerCore {
     const worker =
       header.service === HEALTH_SERVICE
         ? this.workers.pickAny(header.service)
-        : this.#choose(header.service, lane, header.pod);
+        : this.#choose(header.service, lane, header);
     if (worker !== undefined) {
       this.#requests.set(key, request);
       this.#dispatch(request, worker.id, now);
@@ -486,11 +492,15 @@ export class BrokerCore {
 
   /**
    * The worker for a request: its pod's home while the home may take it (a free slot, a load within the
-   * bound), else the least-loaded worker with a free slot (undefined when none has).
+   * bound: a change's bound, or a read's), else the least-loaded worker with a free slot (undefined when
+   * none has).
    */
-  #choose(service: string, lane: Lane, pod: string | undefined): WorkerEntry | undefined {
+  #choose(service: string, lane: Lane, header: RequestHeader): WorkerEntry | undefined {
+    const { pod, command } = header;
     if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
-    const bound = this.settings.podAffinityBound ?? 1;
+    const bound = LEAVES_FILES_UNCHANGED.has(command)
+      ? (this.settings.podAffinityBound ?? 1)
+      : (this.settings.podChangeBound ?? 2);
     const home = this.workers.boundedHome(service, podHash(pod), lane, bound);
     if (home !== undefined) {
       this.#podDispatches.home.inc();
@@ -526,7 +536,7 @@ export class BrokerCore {
         if (this.workers.pick(service, lane) === undefined) break; // no free slot anywhere
         const request = this.#queues.shift(service, lane);
         if (request === undefined) break;
-        const worker = this.#choose(service, lane, request.header.pod) as WorkerEntry;
+        const worker = this.#choose(service, lane, request.header) as WorkerEntry;
         this.#dispatch(request, worker.id, now);
         dispatched++;
       }

@@ -70,6 +70,11 @@ export const brokerSpec = {
     100,
     "A pod's home worker takes its commands while it runs fewer than this percentage of the workers' average load",
   ),
+  podChangeBound: percent(
+    'BROKER_POD_CHANGE_BOUND',
+    200,
+    "The same for a pod's commands that change its files: a change run elsewhere costs the home its memory of the pod, so changes stay home longer than reads",
+  ),
   placementQuietMs: integer(
     'BROKER_PLACEMENT_QUIET_MS',
     120_000,

@@ -72,11 +72,11 @@ describe('BrokerCore with pod affinity', () => {
     for (const id of ids) core.onWorkerReady(id, { services: ['files'], capacity }, 0);
   };
   /** Sends a command of `pod`; returns the worker it went to (or undefined: queued). */
-  const send = (pod: string | undefined) => {
+  const send = (pod: string | undefined, command = 'files.get') => {
     const header: RequestHeader = {
       id: String(next++),
       service: 'files',
-      command: 'files.get',
+      command,
       deadline: 60_000,
       idempotent: true,
       requestId: 'r',
@@ -136,6 +136,22 @@ describe('BrokerCore with pod affinity', () => {
     finish(full[0]?.to as string, full[0]?.id as string);
     finish(full[1]?.to as string, full[1]?.id as string);
     expect(send('patient').to).toBe(full[0]?.to); // calm again: home
+  });
+
+  it("keeps a pod's changes at home up to twice the average load, where its reads spread at the average", async () => {
+    start({}, 8);
+    const first = send('patient', 'files.put');
+    // Three workers; the home takes a command while it runs fewer than bound × (in flight + 1) / 3.
+    expect(send('patient', 'files.put').to).toBe(first.to); // 1 < 2 × 2/3
+    expect(send('patient').to).not.toBe(first.to); // a read: 2 ≥ 1 × 3/3
+    expect(send('patient', 'files.delete').to).toBe(first.to); // 2 < 2 × 4/3
+    expect(send('patient', 'files.put').to).toBe(first.to); // 3 < 2 × 5/3
+    expect(send('patient', 'files.put').to).not.toBe(first.to); // 4 ≥ 2 × 6/3
+    expect(await dispatches()).toEqual({ home: 4, elsewhere: 2 });
+    // Set to the reads' bound, changes spread as reads do.
+    start({ podChangeBound: 1 }, 8);
+    const a = send('patient', 'files.put');
+    expect(send('patient', 'files.put').to).not.toBe(a.to);
   });
 
   it('keeps a hot pod on every worker: of 30 commands at once, the home runs a bounded share', () => {
