@@ -64,7 +64,7 @@ export interface BrokerSettings {
   /**
    * The bound for a pod's commands that change its files (not in LEAVES_FILES_UNCHANGED). A change run
    * elsewhere ends what the home may answer from memory (pod-placements.ts), so changes stay home up to
-   * a higher load than reads, which lose nothing by spilling. Default 2.
+   * a higher load than reads, which lose nothing by spilling. Default 1.5.
    */
   podChangeBound?: number;
   /**
@@ -500,7 +500,7 @@ export class BrokerCore {
     if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
     const bound = LEAVES_FILES_UNCHANGED.has(command)
       ? (this.settings.podAffinityBound ?? 1)
-      : (this.settings.podChangeBound ?? 2);
+      : (this.settings.podChangeBound ?? 1.5);
     const home = this.workers.boundedHome(service, podHash(pod), lane, bound);
     if (home !== undefined) {
       this.#podDispatches.home.inc();

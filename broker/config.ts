@@ -72,7 +72,7 @@ export const brokerSpec = {
   ),
   podChangeBound: percent(
     'BROKER_POD_CHANGE_BOUND',
-    200,
+    150,
     "The same for a pod's commands that change its files: a change run elsewhere costs the home its memory of the pod, so changes stay home longer than reads",
   ),
   placementQuietMs: integer(
