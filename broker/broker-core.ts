@@ -59,12 +59,12 @@ export interface BrokerSettings {
    * lane; else to the least-loaded worker. Off: always the least-loaded. Default on.
    */
   podAffinity?: boolean;
-  /** How far above the average load a home still takes its pods' commands (1: up to the average). Default 1. */
+  /** How far above the average load a home still takes its pods' commands (1: up to the average). Default 1.5. */
   podAffinityBound?: number;
   /**
    * The bound for a pod's commands that change its files (not in LEAVES_FILES_UNCHANGED). A change run
-   * elsewhere ends what the home may answer from memory (pod-placements.ts), so changes stay home up to
-   * a higher load than reads, which lose nothing by spilling. Default 1.5.
+   * elsewhere ends what the home may answer from memory for a while (pod-placements.ts), a read run
+   * elsewhere only misses it once, so this may be set higher than the reads' bound. Default 1.5.
    */
   podChangeBound?: number;
   /**
@@ -499,7 +499,7 @@ export class BrokerCore {
     const { pod, command } = header;
     if (pod === undefined || this.settings.podAffinity === false) return this.workers.pick(service, lane);
     const bound = LEAVES_FILES_UNCHANGED.has(command)
-      ? (this.settings.podAffinityBound ?? 1)
+      ? (this.settings.podAffinityBound ?? 1.5)
       : (this.settings.podChangeBound ?? 1.5);
     const home = this.workers.boundedHome(service, podHash(pod), lane, bound);
     if (home !== undefined) {

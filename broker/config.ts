@@ -67,13 +67,13 @@ export const brokerSpec = {
   ),
   podAffinityBound: percent(
     'BROKER_POD_AFFINITY_BOUND',
-    100,
+    150,
     "A pod's home worker takes its commands while it runs fewer than this percentage of the workers' average load",
   ),
   podChangeBound: percent(
     'BROKER_POD_CHANGE_BOUND',
     150,
-    "The same for a pod's commands that change its files: a change run elsewhere costs the home its memory of the pod, so changes stay home longer than reads",
+    "The same for a pod's commands that change its files (a change run elsewhere costs the home its memory of the pod; higher keeps it longer, at the cost of balance)",
   ),
   placementQuietMs: integer(
     'BROKER_PLACEMENT_QUIET_MS',
