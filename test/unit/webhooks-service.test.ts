@@ -7,13 +7,13 @@ import {
   MAX_WEBHOOKS_PER_OWNER,
 } from '../../protocol/events/webhook.ts';
 import { ErrorCode } from '../../protocol/outcome.ts';
-import type { ObjectStore } from '../../worker/storage/object-store.ts';
 import { IncarnationReader, PodWriteGuard } from '../../worker/users/incarnation.ts';
 import { parseAllowList, WebhookGuard } from '../../worker/webhooks/ssrf-guard.ts';
 import { registryKey } from '../../worker/webhooks/webhook-registry.ts';
 import { type StoredWebhook, WebhooksService } from '../../worker/webhooks/webhooks-service.ts';
 import { failsWith } from '../helpers/command-errors.ts';
 import { type MemoryWorker, memoryWorker } from '../helpers/memory-worker.ts';
+import { recordingStore } from '../helpers/recording-store.ts';
 
 const SECRET = 's'.repeat(16);
 let w: MemoryWorker;
@@ -171,30 +171,21 @@ describe('WebhooksService', () => {
 
   it('answers which webhooks want an event with one store read, not a listing', async () => {
     await hooks.put('alice', 'h', { url: 'https://public.example/', secret: SECRET });
-    const calls: string[] = [];
-    const counted = new Proxy(w.store, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          calls.push(String(name));
-          return value.apply(target, args);
-        };
-      },
-    }) as ObjectStore;
-    const dispatching = new WebhooksService(counted, ssrf, () => now);
+    const recorded = recordingStore(w.store);
+    const ops = () => recorded.calls.map((c) => c.op);
+    const dispatching = new WebhooksService(recorded.store, ssrf, () => now);
     expect((await dispatching.matching(await event('file.created', 'a.txt'))).map((h) => h.id)).toEqual([
       'h',
     ]);
-    expect(calls).toEqual(['get']);
+    expect(ops()).toEqual(['get']);
     // An owner with no webhook: its first event writes an empty registry, every later one reads it.
     await w.signUp('bob');
-    calls.length = 0;
+    recorded.calls.length = 0;
     expect(await dispatching.matching(await event('file.created', 'a.txt', 'bob'))).toEqual([]);
-    expect(calls).toEqual(['get', 'list', 'put']);
-    calls.length = 0;
+    expect(ops()).toEqual(['get', 'list', 'put']);
+    recorded.calls.length = 0;
     expect(await dispatching.matching(await event('file.created', 'b.txt', 'bob'))).toEqual([]);
-    expect(calls).toEqual(['get']);
+    expect(ops()).toEqual(['get']);
   });
 
   it('takes over webhooks stored one per folder before the registry, once, and removes the old copies', async () => {
