@@ -12,13 +12,14 @@
 import type { Registry } from 'prom-client';
 import { Dealer } from 'zeromq';
 import { encodeCommandBody } from '../protocol/command-body.ts';
-import type { CommandName, ServiceName } from '../protocol/commands.ts';
+import { type CommandName, LEASED_READS, type ServiceName } from '../protocol/commands.ts';
 import {
   type BrokerErrorCode,
   CLIENT_PROTOCOL,
   decodeClientMessage,
   encodeClientReply,
   encodeClientRequest,
+  encodeInvalidate,
   isBatch,
   ProtocolError,
   type RequestHeader,
@@ -29,6 +30,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { SocketWriter } from '../runtime/socket-writer.ts';
 import { type BrokerLinkMetrics, createBrokerLinkMetrics } from './broker-metrics.ts';
 import { BrokerStream } from './files/broker-stream.ts';
+import { ReadCache } from './read-cache.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -39,6 +41,11 @@ export interface BrokerClientOptions {
   highWaterMark: number;
   /** A transfer whose HTTP client makes no progress for this long is abandoned (default 30 s). */
   streamIdleMs?: number;
+  /**
+   * Memory for pod owners' small-file reads kept under the broker's read leases (read-cache.ts, decision
+   * 0009), in bytes. 0 or absent: none kept, none asked for.
+   */
+  readCacheBytes?: number;
 }
 
 export interface CallOptions {
@@ -75,6 +82,8 @@ interface Pending {
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
   stream?: BrokerStream;
+  /** A read that asked for a lease: where its answer is kept, and when it was sent. */
+  lease?: { pod: string; key: string; sentAt: number; parts: boolean };
 }
 
 /** Slack past the deadline before the api stops waiting for the broker's own timeout answer. */
@@ -95,6 +104,7 @@ export class BrokerClient {
   #pingTimer: NodeJS.Timeout | undefined;
   #loop: Promise<void> | undefined;
   readonly #metrics: BrokerLinkMetrics;
+  readonly #readCache: ReadCache | undefined;
 
   constructor(
     private readonly options: BrokerClientOptions,
@@ -114,6 +124,8 @@ export class BrokerClient {
       waitMs: options.heartbeatMs * options.liveness,
     });
     this.#metrics = createBrokerLinkMetrics(registry);
+    const cacheBytes = options.readCacheBytes ?? 0;
+    this.#readCache = cacheBytes > 0 ? new ReadCache(cacheBytes) : undefined;
   }
 
   /** True while the broker has answered within the liveness window. */
@@ -127,6 +139,7 @@ export class BrokerClient {
       if (this.#closing) return;
       this.#lastHeard = 0;
       this.#brokerBatches = false; // the next broker may be an older one
+      this.#readCache?.clear(); // its notices can no longer reach this api
       this.#loseAll('the connection to the broker dropped');
     });
     const ping = () => {
@@ -217,19 +230,22 @@ export class BrokerClient {
       stream.finish(new BrokerCallError('unavailable'));
       return stream;
     }
+    const body = encodeCommandBody({ actor: options.actor, args });
+    const lease = this.#leaseOf(command, body, options);
+    if (lease !== undefined) {
+      const kept = this.#readCache?.get(lease.key, performance.now());
+      this.#metrics.readCache.inc({ outcome: kept === undefined ? 'miss' : 'hit' });
+      if (kept !== undefined) {
+        stream.finish(decodeOutcome(kept));
+        return stream;
+      }
+    }
     this.#metrics.streamsInFlight.inc();
     stream.result.then(
       () => this.#metrics.streamsInFlight.dec(),
       () => this.#metrics.streamsInFlight.dec(),
     );
-    this.#request(
-      service,
-      command,
-      encodeCommandBody({ actor: options.actor, args }),
-      { ...options, stream: true },
-      id,
-      stream,
-    ).then(
+    this.#request(service, command, body, { ...options, stream: true }, id, stream, lease).then(
       (outcome) => stream.finish(outcome),
       (err: Error) => stream.finish(err),
     );
@@ -248,6 +264,17 @@ export class BrokerClient {
     return outcome.value as BrokerStatus;
   }
 
+  /**
+   * Where a read's answer may be kept (a read of LEASED_READS by the pod's owner, with a read cache):
+   * the pod and the key (the command and its encoded body: actor and arguments), else undefined.
+   */
+  #leaseOf(command: string, body: Buffer, options: CallOptions): { pod: string; key: string } | undefined {
+    const { actor, pod } = options;
+    if (this.#readCache === undefined || pod === undefined || actor !== pod || !LEASED_READS.has(command))
+      return undefined;
+    return { pod, key: `${command}\0${body.toString('latin1')}` };
+  }
+
   #request(
     service: string,
     command: string,
@@ -255,6 +282,7 @@ export class BrokerClient {
     options: CallOptions & { stream?: boolean },
     id = (this.#nextId++).toString(36),
     stream?: BrokerStream,
+    lease?: { pod: string; key: string },
   ): Promise<Outcome> {
     const header: RequestHeader = {
       id,
@@ -267,6 +295,7 @@ export class BrokerClient {
     if (options.caller !== undefined) header.caller = options.caller;
     if (options.pod !== undefined) header.pod = options.pod;
     if (options.stream === true) header.stream = true;
+    if (lease !== undefined) header.lease = true;
     // The liveness ping tells the broker this client reads batched replies.
     if (service === STATUS_SERVICE) header.batch = true;
     const calls = service === STATUS_SERVICE ? undefined : this.#metrics.calls;
@@ -291,6 +320,8 @@ export class BrokerClient {
       }, options.timeoutMs + REPLY_GRACE_MS);
       const pending: Pending = { service, resolve: settle.resolve, reject: settle.reject, timer };
       if (stream !== undefined) pending.stream = stream;
+      // Sent now: the lease counts from here (the broker counts from its answer, later).
+      if (lease !== undefined) pending.lease = { ...lease, sentAt: performance.now(), parts: false };
       this.#pending.set(id, pending);
       // A failed send fails the call (#sendFailed), with every other call of the same send.
       this.#writer.post(encodeClientRequest(header, body), id);
@@ -329,17 +360,32 @@ export class BrokerClient {
     try {
       const message = decodeClientMessage(frames);
       if (message.command === 'REQUEST') return;
+      if (message.command === 'INVALIDATE') {
+        // Forgotten before anything after this notice is read; then the broker hears it is done.
+        this.#readCache?.invalidate(message.header.pod);
+        this.#writer.post(encodeInvalidate(message.header));
+        return;
+      }
       pending = this.#pending.get(message.header.id);
       if (pending === undefined) return; // answered already (timed out here)
       if (message.command === 'PARTIAL') {
+        if (pending.lease !== undefined) pending.lease.parts = true;
         const { part = 'data', credit } = message.header;
         pending.stream?.deliver({ part, ...(credit === undefined ? {} : { credit }), body: message.body });
         return;
       }
       this.#pending.delete(message.header.id);
       clearTimeout(pending.timer);
-      if (message.header.error !== undefined) pending.reject(new BrokerCallError(message.header.error));
-      else pending.resolve(decodeOutcome(message.body));
+      if (message.header.error !== undefined) {
+        pending.reject(new BrokerCallError(message.header.error));
+        return;
+      }
+      const outcome = decodeOutcome(message.body);
+      const lease = pending.lease;
+      // Kept: a whole answer (no parts) that succeeded, with a lease the broker granted.
+      if (lease !== undefined && message.leaseMs !== undefined && !lease.parts && outcome.ok)
+        this.#readCache?.put(lease.pod, lease.key, message.body, lease.sentAt + message.leaseMs);
+      pending.resolve(outcome);
     } catch (err) {
       if (!(err instanceof ProtocolError || err instanceof TypeError || err instanceof RangeError)) throw err;
       this.logger.warn({ err: err.message }, 'malformed reply from broker dropped');

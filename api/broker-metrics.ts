@@ -28,6 +28,12 @@ export function createBrokerLinkMetrics(registry: Registry = new Registry()) {
       help: 'Calls in flight failed at once (503) because the connection to the broker dropped',
       registers: [registry],
     }),
+    readCache: new Counter({
+      name: 'podstore_api_read_cache_total',
+      help: "Pod owners' small-file reads that could be answered from the api's memory under a read lease (decision 0009): hit, or miss (asked the broker)",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
 }
 

@@ -66,6 +66,13 @@ export const apiSpec = {
     0,
     1000,
   ),
+  readCacheMb: integer(
+    'API_READ_CACHE_MB',
+    32,
+    "Memory for pod owners' small-file reads answered again from the api under the broker's read leases (decision 0009; BROKER_READ_LEASE_MS). 0: none",
+    0,
+    65_536,
+  ),
   streamIdleMs: sharedSettings.streamIdleMs,
   graceMs: integer('API_GRACE_MS', 10_000, 'How long SIGTERM waits for in-flight requests', 0, 600_000),
   natsUrl: sharedSettings.natsUrl,

@@ -11,7 +11,11 @@ const logger = createLogger('api');
 const config = loadApiConfig();
 
 const metrics = createApiMetrics();
-const broker = new BrokerClient({ ...config, endpoint: config.broker }, logger, metrics.registry);
+const broker = new BrokerClient(
+  { ...config, endpoint: config.broker, readCacheBytes: config.readCacheMb * 1024 * 1024 },
+  logger,
+  metrics.registry,
+);
 broker.start();
 const events = startApiEvents(config, logger);
 const app = await buildApp({

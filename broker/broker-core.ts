@@ -7,11 +7,12 @@
  */
 
 import { pack } from '../protocol/codec.ts';
-import { LEAVES_FILES_UNCHANGED } from '../protocol/commands.ts';
+import { LEASED_READS, LEAVES_FILES_UNCHANGED } from '../protocol/commands.ts';
 import {
   BrokerError,
   type BrokerErrorCode,
   encodeClientReply,
+  encodeInvalidate,
   encodeWorkerSignal,
   type PartKind,
   type ReadyHeader,
@@ -25,6 +26,7 @@ import { encodePlacement } from '../protocol/placement.ts';
 import type { BrokerMetrics } from './metrics.ts';
 import { podHash } from './pod-affinity.ts';
 import { PodPlacements } from './pod-placements.ts';
+import { type AnswerHold, holdIsOver, ReadLeases } from './read-leases.ts';
 import { LANES, type Lane, RequestQueues } from './request-queue.ts';
 import { type WorkerEntry, WorkerRegistry } from './worker-registry.ts';
 
@@ -75,6 +77,19 @@ export interface BrokerSettings {
   placementQuietMs?: number;
   /** This broker's run number in placements (random by default; tests fix it). */
   placementRun?: number;
+  /**
+   * How long a read lease lasts (read-leases.ts, decision 0009): an api may answer a pod owner's reads of
+   * LEASED_READS from its memory this long, and a change of the pod is acknowledged only once every api
+   * that holds a lease has dropped it (or it ran out). 0: no leases. Default 0.
+   */
+  readLeaseMs?: number;
+}
+
+/** A change's answer held back until the apis that hold leases of its pod have dropped them. */
+interface HeldAnswer {
+  hold: AnswerHold;
+  /** The answer, once its worker sent it (still held). */
+  answer?: { client: Buffer; frames: Buffer[] };
 }
 
 /** The commands that are token checks: every authenticated request waits for one, so they go first. */
@@ -121,6 +136,12 @@ interface PendingRequest {
   movedAt: number;
   /** It may change its pod's files, and its worker has not answered yet (pod-placements.ts). */
   changing?: { pod: string; worker: string };
+  /** A change counted in the read leases' bookkeeping, not answered yet: its pod. */
+  leaseChange?: string;
+  /** A read that asked for a lease: the pod version it was dispatched under (undefined: no lease). */
+  leaseSeen?: number;
+  /** A change whose answer waits for apis to drop their leases of its pod. */
+  held?: HeldAnswer;
 }
 
 export class BrokerCore {
@@ -141,6 +162,11 @@ export class BrokerCore {
   readonly #podDispatches: { home: { inc(): void }; elsewhere: { inc(): void } };
   /** What each pod's home is told (pod-placements.ts); undefined with pod affinity off. */
   readonly #placements: PodPlacements | undefined;
+  /** Read leases of the apis (read-leases.ts); undefined when off. */
+  readonly #leases: ReadLeases | undefined;
+  /** Answers of changes held back, and the invalidations they wait for (by number, with who must answer). */
+  readonly #held = new Set<HeldAnswer>();
+  readonly #heldBySeq = new Map<number, { held: HeldAnswer; client: string }>();
 
   constructor(
     private readonly settings: BrokerSettings,
@@ -172,6 +198,13 @@ export class BrokerCore {
             quietMs: settings.placementQuietMs ?? 120_000,
             ...(settings.placementRun === undefined ? {} : { run: settings.placementRun }),
           });
+    this.#leases =
+      (settings.readLeaseMs ?? 0) > 0
+        ? new ReadLeases({
+            leaseMs: settings.readLeaseMs as number,
+            quietMs: settings.placementQuietMs ?? 120_000,
+          })
+        : undefined;
   }
 
   /** Which lane a request waits and runs in: token checks, transfers, or every other command. */
@@ -271,6 +304,18 @@ export class BrokerCore {
     }
   }
 
+  /**
+   * A client dropped what it kept of a pod, as told by the invalidation `seq`: a change's answer that
+   * waited only for that may go now.
+   */
+  onClientInvalidated(client: Buffer, seq: number, now: number): void {
+    const entry = this.#heldBySeq.get(seq);
+    if (entry === undefined || entry.client !== client.toString('hex')) return;
+    this.#heldBySeq.delete(seq);
+    entry.held.hold.seqs.delete(seq);
+    this.#release(entry.held, now);
+  }
+
   /** A frame from the frontend that cannot be routed; answered if it carried a usable id. */
   onClientMalformed(client: Buffer, id: string | undefined): void {
     this.metrics.malformed.inc({ side: 'client' });
@@ -307,7 +352,16 @@ export class BrokerCore {
       return; // late reply for a forgotten request
     }
     if (!request.answered) {
-      this.outbox.toClient(client, relayToClient(kind, headerFrame, body));
+      const held = request.held;
+      if (kind === 'FINAL' && held !== undefined && !holdIsOver(held.hold, now)) {
+        // Frames from a batch are views of it: a held answer keeps copies of its own.
+        held.answer = { client, frames: relayToClient(kind, ownBytes(headerFrame), ownBytes(body)) };
+      } else {
+        this.outbox.toClient(
+          client,
+          relayToClient(kind, headerFrame, body, this.#leaseOf(request, kind, now)),
+        );
+      }
     }
     if (kind === 'PARTIAL') {
       this.#moved(request, now);
@@ -377,9 +431,9 @@ export class BrokerCore {
     return this.#draining;
   }
 
-  /** True when no request waits for a worker or a reply. */
+  /** True when no request waits for a worker or a reply, and no answer is held back. */
   get idle(): boolean {
-    return this.#requests.size === 0;
+    return this.#requests.size === 0 && this.#held.size === 0;
   }
 
   // ------------------------------------------------------------------------------------------ time
@@ -410,6 +464,7 @@ export class BrokerCore {
       }
     }
     this.#parkIdleTransfers(now);
+    for (const held of this.#held) this.#release(held, now);
     this.metrics.inFlight.set(this.#requests.size);
   }
 
@@ -466,11 +521,76 @@ export class BrokerCore {
     worker.lastDispatchAt = now;
     worker.dispatched += 1;
     this.#metricsOf(request.header.service).dispatched.inc();
+    const placement = this.#place(request, worker.id, now);
+    this.#leaseOnDispatch(request, now);
     this.outbox.toWorker(
       worker.identity,
-      relayToWorker(request.client, request.headerFrame, request.body, this.#place(request, worker.id, now)),
+      relayToWorker(request.client, request.headerFrame, request.body, placement),
       request.key,
     );
+  }
+
+  /**
+   * Read leases at a dispatch (read-leases.ts): a read that asks for one notes the pod version it runs
+   * under; a change tells the apis that hold leases of its pod, and its answer waits for them.
+   */
+  #leaseOnDispatch(request: PendingRequest, now: number): void {
+    const leases = this.#leases;
+    const { pod, command, lease } = request.header;
+    if (leases === undefined || pod === undefined) return;
+    if (LEAVES_FILES_UNCHANGED.has(command)) {
+      if (lease === true && LEASED_READS.has(command)) request.leaseSeen = leases.readStarts(pod, now);
+      return;
+    }
+    const clientHex = request.client.toString('hex');
+    const { notices, hold } = leases.changeStarts(pod, clientHex, now);
+    request.leaseChange = pod;
+    for (const notice of notices) {
+      this.metrics.leaseNotices.inc();
+      this.outbox.toClient(notice.identity, encodeInvalidate({ pod: notice.pod, seq: notice.seq }));
+    }
+    if (hold === undefined) return;
+    // A change dispatched again (its worker was lost) keeps what it already waited for.
+    const held = request.held ?? { hold: { seqs: new Set(), holdersUntil: 0, notBefore: 0 } };
+    for (const seq of hold.seqs) {
+      held.hold.seqs.add(seq);
+      const notice = notices.find((n) => n.seq === seq) as { identity: Buffer };
+      this.#heldBySeq.set(seq, { held, client: notice.identity.toString('hex') });
+    }
+    held.hold.holdersUntil = Math.max(held.hold.holdersUntil, hold.holdersUntil);
+    held.hold.notBefore = Math.max(held.hold.notBefore, hold.notBefore);
+    request.held = held;
+    this.#held.add(held);
+  }
+
+  /** The lease a FINAL answer carries: its length when the broker grants one, else undefined. */
+  #leaseOf(request: PendingRequest, kind: 'PARTIAL' | 'FINAL', now: number): number | undefined {
+    const leases = this.#leases;
+    const pod = request.header.pod;
+    if (kind !== 'FINAL' || leases === undefined || pod === undefined || request.header.lease !== true)
+      return undefined;
+    if (!LEASED_READS.has(request.header.command)) return undefined;
+    const granted = leases.grant(pod, request.leaseSeen, request.client, request.client.toString('hex'), now);
+    this.metrics.leases.inc({ outcome: granted ? 'granted' : 'refused' });
+    return granted ? leases.leaseMs : undefined;
+  }
+
+  /** Sends a held answer once what it waits for is over, and forgets it (with its invalidations). */
+  #release(held: HeldAnswer, now: number): void {
+    if (!holdIsOver(held.hold, now)) return;
+    if (held.answer === undefined) {
+      // Still running: nothing to send yet, and no acknowledgement is waited for any more.
+      for (const seq of held.hold.seqs) this.#heldBySeq.delete(seq);
+      held.hold.seqs.clear();
+      return;
+    }
+    this.#dropHeld(held);
+    this.outbox.toClient(held.answer.client, held.answer.frames);
+  }
+
+  #dropHeld(held: HeldAnswer): void {
+    this.#held.delete(held);
+    for (const seq of held.hold.seqs) this.#heldBySeq.delete(seq);
   }
 
   /** The placement frame of a pod's command (pod-placements.ts); undefined for a command of no pod. */
@@ -485,6 +605,10 @@ export class BrokerCore {
 
   /** The request's worker answered it or was lost: a change it may have made is no longer in flight. */
   #settle(request: PendingRequest): void {
+    if (request.leaseChange !== undefined) {
+      this.#leases?.changeEnds(request.leaseChange);
+      delete request.leaseChange;
+    }
     if (request.changing === undefined) return;
     this.#placements?.answered(request.changing.pod, request.changing.worker);
     delete request.changing;
@@ -514,6 +638,8 @@ export class BrokerCore {
   #finish(request: PendingRequest, now: number): void {
     this.#requests.delete(request.key);
     this.#settle(request);
+    // Its answer went out (or it had been answered already): nothing of it is held.
+    if (request.held !== undefined && request.held.answer === undefined) this.#dropHeld(request.held);
     const worker = request.worker === undefined ? undefined : this.workers.get(request.worker);
     if (worker === undefined) return;
     worker.inFlight.delete(request.key);
@@ -554,7 +680,10 @@ export class BrokerCore {
     if (worker === undefined) return;
     this.metrics.workersLost.inc();
     // It may still be changing pods (alive and cut off, or slow): no home trusts its memory for a while.
-    if (worker.inFlight.size > 0) this.#placements?.workerLost(now);
+    if (worker.inFlight.size > 0) {
+      this.#placements?.workerLost(now);
+      this.#leases?.workerLost(now);
+    }
     // Last first: each retry goes to the front of its queue, so they keep the order they came in.
     for (const key of [...worker.inFlight].reverse()) {
       const request = this.#requests.get(key);
@@ -562,6 +691,8 @@ export class BrokerCore {
       request.worker = undefined;
       this.#settle(request);
       const retry = request.undelivered || (request.header.idempotent && request.attempts < 2);
+      const lost = request.answered || !(retry && request.header.deadline > now);
+      if (lost && request.held !== undefined) this.#dropHeld(request.held);
       if (request.answered) {
         this.#requests.delete(key);
       } else if (retry && request.header.deadline > now) {

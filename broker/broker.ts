@@ -154,6 +154,10 @@ export class Broker {
   #onClientMessage(identity: Buffer, frames: Buffer[]): void {
     try {
       const message = decodeClientMessage(frames);
+      if (message.command === 'INVALIDATE') {
+        this.core.onClientInvalidated(identity, message.header.seq, Date.now());
+        return;
+      }
       if (message.command !== 'REQUEST') {
         const { id, part } = message.header;
         this.core.onClientPart(

@@ -82,6 +82,13 @@ export const brokerSpec = {
     0,
     3_600_000,
   ),
+  readLeaseMs: integer(
+    'BROKER_READ_LEASE_MS',
+    1000,
+    "How long an api may answer a pod owner's read of a small file from its own memory under the broker's read lease (decision 0009); a change of the pod is acknowledged only after every api that holds one has dropped it, or after it ran out. 0: no leases",
+    0,
+    60_000,
+  ),
   noWorkerGraceMs: integer(
     'BROKER_NO_WORKER_GRACE_MS',
     2000,

@@ -54,6 +54,17 @@ export function createBrokerMetrics(registry = new Registry()) {
       labelNames: ['to'],
       registers: [registry],
     }),
+    leases: new Counter({
+      name: `${prefix}read_leases_total`,
+      help: 'Answers of reads that asked for a read lease (decision 0009): granted, or refused because a change of the pod ran while the read did (or a worker was lost recently)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    leaseNotices: new Counter({
+      name: `${prefix}lease_invalidations_total`,
+      help: 'Invalidations sent to apis that held a read lease of a pod when a change of it was dispatched',
+      registers: [registry],
+    }),
     workersLost: new Counter({
       name: `${prefix}workers_lost_total`,
       help: 'Workers removed after missing heartbeats',

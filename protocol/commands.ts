@@ -97,3 +97,10 @@ export const LEAVES_FILES_UNCHANGED: ReadonlySet<string> = new Set<CommandName>(
   'bench.hash',
   'health.storage',
 ]);
+
+/**
+ * Reads whose whole answer an api may keep and answer again from its memory while it holds the broker's
+ * read lease of the pod (broker/read-leases.ts, decision 0009). Only ever asked for the pod's owner: a
+ * grantee's reads depend on grants that may run out by time, and each lands in the owner's audit log.
+ */
+export const LEASED_READS: ReadonlySet<string> = new Set<CommandName>(['files.get']);

@@ -23,6 +23,7 @@ export const Command = {
   HEARTBEAT: 0x05,
   DISCONNECT: 0x06,
   BATCH: 0x07,
+  INVALIDATE: 0x08,
 } as const;
 export type CommandName = keyof typeof Command;
 
@@ -68,6 +69,12 @@ export interface RequestHeader {
    * api says so on its `broker.status` pings; any BATCH from a client says so too.
    */
   batch?: boolean;
+  /**
+   * The client would keep the answer of this read (a command of LEASED_READS, by the pod's owner) under a
+   * read lease: the broker grants one with the FINAL when no change of the pod ran while the read did, and
+   * tells the client (INVALIDATE) before it acknowledges any later change of the pod (broker/read-leases.ts).
+   */
+  lease?: boolean;
 }
 
 /** Errors raised by the broker itself, without any worker involved. */
@@ -121,9 +128,19 @@ export interface ReadyHeader {
   batch?: boolean;
 }
 
+/** An INVALIDATE: broker → client, forget what you keep of `pod`; client → broker, done (same `seq`). */
+export interface InvalidateHeader {
+  pod: string;
+  /** The broker's number for this invalidation; the client's acknowledgement carries it back. */
+  seq: number;
+}
+
 export type ClientMessage =
   | { command: 'REQUEST'; header: RequestHeader; body: Buffer }
-  | { command: 'PARTIAL' | 'FINAL'; header: ReplyHeader; body: Buffer };
+  | { command: 'PARTIAL'; header: ReplyHeader; body: Buffer }
+  /** `leaseMs`: the broker granted a read lease of this long with the answer (broker → client only). */
+  | { command: 'FINAL'; header: ReplyHeader; body: Buffer; leaseMs?: number }
+  | { command: 'INVALIDATE'; header: InvalidateHeader };
 
 export type WorkerMessage =
   | { command: 'READY'; header: ReadyHeader }
@@ -170,9 +187,25 @@ export function encodeClientReply(
   return [CLIENT, commandByte(kind), pack(header), body];
 }
 
-/** The broker relays a worker's reply to its client: the header frame is forwarded as received. */
-export function relayToClient(kind: 'PARTIAL' | 'FINAL', headerFrame: Buffer, body: Buffer): Buffer[] {
-  return [CLIENT, commandByte(kind), headerFrame, body];
+/**
+ * The broker relays a worker's reply to its client: the header frame is forwarded as received. A FINAL
+ * may carry a read lease (`leaseMs`, milliseconds) as a fifth frame: a uint32, big-endian.
+ */
+export function relayToClient(
+  kind: 'PARTIAL' | 'FINAL',
+  headerFrame: Buffer,
+  body: Buffer,
+  leaseMs?: number,
+): Buffer[] {
+  if (leaseMs === undefined) return [CLIENT, commandByte(kind), headerFrame, body];
+  const lease = Buffer.allocUnsafe(4);
+  lease.writeUInt32BE(leaseMs >>> 0);
+  return [CLIENT, commandByte(kind), headerFrame, body, lease];
+}
+
+/** An INVALIDATE (either way: the broker's notice, or the client's acknowledgement of it). */
+export function encodeInvalidate(header: InvalidateHeader): Buffer[] {
+  return [CLIENT, commandByte('INVALIDATE'), pack(header)];
 }
 
 /** The broker relays a client's stream part to the worker that holds the request. */
@@ -279,7 +312,16 @@ function decodeRequestHeader(frame: Buffer | undefined): RequestHeader {
   if (isString(h.pod, 128)) header.pod = h.pod;
   if (h.stream === true) header.stream = true;
   if (h.batch === true) header.batch = true;
+  if (h.lease === true) header.lease = true;
   return header;
+}
+
+function decodeInvalidateHeader(frame: Buffer | undefined): InvalidateHeader {
+  const h = decodeMap(frame);
+  if (!isString(h.pod, 128)) throw new ProtocolError('INVALIDATE needs a pod');
+  if (typeof h.seq !== 'number' || !Number.isSafeInteger(h.seq) || h.seq < 1)
+    throw new ProtocolError('INVALIDATE needs a positive integer seq');
+  return { pod: h.pod, seq: h.seq };
 }
 
 const brokerErrors = new Set<string>(Object.values(BrokerError));
@@ -347,9 +389,25 @@ export function decodeClientMessage(frames: Buffer[]): ClientMessage {
       expectFrames(frames, 4, command);
       return { command, header: decodeRequestHeader(frames[2]), body: frames[3] as Buffer };
     case 'PARTIAL':
-    case 'FINAL':
       expectFrames(frames, 4, command);
       return { command, header: decodeReplyHeader(frames[2]), body: frames[3] as Buffer };
+    case 'FINAL': {
+      if (frames.length !== 5) expectFrames(frames, 4, command);
+      const message: Extract<ClientMessage, { command: 'FINAL' }> = {
+        command,
+        header: decodeReplyHeader(frames[2]),
+        body: frames[3] as Buffer,
+      };
+      const lease = frames[4];
+      if (lease !== undefined) {
+        if (lease.length !== 4) throw new ProtocolError('a lease frame is 4 bytes');
+        message.leaseMs = lease.readUInt32BE(0);
+      }
+      return message;
+    }
+    case 'INVALIDATE':
+      expectFrames(frames, 3, command);
+      return { command, header: decodeInvalidateHeader(frames[2]) };
     default:
       throw new ProtocolError(
         command === 'BATCH'
@@ -357,6 +415,16 @@ export function decodeClientMessage(frames: Buffer[]): ClientMessage {
           : `${command} is not a client command`,
       );
   }
+}
+
+/** A reply the broker sent a client (PARTIAL or FINAL); anything else is a ProtocolError. */
+export function decodeClientReply(
+  frames: Buffer[],
+): Extract<ClientMessage, { command: 'PARTIAL' | 'FINAL' }> {
+  const message = decodeClientMessage(frames);
+  if (message.command !== 'PARTIAL' && message.command !== 'FINAL')
+    throw new ProtocolError(`${message.command} is not a reply`);
+  return message;
 }
 
 /** Decodes what a worker sends to the broker's backend, or what the broker sends to a worker. */
@@ -396,6 +464,8 @@ export function decodeWorkerMessage(frames: Buffer[]): WorkerMessage {
       return { command };
     case 'BATCH':
       throw new ProtocolError('a BATCH is split before it is decoded, and holds no BATCH');
+    case 'INVALIDATE':
+      throw new ProtocolError('INVALIDATE is not a worker command');
   }
 }
 

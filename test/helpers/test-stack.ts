@@ -10,6 +10,8 @@ export { freePortRange } from '../../deploy/local/free-port.ts';
 
 export interface TestStackOptions {
   workers: number;
+  /** Api processes (behind a proxy when more than one). Default 1. */
+  apis?: number;
   /** Storage and other settings; defaults give fast heartbeats. */
   env: Record<string, string>;
   workerMetrics?: boolean;
@@ -22,8 +24,13 @@ export async function startTestStack(options: TestStackOptions): Promise<LocalSt
   for (let attempt = 1; ; attempt++) {
     const stack = new LocalStack({
       workers: options.workers,
+      ...(options.apis === undefined ? {} : { apis: options.apis }),
       host: '127.0.0.1',
-      apiPort: await freePort(),
+      // With several apis, the proxy takes this port and api i the port + 1 + i.
+      apiPort:
+        options.apis !== undefined && options.apis > 1
+          ? await freePortRange(options.apis + 1)
+          : await freePort(),
       frontendPort: await freePort(),
       backendPort: await freePort(),
       brokerMetricsPort: await freePort(),

@@ -61,7 +61,7 @@ async function collect(client: Dealer, count: number) {
     messages.push({ batch, replies: parts.length });
     for (const part of parts) {
       const message = decodeClientMessage(part);
-      expect(message.command).toBe('FINAL');
+      if (message.command !== 'FINAL') throw new Error(`a ${message.command} where a FINAL was due`);
       expect(message.header).not.toHaveProperty('error');
       const outcome = decodeOutcome(message.body);
       expect(outcome.ok).toBe(true);

@@ -19,7 +19,7 @@ import type { LocalStack } from '../../deploy/local/stack.ts';
 import { pack } from '../../protocol/codec.ts';
 import { encodeCommandBody } from '../../protocol/command-body.ts';
 import {
-  decodeClientMessage,
+  decodeClientReply,
   decodeWorkerMessage,
   encodeClientReply,
   encodeClientRequest,
@@ -128,7 +128,7 @@ describe('the broker under floods and foreign frames', () => {
     let seen = 0;
     void (async () => {
       for await (const frames of client) {
-        const message = decodeClientMessage(frames);
+        const message = decodeClientReply(frames);
         const error = (message.header as { error?: string }).error;
         const key = error ?? (decodeOutcome(message.body).ok ? 'ok' : 'worker-error');
         answers.set(key, (answers.get(key) ?? 0) + 1);
@@ -165,7 +165,7 @@ describe('the broker under floods and foreign frames', () => {
       const request = header(id, { service: 'users', command: 'users.patch', pod: owner });
       await client.send(encodeClientRequest(request, body));
       const { value } = await replies.next();
-      return decodeOutcome(decodeClientMessage(value as Buffer[]).body);
+      return decodeOutcome(decodeClientReply(value as Buffer[]).body);
     };
     const patchOf = (patch: unknown) => encodeCommandBody({ actor: owner, args: { username: owner, patch } });
     let deep: unknown = 1;
@@ -224,7 +224,7 @@ describe('the broker under floods and foreign frames', () => {
     const answered = new Map<string, string | undefined>();
     const reader = (async () => {
       for await (const frames of rogue) {
-        const message = decodeClientMessage(frames);
+        const message = decodeClientReply(frames);
         answered.set(message.header.id, (message.header as { error?: string }).error);
         if (answered.has('late') && answered.has('nobody')) return;
       }

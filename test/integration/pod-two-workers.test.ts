@@ -39,6 +39,9 @@ beforeAll(async () => {
     workerMetrics: true,
     env: {
       ...minioEnv(minio, 'pod-two-workers'),
+      // The readers' load must reach the workers (this is about what a worker remembers): the api keeps
+      // no owner's reads of its own here (api-read-leases.test.ts tests those).
+      API_READ_CACHE_MB: '0',
       WORKER_CAPACITY: '1',
       WORKER_TRANSFER_CAPACITY: '1',
       // The test's own loops are one caller: let them all be in flight.

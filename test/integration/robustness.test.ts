@@ -15,6 +15,7 @@ import { pack } from '../../protocol/codec.ts';
 import { encodeCommandBody } from '../../protocol/command-body.ts';
 import {
   decodeClientMessage,
+  decodeClientReply,
   decodeWorkerMessage,
   encodeClientRequest,
   encodeWorkerRequest,
@@ -123,10 +124,10 @@ describe('robustness', () => {
       pack({ id: 'no-deadline', service: 'users' }),
       Buffer.alloc(0),
     ]);
-    let answer: ReturnType<typeof decodeClientMessage> | undefined;
+    let answer: ReturnType<typeof decodeClientReply> | undefined;
     for (;;) {
       const [frames] = await Promise.all([client.receive()]);
-      answer = decodeClientMessage(frames);
+      answer = decodeClientReply(frames);
       if (answer.header.id === 'no-deadline') break;
     }
     expect(answer).toMatchObject({ command: 'FINAL', header: { id: 'no-deadline', error: 'malformed' } });
@@ -217,7 +218,7 @@ describe('robustness', () => {
       requestId: 's1',
     };
     await client.send(encodeClientRequest(header, Buffer.of(0xc0)));
-    const reply = decodeClientMessage(await client.receive());
+    const reply = decodeClientReply(await client.receive());
     client.close();
     const outcome = decodeOutcome(reply.body);
     expect(

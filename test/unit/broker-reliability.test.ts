@@ -9,7 +9,7 @@ import { BrokerCore } from '../../broker/broker-core.ts';
 import { createBrokerMetrics } from '../../broker/metrics.ts';
 import { reasonOf, SendFailureLog } from '../../broker/send-failures.ts';
 import { pack } from '../../protocol/codec.ts';
-import { decodeClientMessage, decodeWorkerMessage, type RequestHeader } from '../../protocol/frames.ts';
+import { decodeClientReply, decodeWorkerMessage, type RequestHeader } from '../../protocol/frames.ts';
 
 const client = Buffer.from('client-a');
 const w1 = Buffer.from('worker-1');
@@ -52,7 +52,7 @@ describe('BrokerCore reliability', () => {
     sent
       .filter((s) => s.to === 'worker' && s.peer === peer.toString())
       .map((s) => decodeWorkerMessage(s.frames));
-  const toClient = () => sent.filter((s) => s.to === 'client').map((s) => decodeClientMessage(s.frames));
+  const toClient = () => sent.filter((s) => s.to === 'client').map((s) => decodeClientReply(s.frames));
   const reply = (worker: Buffer, id: string, now = 0) =>
     core.onWorkerReply(worker, 'FINAL', client, id, pack({ id }), Buffer.from(`reply-${id}`), now);
 

@@ -40,7 +40,7 @@ const request = (id: string, body = Buffer.from(`body-${id}`)) => encodeClientRe
 const idsOf = (frames: Buffer[], skip = 0): string[] => {
   const message = frames.slice(skip);
   const messages = isBatch(message) ? splitBatch(message, 'PSC1') : [message];
-  return messages.map((m) => decodeClientMessage(m).header.id);
+  return messages.map((m) => (decodeClientMessage(m).header as { id: string }).id);
 };
 
 describe('SocketWriter', () => {
