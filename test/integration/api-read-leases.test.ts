@@ -73,8 +73,8 @@ describe('apis answering owners’ reads under read leases', () => {
         await res.arrayBuffer();
         if (res.status === 200 || res.status === 201) acked[k] = version;
         else if (!refused(res.status)) unexpected.push(`PUT w${k} v${version}: ${res.status}`);
-        // Leave the readers time to fill the apis' memory between writes.
-        await new Promise((r) => setTimeout(r, 20));
+        // Leave the readers time to read from the apis' memory between writes (each write empties it).
+        await new Promise((r) => setTimeout(r, 60));
       }
     };
     const reader = async (api: string, r: number) => {
@@ -107,7 +107,7 @@ describe('apis answering owners’ reads under read leases', () => {
     ).toBe(true);
     // Both apis answered reads from memory: the rule above was tested, not skipped.
     const gained = (await Promise.all(apis.map(hits))).map((n, i) => n - (hitsBefore[i] ?? 0));
-    for (const n of gained) expect(n, `hits per api ${gained} of ${reads} reads`).toBeGreaterThan(10);
+    for (const n of gained) expect(n, `hits per api ${gained} of ${reads} reads`).toBeGreaterThan(3);
   }, 60_000);
 
   it('acknowledges a change only once an api that kept the pod dropped it, or its lease ran out (an api that cannot answer)', async () => {
@@ -139,8 +139,15 @@ describe('apis answering owners’ reads under read leases', () => {
       } finally {
         apiB.kill('SIGCONT');
       }
-      // The change was acknowledged: api b, whatever it reads first (the notice or this request), is past it.
-      expect(await read(b)).toBe(`new ${round}`);
+      // The change was acknowledged: api b, whatever it reads first (the notice or this request), is past
+      // it. (Stopped as long as the lease, it may first answer 503 until it hears from the broker again.)
+      let answer = await fetch(fileUrl(b, OWNER, path), { headers: bearer(token) });
+      for (let i = 0; answer.status === 503 && i < 50; i++) {
+        await answer.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 100));
+        answer = await fetch(fileUrl(b, OWNER, path), { headers: bearer(token) });
+      }
+      expect(await answer.text()).toBe(`new ${round}`);
     }
   }, 60_000);
 
