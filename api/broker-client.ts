@@ -144,6 +144,7 @@ export class BrokerClient {
     });
     const ping = () => {
       this.#metrics.brokerUp.set(this.available ? 1 : 0);
+      this.#readCache?.dropExpired(performance.now());
       this.status(this.options.heartbeatMs * this.options.liveness).catch(() => undefined);
     };
     // (Re)connected: ask at once, so calls are let through as soon as the broker answers.
@@ -232,13 +233,10 @@ export class BrokerClient {
     }
     const body = encodeCommandBody({ actor: options.actor, args });
     const lease = this.#leaseOf(command, body, options);
-    if (lease !== undefined) {
-      const kept = this.#readCache?.get(lease.key, performance.now());
-      this.#metrics.readCache.inc({ outcome: kept === undefined ? 'miss' : 'hit' });
-      if (kept !== undefined) {
-        stream.finish(decodeOutcome(kept));
-        return stream;
-      }
+    const kept = this.#kept(lease);
+    if (kept !== undefined) {
+      stream.finish(decodeOutcome(kept));
+      return stream;
     }
     this.#metrics.streamsInFlight.inc();
     stream.result.then(
@@ -273,6 +271,14 @@ export class BrokerClient {
     if (this.#readCache === undefined || pod === undefined || actor !== pod || !LEASED_READS.has(command))
       return undefined;
     return { pod, key: `${command}\0${body.toString('latin1')}` };
+  }
+
+  /** The answer kept for a read that may be kept, if its lease still holds (counted: hit or miss). */
+  #kept(lease: { key: string } | undefined): Buffer | undefined {
+    if (lease === undefined || this.#readCache === undefined) return undefined;
+    const kept = this.#readCache.get(lease.key, performance.now());
+    this.#metrics.readCache.inc({ outcome: kept === undefined ? 'miss' : 'hit' });
+    return kept;
   }
 
   #request(

@@ -72,6 +72,11 @@ export class ReadCache {
     this.#bytes += bytes;
   }
 
+  /** Forgets every answer whose lease ran out (called now and then: they hold memory until then). */
+  dropExpired(now: number): void {
+    for (const [key, entry] of this.#entries) if (entry.until <= now) this.#remove(key, entry);
+  }
+
   /** Forgets everything of `pod` (the broker said a change of it was dispatched). */
   invalidate(pod: string): void {
     const own = this.#pods.get(pod);

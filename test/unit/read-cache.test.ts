@@ -18,6 +18,16 @@ describe('ReadCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('gives back the memory of answers whose lease ran out, unread', () => {
+    const cache = new ReadCache(1_000_000);
+    cache.put('ann', 'old', body(1000), 100);
+    cache.put('bob', 'new', body(1000), 200);
+    cache.dropExpired(150);
+    expect(cache.size).toBe(1);
+    expect(cache.bytes).toBeLessThan(2000);
+    expect(cache.get('new', 150)).toBeDefined();
+  });
+
   it("forgets a pod's answers at once when told, and only that pod's", () => {
     const cache = new ReadCache(1_000_000);
     cache.put('ann', 'a1', body(10), 1e9);
