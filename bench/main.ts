@@ -113,6 +113,8 @@ const stack = new LocalStack({
     // The steady state: pods' homes answer from memory 5 s after the broker starts rather than after
     // the default two minutes (no worker is lost here, which is what that wait is for).
     BROKER_PLACEMENT_QUIET_MS: '5000',
+    // Read leases on (decision 0009; off by default): an api answers owners' hot small-file reads.
+    BROKER_READ_LEASE_MS: process.env.BROKER_READ_LEASE_MS ?? '1000',
     // The growth phase fills one pod with up to MAX_GROWTH_SIZE files, plus the creates it measures.
     QUOTA_DEFAULT_FILES: String(2 * MAX_GROWTH_SIZE),
     ...(args.processing ? {} : { PROCESSING_CONCURRENCY: '0' }),

@@ -84,8 +84,8 @@ export const brokerSpec = {
   ),
   readLeaseMs: integer(
     'BROKER_READ_LEASE_MS',
-    1000,
-    "How long an api may answer a pod owner's read of a small file from its own memory under the broker's read lease (decision 0009); a change of the pod is acknowledged only after every api that holds one has dropped it, or after it ran out. 0: no leases",
+    0,
+    "How long an api may answer a pod owner's read of a small file from its own memory under the broker's read lease (decision 0009; 1000 is a good value); a change of the pod is acknowledged only after every api that holds one has dropped it, or after it ran out. 0 (the default): no leases, every read reaches a worker",
     0,
     60_000,
   ),

@@ -78,6 +78,8 @@ const stack = new LocalStack({
     // Pods' homes answer from memory a second after a start or a lost worker (the default waits two
     // minutes): the workers joining and leaving here must not make any of those reads stale.
     BROKER_PLACEMENT_QUIET_MS: '1000',
+    // Read leases on (decision 0009; off by default): apis keep owners' reads while pods move.
+    BROKER_READ_LEASE_MS: '1000',
     UPLOAD_EXPIRY_S: String(uploadExpiryS),
     UPLOAD_SWEEP_MS: '1000',
     // Each connection may have an upload open, besides the abandoned ones.
