@@ -215,6 +215,48 @@ describe('WebhooksService', () => {
     expect((await w.store.list('users/alice/webhooks/')).items).toEqual([]);
   });
 
+  it('finishes removing the old copies at the next read when the worker that took them over died first', async () => {
+    const legacy = (id: string): StoredWebhook => ({
+      id,
+      owner: 'alice',
+      url: 'https://public.example/old',
+      prefix: '',
+      kinds: [],
+      secret: SECRET,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    });
+    const oldKeys = ['one', 'two'].map((id) => `users/alice/webhooks/${id}/config.json`);
+    for (const [i, key] of oldKeys.entries())
+      await w.store.put(key, Buffer.from(JSON.stringify(legacy(['one', 'two'][i] as string))));
+    // The first worker writes the registry, then dies before it removes a single old copy.
+    const dying = new Proxy(w.store, {
+      get(target, name) {
+        if (name === 'delete') return async () => Promise.reject(new Error('the worker died'));
+        const value = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const first = new WebhooksService(dying, ssrf, () => now);
+    await expect(first.matching(await event('file.created', 'x'))).rejects.toThrow('the worker died');
+    const document = async () =>
+      JSON.parse((await w.store.get(registryKey('alice')))?.body.toString('utf8') ?? 'null') as {
+        hooks: StoredWebhook[];
+        legacy?: string[];
+      };
+    expect((await document()).hooks.map((h) => h.id).sort()).toEqual(['one', 'two']);
+    expect((await document()).legacy?.sort()).toEqual(oldKeys);
+    // The next event's read, on any worker, removes them and writes the registry without the list.
+    const ids = (await hooks.matching(await event('file.created', 'y'))).map((h) => h.id).sort();
+    expect(ids).toEqual(['one', 'two']);
+    expect((await w.store.list('users/alice/webhooks/')).items).toEqual([]);
+    expect(await document()).not.toHaveProperty('legacy');
+    // And from then on an event costs one read again.
+    const recorded = recordingStore(w.store);
+    await new WebhooksService(recorded.store, ssrf, () => now).matching(await event('file.created', 'z'));
+    expect(recorded.calls.map((c) => c.op)).toEqual(['get']);
+  });
+
   it(`keeps the limit of ${MAX_WEBHOOKS_PER_OWNER} under concurrent creations, and loses none it acknowledged`, async () => {
     const spec = { url: 'https://public.example/', secret: SECRET };
     const results = await Promise.allSettled(

@@ -10,8 +10,11 @@
  *
  * Deployments from before the registry kept each webhook in `users/<owner>/webhooks/<id>/config.json`.
  * The first read that finds no registry reads those (one LIST), writes the registry with them (an empty
- * one when there are none, so the LIST happens once per owner), then removes the old copies. Every write
- * goes through the pod's account guard: nothing is written for an account erased meanwhile.
+ * one when there are none, so the LIST happens once per owner), then removes the old copies. The registry
+ * names the copies still to remove (`legacy`) until they are gone: a worker that dies between writing it
+ * and removing them leaves the list, and the next read of the registry (every event reads it) finishes
+ * the removal and writes the registry without it. Every write goes through the pod's account guard:
+ * nothing is written for an account erased meanwhile.
  */
 import type { EventKind } from '../../protocol/events/event.ts';
 import { CommandError, ErrorCode } from '../../protocol/outcome.ts';
@@ -44,8 +47,18 @@ interface Loaded {
   hooks: StoredWebhook[];
   /** The registry's version; undefined when there is none yet (the hooks then come from `legacy`). */
   etag: string | undefined;
-  /** Webhook configs from before the registry, to remove once the registry holds them. */
+  /**
+   * Webhook configs from before the registry, to remove once the registry holds them: listed when there
+   * is no registry yet, else the ones the registry says are still to remove.
+   */
   legacy: string[];
+}
+
+/** The registry document. */
+interface RegistryDocument {
+  hooks: StoredWebhook[];
+  /** Old copies (keys) not removed yet; absent once they are gone. */
+  legacy?: string[];
 }
 
 export class WebhookRegistry {
@@ -57,7 +70,8 @@ export class WebhookRegistry {
   /** The owner's webhooks (one GET once the registry exists). */
   async read(owner: string): Promise<StoredWebhook[]> {
     const loaded = await this.#load(owner);
-    if (loaded.etag === undefined) {
+    // No registry yet, or one whose old copies are not all removed: write it (and remove them).
+    if (loaded.etag === undefined || loaded.legacy.length > 0) {
       try {
         await this.#write(owner, undefined, loaded, loaded.hooks);
       } catch (err) {
@@ -97,8 +111,8 @@ export class WebhookRegistry {
   async #load(owner: string): Promise<Loaded> {
     const object = await this.store.get(registryKey(owner));
     if (object !== undefined) {
-      const { hooks } = JSON.parse(object.body.toString('utf8')) as { hooks: StoredWebhook[] };
-      return { hooks, etag: object.etag, legacy: [] };
+      const { hooks, legacy = [] } = JSON.parse(object.body.toString('utf8')) as RegistryDocument;
+      return { hooks, etag: object.etag, legacy };
     }
     const { items } = await this.store.list(hooksPrefix(owner), { limit: 1000 });
     const legacy = items.map((i) => i.key).filter((key) => key.endsWith(LEGACY_CONFIG));
@@ -111,23 +125,47 @@ export class WebhookRegistry {
     return { hooks: hooks.filter((h): h is StoredWebhook => h !== undefined), etag: undefined, legacy };
   }
 
-  /** Writes the registry conditional on `loaded`'s version, under the account guard; then drops old copies. */
+  /**
+   * Writes the registry conditional on `loaded`'s version, under the account guard, naming the old copies
+   * still to remove; then removes them, and writes the registry once more without the list.
+   */
   async #write(
     owner: string,
     seen: Observation | undefined,
     loaded: Loaded,
     hooks: StoredWebhook[],
   ): Promise<void> {
+    const { legacy } = loaded;
+    let etag = await this.#put(owner, seen, loaded.etag, legacy.length > 0 ? { hooks, legacy } : { hooks });
+    if (legacy.length === 0) return;
+    for (const old of legacy) await this.store.delete(old);
+    try {
+      etag = await this.#put(owner, seen, etag, { hooks });
+    } catch (err) {
+      // A writer came in between: it carries the list on, and removes the copies (gone already) itself.
+      if (!(err instanceof PreconditionFailedError)) throw err;
+    }
+  }
+
+  /** One conditional write of the registry (`etag` undefined: it must not exist yet); its new version. */
+  async #put(
+    owner: string,
+    seen: Observation | undefined,
+    etag: string | undefined,
+    document: RegistryDocument,
+  ): Promise<string> {
     const key = registryKey(owner);
     const write = () =>
-      this.store.put(key, Buffer.from(JSON.stringify({ hooks })), {
-        ...(loaded.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: loaded.etag }),
+      this.store.put(key, Buffer.from(JSON.stringify(document)), {
+        ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
         contentType: 'application/json',
       });
     // A registry written while its account is being erased must not outlive it (incarnation.ts).
-    if (this.guard === undefined) await write();
-    else await this.guard.write(owner, seen, write, () => this.store.delete(key));
-    for (const old of loaded.legacy) await this.store.delete(old);
+    const written =
+      this.guard === undefined
+        ? await write()
+        : await this.guard.write(owner, seen, write, () => this.store.delete(key));
+    return written.etag;
   }
 }
 
