@@ -545,18 +545,19 @@ export class BrokerCore {
     const clientHex = request.client.toString('hex');
     const { notices, hold } = leases.changeStarts(pod, clientHex, now);
     request.leaseChange = pod;
+    // A change dispatched again (its worker was lost) keeps what it already waited for.
+    const held =
+      hold === undefined
+        ? undefined
+        : (request.held ?? { hold: { seqs: new Set<number>(), holdersUntil: 0, notBefore: 0 } });
     for (const notice of notices) {
       this.metrics.leaseNotices.inc();
       this.outbox.toClient(notice.identity, encodeInvalidate({ pod: notice.pod, seq: notice.seq }));
+      if (held === undefined || !hold?.seqs.has(notice.seq)) continue;
+      held.hold.seqs.add(notice.seq);
+      this.#heldBySeq.set(notice.seq, { held, client: notice.identity.toString('hex') });
     }
-    if (hold === undefined) return;
-    // A change dispatched again (its worker was lost) keeps what it already waited for.
-    const held = request.held ?? { hold: { seqs: new Set(), holdersUntil: 0, notBefore: 0 } };
-    for (const seq of hold.seqs) {
-      held.hold.seqs.add(seq);
-      const notice = notices.find((n) => n.seq === seq) as { identity: Buffer };
-      this.#heldBySeq.set(seq, { held, client: notice.identity.toString('hex') });
-    }
+    if (hold === undefined || held === undefined) return;
     held.hold.holdersUntil = Math.max(held.hold.holdersUntil, hold.holdersUntil);
     held.hold.notBefore = Math.max(held.hold.notBefore, hold.notBefore);
     request.held = held;

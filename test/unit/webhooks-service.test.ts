@@ -188,20 +188,29 @@ describe('WebhooksService', () => {
     expect(ops()).toEqual(['get']);
   });
 
-  it('takes over webhooks stored one per folder before the registry, once, and removes the old copies', async () => {
-    const legacy = (id: string): StoredWebhook => ({
-      id,
-      owner: 'alice',
-      url: 'https://public.example/old',
-      prefix: '',
-      kinds: [],
-      secret: SECRET,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    });
-    for (const id of ['one', 'two']) {
-      await w.store.put(`users/alice/webhooks/${id}/config.json`, Buffer.from(JSON.stringify(legacy(id))));
+  /** Alice's webhooks as a version before the registry stored them, one config per folder; their keys. */
+  const storeOldStyleWebhooks = async (ids: string[]): Promise<string[]> => {
+    const keys: string[] = [];
+    for (const id of ids) {
+      const hook: StoredWebhook = {
+        id,
+        owner: 'alice',
+        url: 'https://public.example/old',
+        prefix: '',
+        kinds: [],
+        secret: SECRET,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+      };
+      const key = `users/alice/webhooks/${id}/config.json`;
+      await w.store.put(key, Buffer.from(JSON.stringify(hook)));
+      keys.push(key);
     }
+    return keys;
+  };
+
+  it('takes over webhooks stored one per folder before the registry, once, and removes the old copies', async () => {
+    await storeOldStyleWebhooks(['one', 'two']);
     await w.store.put('users/alice/webhooks/one/deliveries.json', Buffer.from(JSON.stringify([outcome(1)])));
     const ids = async (e: PodEvent) => (await hooks.matching(e)).map((h) => h.id).sort();
     expect(await ids(await event('file.created', 'x'))).toEqual(['one', 'two']);
@@ -216,19 +225,7 @@ describe('WebhooksService', () => {
   });
 
   it('finishes removing the old copies at the next read when the worker that took them over died first', async () => {
-    const legacy = (id: string): StoredWebhook => ({
-      id,
-      owner: 'alice',
-      url: 'https://public.example/old',
-      prefix: '',
-      kinds: [],
-      secret: SECRET,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    });
-    const oldKeys = ['one', 'two'].map((id) => `users/alice/webhooks/${id}/config.json`);
-    for (const [i, key] of oldKeys.entries())
-      await w.store.put(key, Buffer.from(JSON.stringify(legacy(['one', 'two'][i] as string))));
+    const oldKeys = await storeOldStyleWebhooks(['one', 'two']);
     // The first worker writes the registry, then dies before it removes a single old copy.
     const dying = new Proxy(w.store, {
       get(target, name) {
