@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import { serviceOf } from '../protocol/commands.ts';
 import type { Invalidations } from '../protocol/events/invalidation.ts';
@@ -92,8 +93,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger,
     genReqId: requestIdOf,
-    requestIdLogLabel: 'requestId',
-    disableRequestLogging: true,
+    // The api logs each request itself (one line with its status and time), so fastify's own lines are off.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     forceCloseConnections: 'idle',
     // Request schemas check what a client sent as it is (query values stay text, bodies are not
     // rewritten): what the OpenAPI document describes is exactly what is accepted.

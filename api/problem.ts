@@ -5,7 +5,7 @@
 import type { FastifyReply } from 'fastify';
 import { BrokerError } from '../protocol/frames.ts';
 import { ErrorCode, type ErrorCodeValue, type OutcomeError } from '../protocol/outcome.ts';
-import { codeOfStatus, type ProblemCode, problemTypeUri } from '../protocol/problem-types.ts';
+import { codeOfStatus, PROBLEM_CODES, type ProblemCode, problemTypeUri } from '../protocol/problem-types.ts';
 import type { BrokerCallError } from './broker-client.ts';
 import { BASELINE_SECURITY_HEADERS } from './security-headers.ts';
 
@@ -152,6 +152,7 @@ const answerOfCode: Record<ErrorCodeValue, [number, ProblemCode]> = {
   [ErrorCode.RANGE_NOT_SATISFIABLE]: [416, 'range_not_satisfiable'],
   [ErrorCode.CHECKSUM_MISMATCH]: [460, 'checksum_mismatch'],
   [ErrorCode.NO_PREVIEW]: [415, 'no_preview'],
+  [ErrorCode.PROCESSING_OFF]: [503, 'processing_off'],
   [ErrorCode.INTERNAL]: [500, 'internal'],
 };
 
@@ -161,7 +162,7 @@ export function fromOutcomeError(error: OutcomeError): HttpProblem {
   return new HttpProblem(
     status,
     error.detail,
-    error.retryAfterS ?? (status === 503 ? 1 : undefined),
+    error.retryAfterS ?? (status === 503 && PROBLEM_CODES[code].retryable ? 1 : undefined),
     {},
     code,
   );

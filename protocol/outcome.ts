@@ -33,6 +33,11 @@ export const ErrorCode = {
   RANGE_NOT_SATISFIABLE: 'range_not_satisfiable',
   /** No preview of this file can exist: its kind has none, or processing failed on it. */
   NO_PREVIEW: 'no_preview',
+  /**
+   * File processing (previews, search) does not run on this server: it needs NATS (NATS_URL), which carries
+   * the jobs. Not retryable: the answer stays the same until the server is configured otherwise.
+   */
+  PROCESSING_OFF: 'processing_off',
   /** A bug: logged with the request id. */
   INTERNAL: 'internal',
 } as const;

@@ -50,6 +50,11 @@ export const PROBLEM_CODES = {
     meaning: 'no worker or broker can serve it now, or the api is shutting down',
   },
   storage_unavailable: { status: 503, retryable: true, meaning: 'the object store cannot be reached' },
+  processing_off: {
+    status: 503,
+    retryable: false,
+    meaning: 'file processing (previews, search) does not run on this server: it needs NATS',
+  },
   timeout: { status: 504, retryable: true, meaning: 'no answer within the deadline' },
   quota_exceeded: { status: 507, retryable: false, meaning: "the pod's storage quota is used up" },
   aborted: { status: 400, retryable: false, meaning: 'the client ended the request before it was complete' },
@@ -66,7 +71,13 @@ export function codeOfStatus(status: number): ProblemCode {
     ProblemCode,
     (typeof PROBLEM_CODES)[ProblemCode],
   ][]) {
-    if (entry.status === status && code !== 'aborted' && code !== 'storage_unavailable') return code;
+    if (
+      entry.status === status &&
+      code !== 'aborted' &&
+      code !== 'storage_unavailable' &&
+      code !== 'processing_off'
+    )
+      return code;
   }
   return status >= 500 ? 'error' : 'invalid';
 }

@@ -79,6 +79,8 @@ const processingLimits = {
   maxMemoryMb: config.processingMaxMemoryMb,
 };
 const sandbox = new ProcessingSandbox(processingLimits, { nice: config.processingNice });
+/** Processing jobs travel on NATS: without it no file is ever processed (nor indexed for search). */
+const processingOn = config.natsUrl !== '';
 const searchIndexes = new PodIndexStore(store, config.searchCachePods, config.searchCacheBytes);
 const pipeline = new ProcessingPipeline(
   store,
@@ -231,12 +233,19 @@ registerFileCommands(
   access,
   streamSettings,
   idempotency,
-  new PreviewService(store, files, PREVIEW_SIZES, {
-    afterMs: config.processingRequeueAfterMs,
-    ask: (owner, path, etag) => events.requeueProcessing(owner, path, etag),
-  }),
+  // Without NATS no processing job is ever made: no file has a processing state, previews and search are off.
+  processingOn
+    ? new PreviewService(store, files, PREVIEW_SIZES, {
+        afterMs: config.processingRequeueAfterMs,
+        ask: (owner, path, etag) => events.requeueProcessing(owner, path, etag),
+      })
+    : undefined,
 );
-registerSearchCommands(router, new SearchService(store, searchIndexes, access, accounts), access);
+registerSearchCommands(
+  router,
+  new SearchService(store, searchIndexes, access, accounts, undefined, processingOn),
+  access,
+);
 const uploads = new UploadsService(store, files, accountSince, {
   ttlMs: config.uploadExpiryS * 1000,
   segmentBytes: config.uploadSegmentBytes,

@@ -68,7 +68,9 @@ export function startWorkerEvents(
   const guard = new WebhookGuard(parseAllowList(config.webhookAllowHosts));
   const webhooks = new WebhooksService(store, guard, undefined, podWrites);
   if (config.natsUrl === '') {
-    logger.info('events are off: NATS_URL is empty (no change events, no webhook deliveries)');
+    logger.info(
+      'events are off: NATS_URL is empty (no change events, no webhook deliveries, no file processing: previews and search answer 503 processing_off)',
+    );
     return {
       publisher: noEventPublisher,
       webhooks,

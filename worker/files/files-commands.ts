@@ -11,6 +11,8 @@ import type { CommandContext, CommandRouter } from '../command-router.ts';
 import type { IdempotencyGuard } from '../idempotency/idempotency-guard.ts';
 import { idempotentPost } from '../idempotency/idempotent-post.ts';
 import type { PreviewService } from '../processing/preview-service.ts';
+import { checkPreviewSize, PREVIEW_SIZES } from '../processing/preview-sizes.ts';
+import { PROCESSING_OFF_DETAIL } from '../processing/processing-status.ts';
 import { inboundBody } from '../streams/inbound-body.ts';
 import { sendBody } from '../streams/outbound-body.ts';
 import type { FilesService } from './files-service.ts';
@@ -34,7 +36,10 @@ export function registerFileCommands(
   settings: StreamSettings,
   /** Honours `idempotencyKey` on files.post (worker/idempotency/); without it the key is ignored. */
   idempotency?: IdempotencyGuard,
-  /** Serves previews and processing states (worker/processing/); without it, files have none. */
+  /**
+   * Serves previews and processing states (worker/processing/). Without it (no NATS: no job is ever made)
+   * a file's metadata has no `processing`, and a preview is answered processing_off.
+   */
   previews?: PreviewService,
 ): void {
   const upload = (ctx: CommandContext) =>
@@ -60,8 +65,13 @@ export function registerFileCommands(
       }),
     )
     .register('files.preview', async (args, ctx) =>
-      audited('read', args, ctx, () => {
-        if (previews === undefined) throw new CommandError(ErrorCode.NO_PREVIEW, 'file processing is off');
+      audited('read', args, ctx, async () => {
+        if (previews === undefined) {
+          // The size and the file's own read permission first: a caller who may not read it learns nothing more.
+          checkPreviewSize(PREVIEW_SIZES, args.size);
+          await files.info(ctx.actor, args.owner, args.path, ctx.placement);
+          throw new CommandError(ErrorCode.PROCESSING_OFF, PROCESSING_OFF_DETAIL);
+        }
         return previews.preview(ctx.actor, args.owner, args.path, args.size);
       }),
     )

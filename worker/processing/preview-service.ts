@@ -8,6 +8,7 @@ import type { PreviewAnswer } from '../../protocol/preview-answer.ts';
 import type { FileInfo } from '../files/file-record.ts';
 import type { FilesService } from '../files/files-service.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
+import { checkPreviewSize } from './preview-sizes.ts';
 import { PREVIEW_FORMAT, previewKey } from './processing-pipeline.ts';
 import { type ProcessingView, readStatus, viewOf } from './processing-status.ts';
 
@@ -48,9 +49,7 @@ export class PreviewService {
   }
 
   async preview(actor: string | null, owner: string, path: string, size: number): Promise<PreviewAnswer> {
-    if (!this.sizes.includes(size)) {
-      throw new CommandError(ErrorCode.INVALID, `preview sizes are ${this.sizes.join(' and ')} (pixels)`);
-    }
+    checkPreviewSize(this.sizes, size);
     const info = await this.files.info(actor, owner, path);
     const status = await this.#status(owner, info);
     if (status === undefined)

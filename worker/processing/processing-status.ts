@@ -38,6 +38,10 @@ export interface ProcessingView {
   search?: SearchCoverage;
 }
 
+/** Why a worker without NATS serves no preview and no search (ErrorCode.PROCESSING_OFF). */
+export const PROCESSING_OFF_DETAIL =
+  'file processing (previews, search) is off on this server: its jobs travel on NATS, and NATS_URL is not set';
+
 const STATUS = 'status.json';
 export const statusKey = (owner: string, path: string, etag: string) => derivedKey(owner, path, etag, STATUS);
 

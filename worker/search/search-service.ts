@@ -19,6 +19,7 @@ import {
 import type { AccessService, Holding } from '../access/access-service.ts';
 import { deleteClaimLive, type FileRecord, fileKey, parseRecord } from '../files/file-record.ts';
 import { derivedKey, TEXT_NAME } from '../processing/derived-keys.ts';
+import { PROCESSING_OFF_DETAIL } from '../processing/processing-status.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import type { IncarnationReader } from '../users/incarnation.ts';
 import { type PodIndex, shardOf } from './pod-index.ts';
@@ -36,6 +37,8 @@ export class SearchService {
     private readonly access: AccessService,
     private readonly incarnations: IncarnationReader,
     private readonly clock: () => Date = () => new Date(),
+    /** False where files are never indexed (no NATS, so no processing job): a search is processing_off. */
+    private readonly indexed = true,
   ) {}
 
   async query(
@@ -50,6 +53,7 @@ export class SearchService {
     const readable = this.#readableTest(holding);
     const incarnation = await this.incarnations.current(owner);
     if (incarnation === undefined) throw new CommandError(ErrorCode.NOT_FOUND, `no user named ${owner}`);
+    if (!this.indexed) throw new CommandError(ErrorCode.PROCESSING_OFF, PROCESSING_OFF_DETAIL);
     // A shard written for an earlier account of this name is never searched.
     const byShard = (await this.indexes.loadAll(owner)).map(({ index }) =>
       index !== undefined && index.incarnation === incarnation.id ? index : undefined,
