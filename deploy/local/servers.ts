@@ -196,10 +196,20 @@ export async function startMinio(): Promise<MinioServer> {
   });
 }
 
-export async function startNats(options: { jetstream?: boolean } = {}): Promise<NatsServer> {
-  const bin = binaryFromEnv('NATS_BIN');
+export interface NatsOptions {
+  jetstream?: boolean;
+  /** The nats-server binary (default: NATS_BIN). */
+  binary?: string;
+  /** JetStream's folder, kept when the server stops (default: a temporary one, removed at stop). */
+  storeDir?: string;
+}
+
+export async function startNats(options: NatsOptions = {}): Promise<NatsServer> {
+  const bin = options.binary ?? binaryFromEnv('NATS_BIN');
+  const kept = options.storeDir !== undefined;
+  const removeData = (dir: string) => (kept ? Promise.resolve() : rm(dir, { recursive: true, force: true }));
   return withPortRetries(async () => {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'podstore-nats-'));
+    const dataDir = options.storeDir ?? (await mkdtemp(path.join(tmpdir(), 'podstore-nats-')));
     const port = await freePort();
     const monitorPort = await freePort();
     const args = ['--addr', '127.0.0.1', '--port', String(port), '--http_port', String(monitorPort)];
@@ -215,12 +225,12 @@ export async function startNats(options: { jetstream?: boolean } = {}): Promise<
     try {
       server = await launch();
     } catch (error) {
-      await rm(dataDir, { recursive: true, force: true });
+      await removeData(dataDir);
       throw error;
     }
     const stop = async () => {
       await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeData(dataDir);
     };
     const restart = async (whileDown?: () => Promise<void>) => {
       await server.stop();
