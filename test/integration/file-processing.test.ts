@@ -182,7 +182,8 @@ describe('previews', () => {
     expect(await res.json()).toMatchObject({ processing: 'pending' });
     for (const path of paths) await processed(path);
     expect((await fetch(`${fileUrl(paths.at(-1) as string)}?preview=256`)).status).toBe(200);
-  });
+    // Four 2400 × 2400 photos, one job at a time: on a busy 2-core machine more than the default 30 s.
+  }, 120_000);
 
   it('answer 415 where none can exist, and 400 for a size that is not offered', async () => {
     await put('notes/plan.md', '# plan\n\nwalk daily', 'text/markdown');
