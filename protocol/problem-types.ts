@@ -8,6 +8,14 @@
 
 export const PROBLEM_TYPE_PREFIX = 'urn:podstore:problem:';
 
+interface ProblemEntry {
+  status: number;
+  retryable: boolean;
+  /** Only ever given by name, never the code a bare status stands for (codeOfStatus). */
+  named?: true;
+  meaning: string;
+}
+
 /** Every problem code, its usual status, and whether a retry may help. */
 export const PROBLEM_CODES = {
   invalid: { status: 400, retryable: false, meaning: 'the request is malformed or an argument is invalid' },
@@ -49,17 +57,28 @@ export const PROBLEM_CODES = {
     retryable: true,
     meaning: 'no worker or broker can serve it now, or the api is shutting down',
   },
-  storage_unavailable: { status: 503, retryable: true, meaning: 'the object store cannot be reached' },
+  storage_unavailable: {
+    status: 503,
+    retryable: true,
+    named: true,
+    meaning: 'the object store cannot be reached',
+  },
   processing_off: {
     status: 503,
     retryable: false,
+    named: true,
     meaning: 'file processing (previews, search) does not run on this server: it needs NATS',
   },
   timeout: { status: 504, retryable: true, meaning: 'no answer within the deadline' },
   quota_exceeded: { status: 507, retryable: false, meaning: "the pod's storage quota is used up" },
-  aborted: { status: 400, retryable: false, meaning: 'the client ended the request before it was complete' },
+  aborted: {
+    status: 400,
+    retryable: false,
+    named: true,
+    meaning: 'the client ended the request before it was complete',
+  },
   error: { status: 500, retryable: false, meaning: 'any other error' },
-} as const satisfies Record<string, { status: number; retryable: boolean; meaning: string }>;
+} as const satisfies Record<string, ProblemEntry>;
 
 export type ProblemCode = keyof typeof PROBLEM_CODES;
 
@@ -67,17 +86,8 @@ export const problemTypeUri = (code: ProblemCode): string => `${PROBLEM_TYPE_PRE
 
 /** The code an answer of `status` has when nothing more specific is known. */
 export function codeOfStatus(status: number): ProblemCode {
-  for (const [code, entry] of Object.entries(PROBLEM_CODES) as [
-    ProblemCode,
-    (typeof PROBLEM_CODES)[ProblemCode],
-  ][]) {
-    if (
-      entry.status === status &&
-      code !== 'aborted' &&
-      code !== 'storage_unavailable' &&
-      code !== 'processing_off'
-    )
-      return code;
+  for (const [code, entry] of Object.entries(PROBLEM_CODES) as [ProblemCode, ProblemEntry][]) {
+    if (entry.status === status && entry.named !== true) return code;
   }
   return status >= 500 ? 'error' : 'invalid';
 }
