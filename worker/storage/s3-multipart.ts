@@ -3,9 +3,11 @@
  *
  * minio-js putObject is not used for streams: with an unknown size it reads the whole stream into
  * memory first, and its multipart path buffers many parts and first lists existing uploads. Here the
- * source is copied into one part buffer (at most `partSize` bytes) and the parts are sent one after
- * the other, the source being read again only once a part is stored, so memory stays at about one
- * part per transfer. A source that ends before the first part is full becomes one plain PutObject;
+ * source is copied into a part buffer (at most `partSize` bytes); a full part is sent while the source
+ * fills the next one, and at most one part is in flight, so memory stays at about two parts per
+ * transfer and the source and S3 move at once (sending a part only after the next was read, one at a
+ * time, left each idle while the other worked). A source that ends before the first part is full
+ * becomes one plain PutObject, and a source of one part never costs a second buffer;
  * a longer one becomes a multipart upload, aborted if the source or S3 fails, so that nothing
  * becomes visible and no parts are left behind (unless the abort itself fails, e.g. S3 went away:
  * a bucket lifecycle rule for incomplete multipart uploads cleans those up).
@@ -39,7 +41,9 @@ export async function uploadStream(
   upload: StreamUpload,
   chunks: AsyncIterable<Buffer>,
 ): Promise<{ etag: string; size: number }> {
-  const part = new PartBuffer(upload.partSize);
+  // Two part buffers: one filling while the other's bytes are on their way (each grows only when used).
+  let filling = new PartBuffer(upload.partSize);
+  let sending = new PartBuffer(upload.partSize);
   const multipart = new MultipartUpload(upload);
   let size = 0;
   try {
@@ -48,17 +52,19 @@ export async function uploadStream(
       while (offset < chunk.length) {
         // A full part goes out only once more bytes are known to follow, so the last part is never
         // empty and a source of exactly one part stays a single PUT.
-        if (part.isFull) {
-          await multipart.send(part.bytes());
-          part.clear();
+        if (filling.isFull) {
+          // Returns once the part before is stored: its buffer is free to fill again.
+          await multipart.queue(filling.bytes());
+          [filling, sending] = [sending, filling];
+          filling.clear();
         }
-        const copied = part.append(chunk, offset);
+        const copied = filling.append(chunk, offset);
         offset += copied;
         size += copied;
       }
     }
     if (!multipart.started) {
-      const body = part.bytes();
+      const body = filling.bytes();
       const result = await s3Step('putStream', () =>
         upload.client.putObject(upload.bucket, upload.key, body, body.length, {
           'Content-Type': upload.contentType,
@@ -66,7 +72,7 @@ export async function uploadStream(
       );
       return { etag: bareEtag(result.etag), size };
     }
-    await multipart.send(part.bytes());
+    await multipart.queue(filling.bytes());
     return { etag: await multipart.complete(), size };
   } catch (error) {
     await multipart.abort();
@@ -127,28 +133,44 @@ class PartBuffer {
   }
 }
 
-/** One multipart upload, initiated on its first part. */
+/**
+ * One multipart upload, initiated on its first part, with at most one part in flight: `queue` starts
+ * sending a part once the one before is stored, and returns then, so the caller may reuse that part's
+ * buffer. A part's failure surfaces at the next `queue`, or at `complete`.
+ */
 class MultipartUpload {
   readonly #upload: StreamUpload;
   #uploadId: string | undefined;
   readonly #parts: { part: number; etag: string }[] = [];
+  #queued = 0;
+  #inFlight: Promise<void> | undefined;
 
   constructor(upload: StreamUpload) {
     this.#upload = upload;
   }
 
+  /** A part was queued: the upload is multipart (even if its initiation is still under way). */
   get started(): boolean {
-    return this.#uploadId !== undefined;
+    return this.#queued > 0;
   }
 
-  async send(bytes: Buffer): Promise<void> {
-    const { client, bucket, key, contentType } = this.#upload;
-    const partNumber = this.#parts.length + 1;
+  /** Waits for the part in flight (rethrowing its failure), then starts sending `bytes`. */
+  async queue(bytes: Buffer): Promise<void> {
+    await this.#inFlight;
+    const partNumber = ++this.#queued;
     if (partNumber > MAX_PARTS) {
       throw new RangeError(
-        `putStream: ${key} needs more than ${MAX_PARTS} parts of ${this.#upload.partSize} bytes`,
+        `putStream: ${this.#upload.key} needs more than ${MAX_PARTS} parts of ${this.#upload.partSize} bytes`,
       );
     }
+    const sending = this.#send(partNumber, bytes);
+    // Observed at the next queue, complete or abort; until then it must not count as unhandled.
+    sending.catch(() => undefined);
+    this.#inFlight = sending;
+  }
+
+  async #send(partNumber: number, bytes: Buffer): Promise<void> {
+    const { client, bucket, key, contentType } = this.#upload;
     const uploadId =
       this.#uploadId ??
       (await s3Step('putStream (initiate)', () =>
@@ -165,6 +187,7 @@ class MultipartUpload {
   }
 
   async complete(): Promise<string> {
+    await this.#inFlight;
     const { client, bucket, key } = this.#upload;
     const uploadId = this.#uploadId;
     if (uploadId === undefined) throw new Error('BUG: completing a multipart upload never started');
@@ -175,8 +198,13 @@ class MultipartUpload {
     return bareEtag(result.etag);
   }
 
-  /** Best effort: the caller rethrows the error that made it give up, not a failure to abort. */
+  /**
+   * Best effort: the caller rethrows the error that made it give up, not a failure to abort. Waits for
+   * the part in flight first, so that it cannot be stored (or initiate the upload) after the abort.
+   */
   async abort(): Promise<void> {
+    await this.#inFlight?.catch(() => undefined);
+    this.#inFlight = undefined;
     const uploadId = this.#uploadId;
     if (uploadId === undefined) return;
     this.#uploadId = undefined;
