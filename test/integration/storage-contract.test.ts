@@ -35,6 +35,7 @@ import {
   must,
   objectStoreContract,
   readBody,
+  sha256Of,
   TEST_PART_SIZE,
   text,
 } from '../helpers/object-store-contract.ts';
@@ -218,7 +219,12 @@ afterAll(async () => {
 
 function s3Store(
   bucket: string,
-  overrides: { endpoint?: string; requestTimeoutMs?: number; streamIdleTimeoutMs?: number } = {},
+  overrides: {
+    endpoint?: string;
+    requestTimeoutMs?: number;
+    streamIdleTimeoutMs?: number;
+    overlappedUploads?: number;
+  } = {},
 ): S3ObjectStore {
   if (minio === undefined) throw new Error('MinIO is not running');
   return new S3ObjectStore({
@@ -229,6 +235,7 @@ function s3Store(
     region: 'us-east-1',
     requestTimeoutMs: overrides.requestTimeoutMs,
     streamIdleTimeoutMs: overrides.streamIdleTimeoutMs,
+    overlappedUploads: overrides.overlappedUploads,
     partSize: TEST_PART_SIZE,
   });
 }
@@ -421,6 +428,85 @@ describe('S3ObjectStore', () => {
     } finally {
       await store.close();
     }
+  }, 60_000);
+
+  /**
+   * Uploads through a proxy in front of MinIO that holds every part's answer for 300 ms, with a store of
+   * `overlappedUploads`; per upload, where the source was when each part's answer came back, and the
+   * most parts one upload had in flight at once. The uploads run one after the other.
+   */
+  async function uploadsBehindSlowParts(overlappedUploads: number, uploads: number) {
+    if (minio === undefined) throw new Error('MinIO is not running');
+    const target = new URL(minio.endpoint);
+    let partsOpen = 0;
+    let mostPartsOpen = 0;
+    let sourceOffset = 0;
+    let offsetAtPartAnswer: number[] = [];
+    const proxy = http.createServer((request, response) => {
+      const isPart = request.method === 'PUT' && request.url?.includes('partNumber=') === true;
+      if (isPart) mostPartsOpen = Math.max(mostPartsOpen, ++partsOpen);
+      const { hostname: host, port } = target;
+      const upstream = http.request(
+        { host, port, method: request.method, path: request.url, headers: request.headers },
+        async (answer) => {
+          if (isPart) {
+            await sleep(300);
+            offsetAtPartAnswer.push(sourceOffset);
+            partsOpen--;
+          }
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      request.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const bucket = `overlap-${randomBytes(3).toString('hex')}`;
+    const direct = s3Store(bucket);
+    await direct.init();
+    const endpoint = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+    const store = s3Store(bucket, { endpoint, overlappedUploads });
+    const runs: { offsets: number[]; mostPartsOpen: number }[] = [];
+    try {
+      for (let i = 0; i < uploads; i++) {
+        offsetAtPartAnswer = [];
+        mostPartsOpen = 0;
+        const total = 4 * TEST_PART_SIZE + 1000;
+        const source = lazySource(total, 256 * 1024, (offset) => {
+          sourceOffset = offset;
+        });
+        const result = await store.putStream(`overlapped-${i}`, source.chunks);
+        expect(result.size).toBe(total);
+        expect(result.etag).toMatch(/-5$/);
+        const stored = must(await direct.getStream(`overlapped-${i}`));
+        expect((await sha256Of(stored.body)).hex).toBe(source.digest());
+        runs.push({ offsets: offsetAtPartAnswer, mostPartsOpen });
+      }
+      expect(await incompleteUploads(bucket)).toEqual([]);
+      return runs;
+    } finally {
+      await store.close();
+      await direct.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  }
+
+  it('putStream reads the next part while a part is on its way, with at most one part in flight', async () => {
+    // A budget of one second buffer, taken and given back by each of two uploads in turn.
+    for (const { offsets, mostPartsOpen } of await uploadsBehindSlowParts(1, 2)) {
+      expect(mostPartsOpen).toBe(1);
+      // When part n's answer came back, the source had handed out the first chunk of part n + 2: part
+      // n + 1 was filled meanwhile, and the chunk after it waits for part n's buffer.
+      expect(offsets).toHaveLength(5);
+      expect(offsets.slice(0, 3)).toEqual([2, 3, 4].map((n) => n * TEST_PART_SIZE));
+    }
+  }, 60_000);
+
+  it('putStream sends its parts one after the other when no second buffer is left', async () => {
+    const [run] = await uploadsBehindSlowParts(0, 1);
+    expect(run?.mostPartsOpen).toBe(1);
+    // When part n's answer came back, the source was still at the first chunk after part n.
+    expect(run?.offsets.slice(0, 4)).toEqual([1, 2, 3, 4].map((n) => n * TEST_PART_SIZE));
   }, 60_000);
 
   it('refuses a part size S3 would reject', () => {

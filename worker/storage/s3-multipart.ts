@@ -3,11 +3,12 @@
  *
  * minio-js putObject is not used for streams: with an unknown size it reads the whole stream into
  * memory first, and its multipart path buffers many parts and first lists existing uploads. Here the
- * source is copied into a part buffer (at most `partSize` bytes); a full part is sent while the source
- * fills the next one, and at most one part is in flight, so memory stays at about two parts per
- * transfer and the source and S3 move at once (sending a part only after the next was read, one at a
- * time, left each idle while the other worked). A source that ends before the first part is full
- * becomes one plain PutObject, and a source of one part never costs a second buffer;
+ * source is copied into a part buffer (at most `partSize` bytes). A full part is sent while the source
+ * fills the next one, at most one part in flight, so the source and S3 move at once (sending a part only
+ * after it was filled, one at a time, left each idle while the other worked). The second buffer comes
+ * from a budget the store shares between its uploads (`overlap`): memory is one part per upload, plus one
+ * more for as many uploads as the budget allows; an upload that finds the budget spent sends its parts
+ * one after the other. A source that ends before the first part is full becomes one plain PutObject;
  * a longer one becomes a multipart upload, aborted if the source or S3 fails, so that nothing
  * becomes visible and no parts are left behind (unless the abort itself fails, e.g. S3 went away:
  * a bucket lifecycle rule for incomplete multipart uploads cleans those up).
@@ -30,6 +31,27 @@ export interface StreamUpload {
   key: string;
   contentType: string;
   partSize: number;
+  /** Second part buffers: taken when an upload fills its first part, given back when it ends. */
+  overlap: OverlapBudget;
+}
+
+/** How many uploads may hold a second part buffer at once. */
+export class OverlapBudget {
+  #free: number;
+
+  constructor(uploads: number) {
+    this.#free = uploads;
+  }
+
+  tryTake(): boolean {
+    if (this.#free === 0) return false;
+    this.#free--;
+    return true;
+  }
+
+  giveBack(): void {
+    this.#free++;
+  }
 }
 
 /**
@@ -41,9 +63,10 @@ export async function uploadStream(
   upload: StreamUpload,
   chunks: AsyncIterable<Buffer>,
 ): Promise<{ etag: string; size: number }> {
-  // Two part buffers: one filling while the other's bytes are on their way (each grows only when used).
   let filling = new PartBuffer(upload.partSize);
-  let sending = new PartBuffer(upload.partSize);
+  /** The buffer whose bytes are on their way, once this upload has a second one. */
+  let sending: PartBuffer | undefined;
+  let overlapping: boolean | undefined;
   const multipart = new MultipartUpload(upload);
   let size = 0;
   try {
@@ -53,9 +76,15 @@ export async function uploadStream(
         // A full part goes out only once more bytes are known to follow, so the last part is never
         // empty and a source of exactly one part stays a single PUT.
         if (filling.isFull) {
+          overlapping ??= upload.overlap.tryTake();
           // Returns once the part before is stored: its buffer is free to fill again.
           await multipart.queue(filling.bytes());
-          [filling, sending] = [sending, filling];
+          if (overlapping) {
+            sending ??= new PartBuffer(upload.partSize);
+            [filling, sending] = [sending, filling];
+          } else {
+            await multipart.settled();
+          }
           filling.clear();
         }
         const copied = filling.append(chunk, offset);
@@ -77,6 +106,8 @@ export async function uploadStream(
   } catch (error) {
     await multipart.abort();
     throw error;
+  } finally {
+    if (overlapping === true) upload.overlap.giveBack();
   }
 }
 
@@ -152,6 +183,11 @@ class MultipartUpload {
   /** A part was queued: the upload is multipart (even if its initiation is still under way). */
   get started(): boolean {
     return this.#queued > 0;
+  }
+
+  /** Waits for the part in flight, if any (rethrowing its failure). */
+  async settled(): Promise<void> {
+    await this.#inFlight;
   }
 
   /** Waits for the part in flight (rethrowing its failure), then starts sending `bytes`. */

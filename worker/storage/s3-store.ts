@@ -34,7 +34,7 @@ import {
 } from './object-store.ts';
 import { isMissingObjectError, translateS3Error } from './s3-errors.ts';
 import { listChildKeys, listKeys, S3_LIST_BATCH } from './s3-list.ts';
-import { MAX_PART_SIZE, MIN_PART_SIZE, uploadStream } from './s3-multipart.ts';
+import { MAX_PART_SIZE, MIN_PART_SIZE, OverlapBudget, uploadStream } from './s3-multipart.ts';
 import { answerError, S3ObjectRequests } from './s3-object-requests.ts';
 import { createTimedTransport, setResponseIdleTimeout } from './s3-transport.ts';
 import { sourceChunks, unwrapSourceError } from './source-chunks.ts';
@@ -51,10 +51,16 @@ export interface S3StoreConfig {
   requestTimeoutMs?: number;
   /**
    * putStream: bytes per part of a multipart upload, and the most it sends as one PutObject. Memory
-   * per transfer is about one part; an object can have at most 10,000 parts. Between 5 MiB and
-   * 5 GiB. Default 8 MiB.
+   * per transfer is about one part, two for the uploads that send a part while filling the next
+   * (`overlappedUploads`); an object can have at most 10,000 parts. Between 5 MiB and 5 GiB. Default 8 MiB.
    */
   partSize?: number;
+  /**
+   * putStream: how many uploads at once may send a part while they fill the next, each holding a second
+   * part buffer (the others send their parts one after the other). Default 8: 64 MiB at the default
+   * part size, whatever the number of uploads.
+   */
+  overlappedUploads?: number;
   /**
    * getStream: a body that moves no byte for this long (server stalled, or the consumer paused
    * reading) fails with StorageUnavailableError. Default 60000.
@@ -66,6 +72,7 @@ const DEFAULT_LIST_LIMIT = 1000;
 /** Most keys one DeleteObjects request handles. */
 const S3_BATCH = S3_LIST_BATCH;
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_OVERLAPPED_UPLOADS = 8;
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
 /** S3 accepts single PUTs up to 5 GiB; setting the part size that high keeps every put single-part. */
 const SINGLE_PUT_MAX = 5 * 1024 * 1024 * 1024;
@@ -78,6 +85,7 @@ export class S3ObjectStore implements ObjectStore {
   readonly #agent: http.Agent;
   readonly #region: string;
   readonly #partSize: number;
+  readonly #overlap: OverlapBudget;
   readonly #streamIdleTimeoutMs: number;
 
   constructor(config: S3StoreConfig) {
@@ -99,6 +107,11 @@ export class S3ObjectStore implements ObjectStore {
       throw new Error(`S3 streamIdleTimeoutMs must be positive, got ${streamIdleTimeoutMs}`);
     }
     this.#partSize = partSize;
+    const overlapped = config.overlappedUploads ?? DEFAULT_OVERLAPPED_UPLOADS;
+    if (!Number.isSafeInteger(overlapped) || overlapped < 0) {
+      throw new Error(`S3 overlappedUploads must be a whole number, got ${overlapped}`);
+    }
+    this.#overlap = new OverlapBudget(overlapped);
     this.#streamIdleTimeoutMs = streamIdleTimeoutMs;
     const { transport, agent, request } = createTimedTransport(url.protocol, config.requestTimeoutMs ?? 5000);
     this.bucket = config.bucket;
@@ -241,6 +254,7 @@ export class S3ObjectStore implements ObjectStore {
       key,
       contentType: options.contentType ?? 'application/octet-stream',
       partSize: this.#partSize,
+      overlap: this.#overlap,
     };
     return unwrapSourceError(() => uploadStream(upload, sourceChunks(source)));
   }
