@@ -33,7 +33,7 @@ export const sharedSettings = {
   chunkBytes: integer(
     'STREAM_CHUNK_BYTES',
     256 * 1024,
-    'Largest data part of a stream',
+    "Size of a stream's data parts (a part ends with the first read that reaches it)",
     4096,
     16 * 1024 * 1024,
   ),

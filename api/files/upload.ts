@@ -83,7 +83,8 @@ export async function pumpUpload(
       pending.push(chunk);
       pendingBytes += chunk.length;
       if (pendingBytes >= options.chunkBytes) {
-        if (!(await send(Buffer.concat(pending, pendingBytes)))) return false;
+        // A read that fills a part alone goes as it is (a copy only to join several).
+        if (!(await send(pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes)))) return false;
         pending = [];
         pendingBytes = 0;
       }
