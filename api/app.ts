@@ -40,6 +40,7 @@ import { usersRoutes } from './routes/users.ts';
 import { webhooksRoutes } from './routes/webhooks.ts';
 import { problemSchema } from './schemas/problem.ts';
 import { clientAddressOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts';
+import { validationDetail } from './validation-detail.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -177,7 +178,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return sendProblem(
         reply,
         400,
-        usernameRule ? USERNAME_RULE : `${error.validationContext} ${error.message}`,
+        usernameRule ? USERNAME_RULE : validationDetail(error.validationContext, error.validation),
       );
     }
     // The client went away (counted and logged once by `aborts`): nobody is left to answer, and it is
