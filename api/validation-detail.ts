@@ -27,6 +27,9 @@ const PATTERN_WORDS: Record<string, string> = {
 const MAX_NAMED = 5;
 
 function messageOf(error: SchemaError): string {
+  if (error.keyword === 'enum' && Array.isArray(error.params.allowedValues)) {
+    return `must be one of ${error.params.allowedValues.map((value) => JSON.stringify(value)).join(', ')}`;
+  }
   if (error.keyword === 'pattern') {
     const words = PATTERN_WORDS[String(error.params.pattern)];
     if (words !== undefined) return words;

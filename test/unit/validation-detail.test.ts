@@ -58,6 +58,14 @@ describe('the detail of a 400 for a request against its schema', () => {
     expect(detail).toContain(', or ');
     expect(detail).toContain("the body must have required property 'modes'");
     expect(detail).not.toMatch(/body body|querystring/);
+    const badMode = await app.inject({
+      method: 'PUT',
+      url: '/v1/users/alice/grants/bob',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: { modes: ['fly'], scope: '/x/' },
+    });
+    expect(badMode.statusCode).toBe(400);
+    expect(badMode.json().detail).toMatch(/^body field modes\.0 must be one of "read", /);
     expect(sent).toEqual([]);
   });
 });
