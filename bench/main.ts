@@ -29,6 +29,7 @@ import { evaluateGoals } from './goals.ts';
 import { authHeader, runPrefix, signUp } from './load/accounts.ts';
 import { machineInfo } from './machine.ts';
 import { peakRssMiB, resetPeakRss } from './peak-rss.ts';
+import { listenerPid, untilQuiet } from './process-cpu.ts';
 import { makeCorpus } from './processing-corpus.ts';
 import { renderReport } from './report.ts';
 import type { RssSet, SuiteResults } from './results-types.ts';
@@ -145,6 +146,20 @@ const fileProcessing = () => {
   return results.fileProcessing;
 };
 const processes = () => [stack.api, stack.broker, ...stack.workers];
+/** Longest wait for the stack to finish the background work of a phase before the next measurement. */
+const SETTLE_MAX_MS = 120_000;
+/** Waits until every process of the stack, MinIO and NATS included, is quiet again (process-cpu.ts). */
+async function settle(): Promise<void> {
+  const servers = [listenerPid(minio.port), listenerPid(nats.port)];
+  const { waitedMs, quiet } = await untilQuiet(
+    () => [...processes().flatMap((p) => (p?.child.pid === undefined ? [] : [p.child.pid])), ...servers],
+    { maxMs: SETTLE_MAX_MS },
+  );
+  if (waitedMs > 2000 || !quiet)
+    log(
+      `  waited ${(waitedMs / 1000).toFixed(1)} s for the stack's background work${quiet ? '' : ', still busy'}`,
+    );
+}
 const peaks = async (): Promise<RssSet> => ({
   api: await peakRssMiB(stack.api?.child.pid),
   broker: await peakRssMiB(stack.broker?.child.pid),
@@ -160,9 +175,11 @@ async function mainPhases(): Promise<void> {
       seconds: args.seconds,
       users: args.users,
       log,
+      settle,
     });
   }
   if (args.phases.includes('echo')) {
+    await settle();
     results.echo = await echoComparison({
       brokerEndpoint: stack.frontendEndpoint,
       natsUrl: nats.url,
@@ -174,6 +191,7 @@ async function mainPhases(): Promise<void> {
     });
   }
   if (args.phases.includes('large')) {
+    await settle();
     const rss: NonNullable<SuiteResults['rss']> = { beforeLarge: await peaks() };
     results.rss = rss;
     const owner = await signUp(stack.apiUrl, `${runPrefix()}-large`, {});
@@ -225,6 +243,7 @@ try {
     await stack.waitReady(count, 30_000);
     if (count === args.workers && args.phases.some((p) => p !== 'scaling')) await mainPhases();
     if (args.phases.includes('scaling') && args.workerCounts.includes(count)) {
+      await settle();
       const run = await processingAt({
         apiUrl: stack.apiUrl,
         workers: count,

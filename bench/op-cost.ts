@@ -11,15 +11,14 @@
  *
  * Linux only (/proc, `ss`). Everything it starts is its own, on free loopback ports, and stopped at the end.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { freePort, freePortRange } from '../deploy/local/free-port.ts';
 import { provisionBinaries } from '../deploy/local/provision-binaries.ts';
 import { startMinio, startNats } from '../deploy/local/servers.ts';
 import { LocalStack } from '../deploy/local/stack.ts';
 import { authHeader as bearer, signUp } from './load/accounts.ts';
+import { cpuMs, listenerPid, untilQuiet } from './process-cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +37,6 @@ if (values.processing !== 'on' && values.processing !== 'off') throw new Error('
 const rounds = positive('rounds', values.rounds);
 const users = positive('users', values.users);
 const ops = positive('ops', values.ops);
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 await provisionBinaries();
 const minio = await startMinio();
@@ -69,13 +67,6 @@ const stack = new LocalStack({
 });
 await stack.start();
 
-/** The pid listening on a loopback port (MinIO and nats-server run under a wrapper). */
-const listenerPid = (port: number) => {
-  const line = execFileSync('ss', ['-ltnpH', `sport = :${port}`]).toString();
-  const pid = /pid=(\d+)/.exec(line)?.[1];
-  if (pid === undefined) throw new Error(`nothing listens on port ${port}`);
-  return Number(pid);
-};
 const pidOf = (process: { child: { pid?: number | undefined } } | undefined) => {
   const pid = process?.child.pid;
   if (pid === undefined) throw new Error('a stack process has no pid');
@@ -87,10 +78,6 @@ const pids: Record<string, number> = {
   ...Object.fromEntries(stack.workers.map((worker, i) => [`worker-${i + 1}`, pidOf(worker)])),
   minio: listenerPid(minio.port),
   nats: listenerPid(nats.port),
-};
-const cpuMs = (pid: number) => {
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 };
 const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMs(pid)]));
 async function storageRequests(): Promise<number> {
@@ -106,16 +93,7 @@ async function storageRequests(): Promise<number> {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Waits until no process of the stack used CPU for a second (at most 30 s): background work is done. */
-async function quiet(): Promise<void> {
-  let last = cpuNow();
-  for (let i = 0; i < 30; i++) {
-    await sleep(1000);
-    const now = cpuNow();
-    const busy = Object.keys(now).some((name) => (now[name] ?? 0) - (last[name] ?? 0) > 30);
-    if (!busy) return;
-    last = now;
-  }
-}
+const quiet = () => untilQuiet(() => Object.values(pids));
 
 const tokens: string[] = [];
 const body = randomBytes(4096);

@@ -8,6 +8,9 @@
  * loops at the same concurrency, through the stack and directly on the store in alternating slices (so
  * both see the same moments of the machine), for the issue-14 goal of serving hot files faster than
  * the store does.
+ *
+ * Every measured run starts once the stack is quiet again (`settle`): a write's processing job and the
+ * removal of its old version run after its answer, and would otherwise be charged to the runs after it.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -24,6 +27,11 @@ export interface SmallOpsOptions {
   seconds: number;
   users: number;
   log: (line: string) => void;
+  /**
+   * Resolves once the stack has finished the background work of what ran before (processing jobs of the
+   * writes, events): called before every measured run, so that no run is charged with the one before it.
+   */
+  settle?: () => Promise<void>;
 }
 
 const FILES_PER_USER = 2;
@@ -67,6 +75,7 @@ async function hotGets(o: SmallOpsOptions, file: Buffer): Promise<Record<string,
       },
     };
     o.log(`hot 4 KiB file GET: ${HOT_FILES} files of one pod, stack and direct in alternating slices`);
+    await o.settle?.();
     await alternatingLoops(ops, o.connections, Math.min(4, o.seconds), 2);
     return await alternatingLoops(ops, o.connections, o.seconds, Math.max(1, Math.round(o.seconds / 2)));
   } finally {
@@ -92,17 +101,24 @@ export async function smallOps(o: SmallOpsOptions): Promise<Record<string, LoadR
   );
   const profilePaths = users.map((u) => `/v1/users/${u.name}`);
   const headersFor = (i: number) => authHeader(ownerOf(i).token);
+  const settled = async <T>(run: () => Promise<T>): Promise<T> => {
+    await o.settle?.();
+    return run();
+  };
   const load = (method: 'GET' | 'PUT', paths: string[], body?: string | Buffer, contentType?: string) =>
-    httpLoad({
-      url: o.apiUrl,
-      connections: o.connections,
-      seconds: o.seconds,
-      method,
-      paths,
-      headersFor,
-      ...(body === undefined ? {} : { body, contentType: contentType ?? 'application/octet-stream' }),
-    });
-  const direct = (op: (i: number) => Promise<void>) => closedLoop(op, o.connections, o.seconds);
+    settled(() =>
+      httpLoad({
+        url: o.apiUrl,
+        connections: o.connections,
+        seconds: o.seconds,
+        method,
+        paths,
+        headersFor,
+        ...(body === undefined ? {} : { body, contentType: contentType ?? 'application/octet-stream' }),
+      }),
+    );
+  const direct = (op: (i: number) => Promise<void>) =>
+    settled(() => closedLoop(op, o.connections, o.seconds));
   const profileKey = (i: number) => `bench-direct/profile-${i % users.length}.json`;
   const blobKey = (i: number) => `bench-direct/f-${i % fileCount}.bin`;
   const doc = Buffer.from(profileText);
@@ -149,16 +165,18 @@ export async function smallOps(o: SmallOpsOptions): Promise<Record<string, LoadR
     { length: CREATE_NAMES },
     (_, i) => `/v1/users/${creator.name}/files/inbox/c-${i}.bin`,
   );
-  results.fileCreateStack = await httpLoad({
-    url: o.apiUrl,
-    connections: o.connections,
-    seconds: o.seconds,
-    method: 'PUT',
-    paths: createPaths,
-    headersFor: () => authHeader(creator.token),
-    body: file,
-    contentType: 'application/octet-stream',
-  });
+  results.fileCreateStack = await settled(() =>
+    httpLoad({
+      url: o.apiUrl,
+      connections: o.connections,
+      seconds: o.seconds,
+      method: 'PUT',
+      paths: createPaths,
+      headersFor: () => authHeader(creator.token),
+      body: file,
+      contentType: 'application/octet-stream',
+    }),
+  );
   let created = 0;
   results.fileCreateDirect = await direct(async () => {
     await o.store.put(`bench-direct/inbox/c-${created++}.bin`, file);
